@@ -1,0 +1,237 @@
+//! The crate's one error type.
+//!
+//! Every variant names what is wrong: the field or column, the row where there is one, and the
+//! offending value. Messages are lower-case sentences without a trailing period, in the style of
+//! the standard library.
+
+/// A short alias for results whose error is [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in `scaling-laws`.
+///
+/// Non-convergence of an optimizer is *not* an error: it is reported on the fit's
+/// [`FitReport`](crate::fit::FitReport) as a [`Status`](crate::fit::Status).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value is NaN or infinite.
+    #[error("{field}{} is not finite ({value})", at_row(*.row))]
+    NonFinite {
+        /// The field or column that holds the value.
+        field: String,
+        /// The 1-based data row (CSV record or slice index + 1), if the value came from a table.
+        row: Option<usize>,
+        /// The offending value.
+        value: f64,
+    },
+    /// A finite value lies outside the domain the field allows (for example a negative loss).
+    #[error("{field}{} must be {requirement}, got {value}", at_row(*.row))]
+    OutOfDomain {
+        /// The field or column that holds the value.
+        field: String,
+        /// The 1-based data row, if the value came from a table.
+        row: Option<usize>,
+        /// The offending value.
+        value: f64,
+        /// What the field requires, for example `"> 0"`.
+        requirement: String,
+    },
+    /// Two inputs that must have the same length do not.
+    #[error("{what}: lengths differ ({left} vs {right})")]
+    LengthMismatch {
+        /// What was being compared, for example `"x and y"`.
+        what: String,
+        /// Length of the first input.
+        left: usize,
+        /// Length of the second input.
+        right: usize,
+    },
+    /// Too few points (or distinct points) to identify the parameters.
+    #[error("{what}: need at least {needed}, got {found}")]
+    TooFewPoints {
+        /// What is counted, for example `"distinct runs for a 5-parameter law"`.
+        what: String,
+        /// How many are needed.
+        needed: usize,
+        /// How many there are.
+        found: usize,
+    },
+    /// The data cannot identify the law (for example all x equal).
+    #[error("degenerate data: {0}")]
+    Degenerate(String),
+    /// A table (CSV) could not be read; names the row and column where known.
+    #[error("{}{}{message}", row.map(|r| format!("row {r}: ")).unwrap_or_default(), column.as_ref().map(|c| format!("column '{c}': ")).unwrap_or_default())]
+    Parse {
+        /// The 1-based data row (the header is not counted), if known.
+        row: Option<usize>,
+        /// The column name, if known.
+        column: Option<String>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A required column is missing from a table header.
+    #[error("missing column '{column}' (header has: {available})")]
+    MissingColumn {
+        /// The column that was asked for.
+        column: String,
+        /// The columns the header has, comma-separated.
+        available: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("i/o error: {0}")]
+    Io(String),
+    /// An option given to a builder or function is invalid.
+    #[error("invalid option {name} = {value}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        name: String,
+        /// The value given, formatted.
+        value: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// No optimum exists inside the domain searched (for example an allocation whose minimum is
+    /// at the edge of the search interval, or a target loss below the law's floor).
+    #[error("no optimum: {0}")]
+    NoOptimum(String),
+    /// A computation produced a non-finite value or failed numerically in a way the caller
+    /// could not have prevented by validating inputs.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+fn at_row(row: Option<usize>) -> String {
+    row.map(|r| format!(" at row {r}")).unwrap_or_default()
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.to_string())
+    }
+}
+
+/// Validation helpers shared by every constructor and fitter.
+pub(crate) mod check {
+    use super::{Error, Result};
+
+    /// `value` must be finite.
+    pub fn finite(field: &str, row: Option<usize>, value: f64) -> Result<f64> {
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(Error::NonFinite {
+                field: field.to_string(),
+                row,
+                value,
+            })
+        }
+    }
+
+    /// `value` must be finite and strictly positive.
+    pub fn positive(field: &str, row: Option<usize>, value: f64) -> Result<f64> {
+        finite(field, row, value)?;
+        if value > 0.0 {
+            Ok(value)
+        } else {
+            Err(Error::OutOfDomain {
+                field: field.to_string(),
+                row,
+                value,
+                requirement: "> 0".to_string(),
+            })
+        }
+    }
+
+    /// `value` must be finite and >= 0.
+    pub fn non_negative(field: &str, row: Option<usize>, value: f64) -> Result<f64> {
+        finite(field, row, value)?;
+        if value >= 0.0 {
+            Ok(value)
+        } else {
+            Err(Error::OutOfDomain {
+                field: field.to_string(),
+                row,
+                value,
+                requirement: ">= 0".to_string(),
+            })
+        }
+    }
+
+    /// Every element finite; rows are reported 1-based.
+    pub fn all_finite(field: &str, values: &[f64]) -> Result<()> {
+        for (i, &v) in values.iter().enumerate() {
+            finite(field, Some(i + 1), v)?;
+        }
+        Ok(())
+    }
+
+    /// Every element finite and > 0; rows are reported 1-based.
+    pub fn all_positive(field: &str, values: &[f64]) -> Result<()> {
+        for (i, &v) in values.iter().enumerate() {
+            positive(field, Some(i + 1), v)?;
+        }
+        Ok(())
+    }
+
+    /// Two lengths must match.
+    pub fn same_len(what: &str, left: usize, right: usize) -> Result<()> {
+        if left == right {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                what: what.to_string(),
+                left,
+                right,
+            })
+        }
+    }
+
+    /// An option must be finite and strictly positive.
+    pub fn positive_option(name: &str, value: f64) -> Result<f64> {
+        if value.is_finite() && value > 0.0 {
+            Ok(value)
+        } else {
+            Err(Error::InvalidOption {
+                name: name.to_string(),
+                value: value.to_string(),
+                reason: "must be finite and > 0".to_string(),
+            })
+        }
+    }
+
+    /// Number of distinct values (exact equality after sorting; NaN-free input assumed).
+    pub fn distinct_count(values: &[f64]) -> usize {
+        let mut v: Vec<f64> = values.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.dedup();
+        v.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_field_row_and_value() {
+        let e = check::positive("loss", Some(7), -1.5).unwrap_err();
+        assert_eq!(e.to_string(), "loss at row 7 must be > 0, got -1.5");
+        let e = check::finite("params", Some(3), f64::NAN).unwrap_err();
+        assert_eq!(e.to_string(), "params at row 3 is not finite (NaN)");
+        let e = Error::Parse {
+            row: Some(2),
+            column: Some("loss".into()),
+            message: "cannot parse 'abc' as a number".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "row 2: column 'loss': cannot parse 'abc' as a number"
+        );
+    }
+
+    #[test]
+    fn error_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+    }
+}

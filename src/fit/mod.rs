@@ -1,0 +1,3 @@
+//! The fitting engine.
+mod model;
+pub use model::{Model, Space};

@@ -1,0 +1,1 @@
+//! Laws: pure math, value and gradient.
