@@ -4,11 +4,16 @@
 //! compute-optimal allocation. (Crate docs with a doctested quick start: see the README.)
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `!(x > 0.0)` is used on purpose throughout: unlike `x <= 0.0` it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod data;
 pub mod error;
 pub mod fit;
+mod fitters;
 pub mod laws;
 pub mod schedule;
 
 pub use error::{Error, Result};
+pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use laws::PowerLaw;
