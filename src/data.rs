@@ -43,13 +43,15 @@ use crate::error::{check, Error, Result};
 /// `{"kind": "per_token_param", "k": 8.0}`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FlopModel {
     /// `C = 6 N D`: forward pass `2N` FLOPs per token, backward pass twice that.
     ///
     /// The approximation used by Kaplan et al. (2020, "Scaling Laws for Neural Language
     /// Models", section 2.1) and Hoffmann et al. (2022, "Training Compute-Optimal Large Language
-    /// Models", the "Chinchilla" paper). The default.
+    /// Models", the "Chinchilla" paper). The default. Serialized as `{"kind": "six_nd"}`.
     #[default]
+    #[serde(rename = "six_nd")]
     SixND,
     /// `C = k N D` for a caller-chosen `k` (for example `k = 8` when activations are
     /// recomputed in the backward pass, or a measured value for an unusual architecture).
@@ -986,7 +988,9 @@ fn format_f64(x: f64) -> String {
 /// Writes runs as CSV with a header: `params,tokens,loss,flops`, then `unique_tokens` if any
 /// run has unique tokens and `id` if any run has an id (empty cells for runs without).
 ///
-/// Numbers are written so that they parse back to the same `f64`. The output reads back with
+/// Numbers are written so that they parse back to the same `f64`. Ids are written verbatim
+/// (quoted where needed); because the reader trims cells, an empty id or one with surrounding
+/// whitespace does not survive a CSV round trip (JSON keeps it). The output reads back with
 /// [`read_runs_csv_from_reader`] and default [`CsvOptions`] (add
 /// [`CsvOptions::with_empty_optional_cells`] if only some runs have unique tokens or ids).
 ///
@@ -1072,4 +1076,337 @@ pub fn read_runs_json(path: impl AsRef<Path>) -> Result<Vec<Run>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
     runs_from_json(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const BAD: [f64; 5] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -1.0];
+
+    /// Asserts `err` is the variant expected for `bad` and names `field`.
+    fn assert_names(err: &Error, field: &str, bad: f64) {
+        match err {
+            Error::NonFinite {
+                field: f, value, ..
+            } => {
+                assert!(!bad.is_finite(), "NonFinite for finite {bad}: {err}");
+                assert_eq!(f, field, "{err}");
+                assert!(value.is_nan() && bad.is_nan() || *value == bad);
+            }
+            Error::OutOfDomain {
+                field: f, value, ..
+            } => {
+                assert!(
+                    bad.is_finite() && bad <= 0.0,
+                    "OutOfDomain for {bad}: {err}"
+                );
+                assert_eq!(f, field, "{err}");
+                assert_eq!(*value, bad);
+            }
+            other => panic!("unexpected error {other:?} for {field} = {bad}"),
+        }
+        assert!(err.to_string().contains(field), "{err}");
+    }
+
+    #[test]
+    fn valid_run_and_getters() {
+        let r = Run::new(1e9, 2e10, 2.5).unwrap();
+        assert_eq!(r.params(), 1e9);
+        assert_eq!(r.tokens(), 2e10);
+        assert_eq!(r.loss(), 2.5);
+        assert_eq!(r.flops(), 6.0 * 1e9 * 2e10);
+        assert_eq!(r.unique_tokens(), None);
+        assert_eq!(r.id(), None);
+        assert_eq!(r.tokens_per_param(), 20.0);
+        let r = r.with_unique_tokens(5e9).unwrap().with_id("a");
+        assert_eq!(r.unique_tokens(), Some(5e9));
+        assert_eq!(r.id(), Some("a"));
+        // U == D is allowed.
+        assert!(Run::new(1.0, 2.0, 3.0)
+            .unwrap()
+            .with_unique_tokens(2.0)
+            .is_ok());
+    }
+
+    #[test]
+    fn each_bad_value_in_each_field_of_new() {
+        for bad in BAD {
+            assert_names(&Run::new(bad, 1.0, 1.0).unwrap_err(), "params", bad);
+            assert_names(&Run::new(1.0, bad, 1.0).unwrap_err(), "tokens", bad);
+            assert_names(&Run::new(1.0, 1.0, bad).unwrap_err(), "loss", bad);
+        }
+    }
+
+    #[test]
+    fn each_bad_value_in_each_field_of_with_flops() {
+        for bad in BAD {
+            assert_names(
+                &Run::with_flops(bad, 1.0, 1.0, 6.0).unwrap_err(),
+                "params",
+                bad,
+            );
+            assert_names(
+                &Run::with_flops(1.0, bad, 1.0, 6.0).unwrap_err(),
+                "tokens",
+                bad,
+            );
+            assert_names(
+                &Run::with_flops(1.0, 1.0, bad, 6.0).unwrap_err(),
+                "loss",
+                bad,
+            );
+            assert_names(
+                &Run::with_flops(1.0, 1.0, 1.0, bad).unwrap_err(),
+                "flops",
+                bad,
+            );
+        }
+    }
+
+    #[test]
+    fn each_bad_value_in_each_field_of_from_params_and_flops() {
+        let m = FlopModel::SixND;
+        for bad in BAD {
+            let e = Run::from_params_and_flops(bad, 6.0, 1.0, &m).unwrap_err();
+            assert_names(&e, "params", bad);
+            let e = Run::from_params_and_flops(1.0, bad, 1.0, &m).unwrap_err();
+            assert_names(&e, "flops", bad);
+            let e = Run::from_params_and_flops(1.0, 6.0, bad, &m).unwrap_err();
+            assert_names(&e, "loss", bad);
+        }
+    }
+
+    #[test]
+    fn each_bad_unique_tokens() {
+        for bad in BAD {
+            let e = Run::new(1.0, 1.0, 1.0)
+                .unwrap()
+                .with_unique_tokens(bad)
+                .unwrap_err();
+            assert_names(&e, "unique_tokens", bad);
+        }
+    }
+
+    #[test]
+    fn unique_tokens_above_tokens_names_both_values() {
+        let e = Run::new(1e9, 1e10, 2.0)
+            .unwrap()
+            .with_unique_tokens(3e10)
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::OutOfDomain { ref field, value, .. } if field == "unique_tokens" && value == 3e10)
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("unique_tokens"), "{msg}");
+        assert!(msg.contains("10000000000"), "{msg}");
+        assert!(msg.contains("30000000000"), "{msg}");
+    }
+
+    #[test]
+    fn derived_flops_overflow_and_underflow_name_flops() {
+        let e = Run::new(1e200, 1e200, 1.0).unwrap_err();
+        assert!(
+            matches!(e, Error::NonFinite { ref field, value, .. } if field == "flops" && value.is_infinite()),
+            "{e:?}"
+        );
+        let e = Run::new(1e-200, 1e-200, 1.0).unwrap_err();
+        assert!(
+            matches!(e, Error::OutOfDomain { ref field, .. } if field == "flops"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn derived_tokens_overflow_and_underflow_name_tokens() {
+        let m = FlopModel::SixND;
+        let e = Run::from_params_and_flops(1e-300, 1e300, 1.0, &m).unwrap_err();
+        assert!(
+            matches!(e, Error::NonFinite { ref field, .. } if field == "tokens"),
+            "{e:?}"
+        );
+        let e = Run::from_params_and_flops(1e300, 1e-300, 1.0, &m).unwrap_err();
+        assert!(
+            matches!(e, Error::OutOfDomain { ref field, .. } if field == "tokens"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn flop_models() {
+        let (n, d) = (1.5e9, 3e10);
+        assert_eq!(FlopModel::default(), FlopModel::SixND);
+        assert_eq!(FlopModel::SixND.flops(n, d), 6.0 * n * d);
+        assert_eq!(FlopModel::PerTokenParam { k: 8.0 }.flops(n, d), 8.0 * n * d);
+        let kaplan = FlopModel::Kaplan {
+            n_layer: 24.0,
+            n_ctx: 2048.0,
+            d_model: 2048.0,
+        };
+        let expected = 6.0 * n * d + 6.0 * 24.0 * 2048.0 * 2048.0 * d;
+        assert!((kaplan.flops(n, d) - expected).abs() <= 1e-14 * expected);
+        for m in [
+            FlopModel::SixND,
+            FlopModel::PerTokenParam { k: 8.0 },
+            kaplan,
+        ] {
+            m.validate().unwrap();
+            let back = m.tokens_for(n, m.flops(n, d));
+            assert!((back - d).abs() <= 1e-14 * d, "{m}: {back}");
+            let r = Run::with_flop_model(n, d, 2.0, &m).unwrap();
+            assert_eq!(r.flops(), m.flops(n, d));
+            let r2 = Run::from_params_and_flops(n, r.flops(), 2.0, &m).unwrap();
+            assert!((r2.tokens() - d).abs() <= 1e-14 * d);
+        }
+    }
+
+    #[test]
+    fn invalid_flop_model_is_an_invalid_option() {
+        for bad in BAD {
+            let m = FlopModel::PerTokenParam { k: bad };
+            let e = Run::with_flop_model(1.0, 1.0, 1.0, &m).unwrap_err();
+            assert!(matches!(e, Error::InvalidOption { ref name, .. } if name == "k"));
+            let m = FlopModel::Kaplan {
+                n_layer: 1.0,
+                n_ctx: bad,
+                d_model: 1.0,
+            };
+            let e = Run::from_params_and_flops(1.0, 1.0, 1.0, &m).unwrap_err();
+            assert!(matches!(e, Error::InvalidOption { ref name, .. } if name == "n_ctx"));
+        }
+    }
+
+    #[test]
+    fn flop_model_serde_shape() {
+        let m = FlopModel::PerTokenParam { k: 8.0 };
+        let s = serde_json::to_string(&m).unwrap();
+        assert_eq!(s, r#"{"kind":"per_token_param","k":8.0}"#);
+        assert_eq!(serde_json::from_str::<FlopModel>(&s).unwrap(), m);
+        let s = serde_json::to_string(&FlopModel::SixND).unwrap();
+        assert_eq!(s, r#"{"kind":"six_nd"}"#);
+    }
+
+    #[test]
+    fn serde_validates_single_run() {
+        let e = serde_json::from_str::<Run>(r#"{"params":1,"tokens":2,"loss":-3}"#).unwrap_err();
+        assert!(e.to_string().contains("loss"), "{e}");
+        let e =
+            serde_json::from_str::<Run>(r#"{"params":1,"tokens":2,"loss":3,"los":3}"#).unwrap_err();
+        assert!(e.to_string().contains("los"), "{e}");
+        // flops omitted: derived as 6ND.
+        let r: Run = serde_json::from_str(r#"{"params":1,"tokens":2,"loss":3}"#).unwrap();
+        assert_eq!(r.flops(), 12.0);
+    }
+
+    #[test]
+    fn format_f64_round_trips() {
+        for x in [
+            1.0,
+            0.1,
+            1.6e10,
+            6.02e23,
+            1e-300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1.0 / 3.0,
+        ] {
+            assert_eq!(format_f64(x).parse::<f64>().unwrap(), x);
+        }
+    }
+
+    proptest! {
+        #[test]
+        /// Ok exactly when all three are finite and > 0 and 6ND is finite and > 0 (it can
+        /// also underflow to 0, for example N = D = 1e-200).
+        fn run_new_never_panics_and_ok_iff_valid(
+            n in arb_f64(1e-3..1e15f64),
+            d in arb_f64(1e-3..1e15f64),
+            l in arb_f64(1e-3..10.0f64),
+        ) {
+            let c = 6.0 * n * d;
+            let valid = [n, d, l].iter().all(|v| v.is_finite() && *v > 0.0)
+                && c.is_finite()
+                && c > 0.0;
+            let r = Run::new(n, d, l);
+            prop_assert_eq!(r.is_ok(), valid, "{:?}", r);
+            if let Ok(r) = r {
+                prop_assert_eq!((r.params(), r.tokens(), r.loss(), r.flops()), (n, d, l, c));
+            }
+        }
+
+        #[test]
+        fn csv_round_trip_is_exact(run in arb_run()) {
+            let runs = vec![run];
+            let mut buf = Vec::new();
+            write_runs_csv(&mut buf, &runs).unwrap();
+            let back = read_runs_csv_from_reader(buf.as_slice(), &CsvOptions::new()).unwrap();
+            prop_assert_eq!(back, runs);
+        }
+
+        /// serde_json's default float parser is best-effort (exact only with its
+        /// `float_roundtrip` feature), so values may come back one ulp off.
+        #[test]
+        fn json_round_trip_within_an_ulp(run in arb_run()) {
+            let back = runs_from_json(&runs_to_json(std::slice::from_ref(&run)).unwrap()).unwrap();
+            prop_assert_eq!(back.len(), 1);
+            let b = &back[0];
+            let close = |x: f64, y: f64| (x - y).abs() <= 2.0 * f64::EPSILON * x.abs();
+            prop_assert!(close(b.params(), run.params()));
+            prop_assert!(close(b.tokens(), run.tokens()));
+            prop_assert!(close(b.loss(), run.loss()));
+            prop_assert!(close(b.flops(), run.flops()));
+            prop_assert_eq!(b.unique_tokens().is_some(), run.unique_tokens().is_some());
+            if let (Some(x), Some(y)) = (b.unique_tokens(), run.unique_tokens()) {
+                prop_assert!(close(x, y));
+            }
+            prop_assert_eq!(b.id(), run.id());
+        }
+    }
+
+    /// Any f64 (all classes, including NaN, +-inf, 0, subnormals), special values, or a
+    /// realistic range.
+    fn arb_f64(realistic: std::ops::Range<f64>) -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            prop::sample::select(vec![
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                0.0,
+                -0.0,
+                -1.0,
+                f64::MAX,
+                f64::MIN_POSITIVE,
+                1e-200,
+                1e200,
+            ]),
+            realistic,
+        ]
+    }
+
+    fn arb_run() -> impl Strategy<Value = Run> {
+        (
+            1e-3..1e15f64,
+            1e-3..1e15f64,
+            1e-3..10.0f64,
+            proptest::option::of(0.0..=1.0f64),
+            // CSV trims cells, so an empty id or one with surrounding whitespace does not
+            // survive it (documented on `write_runs_csv`); JSON keeps it.
+            proptest::option::of("[a-z0-9,;\"']([a-z0-9 ,;\"'\n]{0,6}[a-z0-9,;\"'])?"),
+        )
+            .prop_map(|(n, d, l, u, id)| {
+                let mut r = Run::new(n, d, l).unwrap();
+                if let Some(u) = u {
+                    r = r
+                        .with_unique_tokens((u * d).max(f64::MIN_POSITIVE))
+                        .unwrap();
+                }
+                if let Some(id) = id {
+                    r = r.with_id(id);
+                }
+                r
+            })
+    }
 }
