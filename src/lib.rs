@@ -5,11 +5,13 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod data;
+pub mod diagnostics;
 pub mod error;
 pub mod fit;
 mod fitters;
 pub mod laws;
 pub mod schedule;
+pub mod uncertainty;
 
 pub use error::{Error, Result};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};

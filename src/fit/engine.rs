@@ -170,6 +170,39 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         }
     }
 
+    /// Residuals in the objective's space, their Jacobian with respect to the *predictions'*
+    /// natural parameters (`d t_hat_i / d theta_j`, row-major) and the weights, at `params`.
+    /// `None` where a prediction is unusable.
+    pub(crate) fn linearize(&self, params: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let n = self.targets.len();
+        let np = self.bounds.len();
+        let mut pred = vec![0.0; n];
+        let mut jac = vec![0.0; n * np];
+        self.model.eval(params, &mut pred, Some(&mut jac));
+        let src = self.model.space();
+        let mut r = Vec::with_capacity(n);
+        for i in 0..n {
+            let (t_hat, dt) = to_space(pred[i], src, self.objective.space)?;
+            r.push(self.targets[i] - t_hat);
+            for v in &mut jac[i * np..(i + 1) * np] {
+                *v *= dt;
+            }
+        }
+        if r.iter().chain(&jac).any(|v| !v.is_finite()) {
+            return None;
+        }
+        let w = self
+            .weights
+            .clone()
+            .unwrap_or_else(|| vec![1.0; n]);
+        Some((r, jac, w))
+    }
+
+    /// Number of data points.
+    pub fn n_points(&self) -> usize {
+        self.targets.len()
+    }
+
     /// Natural parameters from unconstrained ones.
     pub(crate) fn to_natural(&self, u: &[f64]) -> Vec<f64> {
         self.bounds

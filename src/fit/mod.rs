@@ -27,11 +27,13 @@
 //! ```
 
 mod bounds;
+mod covariance;
 mod engine;
 mod model;
 mod objective;
 
 pub use bounds::Bound;
+pub use covariance::{covariance, Covariance, CovarianceKind};
 pub use engine::{minimize, FitReport, Minimum, Problem, SolverOptions, StartOutcome, Status};
 pub use model::{Model, Space};
 pub use objective::{Loss, Objective, Reduction};
