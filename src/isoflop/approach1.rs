@@ -12,7 +12,15 @@ use crate::error::{check, Error, Result};
 /// optimum may lie beyond them (typically at the lowest and highest compute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum EdgePolicy {
-    /// Leave unbracketed points out of the fit (they stay in the frontier, flagged). The default.
+    /// Fit only the longest stretch of consecutive bracketed frontier points (in FLOPs), so the
+    /// edges of the compute range, where the smallest or largest model wins, are cut off. The
+    /// default.
+    ///
+    /// The range is trimmed rather than dropping unbracketed points one by one, because the
+    /// latter selects on noise: near the largest size, noise-driven wins by the largest model
+    /// would be dropped while wins by smaller models are kept, which pulls `a` down (by about
+    /// 0.02 with 40 curves and 0.2% i.i.d. checkpoint noise in our simulations; trimming
+    /// leaves no measurable bias).
     #[default]
     Exclude,
     /// Fit every frontier point, as Hoffmann et al. describe the method.
@@ -126,6 +134,8 @@ pub struct FrontierPoint {
     pub curve: usize,
     /// Whether a smaller and a larger model both reach this compute (see [`EdgePolicy`]).
     pub bracketed: bool,
+    /// Whether the point was used in the fit (see [`EdgePolicy`]).
+    pub fitted: bool,
 }
 
 /// What [`approach1`] returns.
@@ -181,8 +191,8 @@ pub fn approach1(curves: &[TrainingCurve], options: &Approach1Options) -> Result
         });
     }
     let refs: Vec<&TrainingCurve> = curves.iter().collect();
-    let (frontier, uncovered) = envelope(&refs, options)?;
-    let mut fit = fit_frontier(&frontier, options.edges)?;
+    let (mut frontier, uncovered) = envelope(&refs, options)?;
+    let mut fit = fit_frontier(&mut frontier, options.edges)?;
     let mut warnings = Vec::new();
     if uncovered > 0 {
         warnings.push(IsoFlopWarning::UncoveredFlops { points: uncovered });
@@ -199,8 +209,10 @@ pub fn approach1(curves: &[TrainingCurve], options: &Approach1Options) -> Result
             let sample: Vec<&TrainingCurve> = (0..curves.len())
                 .map(|_| &curves[rng.random_range(0..curves.len())])
                 .collect();
-            let (f, _) = envelope(&sample, options).ok()?;
-            fit_frontier(&f, options.edges).ok().map(|fit| draw(&fit))
+            let (mut f, _) = envelope(&sample, options).ok()?;
+            fit_frontier(&mut f, options.edges)
+                .ok()
+                .map(|fit| draw(&fit))
         });
         let failed = draws.iter().filter(|d| d.is_none()).count();
         if failed > 0 {
@@ -295,17 +307,23 @@ fn envelope(
             loss: best_ll[j].exp(),
             curve: best_k[j],
             bracketed: n_min[j] < np && np < n_max[j],
+            fitted: false,
         });
     }
     let uncovered = n - frontier.len();
     Ok((frontier, uncovered))
 }
 
-fn fit_frontier(frontier: &[FrontierPoint], edges: EdgePolicy) -> Result<AllocationFit> {
-    let used: Vec<&FrontierPoint> = frontier
-        .iter()
-        .filter(|p| edges == EdgePolicy::Include || p.bracketed)
-        .collect();
+/// Marks the points the policy keeps as `fitted` and fits them.
+fn fit_frontier(frontier: &mut [FrontierPoint], edges: EdgePolicy) -> Result<AllocationFit> {
+    let keep = match edges {
+        EdgePolicy::Include => 0..frontier.len(),
+        EdgePolicy::Exclude => longest_bracketed_stretch(frontier),
+    };
+    for (i, p) in frontier.iter_mut().enumerate() {
+        p.fitted = keep.contains(&i);
+    }
+    let used: Vec<&FrontierPoint> = frontier[keep].iter().collect();
     let sizes: Vec<f64> = used.iter().map(|p| p.params).collect();
     let distinct = check::distinct_count(&sizes);
     if distinct < 2 {
@@ -314,7 +332,7 @@ fn fit_frontier(frontier: &[FrontierPoint], edges: EdgePolicy) -> Result<Allocat
                 "distinct model sizes among the {} frontier points fitted{}",
                 used.len(),
                 if edges == EdgePolicy::Exclude {
-                    " (bracketed points only)"
+                    " (the longest stretch of bracketed points)"
                 } else {
                     ""
                 }
@@ -328,6 +346,29 @@ fn fit_frontier(frontier: &[FrontierPoint], edges: EdgePolicy) -> Result<Allocat
     let ld: Vec<f64> = used.iter().map(|p| p.tokens.ln()).collect();
     fit_allocation(&lc, &ln, &ld)
         .ok_or_else(|| Error::Numerical("the allocation fit overflowed".into()))
+}
+
+/// Index range of the longest run of consecutive bracketed points (the first, on ties).
+fn longest_bracketed_stretch(frontier: &[FrontierPoint]) -> std::ops::Range<usize> {
+    let (mut best, mut start) = (0..0, None);
+    for (i, p) in frontier.iter().enumerate() {
+        match (p.bracketed, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s > best.len() {
+                    best = s..i;
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        if frontier.len() - s > best.len() {
+            best = s..frontier.len();
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -365,6 +406,33 @@ mod tests {
             assert!((p.tokens / (p.flops / (6.0 * c.params())) - 1.0).abs() < 1e-12);
             assert!(!p.bracketed);
         }
+    }
+
+    #[test]
+    fn the_longest_bracketed_stretch_is_kept() {
+        let pts = |flags: &[bool]| -> Vec<FrontierPoint> {
+            flags
+                .iter()
+                .map(|&b| FrontierPoint {
+                    flops: 1.0,
+                    params: 1.0,
+                    tokens: 1.0,
+                    loss: 1.0,
+                    curve: 0,
+                    bracketed: b,
+                    fitted: false,
+                })
+                .collect()
+        };
+        let (t, f) = (true, false);
+        assert_eq!(
+            longest_bracketed_stretch(&pts(&[f, t, t, f, t, t, t, f])),
+            4..7
+        );
+        assert_eq!(longest_bracketed_stretch(&pts(&[t, t, f, t])), 0..2);
+        assert_eq!(longest_bracketed_stretch(&pts(&[f, t, t, t])), 1..4);
+        assert_eq!(longest_bracketed_stretch(&pts(&[f, f])), 0..0);
+        assert_eq!(longest_bracketed_stretch(&pts(&[])), 0..0);
     }
 
     #[test]

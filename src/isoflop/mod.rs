@@ -202,7 +202,8 @@ pub enum IsoFlopWarning {
     UnbracketedFrontier {
         /// How many frontier points.
         points: usize,
-        /// Whether they were left out of the fit ([`EdgePolicy::Exclude`]).
+        /// Whether the fit was restricted to the longest stretch of bracketed points
+        /// ([`EdgePolicy::Exclude`]); [`FrontierPoint::fitted`] tells which points were used.
         excluded: bool,
     },
     /// Approach 1: FLOP values of the grid that no curve reaches (gaps between curves); they have
@@ -264,7 +265,7 @@ impl fmt::Display for IsoFlopWarning {
                 "{points} frontier point(s) are won by the smallest or largest model reaching \
                  that compute{}",
                 if *excluded {
-                    "; excluded from the fit"
+                    "; the fit uses the longest stretch of bracketed points"
                 } else {
                     "; kept in the fit"
                 }
