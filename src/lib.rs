@@ -9,10 +9,12 @@ pub mod diagnostics;
 pub mod error;
 pub mod fit;
 mod fitters;
+pub mod isoflop;
 pub mod laws;
 pub mod schedule;
 pub mod uncertainty;
 
 pub use error::{Error, Result};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
 pub use laws::PowerLaw;
