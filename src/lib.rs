@@ -8,9 +8,13 @@ pub mod data;
 pub mod error;
 pub mod fit;
 mod fitters;
+pub mod holdout;
 pub mod laws;
 pub mod schedule;
 
 pub use error::{Error, Result};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
+pub use holdout::HoldoutScore;
 pub use laws::PowerLaw;
+pub use laws::SigmoidLaw;

@@ -2,5 +2,7 @@
 //! fitters in this crate bind a law to data and hand it to the [`fit`](crate::fit) engine.
 
 mod power;
+pub(crate) mod sigmoid;
 
 pub use power::PowerLaw;
+pub use sigmoid::SigmoidLaw;
