@@ -13,8 +13,10 @@ pub mod laws;
 pub mod schedule;
 
 pub use error::{Error, Result};
+pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
 pub use holdout::HoldoutScore;
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;
+pub use laws::{Bnsl, BnslBreak};

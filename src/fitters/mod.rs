@@ -1,4 +1,5 @@
 //! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
 
+pub(crate) mod bnsl;
 pub(crate) mod power;
 pub(crate) mod sigmoid;
