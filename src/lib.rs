@@ -14,6 +14,7 @@ pub mod schedule;
 
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
+pub use fitters::custom::{CustomFit, CustomLaw};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
 pub use holdout::HoldoutScore;
