@@ -11,6 +11,7 @@ mod fitters;
 pub mod holdout;
 pub mod laws;
 pub mod schedule;
+pub mod smoothing;
 
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
