@@ -56,7 +56,8 @@ fn recovers_noise_free_parameters() {
 }
 
 /// The acceptance criterion: over 50 seeds, fitted on `C <= 10,000`, the median `|A - 0.61|` is
-/// at most 0.02 and the median RMSE on `C > 10,000` is below 0.02; every fit succeeds.
+/// at most 0.02 and the median RMSE on `C > 10,000` is below 0.02; every fit succeeds and is
+/// at least as good as a fit started at the truth.
 #[test]
 fn fifty_seeds_fit_on_half_the_compute_and_predict_the_rest() {
     let (mut a_err, mut rmse, mut b_err) = (Vec::new(), Vec::new(), Vec::new());
@@ -67,6 +68,17 @@ fn fifty_seeds_fit_on_half_the_compute_and_predict_the_rest() {
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         assert_eq!(bt.fit.report.status, Status::Converged, "seed {seed}");
         assert_eq!((bt.fit.n_used, bt.score.n), (50, 50));
+        // the automatic starts reach the optimum that a start at the truth reaches
+        let from_truth = SigmoidFitter::new()
+            .starts(vec![TRUTH])
+            .fit(&c[..50], &r[..50])
+            .unwrap();
+        assert!(
+            bt.fit.report.objective <= from_truth.report.objective * (1.0 + 1e-9),
+            "seed {seed}: {} vs {} from the truth",
+            bt.fit.report.objective,
+            from_truth.report.objective
+        );
         a_err.push((bt.fit.law.a - 0.61).abs());
         b_err.push((bt.fit.law.b - 2.0).abs());
         rmse.push(bt.score.rmse);
