@@ -298,7 +298,7 @@ impl BnslFitter {
             }
             None => auto_starts(&model, y, weights, self.objective.space, self.sharpness),
         };
-        let min = minimize(&problem, &starts, &self.solver)?;
+        let min = two_phase(&problem, &starts, &self.solver)?;
         let law = model.to_law(&min.params, log_ref)?;
         Ok(BnslFit {
             law,
@@ -413,27 +413,14 @@ impl Model for CentredBnsl {
     }
 }
 
-/// Weighted linear least squares by the normal equations, solved with a pseudo-inverse so that
-/// collinear features (a very smooth break looks like a change of `c0`) do not fail.
-fn least_squares(xm: &[Vec<f64>], z: &[f64], w: Option<&[f64]>) -> Option<Vec<f64>> {
-    use nalgebra::{DMatrix, DVector};
-    let p = xm.first()?.len();
-    let mut ata = DMatrix::<f64>::zeros(p, p);
-    let mut atb = DVector::<f64>::zeros(p);
-    for (i, (row, &zi)) in xm.iter().zip(z).enumerate() {
-        let wi = w.map_or(1.0, |w| w[i]);
-        for r in 0..p {
-            atb[r] += wi * row[r] * zi;
-            for c in 0..p {
-                ata[(r, c)] += wi * row[r] * row[c];
-            }
-        }
-    }
-    let scale = (0..p).map(|r| ata[(r, r)].abs()).fold(0.0, f64::max);
+/// Solves `g theta = r` for a small symmetric system by a pseudo-inverse, so that collinear
+/// features (a very smooth break looks like a change of `c0`) do not fail.
+fn solve_small(g: &nalgebra::DMatrix<f64>, r: &nalgebra::DVector<f64>) -> Option<Vec<f64>> {
+    let scale = (0..g.nrows()).map(|i| g[(i, i)].abs()).fold(0.0, f64::max);
     if !(scale > 0.0 && scale.is_finite()) {
         return None;
     }
-    let sol = ata.svd(true, true).solve(&atb, 1e-12 * scale).ok()?;
+    let sol = g.clone().svd(true, true).solve(r, 1e-12 * scale).ok()?;
     let v: Vec<f64> = sol.iter().cloned().collect();
     v.iter().all(|t| t.is_finite()).then_some(v)
 }
@@ -470,6 +457,12 @@ fn n_choose(k: usize, n: usize) -> f64 {
 }
 
 /// Starts from a changepoint scan solved by linear least squares (see [`BnslFitter`]).
+///
+/// Every candidate regresses `z = log(y - a)` on a subset of one fixed set of columns (`1`,
+/// `-lx`, and `-f softplus((lx - loc) / f)` for every candidate location and sharpness), so the
+/// weighted Gram matrix of all columns is formed once and each candidate solves a system of
+/// size `2 + n`. Candidates are ranked by their residual in `z` within each floor; the best of
+/// each floor are then scored by the objective's own residuals.
 fn auto_starts(
     model: &CentredBnsl,
     y: &[f64],
@@ -477,11 +470,14 @@ fn auto_starts(
     space: Space,
     (flo, fhi): (f64, f64),
 ) -> Vec<Vec<f64>> {
+    use nalgebra::{DMatrix, DVector};
     const KEEP: usize = 8;
+    const PER_FLOOR: usize = 40;
     const BUDGET: f64 = 300.0;
     let nb = model.n_breaks;
     let lx = &model.lx;
     let n = lx.len();
+    let wt = |i: usize| w.map_or(1.0, |w| w[i]);
     let mut sorted = lx.clone();
     sorted.sort_by(f64::total_cmp);
     let quantile = |q: f64| {
@@ -496,6 +492,9 @@ fn auto_starts(
     while k < 24 && n_choose(k + 1, nb) <= BUDGET {
         k += 1;
     }
+    if nb == 0 {
+        k = 0;
+    }
     let locs: Vec<f64> = (0..k)
         .map(|i| quantile((i + 1) as f64 / (k + 1) as f64))
         .collect();
@@ -506,8 +505,37 @@ fn auto_starts(
             .map(|&f: &f64| f.clamp(flo * 1.01, fhi / 1.01))
             .collect();
         v.dedup();
+        if nb == 0 {
+            v.truncate(1);
+        }
         v
     };
+    let nf = fs.len();
+    // all columns, column-major: 1, -lx, then location-major (loc, f) features
+    let ncol = 2 + k * nf;
+    let col_of = |loc: usize, q: usize| 2 + loc * nf + q;
+    let mut cols = vec![0.0; ncol * n];
+    for i in 0..n {
+        cols[i] = 1.0;
+        cols[n + i] = -lx[i];
+    }
+    for (l, &loc) in locs.iter().enumerate() {
+        for (q, &f) in fs.iter().enumerate() {
+            let c = col_of(l, q);
+            for i in 0..n {
+                cols[c * n + i] = -f * softplus((lx[i] - loc) / f);
+            }
+        }
+    }
+    let col = |c: usize| &cols[c * n..(c + 1) * n];
+    let mut gram = DMatrix::<f64>::zeros(ncol, ncol);
+    for r in 0..ncol {
+        for c in r..ncol {
+            let v: f64 = (0..n).map(|i| wt(i) * col(r)[i] * col(c)[i]).sum();
+            gram[(r, c)] = v;
+            gram[(c, r)] = v;
+        }
+    }
     let ymin = y.iter().cloned().fold(f64::INFINITY, f64::min);
     let ymax = y.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let floors: Vec<f64> = match model.fixed_a {
@@ -528,7 +556,7 @@ fn auto_starts(
                 Space::Log => y[i].ln() - pred[i],
                 Space::Linear => y[i] - pred[i].exp(),
             };
-            s += w.map_or(1.0, |w| w[i]) * r * r;
+            s += wt(i) * r * r;
         }
         if s.is_finite() {
             s
@@ -541,35 +569,42 @@ fn auto_starts(
     for &a in &floors {
         let tiny = 1e-9 * (ymax - a).abs().max(1e-300);
         let z: Vec<f64> = y.iter().map(|&v| (v - a).max(tiny).ln()).collect();
+        let zz: f64 = (0..n).map(|i| wt(i) * z[i] * z[i]).sum();
+        let xz: Vec<f64> = (0..ncol)
+            .map(|c| (0..n).map(|i| wt(i) * col(c)[i] * z[i]).sum())
+            .collect();
+        // (residual in z, combo, f index, theta)
+        let mut ranked: Vec<(f64, usize, usize, Vec<f64>)> = Vec::new();
         for (ci, combo) in combos.iter().enumerate() {
             // one sharpness shared by every break of a candidate
-            for &f in &fs {
-                let xm: Vec<Vec<f64>> = lx
-                    .iter()
-                    .map(|&l| {
-                        let mut row = vec![1.0, -l];
-                        row.extend(combo.iter().map(|&c| -f * softplus((l - locs[c]) / f)));
-                        row
-                    })
+            for q in 0..nf {
+                let idx: Vec<usize> = [0, 1]
+                    .into_iter()
+                    .chain(combo.iter().map(|&l| col_of(l, q)))
                     .collect();
-                let Some(theta) = least_squares(&xm, &z, w) else {
+                let p = idx.len();
+                let g = DMatrix::from_fn(p, p, |r, c| gram[(idx[r], idx[c])]);
+                let r = DVector::from_fn(p, |r, _| xz[idx[r]]);
+                let Some(theta) = solve_small(&g, &r) else {
                     continue;
                 };
-                let mut p = Vec::with_capacity(model.n_params());
-                if fitted_a {
-                    p.push(a);
-                }
-                p.extend([theta[0], theta[1]]);
-                for (m, &c) in combo.iter().enumerate() {
-                    p.extend([theta[2 + m], locs[c], f.ln()]);
-                }
-                let s = score(&p);
-                if s.is_finite() {
-                    cands.push((s, ci, p));
-                }
-                if nb == 0 {
-                    break;
-                }
+                let fitted: f64 = theta.iter().zip(r.iter()).map(|(t, r)| t * r).sum();
+                ranked.push((zz - fitted, ci, q, theta));
+            }
+        }
+        ranked.sort_by(|u, v| u.0.total_cmp(&v.0));
+        for (_, ci, q, theta) in ranked.into_iter().take(PER_FLOOR) {
+            let mut p = Vec::with_capacity(model.n_params());
+            if fitted_a {
+                p.push(a);
+            }
+            p.extend([theta[0], theta[1]]);
+            for (m, &l) in combos[ci].iter().enumerate() {
+                p.extend([theta[2 + m], locs[l], fs[q].ln()]);
+            }
+            let s = score(&p);
+            if s.is_finite() {
+                cands.push((s, ci, p));
             }
         }
     }
@@ -599,12 +634,71 @@ fn auto_starts(
         }
         let lmean = y.iter().map(|v| v.abs().max(1e-300).ln()).sum::<f64>() / n as f64;
         p.extend([lmean, 0.1]);
-        for &l in locs.iter().take(nb) {
+        for i in 0..nb {
+            let l = quantile((i + 1) as f64 / (nb + 1) as f64);
             p.extend([0.1, l, 0.5f64.clamp(flo, fhi).ln()]);
         }
         starts.push(p);
     }
     starts
+}
+
+/// Multi-start in two phases: every start gets a short L-BFGS run (at most 200 iterations, no
+/// polish); the three best distinct end points (among those within a factor 2 of the best
+/// objective) then run to convergence with the caller's options. Starts that drift along a degenerate ridge (two breaks at one place with opposite
+/// slopes cancelling) stop costing the full iteration budget. The report counts every start
+/// (`n_starts`), names the caller's start that won (`best_start`) and its work over both phases;
+/// `n_starts_at_best` and recorded outcomes are those of the finalists.
+fn two_phase<M: Model>(
+    problem: &Problem<'_, M>,
+    starts: &[Vec<f64>],
+    solver: &SolverOptions,
+) -> Result<crate::fit::Minimum> {
+    const SHORT: u64 = 200;
+    const FINALISTS: usize = 3;
+    if starts.len() <= FINALISTS || solver.max_iterations <= SHORT {
+        return minimize(problem, starts, solver);
+    }
+    let short = SolverOptions {
+        max_iterations: SHORT,
+        polish: false,
+        record_starts: true,
+        ..solver.clone()
+    };
+    let first = minimize(problem, starts, &short)?;
+    let mut outcomes: Vec<(usize, crate::fit::StartOutcome)> = first
+        .report
+        .starts
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .collect();
+    outcomes.sort_by(|u, v| u.1.objective.total_cmp(&v.1.objective));
+    let mut finalists: Vec<(usize, crate::fit::StartOutcome)> = Vec::with_capacity(FINALISTS);
+    let best = outcomes.first().map_or(f64::INFINITY, |(_, o)| o.objective);
+    for (k, o) in outcomes {
+        // a start more than twice as bad as the best after the short run is not a contender
+        if finalists.len() == FINALISTS || !o.objective.is_finite() || o.objective > 2.0 * best {
+            break;
+        }
+        if finalists.iter().all(|(_, f)| f.params != o.params) {
+            finalists.push((k, o));
+        }
+    }
+    if finalists.is_empty() {
+        return Err(Error::Numerical(
+            "no starting point gave a finite objective".to_string(),
+        ));
+    }
+    let second: Vec<Vec<f64>> = finalists.iter().map(|(_, o)| o.params.clone()).collect();
+    let mut min = minimize(problem, &second, solver)?;
+    // report in terms of the caller's starts: which one won, and its work over both phases
+    let (k, o) = &finalists[min.report.best_start];
+    min.report.best_start = *k;
+    min.report.n_starts = starts.len();
+    min.report.iterations += o.iterations;
+    min.report.evaluations += o.evaluations;
+    Ok(min)
 }
 
 #[cfg(test)]
