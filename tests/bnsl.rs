@@ -120,6 +120,43 @@ fn one_break_twenty_seeds_break_location_and_tail_beat_a_power_law() {
     assert!(median(&d_err) < 0.05, "{d_err:?}");
 }
 
+/// Values of the BNSL formula computed directly by numpy (tests/data/bnsl_reference.json, script
+/// tests/reference/sigmoid_bnsl.py), for zero, one and two breaks.
+#[test]
+fn matches_the_numpy_reference_values() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/bnsl_reference.json"
+    ))
+    .unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut n = 0;
+    for case in reference["cases"].as_array().unwrap() {
+        let f = |k: &str| case[k].as_f64().unwrap();
+        let breaks = case["breaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| BnslBreak {
+                c: t[0].as_f64().unwrap(),
+                d: t[1].as_f64().unwrap(),
+                f: t[2].as_f64().unwrap(),
+            })
+            .collect();
+        let law = Bnsl::new(f("a"), f("b"), f("c0"), breaks).unwrap();
+        for p in case["points"].as_array().unwrap() {
+            let (x, y) = (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap());
+            assert!(
+                rel(law.predict(x), y) < 1e-13,
+                "{law:?} at {x}: {} vs {y}",
+                law.predict(x)
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 21);
+}
+
 #[test]
 fn recovers_a_noise_free_two_break_law() {
     let t = Bnsl::new(
