@@ -1,3 +1,6 @@
 //! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
 
+pub(crate) mod bnsl;
+pub(crate) mod custom;
 pub(crate) mod power;
+pub(crate) mod sigmoid;

@@ -1,6 +1,10 @@
 //! The laws: pure math (value, gradient, closed-form quantities). No I/O and no fitting; the
 //! fitters in this crate bind a law to data and hand it to the [`fit`](crate::fit) engine.
 
+pub(crate) mod bnsl;
 mod power;
+pub(crate) mod sigmoid;
 
+pub use bnsl::{Bnsl, BnslBreak};
 pub use power::PowerLaw;
+pub use sigmoid::SigmoidLaw;
