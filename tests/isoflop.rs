@@ -283,6 +283,19 @@ fn parabola_bias_of_czech_et_al_and_the_cubic_correction() {
         );
         errors.push((p_k, c_k));
     }
+    // An independent reference: numpy.polyfit on the same grids
+    // (tests/data/isoflop_vertex_bias.py, output committed beside it).
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("data/isoflop_vertex_bias.json")).unwrap();
+    for (grid, &(p_k, c_k)) in reference["grids"].as_array().unwrap().iter().zip(&errors) {
+        let p_ref = grid["parabola_relative_error"].as_f64().unwrap();
+        let c_ref = grid["cubic_relative_error"].as_f64().unwrap();
+        assert!(
+            (p_k - p_ref).abs() < 1e-9,
+            "parabola {p_k} vs numpy {p_ref}"
+        );
+        assert!((c_k - c_ref).abs() < 1e-9, "cubic {c_k} vs numpy {c_ref}");
+    }
     let (p2, c2) = errors[0];
     let (p16, c16) = errors[1];
     // The published neighbourhood: ~0.3% and ~4% (we measure 0.33% and 5.4% with 15 sizes).
