@@ -327,7 +327,10 @@ impl Profile {
                 });
                 continue;
             }
-            let Some((xv, loss)) = polynomial_minimum(x, y, lo, hi, e.degree()) else {
+            // A minimum so far away that its size is not representable counts as none.
+            let found = polynomial_minimum(x, y, lo, hi, e.degree())
+                .filter(|&(xv, _)| xv.exp() > 0.0 && xv.exp().is_finite());
+            let Some((xv, loss)) = found else {
                 out.warnings.push(IsoFlopWarning::NotConvex {
                     budget: self.flops,
                     estimator: e,
