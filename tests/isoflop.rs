@@ -283,6 +283,19 @@ fn parabola_bias_of_czech_et_al_and_the_cubic_correction() {
         );
         errors.push((p_k, c_k));
     }
+    // An independent reference: numpy.polyfit on the same grids
+    // (tests/data/isoflop_vertex_bias.py, output committed beside it).
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("data/isoflop_vertex_bias.json")).unwrap();
+    for (grid, &(p_k, c_k)) in reference["grids"].as_array().unwrap().iter().zip(&errors) {
+        let p_ref = grid["parabola_relative_error"].as_f64().unwrap();
+        let c_ref = grid["cubic_relative_error"].as_f64().unwrap();
+        assert!(
+            (p_k - p_ref).abs() < 1e-9,
+            "parabola {p_k} vs numpy {p_ref}"
+        );
+        assert!((c_k - c_ref).abs() < 1e-9, "cubic {c_k} vs numpy {c_ref}");
+    }
     let (p2, c2) = errors[0];
     let (p16, c16) = errors[1];
     // The published neighbourhood: ~0.3% and ~4% (we measure 0.33% and 5.4% with 15 sizes).
@@ -502,4 +515,58 @@ fn results_round_trip_through_json() {
     let back: scaling_laws::isoflop::Approach1Result =
         serde_json::from_str(&serde_json::to_string(&r1).unwrap()).unwrap();
     assert_eq!(back, r1);
+}
+
+/// The cubic's price is variance. With noise, over many replicates: on a wide grid its smaller
+/// bias wins; on a narrow grid the parabola's smaller spread wins. Numbers are printed.
+#[test]
+fn cubic_trades_bias_for_variance() {
+    let law = Law {
+        alpha: 0.34,
+        beta: 0.28,
+        ..HOFFMANN
+    };
+    let budgets = log_space(1e19, 1e23, 5);
+    let c_mid = 1e21;
+    let mut summary = Vec::new();
+    for w in [2.0, 16.0] {
+        let mut errs = [Vec::new(), Vec::new()];
+        for seed in 0..200 {
+            let runs = simulate_isoflop(&law, &budgets, 15, w, 1.0, 0.002, 1000 + seed);
+            let r = approach2(&groups_of(&runs), &Approach2Options::new()).unwrap();
+            for (k, e) in [VertexEstimator::Parabola, VertexEstimator::Cubic]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(fit) = r.fit(e) {
+                    errs[k].push((fit.params.predict(c_mid) / law.n_opt(c_mid)).ln());
+                }
+            }
+        }
+        let stats = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            let sd =
+                (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            let rmse = (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+            (m, sd, rmse, v.len())
+        };
+        let (p, c) = (stats(&errs[0]), stats(&errs[1]));
+        println!(
+            "+-{w}x, 15 sizes, 5 budgets, 0.2% noise, 200 replicates, log error of N_opt(1e21): \
+             parabola mean {:+.4} sd {:.4} rmse {:.4} (n {}); cubic mean {:+.4} sd {:.4} rmse \
+             {:.4} (n {})",
+            p.0, p.1, p.2, p.3, c.0, c.1, c.2, c.3
+        );
+        summary.push((p, c));
+    }
+    let ((p2, c2), (p16, c16)) = (summary[0], summary[1]);
+    assert!(c2.1 > p2.1, "narrow grid: the cubic is noisier");
+    assert!(
+        c16.0.abs() * 5.0 < p16.0.abs(),
+        "wide grid: the cubic is much less biased"
+    );
+    assert!(
+        c16.2 < p16.2,
+        "wide grid: the cubic has the smaller error overall"
+    );
 }

@@ -170,7 +170,8 @@ pub enum IsoFlopWarning {
         range: (f64, f64),
     },
     /// Approach 2: the fitted curve has no local minimum (a parabola opening downward or flat,
-    /// or a cubic without a local minimum). The budget is excluded from that estimator's fit.
+    /// or a cubic without a local minimum), or one so far away that its size overflows. The
+    /// budget is excluded from that estimator's fit.
     NotConvex {
         /// The budget's FLOPs.
         budget: f64,
