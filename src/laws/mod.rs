@@ -4,3 +4,9 @@
 mod power;
 
 pub use power::PowerLaw;
+mod chinchilla;
+mod data_constrained;
+pub mod kaplan;
+
+pub use chinchilla::{Allocation, ChinchillaLaw};
+pub use data_constrained::{DataConstrainedAllocation, DataConstrainedAt, DataConstrainedLaw};
