@@ -186,6 +186,19 @@ pub(crate) mod check {
         }
     }
 
+    /// An option must be finite and strictly positive.
+    pub fn positive_option(name: &str, value: f64) -> Result<f64> {
+        if value.is_finite() && value > 0.0 {
+            Ok(value)
+        } else {
+            Err(Error::InvalidOption {
+                name: name.to_string(),
+                value: value.to_string(),
+                reason: "must be finite and > 0".to_string(),
+            })
+        }
+    }
+
     /// Number of distinct values (exact equality after sorting; NaN-free input assumed).
     pub fn distinct_count(values: &[f64]) -> usize {
         let mut v: Vec<f64> = values.to_vec();

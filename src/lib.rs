@@ -1,7 +1,4 @@
-//! # scaling-laws
-//!
-//! Fit neural scaling laws to training runs and loss curves, with honest uncertainty and
-//! compute-optimal allocation. (Crate docs with a doctested quick start: see the README.)
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // `!(x > 0.0)` is used on purpose throughout: unlike `x <= 0.0` it also rejects NaN.

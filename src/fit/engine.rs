@@ -724,3 +724,110 @@ fn newton_polish<M: Model + ?Sized>(
     }
     (u, f, g, steps, evals)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// y = p0 + p1 x + p2 x^2
+    struct Quad(Vec<f64>);
+    impl Model for Quad {
+        fn n_params(&self) -> usize {
+            3
+        }
+        fn n_points(&self) -> usize {
+            self.0.len()
+        }
+        fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+            let mut jac = jac;
+            for (i, &x) in self.0.iter().enumerate() {
+                pred[i] = p[0] + p[1] * x + p[2] * x * x;
+                if let Some(j) = jac.as_deref_mut() {
+                    j[3 * i..3 * i + 3].copy_from_slice(&[1.0, x, x * x]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn internal_gradient_applies_the_chain_rule_of_bounds() {
+        let m = Quad(vec![0.1, 0.5, 1.0, 2.0, 3.0]);
+        let y = [1.2, 1.9, 2.6, 5.1, 9.4];
+        let bounds = vec![
+            Bound::Positive,
+            Bound::Between(-1.0, 4.0),
+            Bound::AtMost(2.0),
+        ];
+        let p = Problem::new(&m, &y, Objective::default(), bounds).unwrap();
+        let u = vec![0.1, -0.3, -0.7];
+        let mut g = vec![0.0; 3];
+        let f = p.value_grad_internal(&u, &mut g);
+        assert!(f.is_finite());
+        for j in 0..3 {
+            let h = 1e-6;
+            let (mut up, mut dn) = (u.clone(), u.clone());
+            up[j] += h;
+            dn[j] -= h;
+            let mut scratch = vec![0.0; 3];
+            let fd = (p.value_grad_internal(&up, &mut scratch)
+                - p.value_grad_internal(&dn, &mut scratch))
+                / (2.0 * h);
+            assert!(
+                (fd - g[j]).abs() < 1e-6 * g[j].abs().max(1e-6),
+                "{j}: {fd} {}",
+                g[j]
+            );
+        }
+    }
+
+    #[test]
+    fn infeasible_starts_are_reported_not_panicked() {
+        let m = Quad(vec![1.0, 2.0, 3.0]);
+        let p = Problem::new(
+            &m,
+            &[1.0, 2.0, 3.0],
+            Objective::default(),
+            vec![Bound::Free; 3],
+        )
+        .unwrap();
+        // predictions <= 0 everywhere: log residuals undefined
+        let err = minimize(&p, &[vec![-5.0, 0.0, 0.0]], &SolverOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Numerical(_)));
+        let min = minimize(
+            &p,
+            &[vec![-5.0, 0.0, 0.0], vec![0.5, 0.5, 0.0]],
+            &SolverOptions {
+                record_starts: true,
+                ..SolverOptions::default()
+            },
+        )
+        .unwrap();
+        let starts = min.report.starts.unwrap();
+        assert_eq!(starts[0].status, Status::Infeasible);
+        assert_eq!(min.report.best_start, 1);
+        assert!(min.report.objective < 1e-12);
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let m = Quad((0..20).map(|i| i as f64 / 4.0).collect());
+        let y: Vec<f64> = (0..20)
+            .map(|i| 1.0 + 0.3 * i as f64 + 0.01 * ((i * 7) % 5) as f64)
+            .collect();
+        let p = Problem::new(&m, &y, Objective::default(), vec![Bound::Free; 3]).unwrap();
+        let starts: Vec<Vec<f64>> = (0..16)
+            .map(|k| vec![k as f64 * 0.1 + 0.5, 0.1, 0.0])
+            .collect();
+        let par = minimize(&p, &starts, &SolverOptions::default()).unwrap();
+        let seq = minimize(
+            &p,
+            &starts,
+            &SolverOptions {
+                parallel: false,
+                ..SolverOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(par, seq);
+    }
+}
