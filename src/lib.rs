@@ -12,9 +12,14 @@ mod fitters;
 pub mod laws;
 mod numeric;
 pub mod schedule;
+pub mod simulate;
 
 pub use allocate::{Allocator, CostModel, LossSurface};
 pub use error::{Error, Result};
+pub use fitters::chinchilla::{
+    chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
+    Estimator, HuberLikelihood, Starts,
+};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
 pub use laws::PowerLaw;
 pub use laws::{Allocation, ChinchillaLaw, DataConstrainedLaw};

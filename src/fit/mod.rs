@@ -32,6 +32,7 @@ mod model;
 mod objective;
 
 pub use bounds::Bound;
+pub(crate) use engine::{local_minimize_all, Cost, LocalResult};
 pub use engine::{minimize, FitReport, Minimum, Problem, SolverOptions, StartOutcome, Status};
 pub use model::{Model, Space};
 pub use objective::{Loss, Objective, Reduction};
