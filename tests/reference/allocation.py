@@ -11,6 +11,10 @@ No randomness is used (no seed needed).
 import os
 import sys
 
+# single-threaded BLAS (scipy optimizers make many tiny BLAS calls; threading only slows them)
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 

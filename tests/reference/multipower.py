@@ -33,6 +33,10 @@ import math
 import os
 import sys
 
+# single-threaded BLAS (scipy optimizers make many tiny BLAS calls; threading only slows them)
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -14,6 +14,10 @@ with Nelder-Mead and trust-constr (tight tolerances); the lowest objective is ke
 """
 import os
 import sys
+
+# single-threaded BLAS (scipy optimizers make many tiny BLAS calls; threading only slows them)
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 import time
 
 import numpy as np
