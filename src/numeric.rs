@@ -364,7 +364,10 @@ pub(crate) fn ln_fast(x: f64) -> f64 {
     let ix = x
         .to_bits()
         .wrapping_add(0x3ff0_0000_0000_0000 - SQRT_HALF_BITS);
-    let k = ((ix >> 52) as i64 - 1023) as f64;
+    // k as f64 without an int->float conversion (not vectorisable with SSE2): place the 11-bit
+    // exponent field in the mantissa of 2^52 and subtract
+    const TWO52: f64 = 4_503_599_627_370_496.0;
+    let k = f64::from_bits((ix >> 52) | TWO52.to_bits()) - (TWO52 + 1023.0);
     let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff) + SQRT_HALF_BITS);
     let f = m - 1.0;
     let hfsq = 0.5 * f * f;
