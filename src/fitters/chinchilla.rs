@@ -1353,3 +1353,71 @@ mod speed {
         assert!(acc > 0.0);
     }
 }
+
+#[cfg(test)]
+mod phase1_study {
+    use super::*;
+
+    /// `cargo test --release --lib phase1_study -- --ignored --nocapture`: how close each
+    /// Hoffmann start's exploratory result is to its own tight local optimum, and at what cost.
+    #[test]
+    #[ignore]
+    fn phase1_tolerances() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/chinchilla_sim_besiroglu.csv"
+        );
+        let runs = crate::data::read_runs_csv(path, &crate::data::CsvOptions::new()).unwrap();
+        let data = Data::new(&runs, None).unwrap();
+        let cost = ChinCost {
+            data: &data,
+            objective: Objective::default(),
+        };
+        let starts: Vec<Vec<f64>> = hoffmann_grid()
+            .iter()
+            .map(|p| data.to_internal(p))
+            .collect();
+        let tight = SolverOptions {
+            max_iterations: 5000,
+            max_rounds: 20,
+            ..SolverOptions::default()
+        };
+        let t = std::time::Instant::now();
+        let truth = local_minimize_all(&cost, &starts, &tight);
+        let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
+        println!("tight: {ev} evals, {:?}", t.elapsed());
+        let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
+        let n_best = truth.iter().filter(|r| r.f <= best * (1.0 + 1e-9)).count();
+        println!("  best {best:.6e}, {n_best} starts within 1e-9");
+        for (gt, ot, mr, mi) in [
+            (1e-6, 1e-10, 4, 1000),
+            (1e-5, 1e-10, 4, 1000),
+            (1e-6, 1e-9, 4, 1000),
+            (1e-6, 1e-10, 3, 1000),
+            (1e-6, 1e-10, 4, 300),
+            (1e-7, 1e-11, 4, 1000),
+        ] {
+            let o = SolverOptions {
+                gradient_tolerance: gt,
+                objective_tolerance: ot,
+                max_rounds: mr,
+                max_iterations: mi,
+                ..SolverOptions::default()
+            };
+            let t = std::time::Instant::now();
+            let res = local_minimize_all(&cost, &starts, &o);
+            let el = t.elapsed();
+            let ev: u64 = res.iter().map(|r| r.evaluations).sum();
+            let mut gaps: Vec<f64> = res
+                .iter()
+                .zip(&truth)
+                .map(|(r, t)| (r.f - t.f) / t.f)
+                .collect();
+            gaps.sort_by(|a, b| a.total_cmp(b));
+            let within = |tol: f64| gaps.iter().filter(|g| **g <= tol).count();
+            let nb = res.iter().filter(|r| r.f <= best * (1.0 + 1e-6)).count();
+            println!("gt {gt:e} ot {ot:e} mr {mr} mi {mi}: {ev} evals {el:?}; own-optimum within 1e-9: {}, 1e-6: {}, 1e-3: {}; worst {:.2e}; at global best (1e-6): {nb}",
+                within(1e-9), within(1e-6), within(1e-3), gaps[gaps.len() - 1]);
+        }
+    }
+}
