@@ -4,6 +4,7 @@
 // `!(x > 0.0)` is used on purpose throughout: unlike `x <= 0.0` it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod allocate;
 pub mod data;
 pub mod diagnostics;
 pub mod error;
@@ -12,12 +13,23 @@ mod fitters;
 pub mod holdout;
 pub mod isoflop;
 pub mod laws;
+mod numeric;
 pub mod schedule;
+pub mod simulate;
 pub mod smoothing;
 pub mod uncertainty;
 
+pub use allocate::{Allocator, CostModel, LossSurface};
+pub use data::{FlopModel, Run};
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
+pub use fitters::chinchilla::{
+    chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
+    Estimator, HuberLikelihood, Starts,
+};
+pub use fitters::chinchilla_uncertainty::{
+    backtest_chinchilla, bootstrap_quantity_names, Comparison,
+};
 pub use fitters::custom::{CustomFit, CustomLaw};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
@@ -25,4 +37,5 @@ pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;
+pub use laws::{Allocation, ChinchillaLaw, DataConstrainedLaw};
 pub use laws::{Bnsl, BnslBreak};

@@ -258,6 +258,27 @@ fn to_space(p: f64, src: Space, dst: Space) -> Option<(f64, f64)> {
     }
 }
 
+/// An objective in unconstrained coordinates, as the local solver sees it: the value and its
+/// gradient at `u` (`+inf` where infeasible). [`Problem`] is one; law-specific fitters may
+/// supply their own (a fused single pass without the Jacobian, or an objective that is not a
+/// sum of per-point penalties, such as a likelihood with a fitted scale).
+pub(crate) trait Cost: Sync {
+    /// Number of unconstrained coordinates.
+    fn dim(&self) -> usize;
+    /// The value at `u`, writing the gradient into `grad` (length [`Cost::dim`]). Returns
+    /// `+inf` (any gradient) where the value cannot be computed.
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64;
+}
+
+impl<M: Model + ?Sized> Cost for Problem<'_, M> {
+    fn dim(&self) -> usize {
+        self.bounds.len()
+    }
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        self.value_grad_internal(u, grad)
+    }
+}
+
 /// How a local minimisation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
@@ -470,19 +491,19 @@ fn run_starts<M: Model + ?Sized>(
     starts: &[Vec<f64>],
     options: &SolverOptions,
 ) -> Vec<StartOutcome> {
-    #[cfg(feature = "parallel")]
-    {
-        if options.parallel && starts.len() > 1 {
-            use rayon::prelude::*;
-            return starts
-                .par_iter()
-                .map(|s| local_minimize(problem, s, options))
-                .collect();
-        }
-    }
-    starts
-        .iter()
-        .map(|s| local_minimize(problem, s, options))
+    let internal: Vec<Vec<f64>> = starts.iter().map(|s| problem.to_internal(s)).collect();
+    local_minimize_all(problem, &internal, options)
+        .into_iter()
+        .zip(starts)
+        .map(|(r, s)| StartOutcome {
+            start: s.clone(),
+            params: problem.to_natural(&r.u),
+            objective: r.f,
+            iterations: r.iterations,
+            evaluations: r.evaluations,
+            gradient_norm: norm(&r.g),
+            status: r.status,
+        })
         .collect()
 }
 
@@ -498,12 +519,12 @@ struct Tracker {
 }
 
 impl Tracker {
-    fn eval<M: Model + ?Sized>(&mut self, problem: &Problem<'_, M>, u: &[f64]) -> (f64, Vec<f64>) {
+    fn eval<C: Cost + ?Sized>(&mut self, cost: &C, u: &[f64]) -> (f64, Vec<f64>) {
         if self.cache_u.as_slice() == u {
             return (self.cache_f, self.cache_g.clone());
         }
         let mut g = vec![0.0; u.len()];
-        let f = problem.value_grad_internal(u, &mut g);
+        let f = checked(cost, u, &mut g);
         self.evals += 1;
         if f < self.best_f {
             self.best_f = f;
@@ -520,8 +541,8 @@ impl Tracker {
 }
 
 /// The objective divided by a fixed scale, as argmin sees it.
-struct Scaled<'t, 'p, 'a, M: Model + ?Sized> {
-    problem: &'p Problem<'a, M>,
+struct Scaled<'t, 'p, C: Cost + ?Sized> {
+    problem: &'p C,
     tracker: &'t RefCell<Tracker>,
     inv_scale: f64,
 }
@@ -529,7 +550,7 @@ struct Scaled<'t, 'p, 'a, M: Model + ?Sized> {
 /// Value returned for infeasible points: large but finite, so the line search backtracks.
 const INFEASIBLE: f64 = 1e30;
 
-impl<M: Model + ?Sized> CostFunction for Scaled<'_, '_, '_, M> {
+impl<C: Cost + ?Sized> CostFunction for Scaled<'_, '_, C> {
     type Param = Vec<f64>;
     type Output = f64;
     fn cost(&self, u: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
@@ -542,7 +563,7 @@ impl<M: Model + ?Sized> CostFunction for Scaled<'_, '_, '_, M> {
     }
 }
 
-impl<M: Model + ?Sized> Gradient for Scaled<'_, '_, '_, M> {
+impl<C: Cost + ?Sized> Gradient for Scaled<'_, '_, C> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
     fn gradient(&self, u: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
@@ -555,16 +576,67 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// One start: L-BFGS rounds, then the optional Newton polish.
-pub(crate) fn local_minimize<M: Model + ?Sized>(
-    problem: &Problem<'_, M>,
-    start: &[f64],
+/// Value and gradient of `cost` at `u`, with every non-finite outcome mapped to `+inf` and a
+/// zero gradient.
+fn checked<C: Cost + ?Sized>(cost: &C, u: &[f64], grad: &mut [f64]) -> f64 {
+    let f = cost.value_grad(u, grad);
+    if f.is_nan() || f == f64::INFINITY || grad.iter().any(|g| !g.is_finite()) {
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        return f64::INFINITY;
+    }
+    f
+}
+
+/// Where one local minimisation ended, in unconstrained coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LocalResult {
+    /// Final point.
+    pub u: Vec<f64>,
+    /// Objective there (`+inf` if infeasible).
+    pub f: f64,
+    /// Gradient there.
+    pub g: Vec<f64>,
+    /// L-BFGS iterations plus Newton steps.
+    pub iterations: u64,
+    /// Objective evaluations.
+    pub evaluations: u64,
+    /// How it ended.
+    pub status: Status,
+}
+
+/// Local minimisation of any [`Cost`] from every start (unconstrained coordinates), in
+/// parallel when the options and the `parallel` feature allow; results in start order.
+pub(crate) fn local_minimize_all<C: Cost + ?Sized>(
+    cost: &C,
+    starts: &[Vec<f64>],
     options: &SolverOptions,
-) -> StartOutcome {
-    let np = problem.n_params();
-    let u0 = problem.to_internal(start);
+) -> Vec<LocalResult> {
+    #[cfg(feature = "parallel")]
+    {
+        if options.parallel && starts.len() > 1 {
+            use rayon::prelude::*;
+            return starts
+                .par_iter()
+                .map(|s| local_minimize_cost(cost, s, options))
+                .collect();
+        }
+    }
+    starts
+        .iter()
+        .map(|s| local_minimize_cost(cost, s, options))
+        .collect()
+}
+
+/// One start: L-BFGS rounds, then the optional Newton polish.
+pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
+    problem: &C,
+    u0: &[f64],
+    options: &SolverOptions,
+) -> LocalResult {
+    let np = problem.dim();
+    let u0 = u0.to_vec();
     let mut g = vec![0.0; np];
-    let f0 = problem.value_grad_internal(&u0, &mut g);
+    let f0 = checked(problem, &u0, &mut g);
     let tracker = RefCell::new(Tracker {
         best_u: u0.clone(),
         best_f: f0,
@@ -575,13 +647,12 @@ pub(crate) fn local_minimize<M: Model + ?Sized>(
         evals: 1,
     });
     let outcome =
-        |u: &[f64], f: f64, g: &[f64], iters: u64, evals: u64, status: Status| StartOutcome {
-            start: start.to_vec(),
-            params: problem.to_natural(u),
-            objective: f,
+        |u: &[f64], f: f64, g: &[f64], iters: u64, evals: u64, status: Status| LocalResult {
+            u: u.to_vec(),
+            f,
+            g: g.to_vec(),
             iterations: iters,
             evaluations: evals,
-            gradient_norm: norm(g),
             status,
         };
     if !f0.is_finite() {
@@ -675,8 +746,8 @@ pub(crate) fn local_minimize<M: Model + ?Sized>(
 
 /// Damped Newton steps on a finite-difference Hessian of the analytic gradient.
 /// Returns (u, f, g, steps taken, evaluations).
-fn newton_polish<M: Model + ?Sized>(
-    problem: &Problem<'_, M>,
+fn newton_polish<C: Cost + ?Sized>(
+    problem: &C,
     u0: &[f64],
     f0: f64,
     g0: &[f64],
@@ -699,8 +770,8 @@ fn newton_polish<M: Model + ?Sized>(
             up[j] += step;
             let mut um = u.clone();
             um[j] -= step;
-            let fp = problem.value_grad_internal(&up, &mut gp);
-            let fm = problem.value_grad_internal(&um, &mut gm);
+            let fp = checked(problem, &up, &mut gp);
+            let fm = checked(problem, &um, &mut gm);
             evals += 2;
             if !fp.is_finite() || !fm.is_finite() {
                 return (u, f, g, steps, evals);
@@ -728,7 +799,7 @@ fn newton_polish<M: Model + ?Sized>(
             let d = chol.solve(&(-&gv));
             let trial: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
             let mut gt = vec![0.0; np];
-            let ft = problem.value_grad_internal(&trial, &mut gt);
+            let ft = checked(problem, &trial, &mut gt);
             evals += 1;
             if ft.is_finite() && ft < f {
                 let rel_drop = (f - ft) / f.abs().max(f64::MIN_POSITIVE);

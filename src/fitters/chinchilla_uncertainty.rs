@@ -180,7 +180,11 @@ pub struct Comparison {
 }
 
 impl ChinchillaFit {
-    fn problem<'m>(&self, model: &'m ChinchillaModel, runs: &[Run]) -> Result<Problem<'m, ChinchillaModel>> {
+    fn problem<'m>(
+        &self,
+        model: &'m ChinchillaModel,
+        runs: &[Run],
+    ) -> Result<Problem<'m, ChinchillaModel>> {
         let objective = match self.report.objective_spec.loss {
             Loss::Huber { .. } | Loss::Squared | Loss::Asymmetric { .. } => Objective {
                 space: Space::Log,
@@ -330,7 +334,8 @@ impl ChinchillaFit {
             Loss::Huber { delta } | Loss::Asymmetric { delta, .. } => delta,
             Loss::Squared => 1e-3,
         };
-        let lr = diagnostics::likelihood_ratio_test(&resid(&self.law), &resid(published), delta, 5)?;
+        let lr =
+            diagnostics::likelihood_ratio_test(&resid(&self.law), &resid(published), delta, 5)?;
         Ok(Comparison {
             wald,
             likelihood_ratio: lr,

@@ -1,6 +1,8 @@
 //! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
 
 pub(crate) mod bnsl;
+pub(crate) mod chinchilla;
+pub(crate) mod chinchilla_uncertainty;
 pub(crate) mod custom;
 pub(crate) mod power;
 pub(crate) mod sigmoid;

@@ -8,3 +8,9 @@ pub(crate) mod sigmoid;
 pub use bnsl::{Bnsl, BnslBreak};
 pub use power::PowerLaw;
 pub use sigmoid::SigmoidLaw;
+mod chinchilla;
+mod data_constrained;
+pub mod kaplan;
+
+pub use chinchilla::{Allocation, ChinchillaLaw};
+pub use data_constrained::{DataConstrainedAllocation, DataConstrainedAt, DataConstrainedLaw};

@@ -1,0 +1,1423 @@
+//! Fitting the Chinchilla law `L(N, D) = E + A / N^alpha + B / D^beta` to runs.
+//!
+//! The objective is Hoffmann et al.'s (2022, App. D.2): the Huber penalty (`delta = 1e-3`) of
+//! `log L_i - LSE(a - alpha log N_i, b - beta log D_i, e)`, summed over runs, with
+//! `(e, a, b) = (log E, log A, log B)`. Internally `log N` and `log D` are centred on their
+//! means (the parameters `a` and `b` are shifted accordingly and mapped back), which makes the
+//! problem far better conditioned and the fit invariant to the units of `N` and `D`; the
+//! objective is the same function.
+//!
+//! Starts ([`Starts`]):
+//! - [`Starts::VariableProjection`] (default): for fixed `(alpha, beta)` the law is linear in
+//!   `(E, A, B)`. A grid over `(alpha, beta)` solves non-negative weighted least squares for
+//!   `(E, A, B)` (weights `1 / L^2`, so residuals approximate log residuals) at every node; the
+//!   best local minima of that profile seed L-BFGS on the true objective in five dimensions,
+//!   and the best basins are finished with tight tolerances and a damped Newton polish.
+//! - [`Starts::Hoffmann`]: the paper's 4,500-point grid (`alpha, beta` in
+//!   `{0, 0.5, 1, 1.5, 2}`, `e` in `{-1, -0.5, 0, 0.5, 1}`, `a, b` in
+//!   `{0, 5, 10, 15, 20, 25}`), every start run to its local optimum, the best few polished.
+//! - [`Starts::Custom`]: your own starting laws.
+
+use crate::data::Run;
+use crate::error::{check, Error, Result};
+use crate::fit::{
+    local_minimize_all, Cost, FitReport, LocalResult, Loss, Objective, Reduction, SolverOptions,
+    Space, StartOutcome,
+};
+use crate::laws::ChinchillaLaw;
+use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};
+use serde::{Deserialize, Serialize};
+
+/// Where the local optimizer starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub enum Starts {
+    /// Variable projection over a grid of `(alpha, beta)` (the default; see the module docs).
+    #[default]
+    VariableProjection,
+    /// Hoffmann et al.'s 4,500-point grid of initialisations, to reproduce the paper's
+    /// procedure.
+    Hoffmann,
+    /// Explicit starting laws (each with `E, A, B > 0`).
+    Custom(Vec<ChinchillaLaw>),
+}
+
+/// What is optimised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Estimator {
+    /// Minimise the objective (default: the summed Huber penalty of log residuals).
+    #[default]
+    MinimumObjective,
+    /// Maximise the likelihood of log residuals under the Huber density with a fitted scale
+    /// `sigma` (Besiroglu et al. 2024): `log p(r) = -Huber_delta(r / sigma) - log Z(delta) -
+    /// log sigma`, `Z(delta) = sqrt(2 pi) (1 - 2 Phi_bar(delta)) + 2 exp(-delta^2/2) / delta`.
+    /// Needs a Huber objective on log residuals (its `delta` is used).
+    MaximumLikelihood,
+}
+
+/// The fitted scale and log-likelihood of a maximum-likelihood fit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HuberLikelihood {
+    /// Fitted scale `sigma` of the Huber density of log residuals.
+    pub sigma: f64,
+    /// The Huber density's `delta`.
+    pub delta: f64,
+    /// The maximised log-likelihood (weighted by the run weights, if any).
+    pub log_likelihood: f64,
+}
+
+/// A fitted [`ChinchillaLaw`] and how it was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChinchillaFit {
+    /// The fitted law, in the units of the runs.
+    pub law: ChinchillaLaw,
+    /// The objective at `law`: by default the *summed* Huber penalty (`delta = 1e-3`) of log
+    /// residuals in Hoffmann's log-sum-exp form, the number other tools report (see
+    /// [`chinchilla_objective`]); with another objective, that one.
+    pub objective: f64,
+    /// The optimizer's report. Start and end points in [`FitReport::starts`] are Hoffmann's
+    /// parameters `[log E, log A, log B, alpha, beta]`; the gradient norm is taken in the
+    /// internal (centred) coordinates. For a maximum-likelihood fit, the objective on the report
+    /// is the negative log-likelihood.
+    pub report: FitReport,
+    /// Scale and log-likelihood of a [`Estimator::MaximumLikelihood`] fit; `None` otherwise.
+    pub likelihood: Option<HuberLikelihood>,
+}
+
+/// Options for [`fit_chinchilla`]: starts, objective, estimator, weights, solver settings.
+///
+/// ```
+/// use scaling_laws::{ChinchillaFitter, ChinchillaLaw, Starts};
+/// use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+/// let truth = ChinchillaLaw::hoffmann_2022_unrounded();
+/// let design = IsoFlopDesign::log_spaced(1e18, 1e21, 4, 8).unwrap();
+/// let runs = simulate(&truth, &design, Noise::LogNormal { sigma: 0.01 }, 7).unwrap();
+/// let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
+/// assert!((fit.law.alpha - truth.alpha).abs() < 0.1);
+/// assert!(fit.objective > 0.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChinchillaFitter {
+    starts: Starts,
+    objective: Objective,
+    estimator: Estimator,
+    weights: Option<Vec<f64>>,
+    solver: SolverOptions,
+}
+
+impl Default for ChinchillaFitter {
+    fn default() -> Self {
+        ChinchillaFitter {
+            starts: Starts::default(),
+            objective: Objective::default(),
+            estimator: Estimator::default(),
+            weights: None,
+            solver: SolverOptions {
+                polish: true,
+                ..SolverOptions::default()
+            },
+        }
+    }
+}
+
+/// Exact 4,500-point grid of Hoffmann et al. (2022, App. D.2), in their parameters
+/// `[e, a, b, alpha, beta]` (`e = log E` and so on).
+pub fn hoffmann_grid() -> Vec<[f64; 5]> {
+    let exps = [0.0, 0.5, 1.0, 1.5, 2.0];
+    let es = [-1.0, -0.5, 0.0, 0.5, 1.0];
+    let abs = [0.0, 5.0, 10.0, 15.0, 20.0, 25.0];
+    let mut out = Vec::with_capacity(4500);
+    for &alpha in &exps {
+        for &beta in &exps {
+            for &e in &es {
+                for &a in &abs {
+                    for &b in &abs {
+                        out.push([e, a, b, alpha, beta]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+impl ChinchillaFitter {
+    /// Defaults: variable-projection starts, summed Huber (`delta = 1e-3`) on log residuals,
+    /// minimum-objective estimator, solver defaults with the Newton polish on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The start strategy.
+    pub fn starts(mut self, starts: Starts) -> Self {
+        self.starts = starts;
+        self
+    }
+
+    /// The objective (see [`Objective`]): any loss, log or linear residuals, sum or mean.
+    pub fn objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    /// A lower-envelope fit: the asymmetric Huber penalty (`delta = 1e-3`) with
+    /// over-predictions weighted `over_weight` times more ([`Objective::asymmetric`]), so runs
+    /// that are under-tuned (loss too high) pull the law up less than good runs pull it down.
+    pub fn lower_envelope(mut self, over_weight: f64) -> Self {
+        self.objective = Objective {
+            loss: Loss::Asymmetric {
+                delta: 1e-3,
+                over_weight,
+            },
+            ..Objective::default()
+        };
+        self
+    }
+
+    /// The estimator (minimum objective or maximum likelihood).
+    pub fn estimator(mut self, estimator: Estimator) -> Self {
+        self.estimator = estimator;
+        self
+    }
+
+    /// Shorthand for `.estimator(Estimator::MaximumLikelihood)`.
+    pub fn maximum_likelihood(self) -> Self {
+        self.estimator(Estimator::MaximumLikelihood)
+    }
+
+    /// Per-run weights (finite, >= 0, not all zero).
+    pub fn weights(mut self, weights: Vec<f64>) -> Self {
+        self.weights = Some(weights);
+        self
+    }
+
+    /// Solver tolerances and caps for the final (tight) local fits. Starts are first run with
+    /// looser tolerances (never tighter than these) and no polish; the best few are then
+    /// finished with these options.
+    pub fn solver(mut self, solver: SolverOptions) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    /// Run starts on several threads (`parallel` feature) or on one.
+    pub fn parallel(mut self, parallel: bool) -> Self {
+        self.solver.parallel = parallel;
+        self
+    }
+
+    /// Fits the law to `runs`.
+    ///
+    /// # Errors
+    /// - [`Error::TooFewPoints`] with fewer than 5 distinct `(N, D)` runs (of positive weight);
+    /// - [`Error::Degenerate`] when every run has the same `N`, or the same `D`;
+    /// - [`Error::InvalidOption`] for invalid objective, weights, starts or solver options, or a
+    ///   maximum-likelihood fit without a Huber objective on log residuals;
+    /// - [`Error::Numerical`] if no start gives a finite objective or the fitted coefficients
+    ///   overflow.
+    pub fn fit(&self, runs: &[Run]) -> Result<ChinchillaFit> {
+        self.objective.validate()?;
+        self.solver.validate()?;
+        let data = Data::new(runs, self.weights.as_deref())?;
+        let cost = ChinCost {
+            data: &data,
+            objective: self.objective,
+        };
+        let starts = match &self.starts {
+            Starts::VariableProjection => variable_projection_starts(&data),
+            Starts::Hoffmann => hoffmann_grid()
+                .iter()
+                .map(|p| data.to_internal(p))
+                .collect(),
+            Starts::Custom(laws) => {
+                if laws.is_empty() {
+                    return Err(Error::InvalidOption {
+                        name: "starts".into(),
+                        value: "[]".into(),
+                        reason: "give at least one starting law".into(),
+                    });
+                }
+                let mut v = Vec::with_capacity(laws.len());
+                for (k, l) in laws.iter().enumerate() {
+                    let p = l.log_params();
+                    if p.iter().any(|x| !x.is_finite()) {
+                        return Err(Error::InvalidOption {
+                            name: format!("starts[{k}]"),
+                            value: format!("{l:?}"),
+                            reason: "E, A and B must be finite and > 0, alpha and beta finite"
+                                .into(),
+                        });
+                    }
+                    v.push(data.to_internal(&p));
+                }
+                v
+            }
+        };
+        let keep = match self.starts {
+            Starts::Hoffmann => 5,
+            _ => 3,
+        };
+        let (best, outcomes, n_polished) = two_phase(&cost, &starts, &self.solver, keep);
+        let Some(best) = best else {
+            return Err(Error::Numerical(
+                "no starting point gave a finite objective".into(),
+            ));
+        };
+        match self.estimator {
+            Estimator::MinimumObjective => {
+                let law = data.to_law(&best.u)?;
+                let report = build_report(
+                    &data,
+                    self.objective,
+                    &best,
+                    &outcomes,
+                    n_polished,
+                    self.solver.record_starts,
+                );
+                Ok(ChinchillaFit {
+                    law,
+                    objective: best.f,
+                    report,
+                    likelihood: None,
+                })
+            }
+            Estimator::MaximumLikelihood => self.fit_likelihood(&data, &best, &outcomes),
+        }
+    }
+
+    fn fit_likelihood(
+        &self,
+        data: &Data,
+        point: &LocalResult,
+        phase1: &[LocalResult],
+    ) -> Result<ChinchillaFit> {
+        let delta = match (self.objective.loss, self.objective.space) {
+            (Loss::Huber { delta }, Space::Log) => delta,
+            _ => {
+                return Err(Error::InvalidOption {
+                    name: "objective".into(),
+                    value: format!("{:?}", self.objective),
+                    reason: "maximum likelihood uses the Huber density of log residuals: the \
+                             objective must be Huber in log space"
+                        .into(),
+                })
+            }
+        };
+        let ml = MlCost::new(data, delta);
+        // starts: the minimum-objective optimum and the distinct phase-1 optima, each with the
+        // scale that is optimal for it in the Laplace regime, sigma = delta * mean |r|
+        let mut starts: Vec<Vec<f64>> = Vec::new();
+        let mut cands: Vec<&LocalResult> = vec![point];
+        let mut others: Vec<&LocalResult> = phase1.iter().filter(|r| r.f.is_finite()).collect();
+        others.sort_by(|a, b| a.f.total_cmp(&b.f));
+        cands.extend(others.into_iter().take(3));
+        for c in cands {
+            let mut u = c.u.clone();
+            u.push(ml.initial_log_sigma(&c.u));
+            if !starts.iter().any(|s| same_point(s, &u)) {
+                starts.push(u);
+            }
+        }
+        let (best, outcomes, n_polished) = two_phase(&ml, &starts, &self.solver, 2);
+        let best = best
+            .ok_or_else(|| Error::Numerical("the likelihood is not finite at any start".into()))?;
+        let law = data.to_law(&best.u[..5])?;
+        let sigma = best.u[5].exp();
+        let objective = ChinCost {
+            data,
+            objective: self.objective,
+        }
+        .value_at(&best.u[..5]);
+        let spec = self.objective.with_reduction(Reduction::Sum);
+        let report = build_report(
+            data,
+            spec,
+            &best,
+            &outcomes,
+            n_polished,
+            self.solver.record_starts,
+        );
+        Ok(ChinchillaFit {
+            law,
+            objective,
+            report,
+            likelihood: Some(HuberLikelihood {
+                sigma,
+                delta,
+                log_likelihood: -best.f,
+            }),
+        })
+    }
+}
+
+/// Fits the Chinchilla law to `runs` with the default options: variable-projection starts, the
+/// summed Huber penalty (`delta = 1e-3`) of log residuals, L-BFGS then a Newton polish. See
+/// [`ChinchillaFitter`] for options.
+///
+/// ```
+/// use scaling_laws::{fit_chinchilla, ChinchillaLaw};
+/// use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+/// let truth = ChinchillaLaw::hoffmann_2022_unrounded();
+/// let design = IsoFlopDesign::log_spaced(1e17, 1e22, 8, 16).unwrap();
+/// let runs = simulate(&truth, &design, Noise::None, 0).unwrap();
+/// let fit = fit_chinchilla(&runs).unwrap();
+/// assert!((fit.law.alpha / truth.alpha - 1.0).abs() < 1e-6);
+/// assert!((fit.law.b / truth.b - 1.0).abs() < 1e-6);
+/// ```
+///
+/// # Errors
+/// As [`ChinchillaFitter::fit`].
+pub fn fit_chinchilla(runs: &[Run]) -> Result<ChinchillaFit> {
+    ChinchillaFitter::new().fit(runs)
+}
+
+/// The value of `objective` for `law` on `runs`, computed directly in Hoffmann's form
+/// (`log L_hat = LSE(log A - alpha log N, log B - beta log D, log E)`), for comparing fits
+/// with each other or with other tools.
+///
+/// # Errors
+/// No runs; an invalid objective.
+pub fn chinchilla_objective(
+    law: &ChinchillaLaw,
+    runs: &[Run],
+    objective: &Objective,
+) -> Result<f64> {
+    objective.validate()?;
+    if runs.is_empty() {
+        return Err(Error::TooFewPoints {
+            what: "runs".into(),
+            needed: 1,
+            found: 0,
+        });
+    }
+    let [e, a, b, alpha, beta] = law.log_params();
+    let r: Vec<f64> = runs
+        .iter()
+        .map(|run| {
+            let t = [
+                a - alpha * run.params().ln(),
+                b - beta * run.tokens().ln(),
+                e,
+            ];
+            let m = t.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + t.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            match objective.space {
+                Space::Log => run.loss().ln() - lse,
+                Space::Linear => run.loss() - lse.exp(),
+            }
+        })
+        .collect();
+    Ok(objective.value(&r, None))
+}
+
+// ---------------------------------------------------------------------------------------------
+// data and the fused objective
+
+/// Runs prepared for fitting: centred logs, targets, weights.
+struct Data {
+    /// `log N - mean log N`.
+    x: Vec<f64>,
+    /// `log D - mean log D`.
+    z: Vec<f64>,
+    /// Observed losses.
+    y: Vec<f64>,
+    /// `log y`.
+    ly: Vec<f64>,
+    /// Per-run weights (all 1 without user weights).
+    w: Vec<f64>,
+    /// Sum of weights.
+    wsum: f64,
+    mx: f64,
+    mz: f64,
+}
+
+impl Data {
+    fn new(runs: &[Run], weights: Option<&[f64]>) -> Result<Data> {
+        let n = runs.len();
+        let w = match weights {
+            Some(w) => {
+                check::same_len("weights and runs", w.len(), n)?;
+                for (i, &v) in w.iter().enumerate() {
+                    check::non_negative("weight", Some(i + 1), v).map_err(|e| {
+                        Error::InvalidOption {
+                            name: "weights".into(),
+                            value: v.to_string(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                }
+                w.to_vec()
+            }
+            None => vec![1.0; n],
+        };
+        // every getter of a Run is finite and > 0 by construction; check anyway (cheap)
+        for (i, r) in runs.iter().enumerate() {
+            check::positive("params", Some(i + 1), r.params())?;
+            check::positive("tokens", Some(i + 1), r.tokens())?;
+            check::positive("loss", Some(i + 1), r.loss())?;
+        }
+        let used: Vec<usize> = (0..n).filter(|&i| w[i] > 0.0).collect();
+        let mut pairs: Vec<(f64, f64)> = used
+            .iter()
+            .map(|&i| (runs[i].params(), runs[i].tokens()))
+            .collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        pairs.dedup();
+        if pairs.len() < 5 {
+            return Err(Error::TooFewPoints {
+                what: "distinct (N, D) runs (of positive weight) for the 5-parameter Chinchilla \
+                       law"
+                .into(),
+                needed: 5,
+                found: pairs.len(),
+            });
+        }
+        let ns: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let ds: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+        if check::distinct_count(&ns) == 1 {
+            return Err(Error::Degenerate(format!(
+                "every run has N = {}: alpha and A are not identified",
+                ns[0]
+            )));
+        }
+        if check::distinct_count(&ds) == 1 {
+            return Err(Error::Degenerate(format!(
+                "every run has D = {}: beta and B are not identified",
+                ds[0]
+            )));
+        }
+        let ln: Vec<f64> = runs.iter().map(|r| r.params().ln()).collect();
+        let ld: Vec<f64> = runs.iter().map(|r| r.tokens().ln()).collect();
+        let mx = ln.iter().sum::<f64>() / n as f64;
+        let mz = ld.iter().sum::<f64>() / n as f64;
+        let y: Vec<f64> = runs.iter().map(|r| r.loss()).collect();
+        Ok(Data {
+            x: ln.iter().map(|v| v - mx).collect(),
+            z: ld.iter().map(|v| v - mz).collect(),
+            ly: y.iter().map(|v| v.ln()).collect(),
+            y,
+            wsum: w.iter().sum(),
+            w,
+            mx,
+            mz,
+        })
+    }
+
+    /// Hoffmann's `[e, a, b, alpha, beta]` to internal `[e, a_c, b_c, alpha, beta]`.
+    fn to_internal(&self, p: &[f64; 5]) -> Vec<f64> {
+        vec![
+            p[0],
+            p[1] - p[3] * self.mx,
+            p[2] - p[4] * self.mz,
+            p[3],
+            p[4],
+        ]
+    }
+
+    /// Internal to Hoffmann's parameters.
+    fn to_hoffmann(&self, u: &[f64]) -> Vec<f64> {
+        vec![
+            u[0],
+            u[1] + u[3] * self.mx,
+            u[2] + u[4] * self.mz,
+            u[3],
+            u[4],
+        ]
+    }
+
+    fn to_law(&self, u: &[f64]) -> Result<ChinchillaLaw> {
+        let p = self.to_hoffmann(u);
+        let law = ChinchillaLaw::from_log_params(p[0], p[1], p[2], p[3], p[4]);
+        ChinchillaLaw::new(law.e, law.a, law.b, law.alpha, law.beta).map_err(|_| {
+            Error::Numerical(format!(
+                "fitted coefficients are not representable: log E = {}, log A = {}, log B = {}, \
+                 alpha = {}, beta = {}",
+                p[0], p[1], p[2], p[3], p[4]
+            ))
+        })
+    }
+}
+
+/// The prediction at internal parameters for point `(x, z)`: `[L_hat, log L_hat, pE, pA, pB]`
+/// where `(pE, pA, pB)` are the shares of the three terms in `L_hat` (so that
+/// `d log L_hat / d(e, a_c, b_c, alpha, beta) = (pE, pA, pB, -x pA, -z pB)`). Overflow-safe: falls
+/// back to log-sum-exp when the direct sum is not finite.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn predict(e: f64, ee: f64, ac: f64, bc: f64, alpha: f64, beta: f64, x: f64, z: f64) -> [f64; 5] {
+    let la = ac - alpha * x;
+    let lb = bc - beta * z;
+    let ta = la.exp();
+    let tb = lb.exp();
+    let l = ee + ta + tb;
+    if l.is_finite() && l > 0.0 {
+        let inv = 1.0 / l;
+        [l, l.ln(), ee * inv, ta * inv, tb * inv]
+    } else {
+        let m = e.max(la).max(lb);
+        let (se, sa, sb) = ((e - m).exp(), (la - m).exp(), (lb - m).exp());
+        let s = se + sa + sb;
+        let log_l = m + s.ln();
+        [log_l.exp(), log_l, se / s, sa / s, sb / s]
+    }
+}
+
+/// The objective in internal coordinates, fused: one pass over the runs, no Jacobian stored.
+struct ChinCost<'d> {
+    data: &'d Data,
+    objective: Objective,
+}
+
+impl ChinCost<'_> {
+    fn value_at(&self, u: &[f64]) -> f64 {
+        let mut g = [0.0; 5];
+        self.value_grad(u, &mut g)
+    }
+}
+
+/// Points per chunk of the vectorised evaluation.
+const CHUNK: usize = 64;
+
+/// Predictions for one chunk of points: `L_hat`, `log L_hat` and the shares of the three terms.
+struct Chunk {
+    l: [f64; CHUNK],
+    log_l: [f64; CHUNK],
+    pe: [f64; CHUNK],
+    pa: [f64; CHUNK],
+    pb: [f64; CHUNK],
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            l: [0.0; CHUNK],
+            log_l: [0.0; CHUNK],
+            pe: [0.0; CHUNK],
+            pa: [0.0; CHUNK],
+            pb: [0.0; CHUNK],
+        }
+    }
+
+    /// Fills the first `x.len()` (<= CHUNK) entries for internal parameters `u` (finite) and
+    /// `ee = exp(u[0])`. Uses the branch-free exp/ln (vectorised by the compiler) when every
+    /// exponent is within their domain, the overflow-safe scalar path otherwise.
+    fn fill(&mut self, u: &[f64], ee: f64, x: &[f64], z: &[f64]) {
+        let m = x.len();
+        let (e, ac, bc, alpha, beta) = (u[0], u[1], u[2], u[3], u[4]);
+        // the exponents, kept in the share buffers until they are overwritten
+        let (la, lb) = (&mut self.pa, &mut self.pb);
+        for k in 0..m {
+            la[k] = ac - alpha * x[k];
+            lb[k] = bc - beta * z[k];
+        }
+        let mut big: f64 = 0.0;
+        for k in 0..m {
+            let v = la[k].abs().max(lb[k].abs());
+            big = if v > big { v } else { big };
+        }
+        // NaN exponents (only from NaN parameters, rejected by the caller) would pass here
+        if big <= EXP_FAST_MAX && e.abs() <= EXP_FAST_MAX {
+            for k in 0..m {
+                let ta = exp_fast(self.pa[k]);
+                let tb = exp_fast(self.pb[k]);
+                let l = ee + ta + tb;
+                let inv = 1.0 / l;
+                self.l[k] = l;
+                self.pe[k] = ee * inv;
+                self.pa[k] = ta * inv;
+                self.pb[k] = tb * inv;
+            }
+            for k in 0..m {
+                self.log_l[k] = ln_fast(self.l[k]);
+            }
+        } else {
+            for k in 0..m {
+                let [l, log_l, pe, pa, pb] = predict(e, ee, ac, bc, alpha, beta, x[k], z[k]);
+                self.l[k] = l;
+                self.log_l[k] = log_l;
+                self.pe[k] = pe;
+                self.pa[k] = pa;
+                self.pb[k] = pb;
+            }
+        }
+    }
+}
+
+/// `sum_k a_k` with four partial sums (vectorisable).
+#[inline]
+fn sum4(a: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let chunks = a.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..4 {
+            acc[j] += c[j];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest.iter().sum::<f64>()
+}
+
+/// `sum_k a_k b_k` with four partial sums (vectorisable).
+#[inline]
+fn dot4(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let rest: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (p, r) in ca.zip(cb) {
+        for j in 0..4 {
+            acc[j] += p[j] * r[j];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
+impl Cost for ChinCost<'_> {
+    fn dim(&self) -> usize {
+        5
+    }
+
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        if u.iter().any(|v| !v.is_finite()) {
+            return f64::INFINITY;
+        }
+        let ee = u[0].exp();
+        let d = self.data;
+        let log_space = self.objective.space == Space::Log;
+        // every penalty as rho(r) = w(r) c (r - c/2), c = clamp(r, -delta, delta), where
+        // w(r) = over_weight for r < 0 (asymmetric) and 1 otherwise; squared: delta = inf
+        let (delta, w_neg) = match self.objective.loss {
+            Loss::Huber { delta } => (delta, 1.0),
+            Loss::Squared => (f64::INFINITY, 1.0),
+            Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
+        };
+        let mut total = 0.0;
+        let mut g = [0.0f64; 5];
+        let mut ch = Chunk::new();
+        let mut pen = [0.0; CHUNK];
+        let mut q = [0.0; CHUNK];
+        let n = d.x.len();
+        let mut s0 = 0;
+        while s0 < n {
+            let s1 = (s0 + CHUNK).min(n);
+            let m = s1 - s0;
+            let (x, z) = (&d.x[s0..s1], &d.z[s0..s1]);
+            ch.fill(u, ee, x, z);
+            let w = &d.w[s0..s1];
+            // per point: penalty, and q = -w rho'(r) d(prediction)/d(log L_hat)
+            if log_space {
+                let ly = &d.ly[s0..s1];
+                for k in 0..m {
+                    let r = ly[k] - ch.log_l[k];
+                    let c = r.max(-delta).min(delta);
+                    let wk = if r < 0.0 { w[k] * w_neg } else { w[k] };
+                    pen[k] = wk * c * (r - 0.5 * c);
+                    q[k] = -wk * c;
+                }
+            } else {
+                let y = &d.y[s0..s1];
+                for k in 0..m {
+                    let r = y[k] - ch.l[k];
+                    let c = r.max(-delta).min(delta);
+                    let wk = if r < 0.0 { w[k] * w_neg } else { w[k] };
+                    pen[k] = wk * c * (r - 0.5 * c);
+                    q[k] = -wk * c * ch.l[k];
+                }
+            }
+            total += sum4(&pen[..m]);
+            g[0] += dot4(&q[..m], &ch.pe[..m]);
+            g[1] += dot4(&q[..m], &ch.pa[..m]);
+            g[2] += dot4(&q[..m], &ch.pb[..m]);
+            for k in 0..m {
+                pen[k] = q[k] * ch.pa[k];
+                q[k] *= ch.pb[k];
+            }
+            g[3] -= dot4(&pen[..m], x);
+            g[4] -= dot4(&q[..m], z);
+            s0 = s1;
+        }
+        let norm = match self.objective.reduction {
+            Reduction::Sum => 1.0,
+            Reduction::Mean => 1.0 / d.wsum,
+        };
+        for (o, gi) in grad.iter_mut().zip(g) {
+            *o = gi * norm;
+        }
+        let v = total * norm;
+        if v.is_finite() {
+            v
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+/// The negative log-likelihood of log residuals under the Huber density with scale
+/// `sigma = exp(u[5])`.
+struct MlCost<'d> {
+    data: &'d Data,
+    delta: f64,
+    /// `log Z(delta)`.
+    log_z: f64,
+}
+
+impl<'d> MlCost<'d> {
+    fn new(data: &'d Data, delta: f64) -> Self {
+        MlCost {
+            data,
+            delta,
+            log_z: log_huber_normaliser(delta),
+        }
+    }
+
+    /// `log(delta * weighted mean |r|)`: the optimal scale when every scaled residual is in the
+    /// linear part of the penalty.
+    fn initial_log_sigma(&self, u: &[f64]) -> f64 {
+        let d = self.data;
+        let ee = u[0].exp();
+        let mut s = 0.0;
+        for i in 0..d.x.len() {
+            let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+            s += d.w[i] * (d.ly[i] - p[1]).abs();
+        }
+        let v = (self.delta * s / d.wsum).ln();
+        if v.is_finite() {
+            v
+        } else {
+            (self.delta * 1e-3).ln()
+        }
+    }
+}
+
+/// `log Z(delta)`, `Z = sqrt(2 pi) (1 - 2 Phi_bar(delta)) + 2 exp(-delta^2 / 2) / delta`, with
+/// `1 - 2 Phi_bar(delta) = erf(delta / sqrt 2)` (no cancellation for small `delta`).
+pub(crate) fn log_huber_normaliser(delta: f64) -> f64 {
+    let z = (2.0 * std::f64::consts::PI).sqrt() * erf(delta / std::f64::consts::SQRT_2)
+        + 2.0 * (-0.5 * delta * delta).exp() / delta;
+    z.ln()
+}
+
+impl Cost for MlCost<'_> {
+    fn dim(&self) -> usize {
+        6
+    }
+
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        if u.iter().any(|v| !v.is_finite()) {
+            return f64::INFINITY;
+        }
+        let ee = u[0].exp();
+        let inv_sigma = (-u[5]).exp();
+        let d = self.data;
+        let delta = self.delta;
+        let mut total = 0.0;
+        let mut g = [0.0f64; 6];
+        let mut ch = Chunk::new();
+        let n = d.x.len();
+        let mut s0 = 0;
+        while s0 < n {
+            let s1 = (s0 + CHUNK).min(n);
+            let (x, z) = (&d.x[s0..s1], &d.z[s0..s1]);
+            ch.fill(u, ee, x, z);
+            for k in 0..s1 - s0 {
+                let i = s0 + k;
+                let wi = d.w[i];
+                if wi == 0.0 {
+                    continue;
+                }
+                let q = (d.ly[i] - ch.log_l[k]) * inv_sigma;
+                let c = q.clamp(-delta, delta);
+                total += wi * c * (q - 0.5 * c);
+                // d rho / d theta = c * inv_sigma * dr/dtheta, dr/dtheta = -dlogL/dtheta
+                let t = -wi * c * inv_sigma;
+                let (pa, pb) = (ch.pa[k], ch.pb[k]);
+                g[0] += t * ch.pe[k];
+                g[1] += t * pa;
+                g[2] += t * pb;
+                g[3] -= t * x[k] * pa;
+                g[4] -= t * z[k] * pb;
+                // d rho / d log sigma = c * (-q)
+                g[5] -= wi * c * q;
+            }
+            s0 = s1;
+        }
+        total += d.wsum * (self.log_z + u[5]);
+        g[5] += d.wsum;
+        grad.copy_from_slice(&g);
+        if total.is_finite() {
+            total
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// starts
+
+/// Exponent grid of the variable-projection scan.
+fn exponent_grid() -> Vec<f64> {
+    let mut v: Vec<f64> = (1..=24).map(|k| 0.05 * k as f64).collect();
+    v.extend_from_slice(&[1.4, 1.7, 2.0, 2.5]);
+    v
+}
+
+/// Starts from the variable-projection profile over `(alpha, beta)`.
+fn variable_projection_starts(d: &Data) -> Vec<Vec<f64>> {
+    let grid = exponent_grid();
+    let m = grid.len();
+    let n = d.x.len();
+    // weights 1/y^2 (first-order log residuals) times user weights
+    let wv: Vec<f64> = (0..n).map(|i| d.w[i] / (d.y[i] * d.y[i])).collect();
+    let s0: f64 = wv.iter().sum();
+    let sy: f64 = wv.iter().zip(&d.y).map(|(w, y)| w * y).sum();
+    let syy: f64 = wv.iter().zip(&d.y).map(|(w, y)| w * y * y).sum();
+    // per-exponent basis columns and their moments
+    struct Col {
+        wt: Vec<f64>,
+        s1: f64,
+        s2: f64,
+        sy: f64,
+        ok: bool,
+    }
+    let col = |c: &[f64], k: f64| -> Col {
+        let t: Vec<f64> = c.iter().map(|v| (-k * v).exp()).collect();
+        let wt: Vec<f64> = t.iter().zip(&wv).map(|(t, w)| t * w).collect();
+        let s1 = wt.iter().sum();
+        let s2 = wt.iter().zip(&t).map(|(a, b)| a * b).sum();
+        let sy = wt.iter().zip(&d.y).map(|(a, b)| a * b).sum();
+        let ok = wt.iter().all(|v| v.is_finite()) && f64::is_finite(s2);
+        Col { wt, s1, s2, sy, ok }
+    };
+    let ca: Vec<Col> = grid.iter().map(|&k| col(&d.x, k)).collect();
+    let cb: Vec<Col> = grid.iter().map(|&k| col(&d.z, k)).collect();
+    let tb: Vec<Vec<f64>> = grid
+        .iter()
+        .map(|&k| d.z.iter().map(|v| (-k * v).exp()).collect())
+        .collect();
+    // profile[ja * m + jb] = (sse, E, Ac, Bc)
+    let mut profile = vec![(f64::INFINITY, 0.0, 0.0, 0.0); m * m];
+    for (ja, a) in ca.iter().enumerate() {
+        if !a.ok {
+            continue;
+        }
+        for (jb, b) in cb.iter().enumerate() {
+            if !b.ok {
+                continue;
+            }
+            let sab: f64 = a.wt.iter().zip(&tb[jb]).map(|(p, q)| p * q).sum();
+            let mat = [[s0, a.s1, b.s1], [a.s1, a.s2, sab], [b.s1, sab, b.s2]];
+            let rhs = [sy, a.sy, b.sy];
+            if let Some((sse, coef)) = nnls3(&mat, &rhs, syy) {
+                profile[ja * m + jb] = (sse, coef[0], coef[1], coef[2]);
+            }
+        }
+    }
+    // local minima of the profile (8-neighbourhood)
+    let mut minima: Vec<(f64, usize, usize)> = Vec::new();
+    for ja in 0..m {
+        for jb in 0..m {
+            let v = profile[ja * m + jb].0;
+            if !v.is_finite() {
+                continue;
+            }
+            let mut is_min = true;
+            'nb: for da in -1i64..=1 {
+                for db in -1i64..=1 {
+                    if da == 0 && db == 0 {
+                        continue;
+                    }
+                    let (pa, pb) = (ja as i64 + da, jb as i64 + db);
+                    if pa < 0 || pb < 0 || pa >= m as i64 || pb >= m as i64 {
+                        continue;
+                    }
+                    if profile[pa as usize * m + pb as usize].0 < v {
+                        is_min = false;
+                        break 'nb;
+                    }
+                }
+            }
+            if is_min {
+                minima.push((v, ja, jb));
+            }
+        }
+    }
+    minima.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let ymin = d.y.iter().cloned().fold(f64::INFINITY, f64::min);
+    let floor = 1e-4 * ymin;
+    let mut starts: Vec<Vec<f64>> = minima
+        .iter()
+        .take(4)
+        .map(|&(_, ja, jb)| {
+            let (_, e, a, b) = profile[ja * m + jb];
+            vec![
+                e.max(floor).ln(),
+                a.max(floor).ln(),
+                b.max(floor).ln(),
+                grid[ja],
+                grid[jb],
+            ]
+        })
+        .collect();
+    if starts.is_empty() {
+        let l = (0.5 * ymin).ln();
+        let q = (0.25 * ymin).ln();
+        starts.push(vec![l, q, q, 0.3, 0.3]);
+    }
+    starts
+}
+
+/// Non-negative least squares in 3 unknowns from the normal equations `mat c = rhs` (with
+/// `y'Wy = syy`): the unconstrained solution if it is non-negative, else the best non-negative
+/// solution on a face (all 7 supports tried). Returns `(weighted SSE, c)`.
+fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f64, [f64; 3])> {
+    let mut best: Option<(f64, [f64; 3])> = None;
+    for mask in (1u8..8).rev() {
+        let idx: Vec<usize> = (0..3).filter(|j| mask & (1 << j) != 0).collect();
+        let k = idx.len();
+        let mut a = [[0.0; 3]; 3];
+        let mut r = [0.0; 3];
+        for (p, &i) in idx.iter().enumerate() {
+            r[p] = rhs[i];
+            for (q, &j) in idx.iter().enumerate() {
+                a[p][q] = mat[i][j];
+            }
+        }
+        let Some(sol) = solve_small(&a, &r, k) else {
+            continue;
+        };
+        if sol[..k].iter().any(|v| !(*v >= 0.0)) {
+            continue;
+        }
+        let sse = syy - (0..k).map(|p| sol[p] * r[p]).sum::<f64>();
+        let mut c = [0.0; 3];
+        for (p, &i) in idx.iter().enumerate() {
+            c[i] = sol[p];
+        }
+        if best.is_none_or(|(b, _)| sse < b) {
+            best = Some((sse, c));
+        }
+        if mask == 7 {
+            // the unconstrained solution is feasible: it is the optimum
+            break;
+        }
+    }
+    best
+}
+
+/// Gaussian elimination with partial pivoting on the leading `k x k` block; `None` when
+/// (numerically) singular.
+fn solve_small(a: &[[f64; 3]; 3], r: &[f64; 3], k: usize) -> Option<[f64; 3]> {
+    let mut a = *a;
+    let mut r = *r;
+    let scale = (0..k).map(|i| a[i][i].abs()).fold(0.0, f64::max);
+    if !(scale > 0.0 && scale.is_finite()) {
+        return None;
+    }
+    for col in 0..k {
+        let piv = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if !(a[piv][col].abs() > 1e-13 * scale) {
+            return None;
+        }
+        a.swap(col, piv);
+        r.swap(col, piv);
+        for row in col + 1..k {
+            let f = a[row][col] / a[col][col];
+            let pivot_row = a[col];
+            for (dst, src) in a[row][col..k].iter_mut().zip(&pivot_row[col..k]) {
+                *dst -= f * src;
+            }
+            r[row] -= f * r[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for row in (0..k).rev() {
+        let s: f64 = (row + 1..k).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (r[row] - s) / a[row][row];
+    }
+    x[..k].iter().all(|v| v.is_finite()).then_some(x)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the two-phase driver
+
+/// Options for the first, exploratory phase: looser tolerances (never tighter than the
+/// caller's), no polish.
+fn explore_options(o: &SolverOptions) -> SolverOptions {
+    SolverOptions {
+        gradient_tolerance: o.gradient_tolerance.max(1e-6),
+        objective_tolerance: o.objective_tolerance.max(1e-10),
+        max_iterations: o.max_iterations.min(1_000),
+        max_rounds: o.max_rounds.min(4),
+        polish: false,
+        ..o.clone()
+    }
+}
+
+fn same_point(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())))
+}
+
+/// Phase 1 from every start (exploratory tolerances), phase 2 (the caller's options) from the
+/// `keep` best distinct end points. Returns the best phase-2 result, every start's outcome
+/// (phase-2 results replacing the phase-1 ones they refined), and how many were refined.
+fn two_phase<C: Cost>(
+    cost: &C,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    keep: usize,
+) -> (Option<LocalResult>, Vec<LocalResult>, usize) {
+    let mut phase1 = local_minimize_all(cost, starts, &explore_options(options));
+    let mut order: Vec<usize> = (0..phase1.len())
+        .filter(|&k| phase1[k].f.is_finite())
+        .collect();
+    order.sort_by(|&a, &b| phase1[a].f.total_cmp(&phase1[b].f).then(a.cmp(&b)));
+    let mut chosen: Vec<usize> = Vec::new();
+    for &k in &order {
+        if chosen.len() >= keep {
+            break;
+        }
+        if chosen
+            .iter()
+            .any(|&c| same_point(&phase1[c].u, &phase1[k].u))
+        {
+            continue;
+        }
+        chosen.push(k);
+    }
+    let refine: Vec<Vec<f64>> = chosen.iter().map(|&k| phase1[k].u.clone()).collect();
+    let phase2 = local_minimize_all(cost, &refine, options);
+    let mut best: Option<(usize, LocalResult)> = None;
+    for (&k, mut r) in chosen.iter().zip(phase2) {
+        // a refinement never makes a start worse
+        if !(r.f <= phase1[k].f) {
+            r = phase1[k].clone();
+        } else {
+            r.iterations += phase1[k].iterations;
+            r.evaluations += phase1[k].evaluations;
+        }
+        phase1[k] = r.clone();
+        let better = match &best {
+            None => true,
+            Some((bk, b)) => r.f < b.f || (r.f == b.f && k < *bk),
+        };
+        if better {
+            best = Some((k, r));
+        }
+    }
+    let n = chosen.len();
+    (best.map(|(_, r)| r), phase1, n)
+}
+
+fn build_report(
+    data: &Data,
+    objective: Objective,
+    best: &LocalResult,
+    outcomes: &[LocalResult],
+    _n_polished: usize,
+    record: bool,
+) -> FitReport {
+    let best_index = outcomes.iter().position(|o| o == best).unwrap_or(0);
+    let tol = 1e-9 * best.f.abs().max(f64::MIN_POSITIVE);
+    let n_at_best = outcomes.iter().filter(|o| o.f - best.f <= tol).count();
+    let starts = record.then(|| {
+        outcomes
+            .iter()
+            .map(|o| StartOutcome {
+                start: Vec::new(),
+                params: data.to_hoffmann(&o.u[..5]),
+                objective: o.f,
+                iterations: o.iterations,
+                evaluations: o.evaluations,
+                gradient_norm: o.g.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                status: o.status,
+            })
+            .collect()
+    });
+    FitReport {
+        objective: best.f,
+        objective_spec: objective,
+        status: best.status,
+        iterations: best.iterations,
+        evaluations: best.evaluations,
+        gradient_norm: best.g.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        n_points: data.x.len(),
+        n_starts: outcomes.len(),
+        best_start: best_index,
+        n_starts_at_best: n_at_best,
+        starts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fused_gradient_matches_finite_differences() {
+        let law = ChinchillaLaw::besiroglu_2024();
+        let runs: Vec<Run> = (0..30)
+            .map(|i| {
+                let n = 1e8 * 1.3f64.powi(i % 10);
+                let d = 2e9 * 1.7f64.powi(i / 3);
+                let noise = 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
+                Run::new(n, d, law.loss(n, d) * noise).unwrap()
+            })
+            .collect();
+        let data = Data::new(&runs, None).unwrap();
+        let u = data.to_internal(&[0.5, 6.0, 7.5, 0.33, 0.37]);
+        for obj in [
+            Objective::default(),
+            Objective::squared_log(),
+            Objective::squared_linear().with_reduction(Reduction::Mean),
+            Objective::asymmetric(1e-3, 5.0).unwrap(),
+        ] {
+            let c = ChinCost {
+                data: &data,
+                objective: obj,
+            };
+            let mut g = [0.0; 5];
+            c.value_grad(&u, &mut g);
+            for j in 0..5 {
+                let h = 1e-7;
+                let (mut up, mut dn) = (u.clone(), u.clone());
+                up[j] += h;
+                dn[j] -= h;
+                let fd = (c.value_at(&up) - c.value_at(&dn)) / (2.0 * h);
+                assert!(
+                    (fd - g[j]).abs() <= 1e-5 * g[j].abs().max(1e-8),
+                    "{obj:?} {j}: {fd} {}",
+                    g[j]
+                );
+            }
+        }
+        let ml = MlCost::new(&data, 1e-3);
+        let mut u6 = u.clone();
+        u6.push(ml.initial_log_sigma(&u));
+        let mut g = [0.0; 6];
+        ml.value_grad(&u6, &mut g);
+        for j in 0..6 {
+            let h = 1e-7;
+            let (mut up, mut dn) = (u6.clone(), u6.clone());
+            up[j] += h;
+            dn[j] -= h;
+            let mut s = [0.0; 6];
+            let fd = (ml.value_grad(&up, &mut s) - ml.value_grad(&dn, &mut s)) / (2.0 * h);
+            assert!(
+                (fd - g[j]).abs() <= 1e-5 * g[j].abs().max(1e-6),
+                "ml {j}: {fd} {}",
+                g[j]
+            );
+        }
+    }
+
+    #[test]
+    fn lse_fallback_agrees_with_the_direct_form() {
+        let (e, ac, bc, al, be, x, z) = (0.3, 700.0, 2.0, 0.5, 0.4, -2.0, 1.0);
+        let p = predict(e, e.exp(), ac, bc, al, be, x, z);
+        assert!(p[1].is_finite() && (p[1] - 701.0).abs() < 1e-9);
+        assert!((p[3] - 1.0).abs() < 1e-12);
+        let q = predict(e, e.exp(), 2.0, bc, al, be, x, z);
+        let direct = (e.exp() + (2.0f64 + 1.0).exp() + (2.0f64 - 0.4).exp()).ln();
+        assert!((q[1] - direct).abs() < 1e-14);
+    }
+
+    #[test]
+    fn huber_normaliser_is_the_integral_of_the_density() {
+        // Z(delta) = int exp(-Huber_delta(u)) du, by the trapezoid rule on a wide grid
+        for delta in [0.5, 1.0, 2.0] {
+            let h = 1e-4;
+            let mut s = 0.0;
+            let mut u = -200.0;
+            while u <= 200.0 {
+                let a = f64::abs(u);
+                let rho = if a <= delta {
+                    0.5 * u * u
+                } else {
+                    delta * (a - 0.5 * delta)
+                };
+                s += (-rho).exp() * h;
+                u += h;
+            }
+            let z = log_huber_normaliser(delta).exp();
+            assert!((s / z - 1.0).abs() < 1e-6, "{delta}: {s} vs {z}");
+        }
+    }
+
+    #[test]
+    fn hoffmann_grid_has_4500_points() {
+        let g = hoffmann_grid();
+        assert_eq!(g.len(), 4500);
+        assert_eq!(g[0], [-1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(g[4499], [1.0, 25.0, 25.0, 2.0, 2.0]);
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    fn setup() -> (Data, Vec<f64>) {
+        let law = ChinchillaLaw::besiroglu_2024();
+        let runs: Vec<Run> = (0..240)
+            .map(|i| {
+                let n = 5e7 * 1.02f64.powi(i);
+                let d = 2e8 * 1.03f64.powi(i);
+                let noise = 1.0 + 0.01 * ((i * 37 % 11) as f64 - 5.0) / 5.0;
+                Run::new(n, d, law.loss(n, d) * noise).unwrap()
+            })
+            .collect();
+        let data = Data::new(&runs, None).unwrap();
+        let u = data.to_internal(&[0.6, 6.2, 7.6, 0.35, 0.37]);
+        (data, u)
+    }
+
+    /// `perf stat -e cycles:u <test binary> speed_cost --ignored`
+    #[test]
+    #[ignore]
+    fn speed_cost() {
+        let (data, u) = setup();
+        let c = ChinCost {
+            data: &data,
+            objective: Objective::default(),
+        };
+        let mut g = [0.0; 5];
+        let mut acc = 0.0;
+        for k in 0..100_000 {
+            let mut v = u.clone();
+            v[3] += 1e-12 * k as f64;
+            acc += c.value_grad(&v, &mut g);
+        }
+        assert!(acc > 0.0);
+    }
+
+    #[test]
+    #[ignore]
+    fn speed_ab() {
+        let (data, u) = setup();
+        let c = ChinCost {
+            data: &data,
+            objective: Objective::default(),
+        };
+        let mut g = [0.0; 5];
+        let (mut best_fast, mut best_std, mut best_fill) =
+            (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let mut acc = 0.0;
+        for _ in 0..30 {
+            let t = std::time::Instant::now();
+            for _ in 0..2000 {
+                acc += c.value_grad(&u, &mut g);
+            }
+            best_fast = best_fast.min(t.elapsed().as_nanos() as f64 / 480_000.0);
+            let t = std::time::Instant::now();
+            let mut ch = Chunk::new();
+            for _ in 0..2000 {
+                let ee = u[0].exp();
+                for s0 in (0..240).step_by(CHUNK) {
+                    let s1 = (s0 + CHUNK).min(240);
+                    ch.fill(&u, ee, &data.x[s0..s1], &data.z[s0..s1]);
+                    acc += ch.log_l[0];
+                }
+            }
+            best_fill = best_fill.min(t.elapsed().as_nanos() as f64 / 480_000.0);
+            let t = std::time::Instant::now();
+            for _ in 0..2000 {
+                let ee = u[0].exp();
+                for i in 0..240 {
+                    let p = predict(u[0], ee, u[1], u[2], u[3], u[4], data.x[i], data.z[i]);
+                    acc += p[1] + p[2];
+                }
+            }
+            best_std = best_std.min(t.elapsed().as_nanos() as f64 / 480_000.0);
+        }
+        println!("ns/point: value_grad {best_fast:.2}, fill {best_fill:.2}, std predict {best_std:.2} ({acc})");
+    }
+
+    #[test]
+    #[ignore]
+    fn speed_std() {
+        let (data, u) = setup();
+        let mut acc = 0.0;
+        for k in 0..100_000 {
+            let a = u[3] + 1e-12 * k as f64;
+            let ee = u[0].exp();
+            for i in 0..240 {
+                let p = predict(u[0], ee, u[1], u[2], a, u[4], data.x[i], data.z[i]);
+                acc += p[1];
+            }
+        }
+        assert!(acc > 0.0);
+    }
+}
+
+#[cfg(test)]
+mod phase1_study {
+    use super::*;
+
+    /// `cargo test --release --lib phase1_study -- --ignored --nocapture`: how close each
+    /// Hoffmann start's exploratory result is to its own tight local optimum, and at what cost.
+    #[test]
+    #[ignore]
+    fn phase1_tolerances() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/chinchilla_sim_besiroglu.csv"
+        );
+        let runs = crate::data::read_runs_csv(path, &crate::data::CsvOptions::new()).unwrap();
+        let data = Data::new(&runs, None).unwrap();
+        let cost = ChinCost {
+            data: &data,
+            objective: Objective::default(),
+        };
+        let starts: Vec<Vec<f64>> = hoffmann_grid()
+            .iter()
+            .map(|p| data.to_internal(p))
+            .collect();
+        let tight = SolverOptions {
+            max_iterations: 5000,
+            max_rounds: 20,
+            ..SolverOptions::default()
+        };
+        let t = std::time::Instant::now();
+        let truth = local_minimize_all(&cost, &starts, &tight);
+        let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
+        println!("tight: {ev} evals, {:?}", t.elapsed());
+        let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
+        let n_best = truth.iter().filter(|r| r.f <= best * (1.0 + 1e-9)).count();
+        println!("  best {best:.6e}, {n_best} starts within 1e-9");
+        for (gt, ot, mr, mi) in [
+            (1e-6, 1e-10, 4, 1000),
+            (1e-5, 1e-10, 4, 1000),
+            (1e-6, 1e-9, 4, 1000),
+            (1e-6, 1e-10, 3, 1000),
+            (1e-6, 1e-10, 4, 300),
+            (1e-7, 1e-11, 4, 1000),
+        ] {
+            let o = SolverOptions {
+                gradient_tolerance: gt,
+                objective_tolerance: ot,
+                max_rounds: mr,
+                max_iterations: mi,
+                ..SolverOptions::default()
+            };
+            let t = std::time::Instant::now();
+            let res = local_minimize_all(&cost, &starts, &o);
+            let el = t.elapsed();
+            let ev: u64 = res.iter().map(|r| r.evaluations).sum();
+            let mut gaps: Vec<f64> = res
+                .iter()
+                .zip(&truth)
+                .map(|(r, t)| (r.f - t.f) / t.f)
+                .collect();
+            gaps.sort_by(|a, b| a.total_cmp(b));
+            let within = |tol: f64| gaps.iter().filter(|g| **g <= tol).count();
+            let nb = res.iter().filter(|r| r.f <= best * (1.0 + 1e-6)).count();
+            println!("gt {gt:e} ot {ot:e} mr {mr} mi {mi}: {ev} evals {el:?}; own-optimum within 1e-9: {}, 1e-6: {}, 1e-3: {}; worst {:.2e}; at global best (1e-6): {nb}",
+                within(1e-9), within(1e-6), within(1e-3), gaps[gaps.len() - 1]);
+        }
+    }
+}
