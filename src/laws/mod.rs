@@ -1,1 +1,3 @@
 //! Laws: pure math, value and gradient.
+pub mod annealing;
+pub mod multipower;

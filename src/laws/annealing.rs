@@ -1,0 +1,1 @@
+//! The annealing law (Tissue et al. 2024).
