@@ -94,7 +94,8 @@ impl From<Schedule> for ScheduleData {
     }
 }
 
-/// Prefix sums with Neumaier's compensated summation; `out[0] = 0`, `out[i] = x[0] + .. + x[i-1]`.
+/// Prefix sums with Neumaier's compensated summation (values of any sign); `out[0] = 0`,
+/// `out[i] = x[0] + .. + x[i-1]`.
 pub(crate) fn compensated_prefix_sums(x: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.len() + 1);
     out.push(0.0);
