@@ -1,0 +1,263 @@
+//! Covariance of fitted parameters from the curvature at the optimum.
+//!
+//! For an M-estimator `theta_hat = argmin sum_i w_i rho(r_i(theta))` the asymptotic covariance is
+//! the sandwich `A^-1 B A^-1` with `B = sum_i w_i^2 rho'(r_i)^2 J_i J_i^T` (the spread of the
+//! per-point scores) and `A` the expected curvature. For the Huber penalty `rho''` is 1 inside
+//! `|r| <= delta` and 0 outside, so the observed curvature rests on the few residuals inside the
+//! threshold; following Huber (1981, *Robust Statistics*, sec. 7.6) `A` uses the *average*
+//! `rho''` times `sum_i w_i J_i J_i^T`. For squared error `A = sum_i w_i J_i J_i^T` and the
+//! sandwich is White's heteroskedasticity-consistent estimator; [`CovarianceKind::Classical`]
+//! gives `s^2 A^-1` with `s^2 = sum w r^2 / (n - p)` instead.
+//!
+//! `J_i` is the gradient of point `i`'s prediction (in the objective's space) with respect to the
+//! law's natural parameters, so the covariance is of the natural parameters. Curvature-based
+//! intervals are only as good as the quadratic approximation: on the long flat ridges of real
+//! Chinchilla data prefer the bootstrap (`uncertainty` module), and read the condition number.
+
+use super::{Loss, Model, Problem};
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector, SymmetricEigen};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// Which curvature-based estimator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CovarianceKind {
+    /// `A^-1 B A^-1`: valid for any penalty and robust to misspecified noise (the default).
+    Sandwich,
+    /// `s^2 A^-1`: the textbook least-squares covariance; assumes homoskedastic noise.
+    Classical,
+}
+
+/// Covariance of the natural parameters at a fitted optimum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Covariance {
+    /// The parameters the covariance is centred on.
+    pub params: Vec<f64>,
+    /// Covariance matrix, row-major `matrix[i][j]`.
+    pub matrix: Vec<Vec<f64>>,
+    /// Standard errors (square roots of the diagonal).
+    pub std_errors: Vec<f64>,
+    /// Correlation matrix.
+    pub correlation: Vec<Vec<f64>>,
+    /// Condition number of the curvature matrix `A` after scaling it to unit diagonal (ratio of
+    /// extreme eigenvalues); above about 1e8 the parameters are poorly identified.
+    pub condition_number: f64,
+    /// The estimator used.
+    pub kind: CovarianceKind,
+}
+
+impl Covariance {
+    /// `n` parameter vectors drawn from the normal approximation `N(params, matrix)`, seeded.
+    /// The same seed gives the same draws.
+    pub fn draws(&self, n: usize, seed: u64) -> Vec<Vec<f64>> {
+        let p = self.params.len();
+        let m = DMatrix::from_fn(p, p, |i, j| self.matrix[i][j]);
+        // square root by eigen-decomposition: robust to tiny negative eigenvalues
+        let eig = SymmetricEigen::new(m);
+        let sqrt_vals = eig.eigenvalues.map(|v| v.max(0.0).sqrt());
+        let root = &eig.eigenvectors * DMatrix::from_diagonal(&sqrt_vals);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let z = DVector::from_fn(p, |_, _| StandardNormal.sample(&mut rng));
+                let d = &root * z;
+                self.params.iter().zip(d.iter()).map(|(a, b)| a + b).collect()
+            })
+            .collect()
+    }
+
+    /// Variance of a scalar function of the parameters by the delta method, given its gradient.
+    pub fn delta_variance(&self, gradient: &[f64]) -> f64 {
+        let p = self.params.len();
+        let mut v = 0.0;
+        for i in 0..p {
+            for j in 0..p {
+                v += gradient[i] * self.matrix[i][j] * gradient[j];
+            }
+        }
+        v
+    }
+}
+
+/// Covariance of the natural parameters of `problem` at `params` (normally the fitted optimum).
+///
+/// # Errors
+/// [`Error::Numerical`] if the predictions are unusable at `params`, no residual lies inside the
+/// Huber threshold (the curvature is not estimable), there are no more points than parameters
+/// (classical), or the curvature matrix is singular.
+pub fn covariance<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    params: &[f64],
+    kind: CovarianceKind,
+) -> Result<Covariance> {
+    let np = problem.n_params();
+    let (r, jac, w) = problem
+        .linearize(params)
+        .ok_or_else(|| Error::Numerical("predictions are not usable at these parameters".into()))?;
+    let n = r.len();
+    let obj = problem.objective();
+    let mut a = DMatrix::<f64>::zeros(np, np);
+    let mut b = DMatrix::<f64>::zeros(np, np);
+    let (mut curv_sum, mut wsum, mut ss) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let ji = DVector::from_column_slice(&jac[i * np..(i + 1) * np]);
+        let outer = &ji * ji.transpose();
+        let (_, d1) = obj.rho(r[i]);
+        let d2 = match obj.loss {
+            Loss::Squared => 1.0,
+            Loss::Huber { delta } => f64::from(u8::from(r[i].abs() <= delta)),
+            Loss::Asymmetric { delta, over_weight } => {
+                let inside = f64::from(u8::from(r[i].abs() <= delta));
+                if r[i] < 0.0 {
+                    over_weight * inside
+                } else {
+                    inside
+                }
+            }
+        };
+        curv_sum += w[i] * d2;
+        wsum += w[i];
+        ss += w[i] * r[i] * r[i];
+        a += &outer * w[i];
+        b += &outer * (w[i] * w[i] * d1 * d1);
+    }
+    let mean_curv = if wsum > 0.0 { curv_sum / wsum } else { 0.0 };
+    if !(mean_curv > 0.0) {
+        return Err(Error::Numerical(
+            "no residual lies inside the Huber threshold, so the curvature is not estimable; \
+             use the bootstrap"
+                .into(),
+        ));
+    }
+    a *= mean_curv;
+    let scale = DVector::from_fn(np, |i, _| {
+        let d = a[(i, i)];
+        if d > 0.0 {
+            1.0 / d.sqrt()
+        } else {
+            0.0
+        }
+    });
+    if scale.iter().any(|v| *v == 0.0 || !v.is_finite()) {
+        return Err(Error::Numerical(
+            "a parameter has no influence on the predictions (zero curvature)".into(),
+        ));
+    }
+    let ds = DMatrix::from_diagonal(&scale);
+    let a_scaled = &ds * &a * &ds;
+    let eig = SymmetricEigen::new(a_scaled.clone());
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for v in eig.eigenvalues.iter() {
+        lo = lo.min(v.abs());
+        hi = hi.max(v.abs());
+    }
+    let condition_number = if lo > 0.0 { hi / lo } else { f64::INFINITY };
+    let a_inv_scaled = a_scaled.try_inverse().ok_or_else(|| {
+        Error::Numerical("the curvature matrix is singular: parameters not identified".into())
+    })?;
+    let a_inv = &ds * a_inv_scaled * &ds;
+    let cov = match kind {
+        CovarianceKind::Sandwich => &a_inv * &b * &a_inv,
+        CovarianceKind::Classical => {
+            if n <= np {
+                return Err(Error::Numerical(format!(
+                    "classical covariance needs more points ({n}) than parameters ({np})"
+                )));
+            }
+            let s2 = ss / (n - np) as f64 * (n as f64 / wsum);
+            &a_inv * (s2 / mean_curv)
+        }
+    };
+    let cov = (&cov + cov.transpose()) * 0.5;
+    let std_errors: Vec<f64> = (0..np).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
+    let matrix: Vec<Vec<f64>> = (0..np)
+        .map(|i| (0..np).map(|j| cov[(i, j)]).collect())
+        .collect();
+    let correlation = (0..np)
+        .map(|i| {
+            (0..np)
+                .map(|j| {
+                    let d = std_errors[i] * std_errors[j];
+                    if d > 0.0 {
+                        cov[(i, j)] / d
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    if matrix.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(Error::Numerical("covariance is not finite".into()));
+    }
+    Ok(Covariance {
+        params: params.to_vec(),
+        matrix,
+        std_errors,
+        correlation,
+        condition_number,
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::{Bound, Objective};
+
+    /// y = p0 + p1 x
+    struct Line(Vec<f64>);
+    impl Model for Line {
+        fn n_params(&self) -> usize {
+            2
+        }
+        fn n_points(&self) -> usize {
+            self.0.len()
+        }
+        fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+            let mut jac = jac;
+            for (i, &x) in self.0.iter().enumerate() {
+                pred[i] = p[0] + p[1] * x;
+                if let Some(j) = jac.as_deref_mut() {
+                    j[2 * i] = 1.0;
+                    j[2 * i + 1] = x;
+                }
+            }
+        }
+    }
+
+    /// Classical least-squares standard errors of a straight line, against the textbook formula
+    /// se(slope) = s / sqrt(Sxx), se(intercept) = s sqrt(1/n + xbar^2 / Sxx).
+    #[test]
+    fn classical_matches_the_ols_textbook_formula() {
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let noise = [0.3, -0.2, 0.1, 0.4, -0.5, 0.2, -0.1, 0.0, 0.3, -0.4];
+        let y: Vec<f64> = x.iter().zip(&noise).map(|(x, e)| 1.0 + 2.0 * x + e).collect();
+        let m = Line(x.clone());
+        let p = Problem::new(&m, &y, Objective::squared_linear(), vec![Bound::Free; 2]).unwrap();
+        let min = crate::fit::minimize(&p, &[vec![0.0, 0.0]], &Default::default()).unwrap();
+        let c = covariance(&p, &min.params, CovarianceKind::Classical).unwrap();
+        let n = 10.0;
+        let xbar = 4.5;
+        let sxx: f64 = x.iter().map(|v| (v - xbar) * (v - xbar)).sum();
+        let res: Vec<f64> = x
+            .iter()
+            .zip(&y)
+            .map(|(xi, yi)| yi - min.params[0] - min.params[1] * xi)
+            .collect();
+        let s2 = res.iter().map(|r| r * r).sum::<f64>() / (n - 2.0);
+        let se_slope = (s2 / sxx).sqrt();
+        let se_icpt = (s2 * (1.0 / n + xbar * xbar / sxx)).sqrt();
+        assert!((c.std_errors[1] / se_slope - 1.0).abs() < 1e-6);
+        assert!((c.std_errors[0] / se_icpt - 1.0).abs() < 1e-6);
+        assert!(c.correlation[0][1] < 0.0);
+        let draws = c.draws(4000, 7);
+        let mean: f64 = draws.iter().map(|d| d[1]).sum::<f64>() / 4000.0;
+        let sd = (draws.iter().map(|d| (d[1] - mean).powi(2)).sum::<f64>() / 3999.0).sqrt();
+        assert!((sd / se_slope - 1.0).abs() < 0.05);
+        assert_eq!(draws, c.draws(4000, 7));
+    }
+}

@@ -1,0 +1,866 @@
+//! The local solver and the multi-start driver.
+//!
+//! Each start runs argmin's L-BFGS with a More-Thuente line search on the unconstrained
+//! parameters, in *rounds*: every round divides the objective by its current scale
+//! (`max(|f|, |grad f|)`), so every stopping rule is relative and the same data summed or
+//! averaged stop at the same optimum. A round ends when L-BFGS stops (gradient or objective
+//! change below tolerance, line search unable to progress, or the iteration cap); the next round
+//! restarts L-BFGS's memory from the best point seen. The start has converged when a round cannot
+//! improve the objective by more than the relative tolerance, or the relative gradient is below
+//! its tolerance. An optional damped Newton polish with a finite-difference Hessian (of the
+//! analytic gradient) then nails the optimum down along ill-conditioned ridges.
+
+use super::{Bound, Model, Objective, Space};
+use crate::error::{check, Error, Result};
+use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+/// A dataset bound to a model, an objective and parameter bounds: the thing the engine minimises.
+///
+/// Build one to fit any [`Model`] with [`minimize`]. Targets are validated for the objective's
+/// space (finite, and > 0 where logs are taken).
+#[derive(Debug, Clone)]
+pub struct Problem<'a, M: Model + ?Sized> {
+    model: &'a M,
+    targets: Vec<f64>,
+    weights: Option<Vec<f64>>,
+    objective: Objective,
+    bounds: Vec<Bound>,
+}
+
+impl<'a, M: Model + ?Sized> Problem<'a, M> {
+    /// Binds `model` to observations `y` (one per model point).
+    ///
+    /// # Errors
+    /// Length mismatches between `y`, the model's points and `bounds`; non-finite `y`, or
+    /// `y <= 0` when the objective works on logs (naming the 1-based row); invalid objective
+    /// constants or bounds.
+    pub fn new(model: &'a M, y: &[f64], objective: Objective, bounds: Vec<Bound>) -> Result<Self> {
+        objective.validate()?;
+        check::same_len("observations and model points", y.len(), model.n_points())?;
+        check::same_len("bounds and parameters", bounds.len(), model.n_params())?;
+        for (j, b) in bounds.iter().enumerate() {
+            b.validate(&format!("parameter {j}"))?;
+        }
+        match objective.space {
+            Space::Log => check::all_positive("y", y)?,
+            Space::Linear => check::all_finite("y", y)?,
+        }
+        Ok(Problem {
+            model,
+            targets: y.iter().map(|&v| objective.transform(v)).collect(),
+            weights: None,
+            objective,
+            bounds,
+        })
+    }
+
+    /// Adds per-point weights (finite, >= 0, not all zero).
+    ///
+    /// # Errors
+    /// Length mismatch, or a weight that is negative or not finite (naming the row), or all zero.
+    pub fn with_weights(mut self, weights: &[f64]) -> Result<Self> {
+        check::same_len(
+            "weights and observations",
+            weights.len(),
+            self.targets.len(),
+        )?;
+        for (i, &w) in weights.iter().enumerate() {
+            check::non_negative("weight", Some(i + 1), w)?;
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            return Err(Error::Degenerate("all weights are zero".to_string()));
+        }
+        self.weights = Some(weights.to_vec());
+        Ok(self)
+    }
+
+    /// The objective this problem minimises.
+    pub fn objective(&self) -> &Objective {
+        &self.objective
+    }
+
+    /// The parameter bounds.
+    pub fn bounds(&self) -> &[Bound] {
+        &self.bounds
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        self.model
+    }
+
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// Residuals `T(y) - T(y_hat)` at natural parameters `params`, in the objective's space.
+    /// Entries are NaN where the prediction is not usable (for example `y_hat <= 0` in log space).
+    pub fn residuals(&self, params: &[f64]) -> Vec<f64> {
+        let n = self.targets.len();
+        let mut pred = vec![0.0; n];
+        self.model.eval(params, &mut pred, None);
+        let src = self.model.space();
+        self.targets
+            .iter()
+            .zip(&pred)
+            .map(|(&t, &p)| to_space(p, src, self.objective.space).map_or(f64::NAN, |(v, _)| t - v))
+            .collect()
+    }
+
+    /// The objective at natural parameters `params`, and its gradient with respect to them
+    /// when `grad` is given. Returns `+inf` where a prediction is unusable.
+    pub fn value_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let n = self.targets.len();
+        let np = self.bounds.len();
+        let mut pred = vec![0.0; n];
+        let want = grad.is_some();
+        let mut jac = if want { vec![0.0; n * np] } else { Vec::new() };
+        self.model
+            .eval(params, &mut pred, if want { Some(&mut jac) } else { None });
+        let src = self.model.space();
+        let dst = self.objective.space;
+        let mut total = 0.0;
+        let mut wsum = 0.0;
+        let mut g = vec![0.0; if want { np } else { 0 }];
+        for i in 0..n {
+            let w = self.weights.as_ref().map_or(1.0, |w| w[i]);
+            wsum += w;
+            if w == 0.0 {
+                continue;
+            }
+            // prediction in the objective's space, and d(that)/d(model output)
+            let Some((t_hat, dt)) = to_space(pred[i], src, dst) else {
+                return f64::INFINITY;
+            };
+            let r = self.targets[i] - t_hat;
+            let (rho, drho) = self.objective.rho(r);
+            total += w * rho;
+            if want {
+                let c = -w * drho * dt;
+                for (gj, &jj) in g.iter_mut().zip(&jac[i * np..(i + 1) * np]) {
+                    *gj += c * jj;
+                }
+            }
+        }
+        let norm = match self.objective.reduction {
+            super::Reduction::Sum => 1.0,
+            super::Reduction::Mean => {
+                if wsum > 0.0 {
+                    1.0 / wsum
+                } else {
+                    1.0
+                }
+            }
+        };
+        if let Some(out) = grad {
+            for (o, gj) in out.iter_mut().zip(&g) {
+                *o = gj * norm;
+            }
+        }
+        let v = total * norm;
+        if v.is_finite() {
+            v
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Residuals in the objective's space, their Jacobian with respect to the *predictions'*
+    /// natural parameters (`d t_hat_i / d theta_j`, row-major) and the weights, at `params`.
+    /// `None` where a prediction is unusable.
+    pub(crate) fn linearize(&self, params: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let n = self.targets.len();
+        let np = self.bounds.len();
+        let mut pred = vec![0.0; n];
+        let mut jac = vec![0.0; n * np];
+        self.model.eval(params, &mut pred, Some(&mut jac));
+        let src = self.model.space();
+        let mut r = Vec::with_capacity(n);
+        for i in 0..n {
+            let (t_hat, dt) = to_space(pred[i], src, self.objective.space)?;
+            r.push(self.targets[i] - t_hat);
+            for v in &mut jac[i * np..(i + 1) * np] {
+                *v *= dt;
+            }
+        }
+        if r.iter().chain(&jac).any(|v| !v.is_finite()) {
+            return None;
+        }
+        let w = self
+            .weights
+            .clone()
+            .unwrap_or_else(|| vec![1.0; n]);
+        Some((r, jac, w))
+    }
+
+    /// Number of data points.
+    pub fn n_points(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Natural parameters from unconstrained ones.
+    pub(crate) fn to_natural(&self, u: &[f64]) -> Vec<f64> {
+        self.bounds
+            .iter()
+            .zip(u)
+            .map(|(b, &x)| b.forward(x).0)
+            .collect()
+    }
+
+    /// Unconstrained parameters from natural ones.
+    pub(crate) fn to_internal(&self, p: &[f64]) -> Vec<f64> {
+        self.bounds
+            .iter()
+            .zip(p)
+            .map(|(b, &x)| b.inverse(x))
+            .collect()
+    }
+
+    /// Objective and gradient in unconstrained coordinates.
+    pub(crate) fn value_grad_internal(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        let np = self.bounds.len();
+        let mut p = vec![0.0; np];
+        let mut dp = vec![0.0; np];
+        for j in 0..np {
+            let (v, d) = self.bounds[j].forward(u[j]);
+            p[j] = v;
+            dp[j] = d;
+        }
+        if p.iter().any(|v| !v.is_finite()) {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::INFINITY;
+        }
+        let f = self.value_grad(&p, Some(grad));
+        for (g, d) in grad.iter_mut().zip(&dp) {
+            *g *= d;
+        }
+        if !f.is_finite() || grad.iter().any(|g| !g.is_finite()) {
+            grad.iter_mut().for_each(|g| *g = 0.0);
+            return f64::INFINITY;
+        }
+        f
+    }
+}
+
+/// A model output `p` in space `src` mapped to space `dst`, with the derivative of the mapping;
+/// `None` where the mapping is undefined (a non-positive prediction in log space).
+#[inline]
+fn to_space(p: f64, src: Space, dst: Space) -> Option<(f64, f64)> {
+    match (src, dst) {
+        (Space::Linear, Space::Linear) | (Space::Log, Space::Log) => Some((p, 1.0)),
+        (Space::Linear, Space::Log) => (p > 0.0).then(|| (p.ln(), 1.0 / p)),
+        (Space::Log, Space::Linear) => {
+            let e = p.exp();
+            Some((e, e))
+        }
+    }
+}
+
+/// How a local minimisation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// A stopping rule relative to the objective's scale held: the relative gradient fell below
+    /// its tolerance, or a restarted L-BFGS round could not lower the objective by more than the
+    /// relative tolerance.
+    Converged,
+    /// The iteration or round cap was reached while the objective was still falling.
+    IterationLimit,
+    /// No finite objective could be computed at the start.
+    Infeasible,
+}
+
+/// Tolerances and caps of the local solver. Every tolerance is relative to the objective's own
+/// scale, so multiplying the objective by a constant changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolverOptions {
+    /// Cap on L-BFGS iterations per start, over all rounds (default 2,000).
+    pub max_iterations: u64,
+    /// Cap on restarted rounds per start (default 10).
+    pub max_rounds: u32,
+    /// Stop when `|grad| <= gradient_tolerance * |f|` (default 1e-10).
+    pub gradient_tolerance: f64,
+    /// Stop when a round lowers `f` by less than `objective_tolerance * |f|` (default 1e-13).
+    pub objective_tolerance: f64,
+    /// L-BFGS memory (default 10).
+    pub memory: usize,
+    /// Finish each start with a damped Newton polish on a finite-difference Hessian (default
+    /// off; the Chinchilla fitter turns it on).
+    pub polish: bool,
+    /// Run starts on several threads when the `parallel` feature is on (default true). Results do
+    /// not depend on the number of threads.
+    pub parallel: bool,
+    /// Keep the outcome of every start on the report (default false).
+    pub record_starts: bool,
+}
+
+impl Default for SolverOptions {
+    fn default() -> Self {
+        SolverOptions {
+            max_iterations: 2_000,
+            max_rounds: 10,
+            gradient_tolerance: 1e-10,
+            objective_tolerance: 1e-13,
+            memory: 10,
+            polish: false,
+            parallel: true,
+            record_starts: false,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name: &str, value: String, reason: &str| Error::InvalidOption {
+            name: name.to_string(),
+            value,
+            reason: reason.to_string(),
+        };
+        if self.max_iterations == 0 {
+            return Err(bad("max_iterations", "0".into(), "must be >= 1"));
+        }
+        if self.max_rounds == 0 {
+            return Err(bad("max_rounds", "0".into(), "must be >= 1"));
+        }
+        if self.memory == 0 || self.memory > 100 {
+            return Err(bad("memory", self.memory.to_string(), "must be in 1..=100"));
+        }
+        for (name, v) in [
+            ("gradient_tolerance", self.gradient_tolerance),
+            ("objective_tolerance", self.objective_tolerance),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(name, v.to_string(), "must be finite and >= 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartOutcome {
+    /// The start, in natural parameters.
+    pub start: Vec<f64>,
+    /// Where it ended, in natural parameters.
+    pub params: Vec<f64>,
+    /// The objective there (`+inf` if infeasible).
+    pub objective: f64,
+    /// L-BFGS iterations (plus Newton polish steps) used.
+    pub iterations: u64,
+    /// Objective evaluations used.
+    pub evaluations: u64,
+    /// Norm of the objective's gradient with respect to the unconstrained parameters.
+    pub gradient_norm: f64,
+    /// How it ended.
+    pub status: Status,
+}
+
+/// What the optimizer did: reported on every fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// The objective at the returned parameters (with the objective's own reduction).
+    pub objective: f64,
+    /// The objective's definition.
+    pub objective_spec: Objective,
+    /// How the best start ended.
+    pub status: Status,
+    /// Iterations of the best start.
+    pub iterations: u64,
+    /// Objective evaluations of the best start.
+    pub evaluations: u64,
+    /// Gradient norm at the returned parameters, with respect to the unconstrained parameters
+    /// (log of positive parameters, and so on).
+    pub gradient_norm: f64,
+    /// Number of data points.
+    pub n_points: usize,
+    /// Number of starts tried.
+    pub n_starts: usize,
+    /// Index of the start that gave the returned parameters.
+    pub best_start: usize,
+    /// Number of starts whose objective is within 1e-9 (relative) of the best.
+    pub n_starts_at_best: usize,
+    /// Every start's outcome, when [`SolverOptions::record_starts`] is set.
+    pub starts: Option<Vec<StartOutcome>>,
+}
+
+/// The best parameters found and how they were found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Minimum {
+    /// Natural parameters at the minimum.
+    pub params: Vec<f64>,
+    /// The optimizer's report.
+    pub report: FitReport,
+}
+
+/// Minimises `problem` from every start (natural parameters) and returns the best.
+///
+/// Starts run independently (in parallel with the `parallel` feature); the best is the lowest
+/// objective, ties going to the earliest start, so the result does not depend on thread count.
+///
+/// # Errors
+/// No starts; a start of the wrong length or with non-finite values; invalid options; or no
+/// start with a finite objective ([`Error::Numerical`]).
+pub fn minimize<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+) -> Result<Minimum> {
+    options.validate()?;
+    if starts.is_empty() {
+        return Err(Error::TooFewPoints {
+            what: "starting points".to_string(),
+            needed: 1,
+            found: 0,
+        });
+    }
+    let np = problem.n_params();
+    for (k, s) in starts.iter().enumerate() {
+        check::same_len(&format!("start {k} and parameters"), s.len(), np)?;
+        for &v in s {
+            check::finite(&format!("start {k}"), None, v)?;
+        }
+    }
+    let outcomes = run_starts(problem, starts, options);
+    let mut best = 0;
+    for (k, o) in outcomes.iter().enumerate() {
+        if o.objective < outcomes[best].objective {
+            best = k;
+        }
+    }
+    let b = &outcomes[best];
+    if !b.objective.is_finite() {
+        return Err(Error::Numerical(
+            "no starting point gave a finite objective".to_string(),
+        ));
+    }
+    let tol = 1e-9 * b.objective.abs().max(f64::MIN_POSITIVE);
+    let n_at_best = outcomes
+        .iter()
+        .filter(|o| o.objective - b.objective <= tol)
+        .count();
+    let report = FitReport {
+        objective: b.objective,
+        objective_spec: *problem.objective(),
+        status: b.status,
+        iterations: b.iterations,
+        evaluations: b.evaluations,
+        gradient_norm: b.gradient_norm,
+        n_points: problem.targets.len(),
+        n_starts: starts.len(),
+        best_start: best,
+        n_starts_at_best: n_at_best,
+        starts: None,
+    };
+    let params = b.params.clone();
+    let report = FitReport {
+        starts: options.record_starts.then_some(outcomes),
+        ..report
+    };
+    Ok(Minimum { params, report })
+}
+
+fn run_starts<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+) -> Vec<StartOutcome> {
+    #[cfg(feature = "parallel")]
+    {
+        if options.parallel && starts.len() > 1 {
+            use rayon::prelude::*;
+            return starts
+                .par_iter()
+                .map(|s| local_minimize(problem, s, options))
+                .collect();
+        }
+    }
+    starts
+        .iter()
+        .map(|s| local_minimize(problem, s, options))
+        .collect()
+}
+
+/// Best point seen and a one-entry cache, shared by the cost and gradient callbacks.
+struct Tracker {
+    best_u: Vec<f64>,
+    best_f: f64,
+    best_g: Vec<f64>,
+    cache_u: Vec<f64>,
+    cache_f: f64,
+    cache_g: Vec<f64>,
+    evals: u64,
+}
+
+impl Tracker {
+    fn eval<M: Model + ?Sized>(&mut self, problem: &Problem<'_, M>, u: &[f64]) -> (f64, Vec<f64>) {
+        if self.cache_u.as_slice() == u {
+            return (self.cache_f, self.cache_g.clone());
+        }
+        let mut g = vec![0.0; u.len()];
+        let f = problem.value_grad_internal(u, &mut g);
+        self.evals += 1;
+        if f < self.best_f {
+            self.best_f = f;
+            self.best_u.clear();
+            self.best_u.extend_from_slice(u);
+            self.best_g.clone_from(&g);
+        }
+        self.cache_u.clear();
+        self.cache_u.extend_from_slice(u);
+        self.cache_f = f;
+        self.cache_g.clone_from(&g);
+        (f, g)
+    }
+}
+
+/// The objective divided by a fixed scale, as argmin sees it.
+struct Scaled<'t, 'p, 'a, M: Model + ?Sized> {
+    problem: &'p Problem<'a, M>,
+    tracker: &'t RefCell<Tracker>,
+    inv_scale: f64,
+}
+
+/// Value returned for infeasible points: large but finite, so the line search backtracks.
+const INFEASIBLE: f64 = 1e30;
+
+impl<M: Model + ?Sized> CostFunction for Scaled<'_, '_, '_, M> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, u: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
+        let (f, _) = self.tracker.borrow_mut().eval(self.problem, u);
+        Ok(if f.is_finite() {
+            f * self.inv_scale
+        } else {
+            INFEASIBLE
+        })
+    }
+}
+
+impl<M: Model + ?Sized> Gradient for Scaled<'_, '_, '_, M> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, u: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        let (_, g) = self.tracker.borrow_mut().eval(self.problem, u);
+        Ok(g.into_iter().map(|x| x * self.inv_scale).collect())
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// One start: L-BFGS rounds, then the optional Newton polish.
+pub(crate) fn local_minimize<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    start: &[f64],
+    options: &SolverOptions,
+) -> StartOutcome {
+    let np = problem.n_params();
+    let u0 = problem.to_internal(start);
+    let mut g = vec![0.0; np];
+    let f0 = problem.value_grad_internal(&u0, &mut g);
+    let tracker = RefCell::new(Tracker {
+        best_u: u0.clone(),
+        best_f: f0,
+        best_g: g.clone(),
+        cache_u: u0.clone(),
+        cache_f: f0,
+        cache_g: g.clone(),
+        evals: 1,
+    });
+    let outcome =
+        |u: &[f64], f: f64, g: &[f64], iters: u64, evals: u64, status: Status| StartOutcome {
+            start: start.to_vec(),
+            params: problem.to_natural(u),
+            objective: f,
+            iterations: iters,
+            evaluations: evals,
+            gradient_norm: norm(g),
+            status,
+        };
+    if !f0.is_finite() {
+        return outcome(&u0, f64::INFINITY, &g, 0, 1, Status::Infeasible);
+    }
+    let (mut u, mut f) = (u0, f0);
+    let mut iterations = 0u64;
+    let mut status = Status::IterationLimit;
+    for _round in 0..options.max_rounds {
+        let gnorm = norm(&g);
+        if f == 0.0 || gnorm <= options.gradient_tolerance * f.abs() {
+            status = Status::Converged;
+            break;
+        }
+        if iterations >= options.max_iterations {
+            status = Status::IterationLimit;
+            break;
+        }
+        let scale = f.abs().max(gnorm).max(f64::MIN_POSITIVE);
+        let rel = f.abs() / scale;
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), options.memory)
+            .with_tolerance_grad(options.gradient_tolerance * rel)
+            .and_then(|s| s.with_tolerance_cost(options.objective_tolerance * rel));
+        let Ok(solver) = solver else {
+            status = Status::IterationLimit;
+            break;
+        };
+        let scaled = Scaled {
+            problem,
+            tracker: &tracker,
+            inv_scale: 1.0 / scale,
+        };
+        let remaining = options.max_iterations - iterations;
+        let gg = g.iter().map(|x| x / scale).collect::<Vec<_>>();
+        let run = Executor::new(scaled, solver)
+            .configure(|st| {
+                // The cost is left for L-BFGS's init to compute (a cache hit): setting it here
+                // would make argmin's previous and current cost equal and stop at iteration 0.
+                st.param(u.clone()).gradient(gg).max_iters(remaining)
+            })
+            .ctrlc(false)
+            .timer(false)
+            .run();
+        let mut hit_cap = false;
+        match run {
+            Ok(res) => {
+                iterations += res.state.get_iter();
+                if let TerminationStatus::Terminated(TerminationReason::MaxItersReached) =
+                    res.state.get_termination_status()
+                {
+                    hit_cap = true;
+                }
+            }
+            Err(_) => {
+                // argmin reports an error only if the problem could not be evaluated at all;
+                // the tracker still holds the best point seen.
+            }
+        }
+        let t = tracker.borrow();
+        let improvement = f - t.best_f;
+        u.clone_from(&t.best_u);
+        f = t.best_f;
+        g.clone_from(&t.best_g);
+        drop(t);
+        if hit_cap && iterations >= options.max_iterations {
+            status = Status::IterationLimit;
+            break;
+        }
+        if improvement <= options.objective_tolerance * f.abs() {
+            status = Status::Converged;
+            break;
+        }
+    }
+    let mut evals = tracker.borrow().evals;
+    if options.polish && f.is_finite() {
+        let (up, fp, gp, steps, ev) = newton_polish(problem, &u, f, &g, options);
+        if fp <= f {
+            u = up;
+            f = fp;
+            g = gp;
+        }
+        iterations += steps;
+        evals += ev;
+        let gnorm = norm(&g);
+        if gnorm <= options.gradient_tolerance * f.abs() || f == 0.0 {
+            status = Status::Converged;
+        }
+    }
+    outcome(&u, f, &g, iterations, evals, status)
+}
+
+/// Damped Newton steps on a finite-difference Hessian of the analytic gradient.
+/// Returns (u, f, g, steps taken, evaluations).
+fn newton_polish<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    f0: f64,
+    g0: &[f64],
+    options: &SolverOptions,
+) -> (Vec<f64>, f64, Vec<f64>, u64, u64) {
+    use nalgebra::{DMatrix, DVector};
+    let np = u0.len();
+    let (mut u, mut f, mut g) = (u0.to_vec(), f0, g0.to_vec());
+    let mut evals = 0u64;
+    let mut steps = 0u64;
+    let mut lambda = 0.0f64;
+    for _ in 0..30 {
+        // Hessian by central differences of the gradient
+        let mut h = DMatrix::<f64>::zeros(np, np);
+        let mut gp = vec![0.0; np];
+        let mut gm = vec![0.0; np];
+        for j in 0..np {
+            let step = 1e-5 * u[j].abs().max(1.0);
+            let mut up = u.clone();
+            up[j] += step;
+            let mut um = u.clone();
+            um[j] -= step;
+            let fp = problem.value_grad_internal(&up, &mut gp);
+            let fm = problem.value_grad_internal(&um, &mut gm);
+            evals += 2;
+            if !fp.is_finite() || !fm.is_finite() {
+                return (u, f, g, steps, evals);
+            }
+            for i in 0..np {
+                h[(i, j)] = (gp[i] - gm[i]) / (2.0 * step);
+            }
+        }
+        let h = (&h + h.transpose()) * 0.5;
+        let diag_max = (0..np).map(|i| h[(i, i)].abs()).fold(0.0, f64::max);
+        if !(diag_max > 0.0 && diag_max.is_finite()) {
+            break;
+        }
+        let gv = DVector::from_column_slice(&g);
+        let mut accepted = false;
+        for _ in 0..12 {
+            let mut m = h.clone();
+            for i in 0..np {
+                m[(i, i)] += lambda * diag_max;
+            }
+            let Some(chol) = m.cholesky() else {
+                lambda = if lambda == 0.0 { 1e-10 } else { lambda * 10.0 };
+                continue;
+            };
+            let d = chol.solve(&(-&gv));
+            let trial: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
+            let mut gt = vec![0.0; np];
+            let ft = problem.value_grad_internal(&trial, &mut gt);
+            evals += 1;
+            if ft.is_finite() && ft < f {
+                let rel_drop = (f - ft) / f.abs().max(f64::MIN_POSITIVE);
+                u = trial;
+                f = ft;
+                g = gt;
+                steps += 1;
+                lambda *= 0.1;
+                if lambda < 1e-12 {
+                    lambda = 0.0;
+                }
+                accepted = true;
+                if rel_drop <= options.objective_tolerance {
+                    return (u, f, g, steps, evals);
+                }
+                break;
+            }
+            lambda = if lambda == 0.0 { 1e-10 } else { lambda * 10.0 };
+        }
+        if !accepted || norm(&g) <= options.gradient_tolerance * f.abs() {
+            break;
+        }
+    }
+    (u, f, g, steps, evals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// y = p0 + p1 x + p2 x^2
+    struct Quad(Vec<f64>);
+    impl Model for Quad {
+        fn n_params(&self) -> usize {
+            3
+        }
+        fn n_points(&self) -> usize {
+            self.0.len()
+        }
+        fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+            let mut jac = jac;
+            for (i, &x) in self.0.iter().enumerate() {
+                pred[i] = p[0] + p[1] * x + p[2] * x * x;
+                if let Some(j) = jac.as_deref_mut() {
+                    j[3 * i..3 * i + 3].copy_from_slice(&[1.0, x, x * x]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn internal_gradient_applies_the_chain_rule_of_bounds() {
+        let m = Quad(vec![0.1, 0.5, 1.0, 2.0, 3.0]);
+        let y = [1.2, 1.9, 2.6, 5.1, 9.4];
+        let bounds = vec![
+            Bound::Positive,
+            Bound::Between(-1.0, 4.0),
+            Bound::AtMost(2.0),
+        ];
+        let p = Problem::new(&m, &y, Objective::default(), bounds).unwrap();
+        let u = vec![0.1, -0.3, -0.7];
+        let mut g = vec![0.0; 3];
+        let f = p.value_grad_internal(&u, &mut g);
+        assert!(f.is_finite());
+        for j in 0..3 {
+            let h = 1e-6;
+            let (mut up, mut dn) = (u.clone(), u.clone());
+            up[j] += h;
+            dn[j] -= h;
+            let mut scratch = vec![0.0; 3];
+            let fd = (p.value_grad_internal(&up, &mut scratch)
+                - p.value_grad_internal(&dn, &mut scratch))
+                / (2.0 * h);
+            assert!(
+                (fd - g[j]).abs() < 1e-6 * g[j].abs().max(1e-6),
+                "{j}: {fd} {}",
+                g[j]
+            );
+        }
+    }
+
+    #[test]
+    fn infeasible_starts_are_reported_not_panicked() {
+        let m = Quad(vec![1.0, 2.0, 3.0]);
+        let p = Problem::new(
+            &m,
+            &[1.0, 2.0, 3.0],
+            Objective::default(),
+            vec![Bound::Free; 3],
+        )
+        .unwrap();
+        // predictions <= 0 everywhere: log residuals undefined
+        let err = minimize(&p, &[vec![-5.0, 0.0, 0.0]], &SolverOptions::default()).unwrap_err();
+        assert!(matches!(err, Error::Numerical(_)));
+        let min = minimize(
+            &p,
+            &[vec![-5.0, 0.0, 0.0], vec![0.5, 0.5, 0.0]],
+            &SolverOptions {
+                record_starts: true,
+                ..SolverOptions::default()
+            },
+        )
+        .unwrap();
+        let starts = min.report.starts.unwrap();
+        assert_eq!(starts[0].status, Status::Infeasible);
+        assert_eq!(min.report.best_start, 1);
+        assert!(min.report.objective < 1e-12);
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let m = Quad((0..20).map(|i| i as f64 / 4.0).collect());
+        let y: Vec<f64> = (0..20)
+            .map(|i| 1.0 + 0.3 * i as f64 + 0.01 * ((i * 7) % 5) as f64)
+            .collect();
+        let p = Problem::new(&m, &y, Objective::default(), vec![Bound::Free; 3]).unwrap();
+        let starts: Vec<Vec<f64>> = (0..16)
+            .map(|k| vec![k as f64 * 0.1 + 0.5, 0.1, 0.0])
+            .collect();
+        let par = minimize(&p, &starts, &SolverOptions::default()).unwrap();
+        let seq = minimize(
+            &p,
+            &starts,
+            &SolverOptions {
+                parallel: false,
+                ..SolverOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(par, seq);
+    }
+}

@@ -1,0 +1,3 @@
+//! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
+
+pub(crate) mod power;

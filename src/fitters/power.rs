@@ -1,0 +1,427 @@
+//! Fitting `y = E + A x^(-alpha)`.
+
+use crate::error::{check, Error, Result};
+use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Status};
+use crate::laws::PowerLaw;
+use serde::{Deserialize, Serialize};
+
+/// A fitted [`PowerLaw`] and how it was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerLawFit {
+    /// The fitted law, in the units of the data.
+    pub law: PowerLaw,
+    /// The optimizer's report (objective, status, iterations, gradient norm, starts).
+    pub report: FitReport,
+}
+
+/// How `E` is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Floor {
+    /// Fitted within the bound (default `Bound::Positive`, i.e. `E > 0`).
+    Fitted(Bound),
+    /// Held at a value. `Fixed(0.0)` gives the pure power law `y = A x^(-alpha)`.
+    Fixed(f64),
+}
+
+/// Options for [`fit_power_law`]: objective, treatment of `E`, bounds on `alpha`, starts,
+/// weights and solver settings.
+///
+/// ```
+/// use scaling_laws::{fit::Objective, PowerLawFitter};
+/// let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().map(|v| 1.7 + 400.0 * v.powf(-0.34)).collect();
+/// let fit = PowerLawFitter::new()
+///     .objective(Objective::squared_log())
+///     .fit(&x, &y)
+///     .unwrap();
+/// assert!((fit.law.alpha - 0.34).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerLawFitter {
+    objective: Objective,
+    floor: Floor,
+    alpha_bound: Bound,
+    starts: Option<Vec<PowerLaw>>,
+    weights: Option<Vec<f64>>,
+    solver: SolverOptions,
+}
+
+impl Default for PowerLawFitter {
+    fn default() -> Self {
+        PowerLawFitter {
+            objective: Objective::default(),
+            floor: Floor::Fitted(Bound::Positive),
+            alpha_bound: Bound::Free,
+            starts: None,
+            weights: None,
+            solver: SolverOptions::default(),
+        }
+    }
+}
+
+impl PowerLawFitter {
+    /// Defaults: summed Huber (`delta = 1e-3`) on log residuals, `E > 0`, `alpha` free, starts
+    /// from a variable-projection scan over `alpha`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The objective (see [`Objective`]).
+    pub fn objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    /// Fits `E` within `bound` (default `Bound::Positive`).
+    pub fn floor_bound(mut self, bound: Bound) -> Self {
+        self.floor = Floor::Fitted(bound);
+        self
+    }
+
+    /// Holds `E` at `value`.
+    pub fn fix_floor(mut self, value: f64) -> Self {
+        self.floor = Floor::Fixed(value);
+        self
+    }
+
+    /// The pure power law `y = A x^(-alpha)` (`E = 0`). With the squared log objective (set by
+    /// this call unless another objective is set after it) the fit is exact least squares in
+    /// log-log space.
+    pub fn pure(mut self) -> Self {
+        self.floor = Floor::Fixed(0.0);
+        self.objective = Objective::squared_log();
+        self
+    }
+
+    /// Bounds on `alpha` (default free).
+    pub fn alpha_bound(mut self, bound: Bound) -> Self {
+        self.alpha_bound = bound;
+        self
+    }
+
+    /// Explicit starting laws, replacing the automatic starts.
+    pub fn starts(mut self, starts: Vec<PowerLaw>) -> Self {
+        self.starts = Some(starts);
+        self
+    }
+
+    /// Per-point weights (finite, >= 0).
+    pub fn weights(mut self, weights: Vec<f64>) -> Self {
+        self.weights = Some(weights);
+        self
+    }
+
+    /// Solver tolerances and caps.
+    pub fn solver(mut self, solver: SolverOptions) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    /// Fits the law to `(x, y)`.
+    ///
+    /// # Errors
+    /// Lengths that differ; NaN or infinite values; `x <= 0`; `y <= 0` when the objective works
+    /// on logs; fewer points or distinct `x` values than free parameters; invalid options.
+    pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<PowerLawFit> {
+        check::same_len("x and y", x.len(), y.len())?;
+        check::all_positive("x", x)?;
+        check::all_finite("y", y)?;
+        self.objective.validate()?;
+        let n_free = match self.floor {
+            Floor::Fitted(b) => {
+                b.validate("e")?;
+                3
+            }
+            Floor::Fixed(v) => {
+                check::finite("fixed e", None, v)?;
+                2
+            }
+        };
+        self.alpha_bound.validate("alpha")?;
+        if x.len() < n_free {
+            return Err(Error::TooFewPoints {
+                what: format!("points for a {n_free}-parameter power law"),
+                needed: n_free,
+                found: x.len(),
+            });
+        }
+        let distinct = check::distinct_count(x);
+        if distinct < n_free {
+            return Err(if distinct == 1 {
+                Error::Degenerate("all x are equal: the exponent is not identified".into())
+            } else {
+                Error::TooFewPoints {
+                    what: format!("distinct x values for a {n_free}-parameter power law"),
+                    needed: n_free,
+                    found: distinct,
+                }
+            });
+        }
+        // Centre log x: the fit is then invariant to the units of x and well conditioned.
+        let log_ref = x.iter().map(|v| v.ln()).sum::<f64>() / x.len() as f64;
+        let model = CenteredPowerLaw {
+            lx: x.iter().map(|v| v.ln() - log_ref).collect(),
+            fixed_e: match self.floor {
+                Floor::Fixed(v) => Some(v),
+                Floor::Fitted(_) => None,
+            },
+        };
+        let mut bounds = Vec::with_capacity(3);
+        if let Floor::Fitted(b) = self.floor {
+            bounds.push(b);
+        }
+        bounds.push(Bound::Positive);
+        bounds.push(self.alpha_bound);
+        let mut problem = Problem::new(&model, y, self.objective, bounds)?;
+        if let Some(w) = &self.weights {
+            problem = problem.with_weights(w)?;
+        }
+        let to_centered = |law: &PowerLaw| -> Vec<f64> {
+            let ac = law.a * (-law.alpha * log_ref).exp();
+            match self.floor {
+                Floor::Fitted(_) => vec![law.e, ac, law.alpha],
+                Floor::Fixed(_) => vec![ac, law.alpha],
+            }
+        };
+        let (params, report) = if let (Floor::Fixed(e), true) = (
+            self.floor,
+            self.objective == Objective::squared_log() && self.weights.is_none(),
+        ) {
+            ols_fixed_floor(&problem, &model, y, e)?
+        } else {
+            let starts: Vec<Vec<f64>> = match &self.starts {
+                Some(s) if !s.is_empty() => s.iter().map(to_centered).collect(),
+                Some(_) => {
+                    return Err(Error::InvalidOption {
+                        name: "starts".into(),
+                        value: "[]".into(),
+                        reason: "give at least one start".into(),
+                    })
+                }
+                None => auto_starts(&model, y, self.floor),
+            };
+            let min = minimize(&problem, &starts, &self.solver)?;
+            (min.params, min.report)
+        };
+        let (e, ac, alpha) = match self.floor {
+            Floor::Fitted(_) => (params[0], params[1], params[2]),
+            Floor::Fixed(e) => (e, params[0], params[1]),
+        };
+        let a = ac * (alpha * log_ref).exp();
+        let law = PowerLaw::new(e, a, alpha)
+            .map_err(|_| Error::Numerical(format!("fitted coefficient overflowed: A = {a}")))?;
+        Ok(PowerLawFit { law, report })
+    }
+}
+
+/// Fits `y = E + A x^(-alpha)` with the default options: the summed Huber penalty
+/// (`delta = 1e-3`) on log residuals, `E > 0`, multi-start L-BFGS from a variable-projection
+/// scan over `alpha`. See [`PowerLawFitter`] for options.
+///
+/// ```
+/// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / 29.0)).collect();
+/// let y: Vec<f64> = x.iter().map(|v| 1.7 + 400.0 * v.powf(-0.34)).collect();
+/// let fit = scaling_laws::fit_power_law(&x, &y).unwrap();
+/// assert!((fit.law.alpha / 0.34 - 1.0).abs() < 1e-6);
+/// let n = fit.law.inverse(2.0).unwrap();
+/// assert!((fit.law.predict(n) - 2.0).abs() < 1e-9);
+/// ```
+///
+/// # Errors
+/// As [`PowerLawFitter::fit`].
+pub fn fit_power_law(x: &[f64], y: &[f64]) -> Result<PowerLawFit> {
+    PowerLawFitter::new().fit(x, y)
+}
+
+/// `y = E + Ac exp(-alpha lx)` with `lx = log x - mean(log x)`; params `[E, Ac, alpha]`, or
+/// `[Ac, alpha]` with `E` fixed.
+struct CenteredPowerLaw {
+    lx: Vec<f64>,
+    fixed_e: Option<f64>,
+}
+
+impl Model for CenteredPowerLaw {
+    fn n_params(&self) -> usize {
+        if self.fixed_e.is_some() {
+            2
+        } else {
+            3
+        }
+    }
+    fn n_points(&self) -> usize {
+        self.lx.len()
+    }
+    fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+        let (e, ac, alpha) = match self.fixed_e {
+            Some(e) => (e, p[0], p[1]),
+            None => (p[0], p[1], p[2]),
+        };
+        let np = self.n_params();
+        match jac {
+            Some(jac) => {
+                for (i, (&lx, o)) in self.lx.iter().zip(pred.iter_mut()).enumerate() {
+                    let t = (-alpha * lx).exp();
+                    *o = e + ac * t;
+                    let row = &mut jac[i * np..(i + 1) * np];
+                    let k = np - 2;
+                    if k == 1 {
+                        row[0] = 1.0;
+                    }
+                    row[k] = t;
+                    row[k + 1] = -ac * t * lx;
+                }
+            }
+            None => {
+                for (&lx, o) in self.lx.iter().zip(pred.iter_mut()) {
+                    *o = e + ac * (-alpha * lx).exp();
+                }
+            }
+        }
+    }
+}
+
+/// Exact least squares in log-log space for a fixed floor `e` (`e = 0`: the pure power law).
+fn ols_fixed_floor(
+    problem: &Problem<'_, CenteredPowerLaw>,
+    model: &CenteredPowerLaw,
+    y: &[f64],
+    e: f64,
+) -> Result<(Vec<f64>, FitReport)> {
+    let mut z = Vec::with_capacity(y.len());
+    for (i, &v) in y.iter().enumerate() {
+        let d = v - e;
+        if !(d > 0.0) {
+            return Err(Error::OutOfDomain {
+                field: "y".into(),
+                row: Some(i + 1),
+                value: v,
+                requirement: format!("> the fixed floor {e}"),
+            });
+        }
+        z.push(d.ln());
+    }
+    let n = z.len() as f64;
+    let mx = model.lx.iter().sum::<f64>() / n;
+    let mz = z.iter().sum::<f64>() / n;
+    let (mut sxx, mut sxz) = (0.0, 0.0);
+    for (&lx, &zi) in model.lx.iter().zip(&z) {
+        sxx += (lx - mx) * (lx - mx);
+        sxz += (lx - mx) * (zi - mz);
+    }
+    let slope = sxz / sxx;
+    let params = vec![(mz - slope * mx).exp(), -slope];
+    let mut grad = vec![0.0; 2];
+    let objective = problem.value_grad(&params, Some(&mut grad));
+    let report = FitReport {
+        objective,
+        objective_spec: *problem.objective(),
+        status: Status::Converged,
+        iterations: 0,
+        evaluations: 1,
+        gradient_norm: grad.iter().map(|g| g * g).sum::<f64>().sqrt(),
+        n_points: y.len(),
+        n_starts: 1,
+        best_start: 0,
+        n_starts_at_best: 1,
+        starts: None,
+    };
+    Ok((params, report))
+}
+
+/// Starts by variable projection: for each `alpha` on a log grid the law is linear in
+/// `(E, Ac)`; solve weighted least squares (weights `1/y^2`, a first-order stand-in for log
+/// residuals) with `E >= 0`, and keep the three best local minima of that profile.
+fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor) -> Vec<Vec<f64>> {
+    let fixed = match floor {
+        Floor::Fixed(e) => Some(e),
+        Floor::Fitted(_) => None,
+    };
+    let alphas: Vec<f64> = (0..48)
+        .map(|k| 10f64.powf(-2.5 + 3.5 * k as f64 / 47.0))
+        .collect();
+    let mut profile: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(alphas.len());
+    for &alpha in &alphas {
+        let t: Vec<f64> = model.lx.iter().map(|&l| (-alpha * l).exp()).collect();
+        let (e, ac) = match fixed {
+            Some(e) => (e, fit_slope(&t, y, e)),
+            None => fit_floor_and_slope(&t, y),
+        };
+        if !(ac > 0.0 && ac.is_finite() && e.is_finite()) {
+            continue;
+        }
+        let sse: f64 = t
+            .iter()
+            .zip(y)
+            .map(|(ti, yi)| {
+                let r = (yi - e - ac * ti) / yi;
+                r * r
+            })
+            .sum();
+        profile.push((sse, e, ac, alpha));
+    }
+    let mut minima: Vec<(f64, f64, f64, f64)> = (0..profile.len())
+        .filter(|&k| {
+            (k == 0 || profile[k].0 <= profile[k - 1].0)
+                && (k + 1 == profile.len() || profile[k].0 <= profile[k + 1].0)
+        })
+        .map(|k| profile[k])
+        .collect();
+    minima.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut starts: Vec<Vec<f64>> = minima
+        .iter()
+        .take(3)
+        .map(|&(_, e, ac, alpha)| {
+            let e = e.max(1e-3 * y.iter().cloned().fold(f64::INFINITY, f64::min));
+            match fixed {
+                Some(_) => vec![ac, alpha],
+                None => vec![e, ac, alpha],
+            }
+        })
+        .collect();
+    if starts.is_empty() {
+        let ymin = y
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min)
+            .abs()
+            .max(1e-12);
+        starts.push(match fixed {
+            Some(_) => vec![ymin, 0.3],
+            None => vec![0.5 * ymin, 0.5 * ymin, 0.3],
+        });
+    }
+    starts
+}
+
+/// Weighted LS (weights 1/y^2) of `y - e = ac t`.
+fn fit_slope(t: &[f64], y: &[f64], e: f64) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&ti, &yi) in t.iter().zip(y) {
+        let w = 1.0 / (yi * yi);
+        num += w * ti * (yi - e);
+        den += w * ti * ti;
+    }
+    num / den
+}
+
+/// Weighted LS (weights 1/y^2) of `y = e + ac t` with `e >= 0`.
+fn fit_floor_and_slope(t: &[f64], y: &[f64]) -> (f64, f64) {
+    let (mut s0, mut s1, mut s2, mut sy, mut sty) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (&ti, &yi) in t.iter().zip(y) {
+        let w = 1.0 / (yi * yi);
+        s0 += w;
+        s1 += w * ti;
+        s2 += w * ti * ti;
+        sy += w * yi;
+        sty += w * ti * yi;
+    }
+    let det = s0 * s2 - s1 * s1;
+    if det.abs() > 1e-300 {
+        let e = (s2 * sy - s1 * sty) / det;
+        let ac = (s0 * sty - s1 * sy) / det;
+        if e >= 0.0 {
+            return (e, ac);
+        }
+    }
+    (0.0, fit_slope(t, y, 0.0))
+}

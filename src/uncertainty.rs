@@ -1,0 +1,396 @@
+//! Uncertainty: the nonparametric bootstrap over runs (or whole curves), percentile intervals on
+//! parameters and on any derived quantity, and intervals from parametric draws.
+//!
+//! The bootstrap is how Besiroglu et al. (2024) put honest intervals on the Chinchilla law: refit
+//! the law on resamples of the runs and read percentiles of the refitted quantities. Every
+//! resample here is fitted to its own optimum by the law's fitter; resample `k` draws its indices
+//! from its own ChaCha stream `(seed, k)`, so the result is bit-identical whatever the number of
+//! threads.
+
+use crate::error::{Error, Result};
+use crate::fit::{FitReport, Status};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What is resampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Resampling {
+    /// Individual points (runs), with replacement.
+    Points,
+    /// Whole groups with replacement: `labels[i]` is the group of point `i` (for example the
+    /// curve a checkpoint belongs to). Use this when points are checkpoints of the same run.
+    Groups(Vec<usize>),
+}
+
+/// Bootstrap settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapOptions {
+    /// Number of resamples (default 1,000; Besiroglu et al. used 4,000).
+    pub resamples: usize,
+    /// Seed of the resampling (default 0).
+    pub seed: u64,
+    /// Central coverage of the percentile intervals (default 0.95).
+    pub level: f64,
+    /// What is resampled (default individual points).
+    pub resampling: Resampling,
+    /// Fit resamples on several threads with the `parallel` feature (default true).
+    pub parallel: bool,
+}
+
+impl Default for BootstrapOptions {
+    fn default() -> Self {
+        BootstrapOptions {
+            resamples: 1_000,
+            seed: 0,
+            level: 0.95,
+            resampling: Resampling::Points,
+            parallel: true,
+        }
+    }
+}
+
+impl BootstrapOptions {
+    /// Checks the settings against the number of points.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for zero resamples, a level outside (0, 1), or group labels whose
+    /// count differs from the number of points.
+    pub fn validate(&self, n_points: usize) -> Result<()> {
+        if self.resamples == 0 {
+            return Err(Error::InvalidOption {
+                name: "resamples".into(),
+                value: "0".into(),
+                reason: "must be >= 1".into(),
+            });
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(Error::InvalidOption {
+                name: "level".into(),
+                value: self.level.to_string(),
+                reason: "must lie in (0, 1)".into(),
+            });
+        }
+        if let Resampling::Groups(labels) = &self.resampling {
+            if labels.len() != n_points {
+                return Err(Error::LengthMismatch {
+                    what: "group labels and points".into(),
+                    left: labels.len(),
+                    right: n_points,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A two-sided interval with the point estimate it surrounds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// The estimate from the full data.
+    pub estimate: f64,
+    /// Lower end.
+    pub lower: f64,
+    /// Upper end.
+    pub upper: f64,
+    /// Central coverage, for example 0.95.
+    pub level: f64,
+}
+
+impl Interval {
+    /// Whether `value` lies inside the closed interval.
+    pub fn contains(&self, value: f64) -> bool {
+        value >= self.lower && value <= self.upper
+    }
+
+    /// `upper - lower`.
+    pub fn width(&self) -> f64 {
+        self.upper - self.lower
+    }
+}
+
+/// The outcome of a bootstrap: every resample's quantities and percentile intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bootstrap {
+    /// Names of the quantities, in order.
+    pub names: Vec<String>,
+    /// The quantities computed on the full data.
+    pub estimate: Vec<f64>,
+    /// Percentile intervals, one per quantity, over the successful resamples.
+    pub intervals: Vec<Interval>,
+    /// Quantities of each successful resample, in resample order: `draws[k][q]`.
+    pub draws: Vec<Vec<f64>>,
+    /// Resamples whose fit returned an error (excluded from the intervals).
+    pub n_failed: usize,
+    /// Resamples whose optimizer did not report convergence (kept, and counted here).
+    pub n_not_converged: usize,
+}
+
+impl Bootstrap {
+    /// The interval of the quantity called `name`.
+    pub fn interval(&self, name: &str) -> Option<Interval> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|k| self.intervals[k])
+    }
+
+    /// The bootstrap standard error (standard deviation over resamples) of quantity `name`.
+    pub fn std_error(&self, name: &str) -> Option<f64> {
+        let k = self.names.iter().position(|n| n == name)?;
+        let m = self.draws.len() as f64;
+        if m < 2.0 {
+            return None;
+        }
+        let mean = self.draws.iter().map(|d| d[k]).sum::<f64>() / m;
+        let var = self.draws.iter().map(|d| (d[k] - mean).powi(2)).sum::<f64>() / (m - 1.0);
+        Some(var.sqrt())
+    }
+}
+
+/// The `q`-quantile (0..=1) of `values` with linear interpolation between order statistics
+/// (type 7 of Hyndman & Fan, numpy's default). NaN if `values` is empty.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// Percentile interval of `draws` at central coverage `level`, around `estimate`.
+pub fn percentile_interval(estimate: f64, draws: &[f64], level: f64) -> Interval {
+    let tail = (1.0 - level) / 2.0;
+    Interval {
+        estimate,
+        lower: quantile(draws, tail),
+        upper: quantile(draws, 1.0 - tail),
+        level,
+    }
+}
+
+/// The indices of bootstrap resample `k` of `n_points` points: resample `k` uses its own stream
+/// of a ChaCha8 generator seeded with `seed`, so it never depends on other resamples.
+pub fn resample_indices(n_points: usize, resampling: &Resampling, seed: u64, k: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(k as u64);
+    match resampling {
+        Resampling::Points => (0..n_points).map(|_| rng.random_range(0..n_points)).collect(),
+        Resampling::Groups(labels) => {
+            let mut groups: Vec<usize> = labels.clone();
+            groups.sort_unstable();
+            groups.dedup();
+            let members = |g: usize| labels.iter().enumerate().filter(move |(_, &l)| l == g);
+            let mut out = Vec::with_capacity(n_points);
+            for _ in 0..groups.len() {
+                let g = groups[rng.random_range(0..groups.len())];
+                out.extend(members(g).map(|(i, _)| i));
+            }
+            out
+        }
+    }
+}
+
+/// The nonparametric bootstrap of any fit.
+///
+/// `fit` refits the law on the points given by an index list (indices may repeat) and returns
+/// the fitted law with its report; `quantities` maps a fitted law to the numbers of interest
+/// (parameters and any derived quantity: `N_opt(C)`, `D/N`, an exponent, a loss), named by
+/// `names`. `progress`, if given, is called with (resamples done, total) after each resample,
+/// possibly from several threads.
+///
+/// ```
+/// use scaling_laws::uncertainty::{bootstrap, BootstrapOptions};
+/// use scaling_laws::fit_power_law;
+/// let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().enumerate()
+///     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
+///     .collect();
+/// let opts = BootstrapOptions { resamples: 200, seed: 1, ..Default::default() };
+/// let b = bootstrap(
+///     x.len(),
+///     &opts,
+///     |idx| {
+///         let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+///         let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+///         fit_power_law(&xs, &ys).map(|f| (f.law, f.report))
+///     },
+///     |law| vec![law.alpha, law.predict(1e11)],
+///     &["alpha", "loss at 1e11"],
+///     None,
+/// ).unwrap();
+/// let ci = b.interval("alpha").unwrap();
+/// assert!(ci.lower < ci.estimate && ci.estimate < ci.upper);
+/// ```
+///
+/// # Errors
+/// Invalid options; `names` whose length differs from what `quantities` returns; or the fit on
+/// the full data failing (its error is returned).
+pub fn bootstrap<L, F, Q>(
+    n_points: usize,
+    options: &BootstrapOptions,
+    fit: F,
+    quantities: Q,
+    names: &[&str],
+    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+) -> Result<Bootstrap>
+where
+    L: Send,
+    F: Fn(&[usize]) -> Result<(L, FitReport)> + Sync,
+    Q: Fn(&L) -> Vec<f64> + Sync,
+{
+    options.validate(n_points)?;
+    let all: Vec<usize> = (0..n_points).collect();
+    let (law, _) = fit(&all)?;
+    let estimate = quantities(&law);
+    if estimate.len() != names.len() {
+        return Err(Error::LengthMismatch {
+            what: "quantity names and quantities".into(),
+            left: names.len(),
+            right: estimate.len(),
+        });
+    }
+    let done = AtomicUsize::new(0);
+    let one = |k: usize| -> Option<(Vec<f64>, bool)> {
+        let idx = resample_indices(n_points, &options.resampling, options.seed, k);
+        let out = fit(&idx)
+            .ok()
+            .map(|(law, report)| (quantities(&law), report.status == Status::Converged));
+        if let Some(cb) = progress {
+            cb(done.fetch_add(1, Ordering::Relaxed) + 1, options.resamples);
+        }
+        out
+    };
+    let results: Vec<Option<(Vec<f64>, bool)>> = run_indexed(options.resamples, options.parallel, one);
+    let mut draws = Vec::with_capacity(results.len());
+    let (mut n_failed, mut n_not_converged) = (0, 0);
+    for r in results {
+        match r {
+            Some((q, converged)) if q.len() == names.len() => {
+                if !converged {
+                    n_not_converged += 1;
+                }
+                draws.push(q);
+            }
+            _ => n_failed += 1,
+        }
+    }
+    let intervals = (0..names.len())
+        .map(|q| {
+            let column: Vec<f64> = draws.iter().map(|d| d[q]).collect();
+            percentile_interval(estimate[q], &column, options.level)
+        })
+        .collect();
+    Ok(Bootstrap {
+        names: names.iter().map(|s| s.to_string()).collect(),
+        estimate,
+        intervals,
+        draws,
+        n_failed,
+        n_not_converged,
+    })
+}
+
+/// Percentile intervals of derived quantities over parameter draws (for example
+/// [`Covariance::draws`](crate::fit::Covariance::draws)): `quantities` maps one parameter
+/// vector to the numbers of interest; `estimate` is their value at the fitted parameters.
+pub fn intervals_from_draws<Q>(
+    estimate: &[f64],
+    draws: &[Vec<f64>],
+    level: f64,
+    quantities: Q,
+) -> Vec<Interval>
+where
+    Q: Fn(&[f64]) -> Vec<f64>,
+{
+    let values: Vec<Vec<f64>> = draws.iter().map(|d| quantities(d)).collect();
+    (0..estimate.len())
+        .map(|q| {
+            let column: Vec<f64> = values
+                .iter()
+                .filter_map(|v| v.get(q).copied())
+                .filter(|v| v.is_finite())
+                .collect();
+            percentile_interval(estimate[q], &column, level)
+        })
+        .collect()
+}
+
+/// Runs `f(0..n)` in order, on several threads when asked and available; output in index order.
+pub(crate) fn run_indexed<T, F>(n: usize, parallel: bool, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync,
+{
+    #[cfg(feature = "parallel")]
+    {
+        if parallel && n > 1 {
+            use rayon::prelude::*;
+            return (0..n).into_par_iter().map(&f).collect();
+        }
+    }
+    let _ = parallel;
+    (0..n).map(f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_matches_numpy_type_7() {
+        // numpy.quantile([1, 2, 3, 4, 10], [0.1, 0.5, 0.9]) = [1.4, 3.0, 7.6]
+        let v = [4.0, 1.0, 10.0, 3.0, 2.0];
+        assert!((quantile(&v, 0.1) - 1.4).abs() < 1e-12);
+        assert!((quantile(&v, 0.5) - 3.0).abs() < 1e-12);
+        assert!((quantile(&v, 0.9) - 7.6).abs() < 1e-12);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn resamples_are_independent_of_each_other_and_reproducible() {
+        let a = resample_indices(50, &Resampling::Points, 3, 17);
+        let b = resample_indices(50, &Resampling::Points, 3, 17);
+        let c = resample_indices(50, &Resampling::Points, 3, 18);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.iter().all(|&i| i < 50));
+    }
+
+    #[test]
+    fn group_resampling_keeps_groups_whole() {
+        let labels = vec![0, 0, 0, 1, 1, 2, 2, 2, 2];
+        let idx = resample_indices(9, &Resampling::Groups(labels.clone()), 5, 0);
+        // every group present in the resample appears with all of its members, as a block
+        let mut k = 0;
+        let mut blocks = 0;
+        while k < idx.len() {
+            let g = labels[idx[k]];
+            let size = labels.iter().filter(|&&l| l == g).count();
+            let block: Vec<usize> = idx[k..k + size].to_vec();
+            assert!(block.iter().all(|&i| labels[i] == g));
+            k += size;
+            blocks += 1;
+        }
+        assert_eq!(blocks, 3);
+    }
+
+    #[test]
+    fn invalid_options_are_rejected() {
+        let o = BootstrapOptions {
+            level: 1.0,
+            ..Default::default()
+        };
+        assert!(o.validate(10).is_err());
+        let o = BootstrapOptions {
+            resampling: Resampling::Groups(vec![0, 1]),
+            ..Default::default()
+        };
+        assert!(o.validate(3).is_err());
+    }
+}
