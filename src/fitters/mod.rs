@@ -1,3 +1,4 @@
 //! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
 
 pub(crate) mod power;
+pub(crate) mod schedule;

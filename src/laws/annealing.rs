@@ -26,6 +26,8 @@ use crate::error::{check, Error, Result};
 use crate::fit::Model;
 use crate::schedule::{LossCurve, Schedule};
 
+pub use crate::fitters::schedule::{fit_annealing, AnnealingFit, AnnealingFitter};
+
 /// The paper's usual momentum decay.
 pub const DEFAULT_LAMBDA: f64 = 0.999;
 
@@ -352,6 +354,22 @@ impl AnnealingModel {
             curves: curves.to_vec(),
             lambda,
             n_points: curves.iter().map(LossCurve::len).sum(),
+        })
+    }
+
+    /// Whether some curve anneals (its effective learning rate changes after warmup before its
+    /// last observed step); otherwise `C` is not identified.
+    pub(crate) fn has_annealing(&self) -> bool {
+        self.curves.iter().any(|c| {
+            let s = c.schedule();
+            let (lrs, w, peak) = (s.lrs(), s.warmup_steps(), s.peak());
+            let last = c.steps().last().copied().unwrap_or(0).min(lrs.len());
+            let mut prev = if w > 0 { peak } else { lrs[0] };
+            (w + 1..=last).any(|i| {
+                let changed = lrs[i - 1] != prev;
+                prev = lrs[i - 1];
+                changed
+            })
         })
     }
 

@@ -82,6 +82,7 @@ use serde::{Deserialize, Serialize};
 use self::powersum::{Mode, Sums, Terms, Tree};
 use crate::error::{check, Error, Result};
 use crate::fit::Model;
+pub use crate::fitters::schedule::{fit_multipower, MultiPowerFit, MultiPowerFitter};
 use crate::schedule::{compensated_prefix_sums, LossCurve, Schedule};
 
 /// Guaranteed bound on the truncation error of the fast loss drop, in loss units (before
@@ -609,6 +610,12 @@ impl MultiPowerModel {
             .collect();
         let n_points = curves.iter().map(|c| c.steps.len()).sum();
         Ok(MultiPowerModel { curves, n_points })
+    }
+
+    /// Whether some curve's learning rate changes after warmup (otherwise the loss-drop
+    /// parameters are not identified).
+    pub(crate) fn has_decay(&self) -> bool {
+        self.curves.iter().any(|c| c.prep.variation > 0.0)
     }
 
     /// The observed losses, in prediction order.
