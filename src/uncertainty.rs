@@ -144,7 +144,12 @@ impl Bootstrap {
             return None;
         }
         let mean = self.draws.iter().map(|d| d[k]).sum::<f64>() / m;
-        let var = self.draws.iter().map(|d| (d[k] - mean).powi(2)).sum::<f64>() / (m - 1.0);
+        let var = self
+            .draws
+            .iter()
+            .map(|d| (d[k] - mean).powi(2))
+            .sum::<f64>()
+            / (m - 1.0);
         Some(var.sqrt())
     }
 }
@@ -176,11 +181,18 @@ pub fn percentile_interval(estimate: f64, draws: &[f64], level: f64) -> Interval
 
 /// The indices of bootstrap resample `k` of `n_points` points: resample `k` uses its own stream
 /// of a ChaCha8 generator seeded with `seed`, so it never depends on other resamples.
-pub fn resample_indices(n_points: usize, resampling: &Resampling, seed: u64, k: usize) -> Vec<usize> {
+pub fn resample_indices(
+    n_points: usize,
+    resampling: &Resampling,
+    seed: u64,
+    k: usize,
+) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(k as u64);
     match resampling {
-        Resampling::Points => (0..n_points).map(|_| rng.random_range(0..n_points)).collect(),
+        Resampling::Points => (0..n_points)
+            .map(|_| rng.random_range(0..n_points))
+            .collect(),
         Resampling::Groups(labels) => {
             let mut groups: Vec<usize> = labels.clone();
             groups.sort_unstable();
@@ -266,7 +278,8 @@ where
         }
         out
     };
-    let results: Vec<Option<(Vec<f64>, bool)>> = run_indexed(options.resamples, options.parallel, one);
+    let results: Vec<Option<(Vec<f64>, bool)>> =
+        run_indexed(options.resamples, options.parallel, one);
     let mut draws = Vec::with_capacity(results.len());
     let (mut n_failed, mut n_not_converged) = (0, 0);
     for r in results {

@@ -64,7 +64,11 @@ impl Covariance {
             .map(|_| {
                 let z = DVector::from_fn(p, |_, _| StandardNormal.sample(&mut rng));
                 let d = &root * z;
-                self.params.iter().zip(d.iter()).map(|(a, b)| a + b).collect()
+                self.params
+                    .iter()
+                    .zip(d.iter())
+                    .map(|(a, b)| a + b)
+                    .collect()
             })
             .collect()
     }
@@ -235,7 +239,11 @@ mod tests {
     fn classical_matches_the_ols_textbook_formula() {
         let x: Vec<f64> = (0..10).map(f64::from).collect();
         let noise = [0.3, -0.2, 0.1, 0.4, -0.5, 0.2, -0.1, 0.0, 0.3, -0.4];
-        let y: Vec<f64> = x.iter().zip(&noise).map(|(x, e)| 1.0 + 2.0 * x + e).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .zip(&noise)
+            .map(|(x, e)| 1.0 + 2.0 * x + e)
+            .collect();
         let m = Line(x.clone());
         let p = Problem::new(&m, &y, Objective::squared_linear(), vec![Bound::Free; 2]).unwrap();
         let min = crate::fit::minimize(&p, &[vec![0.0, 0.0]], &Default::default()).unwrap();

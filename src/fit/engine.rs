@@ -191,10 +191,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         if r.iter().chain(&jac).any(|v| !v.is_finite()) {
             return None;
         }
-        let w = self
-            .weights
-            .clone()
-            .unwrap_or_else(|| vec![1.0; n]);
+        let w = self.weights.clone().unwrap_or_else(|| vec![1.0; n]);
         Some((r, jac, w))
     }
 

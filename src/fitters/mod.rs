@@ -1,4 +1,7 @@
 //! Law-specific fitters: each binds a law to data, picks starts and bounds, and calls the engine.
 
+pub(crate) mod bnsl;
+pub(crate) mod custom;
 pub(crate) mod power;
 pub(crate) mod schedule;
+pub(crate) mod sigmoid;

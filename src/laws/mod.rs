@@ -2,7 +2,11 @@
 //! fitters in this crate bind a law to data and hand it to the [`fit`](crate::fit) engine.
 
 pub mod annealing;
+pub(crate) mod bnsl;
 pub mod multipower;
 mod power;
+pub(crate) mod sigmoid;
 
+pub use bnsl::{Bnsl, BnslBreak};
 pub use power::PowerLaw;
+pub use sigmoid::SigmoidLaw;

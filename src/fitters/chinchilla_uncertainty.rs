@@ -1,0 +1,360 @@
+//! Uncertainty and diagnostics for Chinchilla fits: the bootstrap over runs with intervals on
+//! derived quantities, curvature-based covariance, prediction intervals, goodness of fit,
+//! identification warnings, tests against a published law, and extrapolation backtests.
+
+use super::chinchilla::{ChinchillaFit, ChinchillaFitter, Starts};
+use crate::data::Run;
+use crate::diagnostics::{
+    self, backtest, check_conditioning, check_inside, check_levels, check_report, Backtest,
+    GoodnessOfFit, TestResult, Warning,
+};
+use crate::error::{Error, Result};
+use crate::fit::{
+    covariance, Bound, Covariance, CovarianceKind, Loss, Model, Objective, Problem, Space,
+};
+use crate::laws::ChinchillaLaw;
+use crate::uncertainty::{bootstrap, Bootstrap, BootstrapOptions, Interval};
+use serde::{Deserialize, Serialize};
+
+/// The Chinchilla law bound to runs, in natural parameters `[E, A, B, alpha, beta]`,
+/// predicting log loss.
+struct ChinchillaModel {
+    log_n: Vec<f64>,
+    log_d: Vec<f64>,
+}
+
+impl ChinchillaModel {
+    fn new(runs: &[Run]) -> Self {
+        ChinchillaModel {
+            log_n: runs.iter().map(|r| r.params().ln()).collect(),
+            log_d: runs.iter().map(|r| r.tokens().ln()).collect(),
+        }
+    }
+}
+
+impl Model for ChinchillaModel {
+    fn n_params(&self) -> usize {
+        5
+    }
+    fn n_points(&self) -> usize {
+        self.log_n.len()
+    }
+    fn space(&self) -> Space {
+        Space::Log
+    }
+    fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+        let (e, a, b, alpha, beta) = (p[0], p[1], p[2], p[3], p[4]);
+        let mut jac = jac;
+        for i in 0..self.log_n.len() {
+            let tn = a * (-alpha * self.log_n[i]).exp();
+            let td = b * (-beta * self.log_d[i]).exp();
+            let l = e + tn + td;
+            pred[i] = l.ln();
+            if let Some(j) = jac.as_deref_mut() {
+                let row = &mut j[5 * i..5 * i + 5];
+                row[0] = 1.0 / l;
+                row[1] = tn / a / l;
+                row[2] = td / b / l;
+                row[3] = -tn * self.log_n[i] / l;
+                row[4] = -td * self.log_d[i] / l;
+            }
+        }
+    }
+}
+
+fn law_params(law: &ChinchillaLaw) -> [f64; 5] {
+    [law.e, law.a, law.b, law.alpha, law.beta]
+}
+
+fn losses(runs: &[Run]) -> Vec<f64> {
+    runs.iter().map(|r| r.loss()).collect()
+}
+
+/// The names [`ChinchillaFitter::bootstrap`] gives its quantities, for the given budgets:
+/// `E, A, B, alpha, beta, a, b`, then for each budget `C`: `N_opt(C)`, `D_opt(C)`, `D/N(C)`
+/// (with `C` formatted as `{:e}`).
+pub fn bootstrap_quantity_names(budgets: &[f64]) -> Vec<String> {
+    let mut names: Vec<String> = ["E", "A", "B", "alpha", "beta", "a", "b"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for c in budgets {
+        names.push(format!("N_opt({c:e})"));
+        names.push(format!("D_opt({c:e})"));
+        names.push(format!("D/N({c:e})"));
+    }
+    names
+}
+
+impl ChinchillaFitter {
+    /// The nonparametric bootstrap over runs (Besiroglu et al. 2024): the law is refitted on
+    /// `options.resamples` resamples of the runs and percentile intervals are read off the
+    /// parameters, the allocation exponents `a` and `b`, and for each of `budgets` the
+    /// compute-optimal `N`, `D` and tokens per parameter.
+    ///
+    /// Each resample is fitted by this fitter's local search (L-BFGS rounds and the Newton
+    /// polish) started from the full-data optimum, so it ends at the resample's own optimum,
+    /// not near the start; resamples whose fit fails are counted, not hidden.
+    /// Resample `k` depends only on `(seed, k)`: the intervals are bit-identical on any number
+    /// of threads.
+    ///
+    /// # Errors
+    /// The full-data fit's errors; invalid options; a budget that is not finite and > 0.
+    pub fn bootstrap(
+        &self,
+        runs: &[Run],
+        options: &BootstrapOptions,
+        budgets: &[f64],
+    ) -> Result<Bootstrap> {
+        for (i, &c) in budgets.iter().enumerate() {
+            crate::error::check::positive("budget", Some(i + 1), c)?;
+        }
+        let names = bootstrap_quantity_names(budgets);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let budgets = budgets.to_vec();
+        self.bootstrap_with(
+            runs,
+            options,
+            &refs,
+            move |law| {
+                let mut q = vec![law.e, law.a, law.b, law.alpha, law.beta, law.a(), law.b()];
+                for &c in &budgets {
+                    match law.compute_optimal(c) {
+                        Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),
+                        Err(_) => q.extend([f64::NAN; 3]),
+                    }
+                }
+                q
+            },
+            None,
+        )
+    }
+
+    /// The bootstrap with quantities of your choosing: `quantities` maps a fitted law to one
+    /// number per name. `progress`, if given, is called with (done, total).
+    ///
+    /// # Errors
+    /// As [`ChinchillaFitter::bootstrap`], and a `names` length that differs from what
+    /// `quantities` returns.
+    pub fn bootstrap_with<Q>(
+        &self,
+        runs: &[Run],
+        options: &BootstrapOptions,
+        names: &[&str],
+        quantities: Q,
+        progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    ) -> Result<Bootstrap>
+    where
+        Q: Fn(&ChinchillaLaw) -> Vec<f64> + Sync,
+    {
+        options.validate(runs.len())?;
+        let full = self.fit(runs)?;
+        let warm = self
+            .clone()
+            .starts(Starts::Custom(vec![full.law]))
+            .parallel(false);
+        bootstrap(
+            runs.len(),
+            options,
+            |idx| {
+                if idx.len() == runs.len() && idx.iter().enumerate().all(|(i, &k)| i == k) {
+                    return Ok((full.law, full.report.clone()));
+                }
+                let sample: Vec<Run> = idx.iter().map(|&i| runs[i].clone()).collect();
+                warm.fit(&sample).map(|f| (f.law, f.report))
+            },
+            quantities,
+            names,
+            progress,
+        )
+    }
+}
+
+/// Tests of the fitted law against a given parameter set (for example a published one).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Wald test with the sandwich covariance of the fit.
+    pub wald: TestResult,
+    /// Likelihood-ratio test under the Huber density (5 degrees of freedom).
+    pub likelihood_ratio: TestResult,
+}
+
+impl ChinchillaFit {
+    fn problem<'m>(&self, model: &'m ChinchillaModel, runs: &[Run]) -> Result<Problem<'m, ChinchillaModel>> {
+        let objective = match self.report.objective_spec.loss {
+            Loss::Huber { .. } | Loss::Squared | Loss::Asymmetric { .. } => Objective {
+                space: Space::Log,
+                ..self.report.objective_spec
+            },
+        };
+        Problem::new(model, &losses(runs), objective, vec![Bound::Free; 5])
+    }
+
+    /// Sandwich covariance of `(E, A, B, alpha, beta)` from the curvature of the fit's objective
+    /// at the optimum (see [`crate::fit::covariance`]). On real data the condition number is
+    /// large and the bootstrap is the better guide.
+    ///
+    /// # Errors
+    /// As [`crate::fit::covariance`], and runs that are not the ones fitted (validated only by
+    /// their count being at least 6).
+    pub fn covariance(&self, runs: &[Run]) -> Result<Covariance> {
+        if runs.len() < 6 {
+            return Err(Error::TooFewPoints {
+                what: "runs for a covariance of 5 parameters".into(),
+                needed: 6,
+                found: runs.len(),
+            });
+        }
+        let model = ChinchillaModel::new(runs);
+        let problem = self.problem(&model, runs)?;
+        covariance(&problem, &law_params(&self.law), CovarianceKind::Sandwich)
+    }
+
+    /// A prediction interval for the loss of a new run of `n` parameters and `d` tokens: the
+    /// normal approximation in log loss, with the parameters' uncertainty (delta method on
+    /// `cov`) plus the residual scatter of the fitted runs (root mean square log residual with
+    /// `n - 5` degrees of freedom).
+    ///
+    /// # Errors
+    /// Non-finite or non-positive `n`, `d`; `level` outside (0, 1); fewer than 6 runs.
+    pub fn prediction_interval(
+        &self,
+        runs: &[Run],
+        cov: &Covariance,
+        n: f64,
+        d: f64,
+        level: f64,
+    ) -> Result<Interval> {
+        crate::error::check::positive("n", None, n)?;
+        crate::error::check::positive("d", None, d)?;
+        if !(level > 0.0 && level < 1.0) {
+            return Err(Error::InvalidOption {
+                name: "level".into(),
+                value: level.to_string(),
+                reason: "must lie in (0, 1)".into(),
+            });
+        }
+        if runs.len() < 6 {
+            return Err(Error::TooFewPoints {
+                what: "runs for a prediction interval".into(),
+                needed: 6,
+                found: runs.len(),
+            });
+        }
+        let l = self.law.loss(n, d);
+        let g: Vec<f64> = self.law.gradient(n, d).iter().map(|v| v / l).collect();
+        let var_param = cov.delta_variance(&g);
+        let ss: f64 = runs
+            .iter()
+            .map(|r| (r.loss().ln() - self.law.loss(r.params(), r.tokens()).ln()).powi(2))
+            .sum();
+        let var_resid = ss / (runs.len() - 5) as f64;
+        let normal = statrs::distribution::Normal::new(0.0, 1.0)
+            .map_err(|e| Error::Numerical(e.to_string()))?;
+        let z = statrs::distribution::ContinuousCDF::inverse_cdf(&normal, 0.5 + level / 2.0);
+        let half = z * (var_param.max(0.0) + var_resid).sqrt();
+        Ok(Interval {
+            estimate: l,
+            lower: l * (-half).exp(),
+            upper: l * half.exp(),
+            level,
+        })
+    }
+
+    /// Goodness of fit on `runs` (normally the runs fitted).
+    ///
+    /// # Errors
+    /// As [`GoodnessOfFit::new`].
+    pub fn goodness_of_fit(&self, runs: &[Run]) -> Result<GoodnessOfFit> {
+        let pred: Vec<f64> = runs
+            .iter()
+            .map(|r| self.law.loss(r.params(), r.tokens()))
+            .collect();
+        GoodnessOfFit::new(&losses(runs), &pred)
+    }
+
+    /// Warnings on this fit to `runs`: fewer than 3 distinct N or D, a non-converged optimizer
+    /// or one that stopped at its start, a parameter at a bound (`E`, `alpha` or `beta` at
+    /// zero), an ill-conditioned curvature (condition number above 1e8), and a compute-optimal
+    /// N at the data's largest budget that lies outside the N the data sampled.
+    pub fn warnings(&self, runs: &[Run]) -> Vec<Warning> {
+        let n: Vec<f64> = runs.iter().map(|r| r.params()).collect();
+        let d: Vec<f64> = runs.iter().map(|r| r.tokens()).collect();
+        let mut out: Vec<Warning> = [check_levels("params", &n, 3), check_levels("tokens", &d, 3)]
+            .into_iter()
+            .flatten()
+            .collect();
+        out.extend(check_report(&self.report));
+        let min_loss = runs.iter().map(|r| r.loss()).fold(f64::INFINITY, f64::min);
+        for (name, value, tiny) in [
+            ("E", self.law.e, 1e-6 * min_loss),
+            ("alpha", self.law.alpha, 1e-6),
+            ("beta", self.law.beta, 1e-6),
+        ] {
+            if value <= tiny {
+                out.push(Warning::ParameterAtBound {
+                    parameter: name.into(),
+                    value,
+                    bound: "> 0".into(),
+                });
+            }
+        }
+        if let Ok(cov) = self.covariance(runs) {
+            out.extend(check_conditioning(&cov, 1e8));
+        }
+        let c_max = runs.iter().map(|r| r.flops()).fold(0.0, f64::max);
+        if let Ok(al) = self.law.compute_optimal(c_max) {
+            out.extend(check_inside(
+                &format!("N_opt at the largest budget ({c_max:e} FLOPs)"),
+                al.params,
+                &n,
+            ));
+        }
+        out
+    }
+
+    /// Wald and likelihood-ratio tests of `H0: the runs follow `published``, for example
+    /// [`ChinchillaLaw::hoffmann_2022`].
+    ///
+    /// # Errors
+    /// The covariance's errors; a published law that gives non-positive losses on the runs.
+    pub fn compare_with(&self, runs: &[Run], published: &ChinchillaLaw) -> Result<Comparison> {
+        let cov = self.covariance(runs)?;
+        let wald = diagnostics::wald_test(&cov, &law_params(published))?;
+        let resid = |law: &ChinchillaLaw| -> Vec<f64> {
+            runs.iter()
+                .map(|r| r.loss().ln() - law.loss(r.params(), r.tokens()).ln())
+                .collect()
+        };
+        let delta = match self.report.objective_spec.loss {
+            Loss::Huber { delta } | Loss::Asymmetric { delta, .. } => delta,
+            Loss::Squared => 1e-3,
+        };
+        let lr = diagnostics::likelihood_ratio_test(&resid(&self.law), &resid(published), delta, 5)?;
+        Ok(Comparison {
+            wald,
+            likelihood_ratio: lr,
+        })
+    }
+}
+
+/// Extrapolation backtest of a Chinchilla fit: fit `fitter` on the runs with FLOPs at or below
+/// `threshold_flops`, score the predicted loss of every larger run.
+///
+/// # Errors
+/// As [`diagnostics::backtest`] and the fit's own errors.
+pub fn backtest_chinchilla(
+    runs: &[Run],
+    threshold_flops: f64,
+    fitter: &ChinchillaFitter,
+) -> Result<Backtest> {
+    let flops: Vec<f64> = runs.iter().map(|r| r.flops()).collect();
+    backtest(&flops, &losses(runs), threshold_flops, |train, test| {
+        let sample: Vec<Run> = train.iter().map(|&i| runs[i].clone()).collect();
+        let fit = fitter.fit(&sample)?;
+        Ok(test
+            .iter()
+            .map(|&i| fit.law.loss(runs[i].params(), runs[i].tokens()))
+            .collect())
+    })
+}

@@ -1,0 +1,505 @@
+//! Issue 4 acceptance: Hoffmann's approaches 1 and 2.
+//!
+//! Truth comes from simulation, never from the code under test: runs are drawn from
+//! `L = E + A/N^alpha + B/D^beta` with `D = C/(6N)`, whose compute-optimal allocation is closed
+//! form (reference/laws.md 2.2): `N_opt = G (C/6)^a`, `G = (alpha A / (beta B))^(1/(alpha+beta))`,
+//! `a = beta / (alpha + beta)`.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use scaling_laws::data::Run;
+use scaling_laws::isoflop::{
+    approach1, approach2, group_by_budget, Approach1Options, Approach2Options, Bootstrap,
+    EdgePolicy, IsoFlopGroup, IsoFlopWarning, TrainingCurve, VertexEstimator,
+};
+use scaling_laws::Error;
+
+/// Hoffmann et al. (2022), unrounded (reference/laws.md 2.1).
+const HOFFMANN: Law = Law {
+    e: 1.693374,
+    a: 406.401,
+    b: 410.723,
+    alpha: 0.33917084,
+    beta: 0.2849083,
+};
+
+#[derive(Clone, Copy)]
+struct Law {
+    e: f64,
+    a: f64,
+    b: f64,
+    alpha: f64,
+    beta: f64,
+}
+
+impl Law {
+    fn loss(&self, n: f64, d: f64) -> f64 {
+        self.e + self.a * n.powf(-self.alpha) + self.b * d.powf(-self.beta)
+    }
+    /// `a = beta / (alpha + beta)`.
+    fn exponent(&self) -> f64 {
+        self.beta / (self.alpha + self.beta)
+    }
+    fn g(&self) -> f64 {
+        (self.alpha * self.a / (self.beta * self.b)).powf(1.0 / (self.alpha + self.beta))
+    }
+    /// `N_opt(C) = G (C/6)^a`.
+    fn n_opt(&self, c: f64) -> f64 {
+        self.g() * (c / 6.0).powf(self.exponent())
+    }
+    /// `k_N` in `N_opt = k_N C^a`.
+    fn k_n(&self) -> f64 {
+        self.g() * 6f64.powf(-self.exponent())
+    }
+}
+
+fn log_space(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![(lo * hi).sqrt()];
+    }
+    (0..n)
+        .map(|i| (lo.ln() + (hi.ln() - lo.ln()) * i as f64 / (n - 1) as f64).exp())
+        .collect()
+}
+
+/// Fixed-N training curves: for each size, `points` checkpoints with tokens from `0.5 N` to
+/// `5000 N`, loss `L(N, D)` times `exp(noise)`.
+fn simulate_curves(
+    law: &Law,
+    sizes: &[f64],
+    points: usize,
+    noise: f64,
+    seed: u64,
+) -> Vec<TrainingCurve> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.0, noise.max(1e-300)).unwrap();
+    sizes
+        .iter()
+        .map(|&n| {
+            let tokens = log_space(0.5 * n, 5000.0 * n, points);
+            let loss = tokens
+                .iter()
+                .map(|&d| {
+                    let eps = if noise > 0.0 {
+                        normal.sample(&mut rng)
+                    } else {
+                        0.0
+                    };
+                    law.loss(n, d) * f64::exp(eps)
+                })
+                .collect();
+            TrainingCurve::new(n, tokens, loss).unwrap()
+        })
+        .collect()
+}
+
+/// IsoFLOP runs: at each budget, `k` sizes log-spaced over `[centre / w, centre * w]` where
+/// `centre = shift * N_opt(C)`, loss times `exp(noise)`.
+fn simulate_isoflop(
+    law: &Law,
+    budgets: &[f64],
+    k: usize,
+    w: f64,
+    shift: f64,
+    noise: f64,
+    seed: u64,
+) -> Vec<Run> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let normal = Normal::new(0.0, noise.max(1e-300)).unwrap();
+    let mut runs = Vec::new();
+    for &c in budgets {
+        let centre = shift * law.n_opt(c);
+        for n in log_space(centre / w, centre * w, k) {
+            let d = c / (6.0 * n);
+            let eps = if noise > 0.0 {
+                normal.sample(&mut rng)
+            } else {
+                0.0
+            };
+            runs.push(Run::with_flops(n, d, law.loss(n, d) * eps.exp(), c).unwrap());
+        }
+    }
+    runs
+}
+
+fn groups_of(runs: &[Run]) -> Vec<IsoFlopGroup> {
+    let g = group_by_budget(runs, 0.01).unwrap();
+    assert!(g.ungrouped.is_empty());
+    g.groups
+}
+
+#[test]
+fn approach1_recovers_the_allocation_exponent() {
+    let law = HOFFMANN;
+    let sizes = log_space(1e7, 1e10, 40);
+    // Noise-free, and with 0.2% i.i.d. noise on every checkpoint (four seeds).
+    for (noise, seed) in [(0.0, 0), (0.002, 11), (0.002, 12), (0.002, 13), (0.002, 14)] {
+        let curves = simulate_curves(&law, &sizes, 300, noise, seed);
+        let r = approach1(&curves, &Approach1Options::new()).unwrap();
+        let a = r.fit.a();
+        let b = r.fit.b();
+        println!(
+            "approach 1, noise {noise}: a = {a:.4} (true {:.4}), b = {b:.4}, {} of {} frontier \
+             points fitted; warnings: {:?}",
+            law.exponent(),
+            r.fit.n_points,
+            r.frontier.len(),
+            r.warnings
+        );
+        assert!((a - law.exponent()).abs() < 0.01, "a = {a}");
+        assert!(
+            (a + b - 1.0).abs() < 1e-9,
+            "6ND: a + b = 1 exactly, got {}",
+            a + b
+        );
+        assert_eq!(r.frontier.len(), 1500);
+        // Every frontier point is the lowest curve there, and a real point of that curve.
+        for p in r.frontier.iter().step_by(97) {
+            let winner = &curves[p.curve];
+            assert_eq!(winner.params(), p.params);
+            for c in &curves {
+                if let Some(l) = c.loss_at_flops(p.flops) {
+                    assert!(l >= p.loss * (1.0 - 1e-12));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn approach1_through_checkpoint_runs_and_the_edge_policy() {
+    let law = HOFFMANN;
+    let sizes = log_space(3e7, 3e9, 20);
+    let curves = simulate_curves(&law, &sizes, 100, 0.0, 0);
+    // The same curves as checkpoint runs with ids, shuffled order within each curve.
+    let mut runs = Vec::new();
+    for (i, c) in curves.iter().enumerate() {
+        for j in (0..c.len()).rev() {
+            runs.push(
+                Run::new(c.params(), c.tokens()[j], c.loss()[j])
+                    .unwrap()
+                    .with_id(format!("run{i}")),
+            );
+        }
+    }
+    let rebuilt = scaling_laws::isoflop::curves_from_runs(&runs).unwrap();
+    assert_eq!(rebuilt.len(), curves.len());
+    let opts = Approach1Options::new();
+    let a = approach1(&curves, &opts).unwrap();
+    let b = approach1(&rebuilt, &opts).unwrap();
+    assert!((a.fit.a() - b.fit.a()).abs() < 1e-12);
+    // Unbracketed points exist at the ends of the range; including them biases the fit.
+    let inc = approach1(&curves, &opts.clone().with_edges(EdgePolicy::Include)).unwrap();
+    let flagged = a.frontier.iter().filter(|p| !p.bracketed).count();
+    assert!(flagged > 0);
+    let fitted: Vec<usize> = (0..1500).filter(|&j| a.frontier[j].fitted).collect();
+    assert_eq!(a.fit.n_points, fitted.len());
+    assert!(fitted.len() <= 1500 - flagged);
+    assert_eq!(
+        fitted.len(),
+        fitted[fitted.len() - 1] - fitted[0] + 1,
+        "one stretch"
+    );
+    assert!(fitted.iter().all(|&j| a.frontier[j].bracketed));
+    assert_eq!(inc.fit.n_points, 1500);
+    assert!(inc.frontier.iter().all(|p| p.fitted));
+    println!(
+        "edge policy: a = {:.4} excluding {flagged} unbracketed points, {:.4} including them \
+         (true {:.4})",
+        a.fit.a(),
+        inc.fit.a(),
+        law.exponent()
+    );
+    assert!(a.warnings.contains(&IsoFlopWarning::UnbracketedFrontier {
+        points: flagged,
+        excluded: true
+    }));
+}
+
+#[test]
+fn approach2_recovers_the_allocation_exponent() {
+    let law = HOFFMANN;
+    let budgets = log_space(1e18, 1e22, 9);
+    // Dense profiles, off-centre by 1.3x, +-8x wide, 0.2% noise.
+    let runs = simulate_isoflop(&law, &budgets, 25, 8.0, 1.3, 0.002, 5);
+    let groups = groups_of(&runs);
+    assert_eq!(groups.len(), 9);
+    let r = approach2(&groups, &Approach2Options::new()).unwrap();
+    for e in [VertexEstimator::Parabola, VertexEstimator::Cubic] {
+        let fit = r.fit(e).unwrap();
+        println!(
+            "approach 2 ({e}): a = {:.4}, b = {:.4} (true a {:.4}); N_opt(1e20) off by {:+.2}%",
+            fit.a(),
+            fit.b(),
+            law.exponent(),
+            100.0 * (fit.params.predict(1e20) / law.n_opt(1e20) - 1.0)
+        );
+        assert!(
+            (fit.a() - law.exponent()).abs() < 0.01,
+            "{e}: a = {}",
+            fit.a()
+        );
+        assert!((fit.a() + fit.b() - 1.0).abs() < 1e-9);
+        assert_eq!(fit.n_points, 9);
+    }
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// Czech et al. (2026): with alpha = 0.34, beta = 0.28 the parabola's vertex overestimates
+/// `N_opt` by a constant factor (~0.3% for a +-2x grid, ~4% for +-16x); the exponent is nearly
+/// unbiased. Noise-free, grids symmetric in log N around the true optimum.
+#[test]
+fn parabola_bias_of_czech_et_al_and_the_cubic_correction() {
+    let law = Law {
+        alpha: 0.34,
+        beta: 0.28,
+        ..HOFFMANN
+    };
+    let budgets = log_space(1e19, 1e23, 5);
+    let mut errors = Vec::new();
+    for w in [2.0, 16.0] {
+        let runs = simulate_isoflop(&law, &budgets, 15, w, 1.0, 0.0, 0);
+        let r = approach2(&groups_of(&runs), &Approach2Options::new()).unwrap();
+        let err = |e: VertexEstimator| {
+            let fit = r.fit(e).unwrap();
+            (
+                fit.params.coefficient / law.k_n() - 1.0,
+                fit.a() - law.exponent(),
+            )
+        };
+        let (p_k, p_a) = err(VertexEstimator::Parabola);
+        let (c_k, c_a) = err(VertexEstimator::Cubic);
+        println!(
+            "+-{w}x grid, 15 sizes: parabola k_N error {:+.4}% (a error {p_a:+.1e}); cubic k_N \
+             error {:+.5}% (a error {c_a:+.1e}); reduction {:.0}x",
+            100.0 * p_k,
+            100.0 * c_k,
+            p_k.abs() / c_k.abs()
+        );
+        assert!(
+            p_a.abs() < 1e-3 && c_a.abs() < 1e-3,
+            "the exponent is nearly unbiased"
+        );
+        errors.push((p_k, c_k));
+    }
+    let (p2, c2) = errors[0];
+    let (p16, c16) = errors[1];
+    // The published neighbourhood: ~0.3% and ~4% (we measure 0.33% and 5.4% with 15 sizes).
+    assert!((0.001..0.006).contains(&p2), "+-2x: {p2}");
+    assert!((0.02..0.07).contains(&p16), "+-16x: {p16}");
+    // The cubic: ~500x smaller at +-2x and ~30x smaller at +-16x.
+    assert!(c2.abs() * 100.0 < p2, "+-2x: cubic {c2} vs parabola {p2}");
+    assert!(
+        c16.abs() * 20.0 < p16,
+        "+-16x: cubic {c16} vs parabola {p16}"
+    );
+}
+
+#[test]
+fn one_sided_budgets_are_flagged_and_excluded() {
+    let law = HOFFMANN;
+    let budgets = log_space(1e19, 1e21, 4);
+    let mut runs = simulate_isoflop(&law, &budgets, 9, 4.0, 1.0, 0.0, 0);
+    // A fifth budget sampled only below its optimum (N_opt/40 .. N_opt/2.5), and a sixth only
+    // above it.
+    for (c, shift) in [(1e22, 0.1), (1e23, 10.0)] {
+        runs.extend(simulate_isoflop(&law, &[c], 9, 4.0, shift, 0.0, 0));
+    }
+    let groups = groups_of(&runs);
+    assert_eq!(groups.len(), 6);
+    let r = approach2(&groups, &Approach2Options::new()).unwrap();
+    for b in &r.budgets[4..] {
+        for e in [VertexEstimator::Parabola, VertexEstimator::Cubic] {
+            assert!(
+                b.vertex(e).is_none_or(|v| !v.interior),
+                "{e} at {:e}: {:?}",
+                b.flops,
+                b.vertex(e)
+            );
+            assert!(
+                b.warnings.iter().any(|w| matches!(
+                    w,
+                    IsoFlopWarning::VertexOutsideSampledRange { estimator, .. }
+                    | IsoFlopWarning::NotConvex { estimator, .. } if *estimator == e
+                )),
+                "{e} at {:e} not flagged: {:?}",
+                b.flops,
+                b.warnings
+            );
+        }
+        println!("one-sided budget {:e}: {:?}", b.flops, b.warnings);
+    }
+    for b in &r.budgets[..4] {
+        assert!(b.warnings.is_empty());
+    }
+    for e in [VertexEstimator::Parabola, VertexEstimator::Cubic] {
+        let fit = r.fit(e).unwrap();
+        assert_eq!(fit.n_points, 4, "{e}: flagged budgets are excluded");
+        assert!((fit.a() - law.exponent()).abs() < 0.01);
+    }
+}
+
+#[test]
+fn bootstrap_intervals_are_reproducible_and_cover_the_truth() {
+    let law = HOFFMANN;
+    let budgets = log_space(1e18, 1e22, 9);
+    let runs = simulate_isoflop(&law, &budgets, 9, 4.0, 1.0, 0.005, 21);
+    let groups = groups_of(&runs);
+    let opts = Approach2Options::new().with_bootstrap(Bootstrap::new(400, 99));
+    let r = approach2(&groups, &opts).unwrap();
+    let again = approach2(&groups, &opts).unwrap();
+    assert_eq!(r, again, "same seed, same result");
+    let fit = r.fit(VertexEstimator::Parabola).unwrap();
+    let iv = fit.intervals.as_ref().unwrap();
+    println!(
+        "approach 2 bootstrap: a = {:.4} in [{:.4}, {:.4}] (true {:.4}), {} failed",
+        fit.a(),
+        iv.a.lower,
+        iv.a.upper,
+        law.exponent(),
+        iv.failed
+    );
+    assert!(iv.a.contains(law.exponent()));
+    assert!(iv.a.contains(fit.a()));
+    assert!(iv.a.upper - iv.a.lower < 0.1);
+    assert!(
+        (iv.b.lower - (1.0 - iv.a.upper)).abs() < 1e-9,
+        "b = 1 - a under 6ND"
+    );
+    let other = approach2(
+        &groups,
+        &Approach2Options::new().with_bootstrap(Bootstrap::new(400, 100)),
+    )
+    .unwrap();
+    assert_ne!(r, other, "another seed, other draws");
+
+    // Approach 1 resamples whole curves.
+    let curves = simulate_curves(&law, &log_space(1e7, 1e10, 30), 150, 0.002, 3);
+    let opts = Approach1Options::new().with_bootstrap(Bootstrap::new(200, 5));
+    let r1 = approach1(&curves, &opts).unwrap();
+    assert_eq!(r1, approach1(&curves, &opts).unwrap());
+    let iv = r1.fit.intervals.as_ref().unwrap();
+    println!(
+        "approach 1 bootstrap: a = {:.4} in [{:.4}, {:.4}], {} failed",
+        r1.fit.a(),
+        iv.a.lower,
+        iv.a.upper,
+        iv.failed
+    );
+    assert!(iv.a.contains(r1.fit.a()));
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn bootstrap_does_not_depend_on_the_number_of_threads() {
+    let law = HOFFMANN;
+    let runs = simulate_isoflop(&law, &log_space(1e18, 1e21, 5), 7, 4.0, 1.0, 0.005, 8);
+    let groups = groups_of(&runs);
+    let opts = Approach2Options::new().with_bootstrap(Bootstrap::new(64, 3));
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| approach2(&groups, &opts).unwrap())
+    };
+    assert_eq!(on(1), on(2));
+    assert_eq!(on(1), on(3));
+}
+
+#[test]
+fn bad_input_gives_typed_errors_never_panics() {
+    let opts = Approach2Options::new();
+    // Empty input.
+    assert!(matches!(
+        approach2(&[], &opts),
+        Err(Error::TooFewPoints { found: 0, .. })
+    ));
+    assert!(matches!(
+        approach1(&[], &Approach1Options::new()),
+        Err(Error::TooFewPoints { found: 0, .. })
+    ));
+    assert!(matches!(
+        group_by_budget(&[], 0.1),
+        Err(Error::TooFewPoints { .. })
+    ));
+    // One budget.
+    let runs = simulate_isoflop(&HOFFMANN, &[1e20], 7, 4.0, 1.0, 0.0, 0);
+    let one = groups_of(&runs);
+    assert!(matches!(
+        approach2(&one, &opts),
+        Err(Error::TooFewPoints {
+            needed: 2,
+            found: 1,
+            ..
+        })
+    ));
+    // One run per budget: grouped as nothing, and as hand-made groups an error listing why.
+    let runs = simulate_isoflop(&HOFFMANN, &log_space(1e18, 1e22, 5), 1, 1.0, 1.0, 0.0, 0);
+    let g = group_by_budget(&runs, 0.05).unwrap();
+    assert!(g.groups.is_empty());
+    assert_eq!(g.ungrouped.len(), 5);
+    let singles: Vec<IsoFlopGroup> = runs
+        .iter()
+        .map(|r| IsoFlopGroup::from_runs(vec![r.clone()]).unwrap())
+        .collect();
+    let e = approach2(&singles, &opts).unwrap_err();
+    assert!(matches!(e, Error::TooFewPoints { found: 0, .. }), "{e}");
+    assert!(
+        e.to_string().contains("needs 3 distinct sizes, got 1"),
+        "{e}"
+    );
+    // NaN anywhere: rejected where it enters.
+    assert!(matches!(
+        Run::new(1e8, f64::NAN, 3.0),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(matches!(
+        TrainingCurve::new(1e8, vec![1e9, 2e9], vec![3.0, f64::NAN]),
+        Err(Error::NonFinite { row: Some(2), .. })
+    ));
+    assert!(matches!(
+        IsoFlopGroup::new(f64::NAN, runs.clone()),
+        Err(Error::NonFinite { .. })
+    ));
+    assert!(matches!(
+        group_by_budget(&runs, f64::NAN),
+        Err(Error::InvalidOption { .. })
+    ));
+    let curves = simulate_curves(&HOFFMANN, &[1e8, 1e9, 1e10], 20, 0.0, 0);
+    assert!(matches!(
+        approach1(
+            &curves,
+            &Approach1Options::new().with_flops_range(f64::NAN, 1e22)
+        ),
+        Err(Error::InvalidOption { .. })
+    ));
+    assert!(matches!(
+        approach2(
+            &one,
+            &opts
+                .clone()
+                .with_bootstrap(Bootstrap::new(10, 0).with_level(f64::NAN))
+        ),
+        Err(Error::InvalidOption { .. })
+    ));
+}
+
+#[test]
+fn results_round_trip_through_json() {
+    let runs = simulate_isoflop(&HOFFMANN, &log_space(1e18, 1e21, 4), 7, 4.0, 1.0, 0.0, 0);
+    let groups = groups_of(&runs);
+    let r = approach2(&groups, &Approach2Options::new()).unwrap();
+    let back: scaling_laws::isoflop::Approach2Result =
+        serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+    let g: Vec<IsoFlopGroup> =
+        serde_json::from_str(&serde_json::to_string(&groups).unwrap()).unwrap();
+    assert_eq!(g, groups);
+    let curves = simulate_curves(&HOFFMANN, &log_space(1e7, 1e9, 6), 30, 0.0, 0);
+    let r1 = approach1(&curves, &Approach1Options::new().with_n_flops(200)).unwrap();
+    let back: scaling_laws::isoflop::Approach1Result =
+        serde_json::from_str(&serde_json::to_string(&r1).unwrap()).unwrap();
+    assert_eq!(back, r1);
+}
