@@ -5,4 +5,5 @@ pub(crate) mod chinchilla;
 pub(crate) mod chinchilla_uncertainty;
 pub(crate) mod custom;
 pub(crate) mod power;
+pub(crate) mod schedule;
 pub(crate) mod sigmoid;

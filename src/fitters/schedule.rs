@@ -1,0 +1,811 @@
+//! Fitting the loss-curve laws ([`MultiPowerLaw`], [`AnnealingLaw`]) to observed loss curves.
+//!
+//! Both laws are linear in some of their parameters once the others are fixed: the
+//! multi-power law in `(L0, A, B)` for fixed `(alpha, C, beta, gamma)`, the annealing law in
+//! `(L0, A, C)` for fixed `alpha` (and `lambda`). The automatic starts scan a grid of the
+//! nonlinear parameters, solve the linear ones by least squares at each grid point (variable
+//! projection), and hand the best few to the multi-start L-BFGS engine.
+
+use nalgebra::{Matrix3, Vector3};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions};
+use crate::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda, DEFAULT_LAMBDA};
+use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
+use crate::schedule::LossCurve;
+
+/// Default number of automatic starts handed to the engine.
+const DEFAULT_STARTS: usize = 8;
+
+/// A fitted [`MultiPowerLaw`] and how it was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultiPowerFit {
+    /// The fitted law.
+    pub law: MultiPowerLaw,
+    /// The optimizer's report (objective, status, iterations, gradient norm, starts).
+    pub report: FitReport,
+}
+
+/// Options for fitting the multi-power law to loss curves (Luo et al. 2025 fit a constant, a
+/// cosine and a two-stage curve with the summed Huber penalty, `delta = 1e-3`, on log loss).
+///
+/// ```
+/// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+///
+/// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
+/// let warm = || Schedule::linear_warmup(3e-4, 100);
+/// let runs = [
+///     warm()?.then(Schedule::constant(3e-4, 1900)?),
+///     warm()?.then(Schedule::cosine(3e-4, 3e-5, 1900)?),
+///     warm()?.then(Schedule::two_stage(3e-4, 1000, 3e-5, 900)?),
+/// ];
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let curves: Vec<LossCurve> = runs
+///     .iter()
+///     .map(|s| LossCurve::new(s.clone(), steps.clone(), truth.predict(s, &steps)))
+///     .collect::<Result<_, _>>()?;
+/// let fit = MultiPowerFitter::new().fit(&curves)?;
+/// let held_out = warm()?.then(Schedule::wsd(3e-4, 3e-5, 1900, 0.2,
+///     scaling_laws::schedule::Decay::Linear)?);
+/// let (p, t) = (fit.law.final_loss(&held_out), truth.final_loss(&held_out));
+/// assert!((p - t).abs() / t < 1e-3);
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultiPowerFitter {
+    objective: Objective,
+    bounds: [Bound; 7],
+    starts: Option<Vec<MultiPowerLaw>>,
+    n_starts: usize,
+    solver: SolverOptions,
+}
+
+impl Default for MultiPowerFitter {
+    fn default() -> Self {
+        MultiPowerFitter {
+            objective: Objective::default(),
+            bounds: [Bound::Positive; 7],
+            starts: None,
+            n_starts: DEFAULT_STARTS,
+            solver: SolverOptions::default(),
+        }
+    }
+}
+
+impl MultiPowerFitter {
+    /// Defaults: summed Huber (`delta = 1e-3`) on log loss, every parameter `> 0`, the best 8
+    /// starts of a variable-projection scan over `(alpha, C, beta, gamma)`.
+    ///
+    /// ```
+    /// use scaling_laws::laws::multipower::MultiPowerFitter;
+    /// let f = MultiPowerFitter::new();
+    /// # let _ = f;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The objective (see [`Objective`]).
+    ///
+    /// ```
+    /// use scaling_laws::{fit::Objective, laws::multipower::MultiPowerFitter};
+    /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
+    /// # let _ = f;
+    /// ```
+    pub fn objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
+    /// law itself needs `c > 0` and `beta > 0`.
+    ///
+    /// ```
+    /// use scaling_laws::{fit::Bound, laws::multipower::MultiPowerFitter};
+    /// let mut b = [Bound::Positive; 7];
+    /// b[6] = Bound::Between(0.0, 1.5); // gamma
+    /// let f = MultiPowerFitter::new().bounds(b);
+    /// # let _ = f;
+    /// ```
+    pub fn bounds(mut self, bounds: [Bound; 7]) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// Explicit starting laws, replacing the automatic starts.
+    ///
+    /// ```
+    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
+    /// let f = MultiPowerFitter::new().starts(vec![s]);
+    /// # let _ = f;
+    /// ```
+    pub fn starts(mut self, starts: Vec<MultiPowerLaw>) -> Self {
+        self.starts = Some(starts);
+        self
+    }
+
+    /// How many of the automatic starts to run (default 8, at least 1).
+    ///
+    /// ```
+    /// use scaling_laws::laws::multipower::MultiPowerFitter;
+    /// let f = MultiPowerFitter::new().n_starts(3);
+    /// # let _ = f;
+    /// ```
+    pub fn n_starts(mut self, n: usize) -> Self {
+        self.n_starts = n;
+        self
+    }
+
+    /// Solver tolerances and caps.
+    ///
+    /// ```
+    /// use scaling_laws::{fit::SolverOptions, laws::multipower::MultiPowerFitter};
+    /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
+    /// # let _ = f;
+    /// ```
+    pub fn solver(mut self, solver: SolverOptions) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    /// Fits the law to `curves` (losses in linear units; the objective decides the space).
+    ///
+    /// # Errors
+    /// [`Error::TooFewPoints`] with no curves or fewer than 7 points; [`Error::Degenerate`] if
+    /// no curve's learning rate changes after warmup (then `B`, `C`, `beta` and `gamma` are not
+    /// identified); [`Error::InvalidOption`] for invalid bounds, an empty or out-of-bounds start
+    /// (naming it), or `n_starts == 0`; [`Error::Numerical`] if no start gives a finite
+    /// objective or the optimum leaves the law's domain.
+    pub fn fit(&self, curves: &[LossCurve]) -> Result<MultiPowerFit> {
+        self.objective.validate()?;
+        for (b, name) in self.bounds.iter().zip(MultiPowerLaw::PARAM_NAMES) {
+            b.validate(name)?;
+        }
+        let model = MultiPowerModel::new(curves)?;
+        let y = model.observed();
+        if y.len() < MultiPowerLaw::N_PARAMS {
+            return Err(Error::TooFewPoints {
+                what: "points for the 7-parameter multi-power law".to_string(),
+                needed: MultiPowerLaw::N_PARAMS,
+                found: y.len(),
+            });
+        }
+        if !model.has_decay() {
+            return Err(Error::Degenerate(
+                "no curve's learning rate changes after warmup: B, C, beta and gamma are not \
+                 identified (add a decaying run, e.g. cosine or two-stage)"
+                    .to_string(),
+            ));
+        }
+        let problem = Problem::new(&model, &y, self.objective, self.bounds.to_vec())?;
+        let starts = match &self.starts {
+            Some(s) => explicit_starts(s.iter().map(|l| l.params().to_vec()), &self.bounds)?,
+            None => {
+                check_n_starts(self.n_starts)?;
+                multipower_starts(&model, &y, &self.bounds, self.n_starts)
+            }
+        };
+        let min = minimize(&problem, &starts, &self.solver)?;
+        let law = MultiPowerLaw::from_params(&min.params).map_err(|e| {
+            Error::Numerical(format!("the fitted parameters leave the law's domain: {e}"))
+        })?;
+        Ok(MultiPowerFit {
+            law,
+            report: min.report,
+        })
+    }
+}
+
+/// Fits the multi-power law to `curves` with the default options (see [`MultiPowerFitter`]).
+///
+/// ```
+/// use scaling_laws::laws::multipower::{fit_multipower, MultiPowerLaw};
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+///
+/// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
+/// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
+/// let fit = fit_multipower(&[c])?;
+/// assert!(fit.report.objective < 1e-8);
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`MultiPowerFitter::fit`].
+pub fn fit_multipower(curves: &[LossCurve]) -> Result<MultiPowerFit> {
+    MultiPowerFitter::new().fit(curves)
+}
+
+/// A fitted [`AnnealingLaw`] and how it was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnealingFit {
+    /// The fitted law (`lambda` is the fixed value unless it was fitted).
+    pub law: AnnealingLaw,
+    /// The optimizer's report.
+    pub report: FitReport,
+}
+
+/// Options for fitting the annealing law (Tissue et al. 2024 fit one or two curves with the
+/// summed Huber penalty, `delta = 1e-3`, on log loss, parameters `>= 0`, `lambda = 0.999`).
+///
+/// ```
+/// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+///
+/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+/// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
+/// let fit = AnnealingFitter::new().fit(&[c])?;
+/// assert!((fit.law.c / 0.5 - 1.0).abs() < 1e-4);
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnealingFitter {
+    objective: Objective,
+    lambda: Lambda,
+    bounds: [Bound; 4],
+    starts: Option<Vec<AnnealingLaw>>,
+    n_starts: usize,
+    solver: SolverOptions,
+}
+
+impl Default for AnnealingFitter {
+    fn default() -> Self {
+        AnnealingFitter {
+            objective: Objective::default(),
+            lambda: Lambda::default(),
+            bounds: [Bound::Positive; 4],
+            starts: None,
+            n_starts: DEFAULT_STARTS,
+            solver: SolverOptions::default(),
+        }
+    }
+}
+
+impl AnnealingFitter {
+    /// Defaults: summed Huber (`delta = 1e-3`) on log loss, `lambda` fixed at 0.999,
+    /// `l0, a, alpha, c > 0`, the best 8 starts of a variable-projection scan over `alpha`.
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::AnnealingFitter;
+    /// let f = AnnealingFitter::new();
+    /// # let _ = f;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The objective (see [`Objective`]).
+    ///
+    /// ```
+    /// use scaling_laws::{fit::Objective, laws::annealing::AnnealingFitter};
+    /// let f = AnnealingFitter::new().objective(Objective::squared_log());
+    /// # let _ = f;
+    /// ```
+    pub fn objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
+    /// `(0, 1)`.
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingFitter, Lambda};
+    /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
+    /// # let _ = f;
+    /// ```
+    pub fn lambda(mut self, lambda: Lambda) -> Self {
+        self.lambda = lambda;
+        self
+    }
+
+    /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
+    ///
+    /// ```
+    /// use scaling_laws::{fit::Bound, laws::annealing::AnnealingFitter};
+    /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
+    /// # let _ = f;
+    /// ```
+    pub fn bounds(mut self, bounds: [Bound; 4]) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
+    /// when `lambda` is fitted).
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+    /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999 };
+    /// let f = AnnealingFitter::new().starts(vec![s]);
+    /// # let _ = f;
+    /// ```
+    pub fn starts(mut self, starts: Vec<AnnealingLaw>) -> Self {
+        self.starts = Some(starts);
+        self
+    }
+
+    /// How many of the automatic starts to run (default 8, at least 1).
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::AnnealingFitter;
+    /// let f = AnnealingFitter::new().n_starts(2);
+    /// # let _ = f;
+    /// ```
+    pub fn n_starts(mut self, n: usize) -> Self {
+        self.n_starts = n;
+        self
+    }
+
+    /// Solver tolerances and caps.
+    ///
+    /// ```
+    /// use scaling_laws::{fit::SolverOptions, laws::annealing::AnnealingFitter};
+    /// let f = AnnealingFitter::new().solver(SolverOptions::default());
+    /// # let _ = f;
+    /// ```
+    pub fn solver(mut self, solver: SolverOptions) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    /// Fits the law to `curves`.
+    ///
+    /// # Errors
+    /// [`Error::TooFewPoints`] with no curves or fewer points than free parameters;
+    /// [`Error::Degenerate`] if no curve anneals (then `C` is not identified);
+    /// [`Error::InvalidOption`] for a fixed `lambda` outside `[0, 1]`, invalid bounds, an empty
+    /// or out-of-bounds start, or `n_starts == 0`; [`Error::Numerical`] if no start gives a
+    /// finite objective.
+    pub fn fit(&self, curves: &[LossCurve]) -> Result<AnnealingFit> {
+        self.objective.validate()?;
+        for (b, name) in self.bounds.iter().zip(AnnealingLaw::PARAM_NAMES) {
+            b.validate(name)?;
+        }
+        let model = AnnealingModel::new(curves, self.lambda)?;
+        let y = model.observed();
+        let np = model.n_params();
+        if y.len() < np {
+            return Err(Error::TooFewPoints {
+                what: format!("points for a {np}-parameter annealing law"),
+                needed: np,
+                found: y.len(),
+            });
+        }
+        if !model.has_annealing() {
+            return Err(Error::Degenerate(
+                "no curve's learning rate changes after warmup: C (and lambda) are not \
+                 identified (add a decaying run)"
+                    .to_string(),
+            ));
+        }
+        let mut bounds = self.bounds.to_vec();
+        if self.lambda == Lambda::Fitted {
+            bounds.push(Bound::Between(0.0, 1.0));
+        }
+        let problem = Problem::new(&model, &y, self.objective, bounds.clone())?;
+        let starts = match &self.starts {
+            Some(s) => explicit_starts(s.iter().map(|l| l.params()[..np].to_vec()), &bounds)?,
+            None => {
+                check_n_starts(self.n_starts)?;
+                annealing_starts(&model, &y, &bounds, self.lambda, self.n_starts)
+            }
+        };
+        let min = minimize(&problem, &starts, &self.solver)?;
+        let p = &min.params;
+        let lambda = match self.lambda {
+            Lambda::Fixed(l) => l,
+            Lambda::Fitted => p[4],
+        };
+        let law = AnnealingLaw {
+            l0: p[0],
+            a: p[1],
+            alpha: p[2],
+            c: p[3],
+            lambda,
+        };
+        Ok(AnnealingFit {
+            law,
+            report: min.report,
+        })
+    }
+}
+
+/// Fits the annealing law to `curves` with the default options (see [`AnnealingFitter`]).
+///
+/// ```
+/// use scaling_laws::laws::annealing::{fit_annealing, AnnealingLaw};
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+///
+/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+/// let s = Schedule::cosine(3e-4, 3e-5, 2000)?;
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
+/// assert!(fit_annealing(&[c])?.report.objective < 1e-10);
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`AnnealingFitter::fit`].
+pub fn fit_annealing(curves: &[LossCurve]) -> Result<AnnealingFit> {
+    AnnealingFitter::new().fit(curves)
+}
+
+fn check_n_starts(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidOption {
+            name: "n_starts".to_string(),
+            value: "0".to_string(),
+            reason: "must be >= 1".to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Validates user starts against the bounds.
+fn explicit_starts(
+    starts: impl ExactSizeIterator<Item = Vec<f64>>,
+    bounds: &[Bound],
+) -> Result<Vec<Vec<f64>>> {
+    if starts.len() == 0 {
+        return Err(Error::InvalidOption {
+            name: "starts".to_string(),
+            value: "[]".to_string(),
+            reason: "give at least one start".to_string(),
+        });
+    }
+    let starts: Vec<Vec<f64>> = starts.collect();
+    for (k, s) in starts.iter().enumerate() {
+        for (j, (&v, b)) in s.iter().zip(bounds).enumerate() {
+            if !b.contains(v) {
+                return Err(Error::InvalidOption {
+                    name: format!("starts[{k}] parameter {j}"),
+                    value: v.to_string(),
+                    reason: format!("outside its bound {b:?}"),
+                });
+            }
+        }
+    }
+    Ok(starts)
+}
+
+/// Moves `v` strictly inside `bound`.
+fn project(v: f64, bound: &Bound) -> f64 {
+    let v = if v.is_finite() { v } else { 1.0 };
+    let margin = |x: f64| 1e-6 * x.abs().max(1.0);
+    match *bound {
+        Bound::Free => v,
+        Bound::Positive => {
+            if v > 0.0 {
+                v
+            } else {
+                1e-6
+            }
+        }
+        Bound::AtLeast(lo) => v.max(lo + margin(lo)),
+        Bound::AtMost(hi) => v.min(hi - margin(hi)),
+        Bound::Between(lo, hi) => {
+            let m = 1e-3 * (hi - lo);
+            v.clamp(lo + m, hi - m)
+        }
+    }
+}
+
+/// Least squares `y ~ x0 * col0 + x1 * col1 + x2 * col2`; returns the coefficients and the
+/// residual sum of squares, or `None` if singular or non-finite.
+fn least_squares_3(cols: [&[f64]; 3], y: &[f64]) -> Option<([f64; 3], f64)> {
+    let mut ata = Matrix3::<f64>::zeros();
+    let mut aty = Vector3::<f64>::zeros();
+    for i in 0..y.len() {
+        let r = [cols[0][i], cols[1][i], cols[2][i]];
+        for a in 0..3 {
+            aty[a] += r[a] * y[i];
+            for b in 0..3 {
+                ata[(a, b)] += r[a] * r[b];
+            }
+        }
+    }
+    // Scale columns to unit norm for conditioning.
+    let d = Vector3::from_fn(|a, _| {
+        let v = ata[(a, a)].sqrt();
+        if v > 0.0 {
+            1.0 / v
+        } else {
+            0.0
+        }
+    });
+    let scaled = Matrix3::from_fn(|a, b| ata[(a, b)] * d[a] * d[b]);
+    let x = scaled.try_inverse()? * Vector3::from_fn(|a, _| aty[a] * d[a]);
+    let coef = [x[0] * d[0], x[1] * d[1], x[2] * d[2]];
+    if coef.iter().any(|c| !c.is_finite()) {
+        return None;
+    }
+    let sse = (0..y.len())
+        .map(|i| {
+            let r = y[i] - coef[0] * cols[0][i] - coef[1] * cols[1][i] - coef[2] * cols[2][i];
+            r * r
+        })
+        .sum();
+    Some((coef, sse))
+}
+
+/// The best `n` candidates by residual sum of squares, projected into the bounds.
+fn best_starts(mut cands: Vec<(f64, Vec<f64>)>, bounds: &[Bound], n: usize) -> Vec<Vec<f64>> {
+    cands.sort_by(|a, b| a.0.total_cmp(&b.0));
+    cands
+        .into_iter()
+        .take(n)
+        .map(|(_, p)| p.iter().zip(bounds).map(|(&v, b)| project(v, b)).collect())
+        .collect()
+}
+
+/// Variable projection over `(alpha, C, beta, gamma)`: `(L0, A, B)` by least squares.
+fn multipower_starts(
+    model: &MultiPowerModel,
+    y: &[f64],
+    bounds: &[Bound],
+    n: usize,
+) -> Vec<Vec<f64>> {
+    let np = model.n_points();
+    let (mut area, mut drop) = (vec![0.0; np], vec![0.0; np]);
+    let ones = vec![1.0; np];
+    let mut cands = Vec::new();
+    for alpha in [0.3, 0.5, 0.7] {
+        for c in [0.5, 2.0, 8.0] {
+            for beta in [0.3, 0.6, 1.2] {
+                for gamma in [0.3, 0.6, 0.9] {
+                    model.eval(&[0.0, 1.0, alpha, 0.0, c, beta, gamma], &mut area, None);
+                    model.eval(&[0.0, 0.0, alpha, 1.0, c, beta, gamma], &mut drop, None);
+                    if let Some((x, sse)) = least_squares_3([&ones, &area, &drop], y) {
+                        // prefer physically meaningful fits (A, B > 0) over better-fitting
+                        // nonsense
+                        let penalty = if x[1] > 0.0 && x[2] > 0.0 { 1.0 } else { 1e6 };
+                        cands.push((
+                            sse * penalty + if sse.is_finite() { 0.0 } else { f64::INFINITY },
+                            vec![x[0], x[1], alpha, x[2], c, beta, gamma],
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if cands.is_empty() {
+        cands.push((0.0, vec![y[0], 0.5, 0.5, 100.0, 2.0, 0.6, 0.6]));
+    }
+    best_starts(cands, bounds, n)
+}
+
+/// Variable projection over `alpha` (and `lambda` when fitted): `(L0, A, C)` by least squares.
+fn annealing_starts(
+    model: &AnnealingModel,
+    y: &[f64],
+    bounds: &[Bound],
+    lambda: Lambda,
+    n: usize,
+) -> Vec<Vec<f64>> {
+    let np = model.n_points();
+    let (mut area, mut s2) = (vec![0.0; np], vec![0.0; np]);
+    let ones = vec![1.0; np];
+    let lambdas: Vec<f64> = match lambda {
+        Lambda::Fixed(_) => vec![f64::NAN],
+        Lambda::Fitted => vec![0.99, 0.995, DEFAULT_LAMBDA],
+    };
+    let mut cands = Vec::new();
+    for &l in &lambdas {
+        for k in 1..=12 {
+            let alpha = 0.1 * k as f64;
+            let mut p1 = vec![0.0, 1.0, alpha, 0.0];
+            let mut p2 = vec![0.0, 0.0, alpha, 1.0];
+            if lambda == Lambda::Fitted {
+                p1.push(l);
+                p2.push(l);
+            }
+            model.eval(&p1, &mut area, None);
+            model.eval(&p2, &mut s2, None);
+            if let Some((x, sse)) = least_squares_3([&ones, &area, &s2], y) {
+                let penalty = if x[1] > 0.0 && x[2] > 0.0 { 1.0 } else { 1e6 };
+                let mut p = vec![x[0], x[1], alpha, x[2]];
+                if lambda == Lambda::Fitted {
+                    p.push(l);
+                }
+                cands.push((sse * penalty, p));
+            }
+        }
+    }
+    if cands.is_empty() {
+        let mut p = vec![y[0], 0.5, 0.5, 1.0];
+        if lambda == Lambda::Fitted {
+            p.push(DEFAULT_LAMBDA);
+        }
+        cands.push((0.0, p));
+    }
+    best_starts(cands, bounds, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{Decay, Schedule};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, Normal};
+
+    fn runs(total: usize, warm: usize) -> Vec<Schedule> {
+        let w = || Schedule::linear_warmup(3e-4, warm).unwrap();
+        let main = total - warm;
+        vec![
+            w().then(Schedule::constant(3e-4, main).unwrap()),
+            w().then(Schedule::cosine(3e-4, 3e-5, main).unwrap()),
+            w().then(Schedule::two_stage(3e-4, main / 2, 3e-5, main - main / 2).unwrap()),
+        ]
+    }
+
+    fn held_out(total: usize, warm: usize) -> Vec<Schedule> {
+        let w = || Schedule::linear_warmup(3e-4, warm).unwrap();
+        let main = total - warm;
+        vec![
+            w().then(Schedule::wsd(3e-4, 3e-5, main, 0.2, Decay::Linear).unwrap()),
+            w().then(Schedule::wsd(3e-4, 3e-5, main, 0.2, Decay::Exponential).unwrap()),
+            w().then(Schedule::step_decay(3e-4, main, &[main / 2, 3 * main / 4], 0.3).unwrap()),
+        ]
+    }
+
+    fn truth() -> MultiPowerLaw {
+        MultiPowerLaw {
+            l0: 2.375,
+            a: 0.654,
+            alpha: 0.429,
+            b: 523.4,
+            c: 2.025,
+            beta: 0.594,
+            gamma: 0.635,
+        }
+    }
+
+    fn curves_from(
+        schedules: &[Schedule],
+        steps: &[usize],
+        mut f: impl FnMut(&Schedule) -> Vec<f64>,
+    ) -> Vec<LossCurve> {
+        schedules
+            .iter()
+            .map(|s| LossCurve::new(s.clone(), steps.to_vec(), f(s)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn multipower_recovers_noise_free_curves_and_predicts_held_out() {
+        let (total, warm) = (3000, 150);
+        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
+        let law = truth();
+        let curves = curves_from(&runs(total, warm), &steps, |s| law.predict(s, &steps));
+        let fit = MultiPowerFitter::new().n_starts(3).fit(&curves).unwrap();
+        assert!(fit.report.objective < 1e-9, "{:?}", fit.report);
+        for (f, t) in fit.law.params().iter().zip(law.params()) {
+            assert!((f / t - 1.0).abs() < 1e-4, "{:?}", fit.law);
+        }
+        for s in held_out(total, warm) {
+            let (p, t) = (law.predict(&s, &steps), fit.law.predict(&s, &steps));
+            for (a, b) in p.iter().zip(&t) {
+                assert!((a - b).abs() / a < 1e-3, "{a} vs {b}: {:?}", fit.law);
+            }
+        }
+    }
+
+    #[test]
+    fn multipower_with_noise_predicts_held_out_within_noise() {
+        let (total, warm) = (3000, 150);
+        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
+        let law = truth();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let noise = Normal::new(0.0, 2e-3).unwrap();
+        let curves = curves_from(&runs(total, warm), &steps, |s| {
+            law.predict(s, &steps)
+                .into_iter()
+                .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                .collect()
+        });
+        let fit = MultiPowerFitter::new().n_starts(3).fit(&curves).unwrap();
+        for s in held_out(total, warm) {
+            let (p, t) = (law.predict(&s, &steps), fit.law.predict(&s, &steps));
+            let mre = p
+                .iter()
+                .zip(&t)
+                .map(|(a, b)| (a - b).abs() / a)
+                .sum::<f64>()
+                / p.len() as f64;
+            assert!(mre < 2e-3, "mean relative error {mre}");
+        }
+    }
+
+    #[test]
+    fn annealing_recovers_parameters() {
+        let (total, warm) = (6000, 300);
+        let steps: Vec<usize> = (1..=100).map(|i| i * 60).collect();
+        let law = AnnealingLaw {
+            l0: 2.5,
+            a: 0.5,
+            alpha: 0.45,
+            c: 0.5,
+            lambda: 0.995,
+        };
+        let curves = curves_from(&runs(total, warm)[..2], &steps, |s| law.predict(s, &steps));
+        let fit = AnnealingFitter::new()
+            .lambda(Lambda::Fixed(0.995))
+            .fit(&curves)
+            .unwrap();
+        for (f, t) in fit.law.params().iter().zip(law.params()) {
+            assert!((f / t - 1.0).abs() < 1e-5, "{:?}", fit.law);
+        }
+        let fit = AnnealingFitter::new()
+            .lambda(Lambda::Fitted)
+            .fit(&curves)
+            .unwrap();
+        assert!((fit.law.lambda - 0.995).abs() < 1e-4, "{:?}", fit.law);
+        assert!((fit.law.c / 0.5 - 1.0).abs() < 1e-2, "{:?}", fit.law);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let steps: Vec<usize> = (1..=20).map(|i| i * 50).collect();
+        let law = truth();
+        let constant = curves_from(&runs(1000, 50)[..1], &steps, |s| law.predict(s, &steps));
+        assert!(matches!(
+            fit_multipower(&constant),
+            Err(Error::Degenerate(_))
+        ));
+        assert!(matches!(
+            fit_multipower(&[]),
+            Err(Error::TooFewPoints { .. })
+        ));
+        let few = curves_from(&runs(1000, 50)[1..2], &steps[..3], |s| {
+            law.predict(s, &steps[..3])
+        });
+        assert!(matches!(
+            fit_multipower(&few),
+            Err(Error::TooFewPoints { .. })
+        ));
+        let cos = curves_from(&runs(1000, 50)[1..2], &steps, |s| law.predict(s, &steps));
+        let e = MultiPowerFitter::new().n_starts(0).fit(&cos).unwrap_err();
+        assert!(matches!(e, Error::InvalidOption { .. }));
+        let e = MultiPowerFitter::new()
+            .starts(vec![])
+            .fit(&cos)
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidOption { .. }));
+        let bad = MultiPowerLaw { c: -1.0, ..law };
+        let e = MultiPowerFitter::new()
+            .starts(vec![bad])
+            .fit(&cos)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid option starts[0] parameter 4 = -1: outside its bound Positive"
+        );
+        let mut b = [Bound::Positive; 7];
+        b[0] = Bound::Between(2.0, 1.0);
+        assert!(MultiPowerFitter::new().bounds(b).fit(&cos).is_err());
+        let a = AnnealingLaw {
+            l0: 2.5,
+            a: 0.5,
+            alpha: 0.5,
+            c: 100.0,
+            lambda: 0.999,
+        };
+        let constant = curves_from(&runs(1000, 50)[..1], &steps, |s| a.predict(s, &steps));
+        assert!(matches!(
+            fit_annealing(&constant),
+            Err(Error::Degenerate(_))
+        ));
+        assert!(AnnealingFitter::new()
+            .lambda(Lambda::Fixed(2.0))
+            .fit(&cos)
+            .is_err());
+    }
+}

@@ -1,0 +1,528 @@
+//! Fast prefix sums of the power kernel `(u - s)^(-beta)`: a one-dimensional far-field
+//! (multipole) expansion over a binary tree, with a rigorous truncation bound.
+//!
+//! Given points `s_j` (sorted by the update they come from, `j = 0..n`) with weights `w_j`, a
+//! query `(u, m)` asks for `H(u) = sum_{j < m} w_j (u - s_j)^(-beta)` where `u > s_j` for every
+//! `j < m`. The terms are grouped into a binary tree of blocks of consecutive `j`. For a block
+//! with centre `s0` and radius `R >= |s_j - s0|`, writing `D = u - s0` and
+//! `z_j = (s_j - s0) / D` (`|z_j| <= rho = R / D`),
+//!
+//! ```text
+//! (u - s_j)^(-beta) = D^(-beta) (1 - z_j)^(-beta) = D^(-beta) sum_n c_n(beta) z_j^n,
+//! c_n(beta) = beta (beta + 1) ... (beta + n - 1) / n!,
+//! ```
+//!
+//! so with the block's scaled moments `mh_n = sum_j w_j ((s_j - s0) / R)^n` (all `|mh_n| <=
+//! sum_j |w_j|`) the block contributes `D^(-beta) sum_{n < p} c_n mh_n rho^n`, and the dropped
+//! tail is at most `sum_j |w_j| D^(-beta) T_p(rho)` with
+//! `T_p(rho) = sum_{n >= p} c_n rho^n <= c_p rho^p / (1 - rho max(1, (beta + p) / (p + 1)))`
+//! (the coefficient ratio `(beta + n) / (n + 1)` is monotone in `n`). A block is expanded only
+//! when it lies entirely inside the prefix and `rho <= r_max`; otherwise its children are
+//! visited, and leaves are summed directly. `p` is chosen per evaluation so that
+//! `T_p(r_max) <= tau`.
+//!
+//! The gradient of the multi-power law needs four more sums, which use the same tree: with
+//! `ln`-kernel `(u - s)^(-beta) ln(u - s) = D^(-beta) [ln D sum c_n z^n - sum c'_n z^n]`
+//! (`c'_n = dc_n/dbeta`), and the kernel of exponent `beta + 1` (coefficients
+//! `c_n(beta + 1)`).
+
+/// Terms per leaf.
+const LEAF: usize = 32;
+/// Largest expansion order.
+pub(super) const P_MAX: usize = 64;
+/// Admissible opening ratios, tried from the largest (cheapest) down.
+const R_CANDIDATES: [f64; 3] = [0.3, 0.1, 0.04];
+
+/// Number of weight sets: 1 for values, 4 for values and gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Value,
+    Gradient,
+}
+
+impl Mode {
+    fn n_sets(self) -> usize {
+        match self {
+            Mode::Value => 1,
+            Mode::Gradient => 4,
+        }
+    }
+}
+
+/// Per-term inputs: `c_j = P(k-1)`, `e_j = eta_k^gamma / C` (and its log), `s_j = c_j - e_j`,
+/// `d_j = eta_{k-1} - eta_k`, `ln eta_k` (read in [`Mode::Gradient`] only).
+///
+/// The weight sets are `d e^beta` (kernel `beta`, also used for the `ln` kernel),
+/// `d e^beta ln eta` (kernel `beta`), `d e^(beta+1)` and `d e^(beta+1) ln eta` (kernel
+/// `beta + 1`). They are never formed as such (`e^beta` over- or underflows for large `beta`):
+/// each block stores them relative to its largest `e`, and direct terms are evaluated as
+/// `d exp(beta (ln e - ln(u - s)))`, whose exponent is never positive.
+pub(super) struct Terms<'a> {
+    pub c: &'a [f64],
+    pub e: &'a [f64],
+    pub ln_e: &'a [f64],
+    pub s: &'a [f64],
+    pub d: &'a [f64],
+    pub ln_eta: &'a [f64],
+}
+
+/// Sums for one query. `h0 = sum w0 K`, `hln = sum w0 K ln(u - s)`, `h1 = sum w1 K`,
+/// `h2 = sum w2 K1`, `h3 = sum w3 K1`, with `K = (u - s)^(-beta)`, `K1 = (u - s)^(-beta - 1)`
+/// and the weights of [`Terms`]; `bound` bounds `|h0 - exact h0|` (truncation only).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Sums {
+    pub h0: f64,
+    pub hln: f64,
+    pub h1: f64,
+    pub h2: f64,
+    pub h3: f64,
+    pub bound: f64,
+}
+
+struct Level {
+    centre: Vec<f64>,
+    radius: Vec<f64>,
+    /// Largest `ln e` in the block: weights are stored divided by `exp(kappa * lmax)`.
+    lmax: Vec<f64>,
+    /// `sum |d| exp(beta (ln e - lmax))`.
+    wabs: Vec<f64>,
+    /// `mom[node * stride + set * p + n]`.
+    mom: Vec<f64>,
+}
+
+/// `c_n(beta)` for `n < len`.
+fn rising_coefficients(beta: f64, len: usize) -> Vec<f64> {
+    let mut c = Vec::with_capacity(len);
+    let mut v = 1.0;
+    for n in 0..len {
+        c.push(v);
+        v *= (beta + n as f64) / (n as f64 + 1.0);
+    }
+    c
+}
+
+/// `c'_n(beta) = c_n(beta) * sum_{j < n} 1 / (beta + j)` for `n < len`.
+fn rising_coefficients_dbeta(beta: f64, len: usize) -> Vec<f64> {
+    let c = rising_coefficients(beta, len);
+    let mut h = 0.0;
+    c.iter()
+        .enumerate()
+        .map(|(n, &cn)| {
+            let v = cn * h;
+            h += 1.0 / (beta + n as f64);
+            v
+        })
+        .collect()
+}
+
+/// Upper bound of `sum_{n >= p} c_n(beta) r^n` (`+inf` when the bound does not apply).
+pub(super) fn tail_bound(beta: f64, p: usize, r: f64) -> f64 {
+    let c = rising_coefficients(beta, p + 1);
+    let cp = c[p];
+    let pf = p as f64;
+    let q = r * f64::max(1.0, (beta + pf) / (pf + 1.0));
+    let usable = q < 1.0 && cp.is_finite();
+    if !usable {
+        return f64::INFINITY;
+    }
+    cp * r.powi(p as i32) / (1.0 - q)
+}
+
+/// Upper bound of `sum_{n >= p} c'_n(beta) r^n` for `p >= 1`.
+fn tail_bound_dbeta(beta: f64, p: usize, r: f64) -> f64 {
+    let c = rising_coefficients(beta, p + 1);
+    let h: f64 = (0..p).map(|j| 1.0 / (beta + j as f64)).sum();
+    let pf = p as f64;
+    let q = r * f64::max(1.0, (beta + pf) / (pf + 1.0)) * (1.0 + 1.0 / ((beta + pf) * h));
+    let a = c[p] * h * r.powi(p as i32);
+    let usable = q < 1.0 && a.is_finite() && h > 0.0;
+    if !usable {
+        return f64::INFINITY;
+    }
+    a / (1.0 - q)
+}
+
+/// The cheapest `(r_max, p)` whose tails are `<= tau`, or `None` (then only exact direct
+/// summation is safe).
+pub(super) fn choose_order(beta: f64, tau: f64, mode: Mode) -> Option<(f64, usize)> {
+    for &r in &R_CANDIDATES {
+        for p in 1..=P_MAX {
+            let ok = tail_bound(beta, p, r) <= tau
+                && (mode == Mode::Value
+                    || (tail_bound(beta + 1.0, p, r) <= tau
+                        && tail_bound_dbeta(beta, p, r) <= tau));
+            if ok {
+                return Some((r, p));
+            }
+        }
+    }
+    None
+}
+
+/// The tree. Built per parameter vector; queried once per observed step.
+pub(super) struct Tree<'a> {
+    terms: Terms<'a>,
+    beta: f64,
+    mode: Mode,
+    n: usize,
+    p: usize,
+    r_max: f64,
+    tail: f64,
+    levels: Vec<Level>,
+    coef: Vec<f64>,
+    coef_d: Vec<f64>,
+    coef1: Vec<f64>,
+}
+
+impl<'a> Tree<'a> {
+    /// Builds the tree. `order = None` disables expansions (exact direct summation, used when
+    /// no admissible order exists); zero-radius blocks are still expanded (exactly).
+    pub fn new(terms: Terms<'a>, beta: f64, mode: Mode, order: Option<(f64, usize)>) -> Self {
+        let n = terms.s.len();
+        let (r_max, p) = order.unwrap_or((0.0, 1));
+        let tail = if order.is_some() {
+            tail_bound(beta, p, r_max)
+        } else {
+            0.0
+        };
+        let mut tree = Tree {
+            terms,
+            beta,
+            mode,
+            n,
+            p,
+            r_max,
+            tail,
+            levels: Vec::new(),
+            coef: rising_coefficients(beta, p),
+            coef_d: rising_coefficients_dbeta(beta, p),
+            coef1: rising_coefficients(beta + 1.0, p),
+        };
+        if n > 0 {
+            tree.build();
+        }
+        tree
+    }
+
+    fn stride(&self) -> usize {
+        self.mode.n_sets() * self.p
+    }
+
+    /// Kernel exponent of weight set `set`.
+    fn kappa(&self, set: usize) -> f64 {
+        if set < 2 {
+            self.beta
+        } else {
+            self.beta + 1.0
+        }
+    }
+
+    fn build(&mut self) {
+        let (p, sets, stride) = (self.p, self.mode.n_sets(), self.stride());
+        let beta = self.beta;
+        let t = &self.terms;
+        // Leaves: direct moments, vectorised over the leaf's terms.
+        let n_leaves = self.n.div_ceil(LEAF);
+        let mut leaves = Level {
+            centre: Vec::with_capacity(n_leaves),
+            radius: Vec::with_capacity(n_leaves),
+            lmax: Vec::with_capacity(n_leaves),
+            wabs: Vec::with_capacity(n_leaves),
+            mom: vec![0.0; n_leaves * stride],
+        };
+        let mut pw = [[0.0_f64; LEAF]; 4];
+        let mut delta = [0.0_f64; LEAF];
+        for leaf in 0..n_leaves {
+            let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(self.n));
+            let len = hi - lo;
+            let s = &t.s[lo..hi];
+            let (mn, mx) = s
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                });
+            let centre = 0.5 * (mn + mx);
+            let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
+            let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
+            let lmax = t.ln_e[lo..hi]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            let mut wabs = 0.0;
+            for j in 0..LEAF {
+                if j < len {
+                    let r = t.ln_e[lo + j] - lmax;
+                    let a0 = t.d[lo + j] * (beta * r).exp();
+                    wabs += a0.abs();
+                    delta[j] = (s[j] - centre) * inv;
+                    pw[0][j] = a0;
+                    if sets > 1 {
+                        let a2 = a0 * r.exp();
+                        let le = t.ln_eta[lo + j];
+                        pw[1][j] = a0 * le;
+                        pw[2][j] = a2;
+                        pw[3][j] = a2 * le;
+                    }
+                } else {
+                    delta[j] = 0.0;
+                    for row in pw.iter_mut() {
+                        row[j] = 0.0;
+                    }
+                }
+            }
+            leaves.centre.push(centre);
+            leaves.radius.push(radius);
+            leaves.lmax.push(lmax);
+            leaves.wabs.push(wabs);
+            let mom = &mut leaves.mom[leaf * stride..(leaf + 1) * stride];
+            for (set, row) in pw.iter_mut().enumerate().take(sets) {
+                for slot in &mut mom[set * p..(set + 1) * p] {
+                    *slot = lane_sum(row);
+                    for (x, dl) in row.iter_mut().zip(&delta) {
+                        *x *= dl;
+                    }
+                }
+            }
+        }
+        self.levels.push(leaves);
+        // Internal levels: rescale and shift the children's moments to the parent's centre.
+        let binom = binomials(p);
+        let (mut apow, mut bpow, mut scaled) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+        while self.levels.last().map_or(0, |l| l.centre.len()) > 1 {
+            let below = &self.levels[self.levels.len() - 1];
+            let count = below.centre.len().div_ceil(2);
+            let mut level = Level {
+                centre: Vec::with_capacity(count),
+                radius: Vec::with_capacity(count),
+                lmax: Vec::with_capacity(count),
+                wabs: Vec::with_capacity(count),
+                mom: vec![0.0; count * stride],
+            };
+            for node in 0..count {
+                let kids: &[usize] = if 2 * node + 1 < below.centre.len() {
+                    &[2 * node, 2 * node + 1]
+                } else {
+                    &[2 * node]
+                };
+                let (mut mn, mut mx, mut lmax) =
+                    (f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+                for &k in kids {
+                    mn = mn.min(below.centre[k] - below.radius[k]);
+                    mx = mx.max(below.centre[k] + below.radius[k]);
+                    lmax = lmax.max(below.lmax[k]);
+                }
+                let centre = 0.5 * (mn + mx);
+                let mut radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
+                // The children's own radii must fit inside the parent's (rounding).
+                for &k in kids {
+                    radius = radius.max((below.centre[k] - centre).abs() + below.radius[k]);
+                }
+                let mut wabs = 0.0;
+                let out = &mut level.mom[node * stride..(node + 1) * stride];
+                for &k in kids {
+                    let src = &below.mom[k * stride..(k + 1) * stride];
+                    let shift = below.lmax[k] - lmax;
+                    wabs += below.wabs[k] * (beta * shift).exp();
+                    let (a, b) = if radius > 0.0 {
+                        (
+                            below.radius[k] / radius,
+                            (below.centre[k] - centre) / radius,
+                        )
+                    } else {
+                        (0.0, 0.0)
+                    };
+                    let (mut pa, mut pb) = (1.0, 1.0);
+                    for i in 0..p {
+                        apow[i] = pa;
+                        bpow[i] = pb;
+                        pa *= a;
+                        pb *= b;
+                    }
+                    for set in 0..sets {
+                        let f = (self.kappa(set) * shift).exp();
+                        let m = &src[set * p..(set + 1) * p];
+                        for j in 0..p {
+                            scaled[j] = f * m[j] * apow[j];
+                        }
+                        // out[n] += sum_j C(n, j) scaled[j] b^(n-j), accumulated column by
+                        // column so that the inner loop has independent lanes.
+                        let o = &mut out[set * p..(set + 1) * p];
+                        for j in 0..p {
+                            let sj = scaled[j];
+                            let col = &binom[j * p + j..(j + 1) * p];
+                            for ((slot, c), bp) in o[j..].iter_mut().zip(col).zip(&bpow) {
+                                *slot += c * sj * bp;
+                            }
+                        }
+                    }
+                }
+                level.centre.push(centre);
+                level.radius.push(radius);
+                level.lmax.push(lmax);
+                level.wabs.push(wabs);
+            }
+            self.levels.push(level);
+        }
+    }
+
+    /// The sums over `j < m` at `u` (requires `u > s_j` for `j < m`).
+    pub fn query(&self, u: f64, m: usize, stack: &mut Vec<(usize, usize)>) -> Sums {
+        let mut out = Sums::default();
+        let m = m.min(self.n);
+        if m == 0 {
+            return out;
+        }
+        let top = self.levels.len() - 1;
+        let mut wbound = 0.0;
+        stack.clear();
+        stack.push((top, 0));
+        while let Some((lvl, node)) = stack.pop() {
+            let span = LEAF << lvl;
+            let lo = node * span;
+            let hi = ((node + 1) * span).min(self.n);
+            if lo >= m {
+                continue;
+            }
+            let level = &self.levels[lvl];
+            if hi <= m {
+                let (centre, radius) = (level.centre[node], level.radius[node]);
+                let d = u - centre;
+                if d > 0.0 && (radius == 0.0 || radius <= self.r_max * d) {
+                    wbound += self.expand(level, node, d, radius / d, &mut out);
+                    continue;
+                }
+            }
+            if lvl == 0 {
+                self.direct(lo, hi.min(m), u, &mut out);
+            } else {
+                let below = self.levels[lvl - 1].centre.len();
+                stack.push((lvl - 1, 2 * node));
+                if 2 * node + 1 < below {
+                    stack.push((lvl - 1, 2 * node + 1));
+                }
+            }
+        }
+        out.bound = wbound * self.tail;
+        out
+    }
+
+    /// Adds one block's expansion; returns `sum |w| D^(-beta)` for the error bound.
+    fn expand(&self, level: &Level, node: usize, d: f64, rho: f64, out: &mut Sums) -> f64 {
+        let (p, stride) = (self.p, self.stride());
+        let mom = &level.mom[node * stride..(node + 1) * stride];
+        let ln_d = d.ln();
+        let lrel = level.lmax[node] - ln_d;
+        let f0 = (self.beta * lrel).exp();
+        let horner = |coef: &[f64], m: &[f64]| {
+            let mut acc = 0.0;
+            for nn in (0..p).rev() {
+                acc = acc * rho + coef[nn] * m[nn];
+            }
+            acc
+        };
+        let s0 = horner(&self.coef, &mom[..p]);
+        out.h0 += f0 * s0;
+        if self.mode == Mode::Gradient {
+            let sd = horner(&self.coef_d, &mom[..p]);
+            out.hln += f0 * (ln_d * s0 - sd);
+            out.h1 += f0 * horner(&self.coef, &mom[p..2 * p]);
+            let f1 = f0 * lrel.exp();
+            out.h2 += f1 * horner(&self.coef1, &mom[2 * p..3 * p]);
+            out.h3 += f1 * horner(&self.coef1, &mom[3 * p..4 * p]);
+        }
+        level.wabs[node] * f0
+    }
+
+    fn direct(&self, lo: usize, hi: usize, u: f64, out: &mut Sums) {
+        let t = &self.terms;
+        for j in lo..hi {
+            let x = (u - t.c[j]) + t.e[j];
+            let lx = x.ln();
+            let r = t.ln_e[j] - lx;
+            let k0 = t.d[j] * (self.beta * r).exp();
+            out.h0 += k0;
+            if self.mode == Mode::Gradient {
+                out.hln += k0 * lx;
+                let le = t.ln_eta[j];
+                out.h1 += k0 * le;
+                let k1 = k0 * (t.e[j] / x);
+                out.h2 += k1;
+                out.h3 += k1 * le;
+            }
+        }
+    }
+}
+
+/// Column-major Pascal triangle, `binom[j * p + n] = C(n, j)` (zero for `n < j`).
+fn binomials(p: usize) -> Vec<f64> {
+    let mut b = vec![0.0; p * p];
+    for n in 0..p {
+        b[n] = 1.0;
+        for j in 1..=n {
+            b[j * p + n] = b[(j - 1) * p + n - 1] + b[j * p + n - 1];
+        }
+    }
+    b
+}
+
+/// Sum with independent lanes (vectorisable; the order is fixed, so results are
+/// deterministic).
+#[inline]
+fn lane_sum(x: &[f64; LEAF]) -> f64 {
+    let mut acc = [0.0_f64; 8];
+    for chunk in x.chunks_exact(8) {
+        for (a, v) in acc.iter_mut().zip(chunk) {
+            *a += v;
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coefficients_match_series() {
+        // sum c_n r^n = (1 - r)^(-beta); sum c'_n r^n = -ln(1 - r) (1 - r)^(-beta)
+        for &beta in &[0.3, 0.6, 1.0, 2.5] {
+            let r: f64 = 0.3;
+            let c = rising_coefficients(beta, 200);
+            let cd = rising_coefficients_dbeta(beta, 200);
+            let s: f64 = c
+                .iter()
+                .enumerate()
+                .map(|(n, v)| v * r.powi(n as i32))
+                .sum();
+            let sd: f64 = cd
+                .iter()
+                .enumerate()
+                .map(|(n, v)| v * r.powi(n as i32))
+                .sum();
+            assert!((s - (1.0 - r).powf(-beta)).abs() < 1e-13);
+            assert!((sd + (1.0 - r).ln() * (1.0 - r).powf(-beta)).abs() < 1e-12);
+            // tail bounds really bound the tails
+            for p in [1, 5, 20] {
+                let tail: f64 = (p..200).map(|n| c[n] * r.powi(n as i32)).sum();
+                let tail_d: f64 = (p..200).map(|n| cd[n] * r.powi(n as i32)).sum();
+                assert!(tail <= tail_bound(beta, p, r) * (1.0 + 1e-12));
+                assert!(tail_d <= tail_bound_dbeta(beta, p, r) * (1.0 + 1e-12));
+            }
+        }
+    }
+
+    #[test]
+    fn binomials_are_pascal() {
+        let b = binomials(6);
+        let row5: Vec<f64> = (0..6).map(|j| b[j * 6 + 5]).collect();
+        assert_eq!(row5, [1.0, 5.0, 10.0, 10.0, 5.0, 1.0]);
+        assert_eq!(b[3 * 6 + 2], 0.0);
+    }
+
+    #[test]
+    fn choose_order_degrades_to_none() {
+        assert!(choose_order(0.6, 1e-12, Mode::Gradient).is_some());
+        assert!(choose_order(1e6, 1e-12, Mode::Value).is_none());
+        assert!(choose_order(f64::NAN, 1e-12, Mode::Value).is_none());
+    }
+}
