@@ -32,6 +32,9 @@ pub use fitters::chinchilla_uncertainty::{
 };
 pub use fitters::custom::{CustomFit, CustomLaw};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use fitters::schedule::{
+    fit_annealing, fit_multipower, AnnealingFit, AnnealingFitter, MultiPowerFit, MultiPowerFitter,
+};
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
 pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
