@@ -45,7 +45,9 @@ pub struct BnslBacktest {
 /// locations at quantiles of the observed `log x` (every combination of `n` of them), a few
 /// sharpnesses (a sharp one makes the scan a piecewise-linear fit in log-log) and a few floors
 /// below the smallest `y`, each solved by linear least squares and ranked by the objective. The
-/// best well-separated candidates start L-BFGS on all parameters, finished by a Newton polish.
+/// best well-separated candidates (up to 8) get a short L-BFGS run on all parameters; the three
+/// best end points then run to convergence, finished by a Newton polish. The report counts every
+/// start (`n_starts`) and names the one that won (`best_start`).
 ///
 /// ```
 /// use scaling_laws::{BnslFitter, laws::{Bnsl, BnslBreak}};
