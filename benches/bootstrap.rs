@@ -1,0 +1,45 @@
+//! 4,000 bootstrap resamples of the Chinchilla fit on 240 simulated runs (issue 7 target: under
+//! 2 s on 2 cores with the `parallel` feature).
+use criterion::{criterion_group, criterion_main, Criterion};
+use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::{ChinchillaFitter, ChinchillaLaw};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn bench(c: &mut Criterion) {
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)
+        .unwrap()
+        .with_span(8.0)
+        .unwrap();
+    let runs = simulate(
+        &ChinchillaLaw::besiroglu_2024(),
+        &design,
+        Noise::LogNormal { sigma: 0.01 },
+        2024,
+    )
+    .unwrap();
+    assert_eq!(runs.len(), 240);
+    let options = BootstrapOptions {
+        resamples: 4_000,
+        seed: 1,
+        ..Default::default()
+    };
+    let mut group = c.benchmark_group("bootstrap");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.bench_function("chinchilla/240 runs, 4000 resamples", |b| {
+        b.iter(|| {
+            let boot = ChinchillaFitter::new()
+                .bootstrap(black_box(&runs), &options, &[1e24])
+                .unwrap();
+            assert_eq!(boot.n_failed, 0);
+            boot
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
