@@ -21,8 +21,8 @@
 use crate::data::Run;
 use crate::error::{check, Error, Result};
 use crate::fit::{
-    local_minimize_all, Cost, FitReport, LocalResult, Loss, Objective, Reduction, SolverOptions,
-    Space, StartOutcome,
+    local_minimize_all_with, Cost, FitReport, Inner, LocalResult, Loss, Objective, Reduction,
+    SolverOptions, Space, StartOutcome,
 };
 use crate::laws::ChinchillaLaw;
 use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};
@@ -1043,6 +1043,10 @@ fn solve_small(a: &[[f64; 3]; 3], r: &[f64; 3], k: usize) -> Option<[f64; 3]> {
 // ---------------------------------------------------------------------------------------------
 // the two-phase driver
 
+/// The L-BFGS used for Chinchilla fits: the lean one (a fifth fewer instructions than argmin's on
+/// this objective, for the same iterations).
+const INNER: Inner = Inner::Lean;
+
 /// Options for the first, exploratory phase: looser tolerances (never tighter than the
 /// caller's), no polish.
 fn explore_options(o: &SolverOptions) -> SolverOptions {
@@ -1071,7 +1075,7 @@ fn two_phase<C: Cost>(
     options: &SolverOptions,
     keep: usize,
 ) -> (Option<LocalResult>, Vec<LocalResult>, usize) {
-    let mut phase1 = local_minimize_all(cost, starts, &explore_options(options));
+    let mut phase1 = local_minimize_all_with(cost, starts, &explore_options(options), INNER);
     let mut order: Vec<usize> = (0..phase1.len())
         .filter(|&k| phase1[k].f.is_finite())
         .collect();
@@ -1090,7 +1094,7 @@ fn two_phase<C: Cost>(
         chosen.push(k);
     }
     let refine: Vec<Vec<f64>> = chosen.iter().map(|&k| phase1[k].u.clone()).collect();
-    let phase2 = local_minimize_all(cost, &refine, options);
+    let phase2 = local_minimize_all_with(cost, &refine, options, INNER);
     let mut best: Option<(usize, LocalResult)> = None;
     for (&k, mut r) in chosen.iter().zip(phase2) {
         // a refinement never makes a start worse
@@ -1383,7 +1387,7 @@ mod phase1_study {
             ..SolverOptions::default()
         };
         let t = std::time::Instant::now();
-        let truth = local_minimize_all(&cost, &starts, &tight);
+        let truth = local_minimize_all_with(&cost, &starts, &tight, INNER);
         let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
         println!("tight: {ev} evals, {:?}", t.elapsed());
         let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
@@ -1405,7 +1409,7 @@ mod phase1_study {
                 ..SolverOptions::default()
             };
             let t = std::time::Instant::now();
-            let res = local_minimize_all(&cost, &starts, &o);
+            let res = local_minimize_all_with(&cost, &starts, &o, INNER);
             let el = t.elapsed();
             let ev: u64 = res.iter().map(|r| r.evaluations).sum();
             let mut gaps: Vec<f64> = res
