@@ -75,9 +75,13 @@ pub struct ChinchillaFit {
     /// [`chinchilla_objective`]); with another objective, that one.
     pub objective: f64,
     /// The optimizer's report. Start and end points in [`FitReport::starts`] are Hoffmann's
-    /// parameters `[log E, log A, log B, alpha, beta]`; the gradient norm is taken in the
-    /// internal (centred) coordinates. For a maximum-likelihood fit, the objective on the report
-    /// is the negative log-likelihood.
+    /// parameters `[log E, log A, log B, alpha, beta]` (with `log sigma` appended for a
+    /// maximum-likelihood fit); the gradient norm is taken in the internal (centred)
+    /// coordinates. For a maximum-likelihood fit, the objective on the report is the negative
+    /// log-likelihood. Every start is first run with exploratory tolerances; the best few
+    /// distinct end points are then refined with the solver options (their outcomes replace the
+    /// exploratory ones), so `n_starts_at_best` counts starts within 1e-9 of the best after
+    /// that refinement.
     pub report: FitReport,
     /// Scale and log-likelihood of a [`Estimator::MaximumLikelihood`] fit; `None` otherwise.
     pub likelihood: Option<HuberLikelihood>,
@@ -255,7 +259,7 @@ impl ChinchillaFitter {
             Starts::Hoffmann => 5,
             _ => 3,
         };
-        let (best, outcomes, n_polished) = two_phase(&cost, &starts, &self.solver, keep);
+        let (best, outcomes) = two_phase(&cost, &starts, &self.solver, keep);
         let Some(best) = best else {
             return Err(Error::Numerical(
                 "no starting point gave a finite objective".into(),
@@ -268,8 +272,8 @@ impl ChinchillaFitter {
                     &data,
                     self.objective,
                     &best,
+                    &starts,
                     &outcomes,
-                    n_polished,
                     self.solver.record_starts,
                 );
                 Ok(ChinchillaFit {
@@ -316,7 +320,7 @@ impl ChinchillaFitter {
                 starts.push(u);
             }
         }
-        let (best, outcomes, n_polished) = two_phase(&ml, &starts, &self.solver, 2);
+        let (best, outcomes) = two_phase(&ml, &starts, &self.solver, 2);
         let best = best
             .ok_or_else(|| Error::Numerical("the likelihood is not finite at any start".into()))?;
         let law = data.to_law(&best.u[..5])?;
@@ -331,8 +335,8 @@ impl ChinchillaFitter {
             data,
             spec,
             &best,
+            &starts,
             &outcomes,
-            n_polished,
             self.solver.record_starts,
         );
         Ok(ChinchillaFit {
@@ -641,6 +645,33 @@ impl Chunk {
     }
 }
 
+/// Per-thread buffers of the objective (so that no evaluation zeroes or allocates them).
+struct Scratch {
+    ch: Chunk,
+    pen: [f64; CHUNK],
+    q: [f64; CHUNK],
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+        ch: Chunk::new(),
+        pen: [0.0; CHUNK],
+        q: [0.0; CHUNK],
+    });
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => f(&mut sc),
+        Err(_) => f(&mut Scratch {
+            ch: Chunk::new(),
+            pen: [0.0; CHUNK],
+            q: [0.0; CHUNK],
+        }),
+    })
+}
+
 /// `sum_k a_k` with four partial sums (vectorisable).
 #[inline]
 fn sum4(a: &[f64]) -> f64 {
@@ -680,6 +711,12 @@ impl Cost for ChinCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        with_scratch(|sc| self.value_grad_in(u, grad, sc))
+    }
+}
+
+impl ChinCost<'_> {
+    fn value_grad_in(&self, u: &[f64], grad: &mut [f64], sc: &mut Scratch) -> f64 {
         if u.iter().any(|v| !v.is_finite()) {
             return f64::INFINITY;
         }
@@ -695,9 +732,7 @@ impl Cost for ChinCost<'_> {
         };
         let mut total = 0.0;
         let mut g = [0.0f64; 5];
-        let mut ch = Chunk::new();
-        let mut pen = [0.0; CHUNK];
-        let mut q = [0.0; CHUNK];
+        let Scratch { ch, pen, q } = sc;
         let n = d.x.len();
         let mut s0 = 0;
         while s0 < n {
@@ -805,6 +840,12 @@ impl Cost for MlCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        with_scratch(|sc| self.value_grad_in(u, grad, &mut sc.ch))
+    }
+}
+
+impl MlCost<'_> {
+    fn value_grad_in(&self, u: &[f64], grad: &mut [f64], ch: &mut Chunk) -> f64 {
         if u.iter().any(|v| !v.is_finite()) {
             return f64::INFINITY;
         }
@@ -814,7 +855,6 @@ impl Cost for MlCost<'_> {
         let delta = self.delta;
         let mut total = 0.0;
         let mut g = [0.0f64; 6];
-        let mut ch = Chunk::new();
         let n = d.x.len();
         let mut s0 = 0;
         while s0 < n {
@@ -1067,14 +1107,14 @@ fn same_point(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// Phase 1 from every start (exploratory tolerances), phase 2 (the caller's options) from the
-/// `keep` best distinct end points. Returns the best phase-2 result, every start's outcome
-/// (phase-2 results replacing the phase-1 ones they refined), and how many were refined.
+/// `keep` best distinct end points. Returns the best phase-2 result and every start's outcome
+/// (phase-2 results replacing the phase-1 ones they refined).
 fn two_phase<C: Cost>(
     cost: &C,
     starts: &[Vec<f64>],
     options: &SolverOptions,
     keep: usize,
-) -> (Option<LocalResult>, Vec<LocalResult>, usize) {
+) -> (Option<LocalResult>, Vec<LocalResult>) {
     let mut phase1 = local_minimize_all_with(cost, starts, &explore_options(options), INNER);
     let mut order: Vec<usize> = (0..phase1.len())
         .filter(|&k| phase1[k].f.is_finite())
@@ -1113,16 +1153,22 @@ fn two_phase<C: Cost>(
             best = Some((k, r));
         }
     }
-    let n = chosen.len();
-    (best.map(|(_, r)| r), phase1, n)
+    (best.map(|(_, r)| r), phase1)
+}
+
+/// Hoffmann's parameters of an internal point, with `log sigma` appended for the likelihood.
+fn report_params(data: &Data, u: &[f64]) -> Vec<f64> {
+    let mut p = data.to_hoffmann(&u[..5]);
+    p.extend_from_slice(&u[5..]);
+    p
 }
 
 fn build_report(
     data: &Data,
     objective: Objective,
     best: &LocalResult,
+    starts: &[Vec<f64>],
     outcomes: &[LocalResult],
-    _n_polished: usize,
     record: bool,
 ) -> FitReport {
     let best_index = outcomes.iter().position(|o| o == best).unwrap_or(0);
@@ -1131,9 +1177,10 @@ fn build_report(
     let starts = record.then(|| {
         outcomes
             .iter()
-            .map(|o| StartOutcome {
-                start: Vec::new(),
-                params: data.to_hoffmann(&o.u[..5]),
+            .zip(starts)
+            .map(|(o, s)| StartOutcome {
+                start: report_params(data, s),
+                params: report_params(data, &o.u),
                 objective: o.f,
                 iterations: o.iterations,
                 evaluations: o.evaluations,
