@@ -275,3 +275,75 @@ fn line_search<C: Cost + ?Sized>(
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::{local_minimize_cost_with, Inner};
+    use super::super::SolverOptions;
+    use super::*;
+
+    /// Rosenbrock in `n` dimensions, infeasible (`+inf`) where `x_0 < -1.5`.
+    struct Rosen(usize);
+    impl Cost for Rosen {
+        fn dim(&self) -> usize {
+            self.0
+        }
+        fn value_grad(&self, x: &[f64], g: &mut [f64]) -> f64 {
+            if x[0] < -1.5 {
+                return f64::INFINITY;
+            }
+            let mut f = 0.0;
+            g.iter_mut().for_each(|v| *v = 0.0);
+            for i in 0..x.len() - 1 {
+                let a = x[i + 1] - x[i] * x[i];
+                let b = 1.0 - x[i];
+                f += 100.0 * a * a + b * b;
+                g[i] += -400.0 * a * x[i] - 2.0 * b;
+                g[i + 1] += 200.0 * a;
+            }
+            f
+        }
+    }
+
+    #[test]
+    fn lean_lbfgs_minimises_rosenbrock_like_argmin() {
+        for n in [2, 5, 10] {
+            let cost = Rosen(n);
+            let mut x0 = vec![0.0; n];
+            if n == 2 {
+                x0 = vec![-1.2, 1.0];
+            }
+            let o = SolverOptions::default();
+            let lean = local_minimize_cost_with(&cost, &x0, &o, Inner::Lean);
+            let arg = local_minimize_cost_with(&cost, &x0, &o, Inner::Argmin);
+            for r in [&lean, &arg] {
+                assert!(r.f < 1e-12, "{n}: {}", r.f);
+                assert!(r.u.iter().all(|v| (v - 1.0).abs() < 1e-5), "{n}: {:?}", r.u);
+            }
+            // comparable work
+            assert!(
+                lean.evaluations < 3 * arg.evaluations + 50,
+                "{} vs {}",
+                lean.evaluations,
+                arg.evaluations
+            );
+        }
+    }
+
+    #[test]
+    fn lean_run_backtracks_out_of_infeasible_regions_and_respects_the_cap() {
+        let cost = Rosen(2);
+        let x0 = [-1.4, 3.0];
+        let mut g = [0.0; 2];
+        let f0 = cost.value_grad(&x0, &mut g);
+        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10);
+        assert!(r.f <= f0 && r.f.is_finite());
+        assert!(r.u[0] >= -1.5);
+        assert!(r.iterations <= 5);
+        // the iteration cap
+        let x0 = [-1.2, 1.0];
+        let f0 = cost.value_grad(&x0, &mut g);
+        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10);
+        assert!(r.hit_cap && r.iterations == 5 && r.f < f0);
+    }
+}
