@@ -633,6 +633,49 @@ pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
+    local_minimize_cost_with(problem, u0, options, Inner::Argmin)
+}
+
+/// Which L-BFGS runs inside the engine's rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inner {
+    /// argmin's L-BFGS with a More-Thuente line search (the default engine).
+    Argmin,
+    /// The crate's allocation-free L-BFGS with a strong-Wolfe line search
+    /// ([`super::lbfgs`]), for objectives so cheap that argmin's bookkeeping matters.
+    Lean,
+}
+
+/// [`local_minimize_all`] with a choice of inner L-BFGS.
+pub(crate) fn local_minimize_all_with<C: Cost + ?Sized>(
+    cost: &C,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    inner: Inner,
+) -> Vec<LocalResult> {
+    #[cfg(feature = "parallel")]
+    {
+        if options.parallel && starts.len() > 1 {
+            use rayon::prelude::*;
+            return starts
+                .par_iter()
+                .map(|s| local_minimize_cost_with(cost, s, options, inner))
+                .collect();
+        }
+    }
+    starts
+        .iter()
+        .map(|s| local_minimize_cost_with(cost, s, options, inner))
+        .collect()
+}
+
+/// [`local_minimize_cost`] with a choice of inner L-BFGS.
+pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
+    problem: &C,
+    u0: &[f64],
+    options: &SolverOptions,
+    inner: Inner,
+) -> LocalResult {
     let np = problem.dim();
     let u0 = u0.to_vec();
     let mut g = vec![0.0; np];
@@ -673,50 +716,74 @@ pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
         }
         let scale = f.abs().max(gnorm).max(f64::MIN_POSITIVE);
         let rel = f.abs() / scale;
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), options.memory)
-            .with_tolerance_grad(options.gradient_tolerance * rel)
-            .and_then(|s| s.with_tolerance_cost(options.objective_tolerance * rel));
-        let Ok(solver) = solver else {
-            status = Status::IterationLimit;
-            break;
-        };
-        let scaled = Scaled {
-            problem,
-            tracker: &tracker,
-            inv_scale: 1.0 / scale,
-        };
         let remaining = options.max_iterations - iterations;
-        let gg = g.iter().map(|x| x / scale).collect::<Vec<_>>();
-        let run = Executor::new(scaled, solver)
-            .configure(|st| {
-                // The cost is left for L-BFGS's init to compute (a cache hit): setting it here
-                // would make argmin's previous and current cost equal and stop at iteration 0.
-                st.param(u.clone()).gradient(gg).max_iters(remaining)
-            })
-            .ctrlc(false)
-            .timer(false)
-            .run();
         let mut hit_cap = false;
-        match run {
-            Ok(res) => {
-                iterations += res.state.get_iter();
-                if let TerminationStatus::Terminated(TerminationReason::MaxItersReached) =
-                    res.state.get_termination_status()
-                {
-                    hit_cap = true;
+        let improvement;
+        if inner == Inner::Lean {
+            let r = super::lbfgs::run(
+                problem,
+                &u,
+                f,
+                &g,
+                scale,
+                options.gradient_tolerance * rel,
+                options.objective_tolerance * rel,
+                remaining,
+                options.memory,
+            );
+            iterations += r.iterations;
+            tracker.borrow_mut().evals += r.evaluations;
+            hit_cap = r.hit_cap;
+            improvement = f - r.f;
+            if r.f < f {
+                u = r.u;
+                f = r.f;
+                g = r.g;
+            }
+        } else {
+            let solver = LBFGS::new(MoreThuenteLineSearch::new(), options.memory)
+                .with_tolerance_grad(options.gradient_tolerance * rel)
+                .and_then(|s| s.with_tolerance_cost(options.objective_tolerance * rel));
+            let Ok(solver) = solver else {
+                status = Status::IterationLimit;
+                break;
+            };
+            let scaled = Scaled {
+                problem,
+                tracker: &tracker,
+                inv_scale: 1.0 / scale,
+            };
+            let gg = g.iter().map(|x| x / scale).collect::<Vec<_>>();
+            let run = Executor::new(scaled, solver)
+                .configure(|st| {
+                    // The cost is left for L-BFGS's init to compute (a cache hit): setting it
+                    // here would make argmin's previous and current cost equal and stop at
+                    // iteration 0.
+                    st.param(u.clone()).gradient(gg).max_iters(remaining)
+                })
+                .ctrlc(false)
+                .timer(false)
+                .run();
+            match run {
+                Ok(res) => {
+                    iterations += res.state.get_iter();
+                    if let TerminationStatus::Terminated(TerminationReason::MaxItersReached) =
+                        res.state.get_termination_status()
+                    {
+                        hit_cap = true;
+                    }
+                }
+                Err(_) => {
+                    // argmin reports an error only if the problem could not be evaluated at
+                    // all; the tracker still holds the best point seen.
                 }
             }
-            Err(_) => {
-                // argmin reports an error only if the problem could not be evaluated at all;
-                // the tracker still holds the best point seen.
-            }
+            let t = tracker.borrow();
+            improvement = f - t.best_f;
+            u.clone_from(&t.best_u);
+            f = t.best_f;
+            g.clone_from(&t.best_g);
         }
-        let t = tracker.borrow();
-        let improvement = f - t.best_f;
-        u.clone_from(&t.best_u);
-        f = t.best_f;
-        g.clone_from(&t.best_g);
-        drop(t);
         if hit_cap && iterations >= options.max_iterations {
             status = Status::IterationLimit;
             break;

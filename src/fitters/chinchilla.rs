@@ -9,10 +9,15 @@
 //!
 //! Starts ([`Starts`]):
 //! - [`Starts::VariableProjection`] (default): for fixed `(alpha, beta)` the law is linear in
-//!   `(E, A, B)`. A grid over `(alpha, beta)` solves non-negative weighted least squares for
-//!   `(E, A, B)` (weights `1 / L^2`, so residuals approximate log residuals) at every node; the
-//!   best local minima of that profile seed L-BFGS on the true objective in five dimensions,
-//!   and the best basins are finished with tight tolerances and a damped Newton polish.
+//!   `(E, A, B)`. A 29 x 29 grid over `(alpha, beta)` in `[0.05, 3]` solves non-negative weighted
+//!   least squares for `(E, A, B)` at every node (weights `1 / L^2`, so residuals approximate
+//!   log residuals). Starts: the best local minima of that profile, and points along its valley
+//!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
+//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions. Then one step
+//!   of iteratively reweighted least squares from the best fit (weights `rho'(r) / r`, which for
+//!   the Huber penalty with a small `delta` discount far-off runs as least absolute deviations
+//!   do) gives a second profile whose new minima are tried too. The best distinct basins are
+//!   finished with tight tolerances and a damped Newton polish.
 //! - [`Starts::Hoffmann`]: the paper's 4,500-point grid (`alpha, beta` in
 //!   `{0, 0.5, 1, 1.5, 2}`, `e` in `{-1, -0.5, 0, 0.5, 1}`, `a, b` in
 //!   `{0, 5, 10, 15, 20, 25}`), every start run to its local optimum, the best few polished.
@@ -21,8 +26,8 @@
 use crate::data::Run;
 use crate::error::{check, Error, Result};
 use crate::fit::{
-    local_minimize_all, Cost, FitReport, LocalResult, Loss, Objective, Reduction, SolverOptions,
-    Space, StartOutcome,
+    local_minimize_all_with, Cost, FitReport, Inner, LocalResult, Loss, Objective, Reduction,
+    SolverOptions, Space, StartOutcome,
 };
 use crate::laws::ChinchillaLaw;
 use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};
@@ -31,7 +36,8 @@ use serde::{Deserialize, Serialize};
 /// Where the local optimizer starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub enum Starts {
-    /// Variable projection over a grid of `(alpha, beta)` (the default; see the module docs).
+    /// Variable projection over a grid of `(alpha, beta)`: profile minima, valley points and a
+    /// reweighted profile (the default; see the module docs).
     #[default]
     VariableProjection,
     /// Hoffmann et al.'s 4,500-point grid of initialisations, to reproduce the paper's
@@ -75,9 +81,13 @@ pub struct ChinchillaFit {
     /// [`chinchilla_objective`]); with another objective, that one.
     pub objective: f64,
     /// The optimizer's report. Start and end points in [`FitReport::starts`] are Hoffmann's
-    /// parameters `[log E, log A, log B, alpha, beta]`; the gradient norm is taken in the
-    /// internal (centred) coordinates. For a maximum-likelihood fit, the objective on the report
-    /// is the negative log-likelihood.
+    /// parameters `[log E, log A, log B, alpha, beta]` (with `log sigma` appended for a
+    /// maximum-likelihood fit); the gradient norm is taken in the internal (centred)
+    /// coordinates. For a maximum-likelihood fit, the objective on the report is the negative
+    /// log-likelihood. Every start is first run with exploratory tolerances; the best few
+    /// distinct end points are then refined with the solver options (their outcomes replace the
+    /// exploratory ones), so `n_starts_at_best` counts starts within 1e-9 of the best after
+    /// that refinement.
     pub report: FitReport,
     /// Scale and log-likelihood of a [`Estimator::MaximumLikelihood`] fit; `None` otherwise.
     pub likelihood: Option<HuberLikelihood>,
@@ -221,12 +231,20 @@ impl ChinchillaFitter {
             data: &data,
             objective: self.objective,
         };
-        let starts = match &self.starts {
-            Starts::VariableProjection => variable_projection_starts(&data),
-            Starts::Hoffmann => hoffmann_grid()
-                .iter()
-                .map(|p| data.to_internal(p))
-                .collect(),
+        let keep = match self.starts {
+            Starts::Hoffmann => 5,
+            _ => 3,
+        };
+        let (starts, best, outcomes) = match &self.starts {
+            Starts::VariableProjection => variable_projection_fit(&data, &cost, &self.solver, keep),
+            Starts::Hoffmann => {
+                let starts: Vec<Vec<f64>> = hoffmann_grid()
+                    .iter()
+                    .map(|p| data.to_internal(p))
+                    .collect();
+                let (best, outcomes) = two_phase(&cost, &starts, &self.solver, keep);
+                (starts, best, outcomes)
+            }
             Starts::Custom(laws) => {
                 if laws.is_empty() {
                     return Err(Error::InvalidOption {
@@ -235,7 +253,7 @@ impl ChinchillaFitter {
                         reason: "give at least one starting law".into(),
                     });
                 }
-                let mut v = Vec::with_capacity(laws.len());
+                let mut starts = Vec::with_capacity(laws.len());
                 for (k, l) in laws.iter().enumerate() {
                     let p = l.log_params();
                     if p.iter().any(|x| !x.is_finite()) {
@@ -246,16 +264,12 @@ impl ChinchillaFitter {
                                 .into(),
                         });
                     }
-                    v.push(data.to_internal(&p));
+                    starts.push(data.to_internal(&p));
                 }
-                v
+                let (best, outcomes) = two_phase(&cost, &starts, &self.solver, keep);
+                (starts, best, outcomes)
             }
         };
-        let keep = match self.starts {
-            Starts::Hoffmann => 5,
-            _ => 3,
-        };
-        let (best, outcomes, n_polished) = two_phase(&cost, &starts, &self.solver, keep);
         let Some(best) = best else {
             return Err(Error::Numerical(
                 "no starting point gave a finite objective".into(),
@@ -268,8 +282,8 @@ impl ChinchillaFitter {
                     &data,
                     self.objective,
                     &best,
+                    &starts,
                     &outcomes,
-                    n_polished,
                     self.solver.record_starts,
                 );
                 Ok(ChinchillaFit {
@@ -316,7 +330,7 @@ impl ChinchillaFitter {
                 starts.push(u);
             }
         }
-        let (best, outcomes, n_polished) = two_phase(&ml, &starts, &self.solver, 2);
+        let (best, outcomes) = two_phase(&ml, &starts, &self.solver, 2);
         let best = best
             .ok_or_else(|| Error::Numerical("the likelihood is not finite at any start".into()))?;
         let law = data.to_law(&best.u[..5])?;
@@ -331,8 +345,8 @@ impl ChinchillaFitter {
             data,
             spec,
             &best,
+            &starts,
             &outcomes,
-            n_polished,
             self.solver.record_starts,
         );
         Ok(ChinchillaFit {
@@ -641,6 +655,33 @@ impl Chunk {
     }
 }
 
+/// Per-thread buffers of the objective (so that no evaluation zeroes or allocates them).
+struct Scratch {
+    ch: Chunk,
+    pen: [f64; CHUNK],
+    q: [f64; CHUNK],
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
+        ch: Chunk::new(),
+        pen: [0.0; CHUNK],
+        q: [0.0; CHUNK],
+    });
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut sc) => f(&mut sc),
+        Err(_) => f(&mut Scratch {
+            ch: Chunk::new(),
+            pen: [0.0; CHUNK],
+            q: [0.0; CHUNK],
+        }),
+    })
+}
+
 /// `sum_k a_k` with four partial sums (vectorisable).
 #[inline]
 fn sum4(a: &[f64]) -> f64 {
@@ -680,6 +721,12 @@ impl Cost for ChinCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        with_scratch(|sc| self.value_grad_in(u, grad, sc))
+    }
+}
+
+impl ChinCost<'_> {
+    fn value_grad_in(&self, u: &[f64], grad: &mut [f64], sc: &mut Scratch) -> f64 {
         if u.iter().any(|v| !v.is_finite()) {
             return f64::INFINITY;
         }
@@ -695,9 +742,7 @@ impl Cost for ChinCost<'_> {
         };
         let mut total = 0.0;
         let mut g = [0.0f64; 5];
-        let mut ch = Chunk::new();
-        let mut pen = [0.0; CHUNK];
-        let mut q = [0.0; CHUNK];
+        let Scratch { ch, pen, q } = sc;
         let n = d.x.len();
         let mut s0 = 0;
         while s0 < n {
@@ -805,6 +850,12 @@ impl Cost for MlCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        with_scratch(|sc| self.value_grad_in(u, grad, &mut sc.ch))
+    }
+}
+
+impl MlCost<'_> {
+    fn value_grad_in(&self, u: &[f64], grad: &mut [f64], ch: &mut Chunk) -> f64 {
         if u.iter().any(|v| !v.is_finite()) {
             return f64::INFINITY;
         }
@@ -814,7 +865,6 @@ impl Cost for MlCost<'_> {
         let delta = self.delta;
         let mut total = 0.0;
         let mut g = [0.0f64; 6];
-        let mut ch = Chunk::new();
         let n = d.x.len();
         let mut s0 = 0;
         while s0 < n {
@@ -860,188 +910,324 @@ impl Cost for MlCost<'_> {
 /// Exponent grid of the variable-projection scan.
 fn exponent_grid() -> Vec<f64> {
     let mut v: Vec<f64> = (1..=24).map(|k| 0.05 * k as f64).collect();
-    v.extend_from_slice(&[1.4, 1.7, 2.0, 2.5]);
+    v.extend_from_slice(&[1.4, 1.7, 2.0, 2.5, 3.0]);
     v
 }
 
-/// Starts from the variable-projection profile over `(alpha, beta)`.
-fn variable_projection_starts(d: &Data) -> Vec<Vec<f64>> {
-    let grid = exponent_grid();
-    let m = grid.len();
-    let n = d.x.len();
-    // weights 1/y^2 (first-order log residuals) times user weights
-    let wv: Vec<f64> = (0..n).map(|i| d.w[i] / (d.y[i] * d.y[i])).collect();
+/// The basis columns `exp(-k x_i)` and `exp(-k z_i)` for every exponent `k` of the grid,
+/// computed once per fit and shared by every weighting of the profile.
+struct Basis {
+    grid: Vec<f64>,
+    /// `tx[j][i] = exp(-grid[j] x_i)`; empty when not finite for some point.
+    tx: Vec<Vec<f64>>,
+    tz: Vec<Vec<f64>>,
+}
+
+impl Basis {
+    fn new(d: &Data) -> Basis {
+        let grid = exponent_grid();
+        let col = |c: &[f64], k: f64| -> Vec<f64> {
+            let t: Vec<f64> = c
+                .iter()
+                .map(|&v| {
+                    let arg = -k * v;
+                    if arg.abs() <= EXP_FAST_MAX {
+                        exp_fast(arg)
+                    } else {
+                        arg.exp()
+                    }
+                })
+                .collect();
+            if t.iter().all(|v| v.is_finite() && *v > 0.0) {
+                t
+            } else {
+                Vec::new()
+            }
+        };
+        Basis {
+            tx: grid.iter().map(|&k| col(&d.x, k)).collect(),
+            tz: grid.iter().map(|&k| col(&d.z, k)).collect(),
+            grid,
+        }
+    }
+}
+
+/// A profile node: the weighted sum of squares and `(E, A_c, B_c)` at grid node `(ja, jb)`.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    sse: f64,
+    coef: [f64; 3],
+}
+
+/// The variable-projection profile over the exponent grid, for per-point least-squares weights
+/// `wv` (on residuals `y - L_hat`): at every `(alpha, beta)` node the non-negative weighted
+/// least-squares `(E, A_c, B_c)` and its sum of squares.
+fn profile(basis: &Basis, y: &[f64], wv: &[f64]) -> Vec<Option<Node>> {
+    let m = basis.grid.len();
     let s0: f64 = wv.iter().sum();
-    let sy: f64 = wv.iter().zip(&d.y).map(|(w, y)| w * y).sum();
-    let syy: f64 = wv.iter().zip(&d.y).map(|(w, y)| w * y * y).sum();
-    // per-exponent basis columns and their moments
-    struct Col {
-        wt: Vec<f64>,
-        s1: f64,
-        s2: f64,
-        sy: f64,
-        ok: bool,
-    }
-    let col = |c: &[f64], k: f64| -> Col {
-        let t: Vec<f64> = c.iter().map(|v| (-k * v).exp()).collect();
-        let wt: Vec<f64> = t.iter().zip(&wv).map(|(t, w)| t * w).collect();
-        let s1 = wt.iter().sum();
-        let s2 = wt.iter().zip(&t).map(|(a, b)| a * b).sum();
-        let sy = wt.iter().zip(&d.y).map(|(a, b)| a * b).sum();
-        let ok = wt.iter().all(|v| v.is_finite()) && f64::is_finite(s2);
-        Col { wt, s1, s2, sy, ok }
+    let sy: f64 = wv.iter().zip(y).map(|(w, y)| w * y).sum();
+    let syy: f64 = wv.iter().zip(y).map(|(w, y)| w * y * y).sum();
+    // per column: w t, sum w t, sum w t^2, sum w t y
+    let moments = |t: &Vec<f64>| -> Option<(Vec<f64>, f64, f64, f64)> {
+        if t.is_empty() {
+            return None;
+        }
+        let wt: Vec<f64> = t.iter().zip(wv).map(|(t, w)| t * w).collect();
+        let s1 = sum4(&wt);
+        let s2 = dot4(&wt, t);
+        let sty = dot4(&wt, y);
+        (s1.is_finite() && s2.is_finite() && sty.is_finite()).then_some((wt, s1, s2, sty))
     };
-    let ca: Vec<Col> = grid.iter().map(|&k| col(&d.x, k)).collect();
-    let cb: Vec<Col> = grid.iter().map(|&k| col(&d.z, k)).collect();
-    let tb: Vec<Vec<f64>> = grid
-        .iter()
-        .map(|&k| d.z.iter().map(|v| (-k * v).exp()).collect())
-        .collect();
-    // profile[ja * m + jb] = (sse, E, Ac, Bc)
-    let mut profile = vec![(f64::INFINITY, 0.0, 0.0, 0.0); m * m];
+    let ca: Vec<_> = basis.tx.iter().map(moments).collect();
+    let cb: Vec<_> = basis.tz.iter().map(moments).collect();
+    let mut out = vec![None; m * m];
     for (ja, a) in ca.iter().enumerate() {
-        if !a.ok {
+        let Some((wta, a1, a2, ay)) = a else {
             continue;
-        }
+        };
         for (jb, b) in cb.iter().enumerate() {
-            if !b.ok {
+            let Some((_, b1, b2, by)) = b else {
                 continue;
-            }
-            let sab: f64 = a.wt.iter().zip(&tb[jb]).map(|(p, q)| p * q).sum();
-            let mat = [[s0, a.s1, b.s1], [a.s1, a.s2, sab], [b.s1, sab, b.s2]];
-            let rhs = [sy, a.sy, b.sy];
+            };
+            let sab = dot4(wta, &basis.tz[jb]);
+            let mat = [[s0, *a1, *b1], [*a1, *a2, sab], [*b1, sab, *b2]];
+            let rhs = [sy, *ay, *by];
             if let Some((sse, coef)) = nnls3(&mat, &rhs, syy) {
-                profile[ja * m + jb] = (sse, coef[0], coef[1], coef[2]);
+                out[ja * m + jb] = Some(Node { sse, coef });
             }
         }
     }
-    // local minima of the profile (8-neighbourhood)
-    let mut minima: Vec<(f64, usize, usize)> = Vec::new();
+    out
+}
+
+/// Local minima of a profile (8-neighbourhood), best first: `(sse, ja, jb)`.
+fn profile_minima(p: &[Option<Node>], m: usize) -> Vec<(f64, usize, usize)> {
+    let val = |ja: usize, jb: usize| p[ja * m + jb].map_or(f64::INFINITY, |n| n.sse);
+    let mut minima = Vec::new();
     for ja in 0..m {
         for jb in 0..m {
-            let v = profile[ja * m + jb].0;
+            let v = val(ja, jb);
             if !v.is_finite() {
                 continue;
             }
-            let mut is_min = true;
-            'nb: for da in -1i64..=1 {
-                for db in -1i64..=1 {
-                    if da == 0 && db == 0 {
-                        continue;
-                    }
-                    let (pa, pb) = (ja as i64 + da, jb as i64 + db);
-                    if pa < 0 || pb < 0 || pa >= m as i64 || pb >= m as i64 {
-                        continue;
-                    }
-                    if profile[pa as usize * m + pb as usize].0 < v {
-                        is_min = false;
-                        break 'nb;
-                    }
-                }
-            }
-            if is_min {
+            let lower_neighbour = (ja.saturating_sub(1)..=(ja + 1).min(m - 1)).any(|pa| {
+                (jb.saturating_sub(1)..=(jb + 1).min(m - 1))
+                    .any(|pb| (pa, pb) != (ja, jb) && val(pa, pb) < v)
+            });
+            if !lower_neighbour {
                 minima.push((v, ja, jb));
             }
         }
     }
     minima.sort_by(|a, b| a.0.total_cmp(&b.0));
+    minima
+}
+
+/// The internal start at profile node `(ja, jb)`.
+fn node_start(d: &Data, basis: &Basis, node: &Node, ja: usize, jb: usize) -> Vec<f64> {
     let ymin = d.y.iter().cloned().fold(f64::INFINITY, f64::min);
     let floor = 1e-4 * ymin;
-    let mut starts: Vec<Vec<f64>> = minima
-        .iter()
-        .take(4)
-        .map(|&(_, ja, jb)| {
-            let (_, e, a, b) = profile[ja * m + jb];
-            vec![
-                e.max(floor).ln(),
-                a.max(floor).ln(),
-                b.max(floor).ln(),
-                grid[ja],
-                grid[jb],
-            ]
-        })
-        .collect();
-    if starts.is_empty() {
-        let l = (0.5 * ymin).ln();
-        let q = (0.25 * ymin).ln();
-        starts.push(vec![l, q, q, 0.3, 0.3]);
+    let [e, a, b] = node.coef;
+    vec![
+        e.max(floor).ln(),
+        a.max(floor).ln(),
+        b.max(floor).ln(),
+        basis.grid[ja],
+        basis.grid[jb],
+    ]
+}
+
+/// Whether node `(ja, jb)` is within one grid step of a node already used.
+fn near_seen(seen: &[(usize, usize)], ja: usize, jb: usize) -> bool {
+    seen.iter()
+        .any(|&(a, b)| a.abs_diff(ja) <= 1 && b.abs_diff(jb) <= 1)
+}
+
+/// Starts (internal parameters) at up to `k` best local minima of profile `p`, skipping grid nodes next to ones in `seen` (and recording the ones used).
+fn profile_starts(
+    d: &Data,
+    basis: &Basis,
+    p: &[Option<Node>],
+    k: usize,
+    seen: &mut Vec<(usize, usize)>,
+) -> Vec<Vec<f64>> {
+    let m = basis.grid.len();
+    let mut starts = Vec::new();
+    for (_, ja, jb) in profile_minima(p, m) {
+        if starts.len() >= k {
+            break;
+        }
+        if near_seen(seen, ja, jb) {
+            continue;
+        }
+        if let Some(node) = p[ja * m + jb] {
+            seen.push((ja, jb));
+            starts.push(node_start(d, basis, &node, ja, jb));
+        }
     }
     starts
 }
 
-/// Non-negative least squares in 3 unknowns from the normal equations `mat c = rhs` (with
-/// `y'Wy = syy`): the unconstrained solution if it is non-negative, else the best non-negative
-/// solution on a face (all 7 supports tried). Returns `(weighted SSE, c)`.
-fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f64, [f64; 3])> {
-    let mut best: Option<(f64, [f64; 3])> = None;
-    for mask in (1u8..8).rev() {
-        let idx: Vec<usize> = (0..3).filter(|j| mask & (1 << j) != 0).collect();
-        let k = idx.len();
-        let mut a = [[0.0; 3]; 3];
-        let mut r = [0.0; 3];
-        for (p, &i) in idx.iter().enumerate() {
-            r[p] = rhs[i];
-            for (q, &j) in idx.iter().enumerate() {
-                a[p][q] = mat[i][j];
+/// Exponent levels at which the profile's valley is sampled.
+const VALLEY_LEVELS: [f64; 3] = [0.15, 0.35, 0.7];
+
+/// Starts along the valley floor of profile `p`: at a few fixed values of
+/// `alpha` the best `beta`, and at a few fixed values of `beta` the best `alpha`. With few
+/// budgets or far-off runs the least-squares profile can have a single minimum in the wrong
+/// basin of the (robust) objective; the valley reaches the others. Skips nodes next to ones in
+/// `seen`.
+fn valley_starts(
+    d: &Data,
+    basis: &Basis,
+    p: &[Option<Node>],
+    seen: &mut Vec<(usize, usize)>,
+) -> Vec<Vec<f64>> {
+    let m = basis.grid.len();
+    let level = |v: f64| {
+        (0..m)
+            .min_by(|&i, &j| {
+                (basis.grid[i] - v)
+                    .abs()
+                    .total_cmp(&(basis.grid[j] - v).abs())
+            })
+            .unwrap_or(0)
+    };
+    let mut starts = Vec::new();
+    for &v in &VALLEY_LEVELS {
+        let fixed = level(v);
+        for alpha_fixed in [true, false] {
+            let node_at = |j: usize| {
+                let (ja, jb) = if alpha_fixed { (fixed, j) } else { (j, fixed) };
+                p[ja * m + jb].map(|n| (n, ja, jb))
+            };
+            let best = (0..m)
+                .filter_map(node_at)
+                .min_by(|a, b| a.0.sse.total_cmp(&b.0.sse));
+            if let Some((node, ja, jb)) = best {
+                if !near_seen(seen, ja, jb) {
+                    seen.push((ja, jb));
+                    starts.push(node_start(d, basis, &node, ja, jb));
+                }
             }
         }
-        let Some(sol) = solve_small(&a, &r, k) else {
-            continue;
-        };
-        if sol[..k].iter().any(|v| !(*v >= 0.0)) {
-            continue;
+    }
+    starts
+}
+
+/// Least-squares weights that make residuals `y - L_hat` approximate the objective's residuals:
+/// `1 / y^2` for log residuals, 1 for linear ones; times the run weights.
+fn base_weights(d: &Data, objective: &Objective) -> Vec<f64> {
+    (0..d.y.len())
+        .map(|i| match objective.space {
+            Space::Log => d.w[i] / (d.y[i] * d.y[i]),
+            Space::Linear => d.w[i],
+        })
+        .collect()
+}
+
+/// The same weights reweighted by `rho'(r) / r` at the residuals of `u` (one step of
+/// iteratively reweighted least squares towards the objective's own penalty: for the Huber
+/// penalty with a small `delta` this downweights large residuals like least absolute
+/// deviations do).
+fn irls_weights(d: &Data, objective: &Objective, base: &[f64], u: &[f64]) -> Vec<f64> {
+    let ee = u[0].exp();
+    (0..d.y.len())
+        .map(|i| {
+            let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+            let r = match objective.space {
+                Space::Log => d.ly[i] - p[1],
+                Space::Linear => d.y[i] - p[0],
+            };
+            let (_, drho) = objective.rho(r);
+            let f = if r.abs() > 1e-300 { drho / r } else { 1.0 };
+            if f.is_finite() && f >= 0.0 {
+                base[i] * f
+            } else {
+                base[i]
+            }
+        })
+        .collect()
+}
+
+/// A start when the profile has no usable node.
+fn fallback_start(d: &Data) -> Vec<f64> {
+    let ymin = d.y.iter().cloned().fold(f64::INFINITY, f64::min);
+    let l = (0.5 * ymin).ln();
+    let q = (0.25 * ymin).ln();
+    vec![l, q, q, 0.3, 0.3]
+}
+
+/// Non-negative least squares in 3 unknowns from the normal equations `mat c = rhs` (with
+/// `y'Wy = syy`): the unconstrained solution if it is non-negative, else the best non-negative
+/// least-squares solution on a face (every support of 2 and 1 unknowns, in closed form).
+/// Returns `(weighted SSE, c)`.
+fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f64, [f64; 3])> {
+    let m = mat;
+    let scale = m[0][0].abs().max(m[1][1].abs()).max(m[2][2].abs());
+    if !(scale > 0.0 && scale.is_finite()) {
+        return None;
+    }
+    // full system by Cramer's rule on the symmetric matrix
+    let c00 = m[1][1] * m[2][2] - m[1][2] * m[2][1];
+    let c01 = m[1][2] * m[2][0] - m[1][0] * m[2][2];
+    let c02 = m[1][0] * m[2][1] - m[1][1] * m[2][0];
+    let det = m[0][0] * c00 + m[0][1] * c01 + m[0][2] * c02;
+    let rel_tol = 1e-13;
+    if det.abs() > rel_tol * m[0][0].abs() * m[1][1].abs() * m[2][2].abs() && det.is_finite() {
+        let c10 = m[0][2] * m[2][1] - m[0][1] * m[2][2];
+        let c11 = m[0][0] * m[2][2] - m[0][2] * m[2][0];
+        let c12 = m[0][1] * m[2][0] - m[0][0] * m[2][1];
+        let c20 = m[0][1] * m[1][2] - m[0][2] * m[1][1];
+        let c21 = m[0][2] * m[1][0] - m[0][0] * m[1][2];
+        let c22 = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        let inv = 1.0 / det;
+        let c = [
+            (c00 * rhs[0] + c10 * rhs[1] + c20 * rhs[2]) * inv,
+            (c01 * rhs[0] + c11 * rhs[1] + c21 * rhs[2]) * inv,
+            (c02 * rhs[0] + c12 * rhs[1] + c22 * rhs[2]) * inv,
+        ];
+        if c.iter().all(|v| *v >= 0.0 && v.is_finite()) {
+            let sse = syy - (c[0] * rhs[0] + c[1] * rhs[1] + c[2] * rhs[2]);
+            return Some((sse, c));
         }
-        let sse = syy - (0..k).map(|p| sol[p] * r[p]).sum::<f64>();
-        let mut c = [0.0; 3];
-        for (p, &i) in idx.iter().enumerate() {
-            c[i] = sol[p];
-        }
-        if best.is_none_or(|(b, _)| sse < b) {
+    }
+    // faces: pairs, then singletons; keep the best feasible
+    let mut best: Option<(f64, [f64; 3])> = None;
+    let mut consider = |sse: f64, c: [f64; 3]| {
+        if sse.is_finite() && best.is_none_or(|(b, _)| sse < b) {
             best = Some((sse, c));
         }
-        if mask == 7 {
-            // the unconstrained solution is feasible: it is the optimum
-            break;
+    };
+    for (i, j) in [(0usize, 1usize), (0, 2), (1, 2)] {
+        let d2 = m[i][i] * m[j][j] - m[i][j] * m[j][i];
+        if !(d2.abs() > rel_tol * m[i][i].abs() * m[j][j].abs()) {
+            continue;
+        }
+        let ci = (m[j][j] * rhs[i] - m[i][j] * rhs[j]) / d2;
+        let cj = (m[i][i] * rhs[j] - m[j][i] * rhs[i]) / d2;
+        if ci >= 0.0 && cj >= 0.0 {
+            let mut c = [0.0; 3];
+            c[i] = ci;
+            c[j] = cj;
+            consider(syy - (ci * rhs[i] + cj * rhs[j]), c);
+        }
+    }
+    for i in 0..3 {
+        if m[i][i] > 0.0 && rhs[i] >= 0.0 {
+            let mut c = [0.0; 3];
+            c[i] = rhs[i] / m[i][i];
+            consider(syy - c[i] * rhs[i], c);
         }
     }
     best
 }
 
-/// Gaussian elimination with partial pivoting on the leading `k x k` block; `None` when
-/// (numerically) singular.
-fn solve_small(a: &[[f64; 3]; 3], r: &[f64; 3], k: usize) -> Option<[f64; 3]> {
-    let mut a = *a;
-    let mut r = *r;
-    let scale = (0..k).map(|i| a[i][i].abs()).fold(0.0, f64::max);
-    if !(scale > 0.0 && scale.is_finite()) {
-        return None;
-    }
-    for col in 0..k {
-        let piv = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if !(a[piv][col].abs() > 1e-13 * scale) {
-            return None;
-        }
-        a.swap(col, piv);
-        r.swap(col, piv);
-        for row in col + 1..k {
-            let f = a[row][col] / a[col][col];
-            let pivot_row = a[col];
-            for (dst, src) in a[row][col..k].iter_mut().zip(&pivot_row[col..k]) {
-                *dst -= f * src;
-            }
-            r[row] -= f * r[col];
-        }
-    }
-    let mut x = [0.0; 3];
-    for row in (0..k).rev() {
-        let s: f64 = (row + 1..k).map(|c| a[row][c] * x[c]).sum();
-        x[row] = (r[row] - s) / a[row][row];
-    }
-    x[..k].iter().all(|v| v.is_finite()).then_some(x)
-}
-
 // ---------------------------------------------------------------------------------------------
 // the two-phase driver
+
+/// The L-BFGS used for Chinchilla fits: the lean one (a fifth fewer instructions than argmin's on
+/// this objective, for the same iterations).
+const INNER: Inner = Inner::Lean;
 
 /// Options for the first, exploratory phase: looser tolerances (never tighter than the
 /// caller's), no polish.
@@ -1056,22 +1242,33 @@ fn explore_options(o: &SolverOptions) -> SolverOptions {
     }
 }
 
+/// Two end points in one basin of the objective: the refinement of one reaches the optimum of
+/// both (the basins of this objective are long flat valleys, so the test is loose).
+fn same_basin(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= 1e-2 * (1.0 + x.abs().max(y.abs())))
+}
+
 fn same_point(a: &[f64], b: &[f64]) -> bool {
     a.iter()
         .zip(b)
         .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())))
 }
 
-/// Phase 1 from every start (exploratory tolerances), phase 2 (the caller's options) from the
-/// `keep` best distinct end points. Returns the best phase-2 result, every start's outcome
-/// (phase-2 results replacing the phase-1 ones they refined), and how many were refined.
-fn two_phase<C: Cost>(
+/// Phase 1: every start with exploratory tolerances.
+fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> Vec<LocalResult> {
+    local_minimize_all_with(cost, starts, &explore_options(options), INNER)
+}
+
+/// Phase 2: the `keep` best distinct phase-1 end points, refined with the caller's options
+/// (their outcomes replace the phase-1 ones in `phase1`). Returns the best.
+fn refine<C: Cost>(
     cost: &C,
-    starts: &[Vec<f64>],
+    phase1: &mut [LocalResult],
     options: &SolverOptions,
     keep: usize,
-) -> (Option<LocalResult>, Vec<LocalResult>, usize) {
-    let mut phase1 = local_minimize_all(cost, starts, &explore_options(options));
+) -> Option<LocalResult> {
     let mut order: Vec<usize> = (0..phase1.len())
         .filter(|&k| phase1[k].f.is_finite())
         .collect();
@@ -1083,14 +1280,14 @@ fn two_phase<C: Cost>(
         }
         if chosen
             .iter()
-            .any(|&c| same_point(&phase1[c].u, &phase1[k].u))
+            .any(|&c| same_basin(&phase1[c].u, &phase1[k].u))
         {
             continue;
         }
         chosen.push(k);
     }
     let refine: Vec<Vec<f64>> = chosen.iter().map(|&k| phase1[k].u.clone()).collect();
-    let phase2 = local_minimize_all(cost, &refine, options);
+    let phase2 = local_minimize_all_with(cost, &refine, options, INNER);
     let mut best: Option<(usize, LocalResult)> = None;
     for (&k, mut r) in chosen.iter().zip(phase2) {
         // a refinement never makes a start worse
@@ -1109,16 +1306,71 @@ fn two_phase<C: Cost>(
             best = Some((k, r));
         }
     }
-    let n = chosen.len();
-    (best.map(|(_, r)| r), phase1, n)
+    best.map(|(_, r)| r)
+}
+
+/// Both phases. Returns the best result and every start's outcome.
+fn two_phase<C: Cost>(
+    cost: &C,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    keep: usize,
+) -> (Option<LocalResult>, Vec<LocalResult>) {
+    let mut phase1 = explore(cost, starts, options);
+    let best = refine(cost, &mut phase1, options, keep);
+    (best, phase1)
+}
+
+/// The default strategy: starts at the best minima of the least-squares variable-projection
+/// profile; then, from the best exploratory fit, one step of iteratively reweighted least
+/// squares towards the objective's penalty and starts at the new profile's minima (robust to
+/// runs whose losses are far off, which pull least squares into the wrong basin); both phases.
+/// Returns the starts, the best result and every start's outcome.
+fn variable_projection_fit(
+    d: &Data,
+    cost: &ChinCost<'_>,
+    options: &SolverOptions,
+    keep: usize,
+) -> (Vec<Vec<f64>>, Option<LocalResult>, Vec<LocalResult>) {
+    let basis = Basis::new(d);
+    let base = base_weights(d, &cost.objective);
+    let mut seen = Vec::new();
+    let p = profile(&basis, &d.y, &base);
+    let mut starts = profile_starts(d, &basis, &p, 4, &mut seen);
+    if starts.is_empty() {
+        starts.push(fallback_start(d));
+    }
+    starts.extend(valley_starts(d, &basis, &p, &mut seen));
+    let mut results = explore(cost, &starts, options);
+    let best1 = results
+        .iter()
+        .filter(|r| r.f.is_finite())
+        .min_by(|a, b| a.f.total_cmp(&b.f));
+    if let Some(b) = best1 {
+        let w = irls_weights(d, &cost.objective, &base, &b.u);
+        let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
+        if !more.is_empty() {
+            results.extend(explore(cost, &more, options));
+            starts.extend(more);
+        }
+    }
+    let best = refine(cost, &mut results, options, keep);
+    (starts, best, results)
+}
+
+/// Hoffmann's parameters of an internal point, with `log sigma` appended for the likelihood.
+fn report_params(data: &Data, u: &[f64]) -> Vec<f64> {
+    let mut p = data.to_hoffmann(&u[..5]);
+    p.extend_from_slice(&u[5..]);
+    p
 }
 
 fn build_report(
     data: &Data,
     objective: Objective,
     best: &LocalResult,
+    starts: &[Vec<f64>],
     outcomes: &[LocalResult],
-    _n_polished: usize,
     record: bool,
 ) -> FitReport {
     let best_index = outcomes.iter().position(|o| o == best).unwrap_or(0);
@@ -1127,9 +1379,10 @@ fn build_report(
     let starts = record.then(|| {
         outcomes
             .iter()
-            .map(|o| StartOutcome {
-                start: Vec::new(),
-                params: data.to_hoffmann(&o.u[..5]),
+            .zip(starts)
+            .map(|(o, s)| StartOutcome {
+                start: report_params(data, s),
+                params: report_params(data, &o.u),
                 objective: o.f,
                 iterations: o.iterations,
                 evaluations: o.evaluations,
@@ -1383,7 +1636,7 @@ mod phase1_study {
             ..SolverOptions::default()
         };
         let t = std::time::Instant::now();
-        let truth = local_minimize_all(&cost, &starts, &tight);
+        let truth = local_minimize_all_with(&cost, &starts, &tight, INNER);
         let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
         println!("tight: {ev} evals, {:?}", t.elapsed());
         let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
@@ -1405,7 +1658,7 @@ mod phase1_study {
                 ..SolverOptions::default()
             };
             let t = std::time::Instant::now();
-            let res = local_minimize_all(&cost, &starts, &o);
+            let res = local_minimize_all_with(&cost, &starts, &o, INNER);
             let el = t.elapsed();
             let ev: u64 = res.iter().map(|r| r.evaluations).sum();
             let mut gaps: Vec<f64> = res
@@ -1418,6 +1671,55 @@ mod phase1_study {
             let nb = res.iter().filter(|r| r.f <= best * (1.0 + 1e-6)).count();
             println!("gt {gt:e} ot {ot:e} mr {mr} mi {mi}: {ev} evals {el:?}; own-optimum within 1e-9: {}, 1e-6: {}, 1e-3: {}; worst {:.2e}; at global best (1e-6): {nb}",
                 within(1e-9), within(1e-6), within(1e-3), gaps[gaps.len() - 1]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod nnls_tests {
+    use super::nnls3;
+    use rand::{Rng, SeedableRng};
+
+    /// The solution satisfies the KKT conditions of non-negative least squares.
+    #[test]
+    fn nnls3_satisfies_kkt() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..2000 {
+            // M = X'X for a random 6 x 3 design, rhs = X'y
+            let x: Vec<[f64; 3]> = (0..6)
+                .map(|_| [1.0, rng.random_range(0.1..3.0), rng.random_range(0.1..3.0)])
+                .collect();
+            let y: Vec<f64> = (0..6).map(|_| rng.random_range(-2.0..4.0)).collect();
+            let mut m = [[0.0; 3]; 3];
+            let mut r = [0.0; 3];
+            for (row, yi) in x.iter().zip(&y) {
+                for i in 0..3 {
+                    r[i] += row[i] * yi;
+                    for j in 0..3 {
+                        m[i][j] += row[i] * row[j];
+                    }
+                }
+            }
+            let syy: f64 = y.iter().map(|v| v * v).sum();
+            let Some((sse, c)) = nnls3(&m, &r, syy) else {
+                continue;
+            };
+            let scale = m[0][0].max(m[1][1]).max(m[2][2]);
+            for i in 0..3 {
+                assert!(c[i] >= 0.0);
+                let g: f64 = (0..3).map(|j| m[i][j] * c[j]).sum::<f64>() - r[i];
+                if c[i] > 0.0 {
+                    assert!(g.abs() < 1e-9 * scale * (1.0 + c[i]), "{c:?} {g}");
+                } else {
+                    assert!(g > -1e-9 * scale, "{c:?} {g}");
+                }
+            }
+            let direct: f64 = x
+                .iter()
+                .zip(&y)
+                .map(|(row, yi)| (yi - (0..3).map(|j| row[j] * c[j]).sum::<f64>()).powi(2))
+                .sum();
+            assert!((direct - sse).abs() < 1e-9 * syy.max(1.0));
         }
     }
 }
