@@ -123,3 +123,54 @@ fn fit_recovers_parameters_and_predicts_wsd() {
         assert!(m.r2 > 0.999, "{name}: {m:?}");
     }
 }
+
+#[test]
+fn optimized_schedule_beats_standard_schedules() {
+    use scaling_laws::laws::multipower::{optimize_schedule, OptimizeOptions};
+    let law = truth();
+    let opt = optimize_schedule(&law, TOTAL, PEAK, WARMUP, &OptimizeOptions::default()).unwrap();
+    let main = TOTAL - WARMUP;
+    let rivals = [
+        (
+            "constant",
+            warm().then(Schedule::constant(PEAK, main).unwrap()),
+        ),
+        (
+            "cosine->0",
+            warm().then(Schedule::cosine(PEAK, 0.0, main).unwrap()),
+        ),
+        (
+            "cosine->peak/10",
+            warm().then(Schedule::cosine(PEAK, FLOOR, main).unwrap()),
+        ),
+        (
+            "wsd-20%-linear",
+            warm().then(Schedule::wsd(PEAK, FLOOR, main, 0.2, Decay::Linear).unwrap()),
+        ),
+        (
+            "wsd-20%-linear->0",
+            warm().then(Schedule::wsd(PEAK, 0.0, main, 0.2, Decay::Linear).unwrap()),
+        ),
+    ];
+    println!(
+        "optimised final loss {:.5} ({:?}, {} iterations)",
+        opt.final_loss, opt.status, opt.iterations
+    );
+    let knots: Vec<String> = opt
+        .knots
+        .iter()
+        .map(|v| format!("{:.3}", v / PEAK))
+        .collect();
+    println!("knots / peak: {}", knots.join(" "));
+    assert!((opt.final_loss - law.final_loss(&opt.schedule)).abs() < 1e-12);
+    for (name, s) in &rivals {
+        let l = law.final_loss(s);
+        println!("{name:>18}: {l:.5}");
+        assert!(opt.final_loss <= l, "{name}: {l} < {}", opt.final_loss);
+    }
+    let lrs = opt.schedule.lrs();
+    assert_eq!(lrs.len(), TOTAL);
+    assert_eq!(opt.schedule.warmup_steps(), WARMUP);
+    assert!(lrs[WARMUP..].windows(2).all(|w| w[1] <= w[0]));
+    assert!(lrs[WARMUP] <= PEAK);
+}

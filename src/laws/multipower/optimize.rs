@@ -229,11 +229,16 @@ impl FinalLoss {
         (m, r - m as f64)
     }
 
+    /// The post-warmup rates (a running minimum removes rounding-level increases, so the
+    /// result is exactly non-increasing).
     fn interpolate(&self, v: &[f64]) -> Vec<f64> {
+        let mut prev = f64::INFINITY;
         (0..self.n)
             .map(|i| {
                 let (m, w) = self.locate(i);
-                (1.0 - w) * v[m] + w * v[m + 1]
+                let x = (v[m + 1] + (1.0 - w) * (v[m] - v[m + 1])).min(prev);
+                prev = x;
+                x
             })
             .collect()
     }
