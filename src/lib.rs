@@ -38,6 +38,7 @@ pub use fitters::schedule::{
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
 pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
+pub use laws::multipower::{optimize_schedule, OptimizeOptions, OptimizedSchedule};
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;
 pub use laws::{Allocation, ChinchillaLaw, DataConstrainedLaw};

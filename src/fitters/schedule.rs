@@ -9,6 +9,7 @@
 use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions};
 use crate::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda, DEFAULT_LAMBDA};
@@ -25,6 +26,36 @@ pub struct MultiPowerFit {
     pub law: MultiPowerLaw,
     /// The optimizer's report (objective, status, iterations, gradient norm, starts).
     pub report: FitReport,
+}
+
+impl MultiPowerFit {
+    /// Goodness of fit of the fitted law on each of `curves` (fitted or held out), in the
+    /// order given: R^2, MAE, RMSE, mean and worst relative error (and their log-space
+    /// versions), one [`GoodnessOfFit`] per curve.
+    ///
+    /// # Errors
+    /// As [`GoodnessOfFit::new`] for a curve (fewer than 2 points, or a prediction that is not
+    /// finite and `> 0`).
+    ///
+    /// ```
+    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::schedule::{LossCurve, Schedule};
+    ///
+    /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
+    /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+    /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+    /// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
+    /// let fit = MultiPowerFitter::new().n_starts(2).fit(&[c.clone()])?;
+    /// let m = fit.curve_metrics(&[c])?;
+    /// assert!(m[0].r2 > 0.999 && m[0].max_abs_rel_error < 1e-3);
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
+        curves
+            .iter()
+            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
+            .collect()
+    }
 }
 
 /// Options for fitting the multi-power law to loss curves (Luo et al. 2025 fit a constant, a
@@ -227,6 +258,20 @@ pub struct AnnealingFit {
     pub law: AnnealingLaw,
     /// The optimizer's report.
     pub report: FitReport,
+}
+
+impl AnnealingFit {
+    /// Goodness of fit of the fitted law on each of `curves`, in the order given (see
+    /// [`MultiPowerFit::curve_metrics`]).
+    ///
+    /// # Errors
+    /// As [`GoodnessOfFit::new`] for a curve.
+    pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
+        curves
+            .iter()
+            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
+            .collect()
+    }
 }
 
 /// Options for fitting the annealing law (Tissue et al. 2024 fit one or two curves with the

@@ -73,12 +73,14 @@
 //! of `(u - s)^(-beta) ln(u - s)`), with an expansion order whose tails obey the same
 //! tolerance relative to the scale `|B| V` of the loss drop.
 
+mod optimize;
 mod powersum;
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::optimize::{optimize_schedule, OptimizeOptions, OptimizedSchedule};
 use self::powersum::{Mode, Sums, Terms, Tree};
 use crate::error::{check, Error, Result};
 use crate::fit::Model;

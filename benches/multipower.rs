@@ -1,0 +1,79 @@
+//! Multi-power law (issue 5 targets): `predict` on a 72,000-step cosine schedule at 500
+//! observed steps (median under 5 ms) and a fit on three 24,000-step curves with about 170
+//! observed points each (median under 2 s on one thread).
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use scaling_laws::fit::SolverOptions;
+use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+use scaling_laws::schedule::{LossCurve, Schedule};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn truth() -> MultiPowerLaw {
+    MultiPowerLaw {
+        l0: 2.375,
+        a: 0.654,
+        alpha: 0.429,
+        b: 523.425,
+        c: 2.025,
+        beta: 0.594,
+        gamma: 0.635,
+    }
+}
+
+fn curves() -> Vec<LossCurve> {
+    let (total, warmup, peak) = (24_000, 2_160, 3e-4);
+    let main = total - warmup;
+    let warm = || Schedule::linear_warmup(peak, warmup).unwrap();
+    let schedules = [
+        warm().then(Schedule::constant(peak, main).unwrap()),
+        warm().then(Schedule::cosine(peak, 3e-5, main).unwrap()),
+        warm().then(Schedule::two_stage(peak, main / 2, 3e-5, main - main / 2).unwrap()),
+    ];
+    let steps: Vec<usize> = (1..=170).map(|i| warmup + i * main / 170).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let noise = Normal::new(0.0, 2e-3).unwrap();
+    let law = truth();
+    schedules
+        .iter()
+        .map(|s| {
+            let loss = law
+                .predict(s, &steps)
+                .into_iter()
+                .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                .collect();
+            LossCurve::new(s.clone(), steps.clone(), loss).unwrap()
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let law = truth();
+    let cosine = Schedule::linear_warmup(3e-4, 2_160)
+        .unwrap()
+        .then(Schedule::cosine(3e-4, 3e-5, 72_000 - 2_160).unwrap());
+    let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
+    c.bench_function("multipower/predict 72k-step cosine, 500 steps", |b| {
+        b.iter(|| law.predict(black_box(&cosine), black_box(&steps)))
+    });
+
+    let curves = curves();
+    let one_thread = MultiPowerFitter::new().solver(SolverOptions {
+        parallel: false,
+        ..SolverOptions::default()
+    });
+    let mut group = c.benchmark_group("multipower/fit 3 x 24k-step curves, 170 points");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("default (8 starts), one thread", |b| {
+        b.iter(|| one_thread.fit(black_box(&curves)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
