@@ -35,7 +35,7 @@ mod objective;
 
 pub use bounds::Bound;
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use engine::{local_minimize_all_with, Cost, Inner, LocalResult};
+pub(crate) use engine::{local_minimize_all, local_minimize_all_with, Cost, Inner, LocalResult};
 pub use engine::{minimize, FitReport, Minimum, Problem, SolverOptions, StartOutcome, Status};
 pub use model::{Model, Space};
 pub use objective::{Loss, Objective, Reduction};
