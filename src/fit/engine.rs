@@ -195,6 +195,86 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         Some((r, jac, w))
     }
 
+    /// The objective, its gradient and two Gauss-Newton curvature matrices (row-major,
+    /// `dim x dim`) in unconstrained coordinates at `u`: `J^T diag(w rho'') J` and the
+    /// reweighted `J^T diag(w rho'/r) J`, with `J` the Jacobian of the predictions in the
+    /// objective's space. `None` where the objective or a derivative is not finite.
+    pub(crate) fn gauss_newton(&self, u: &[f64]) -> Option<GaussNewton> {
+        let n = self.targets.len();
+        let np = self.bounds.len();
+        let mut p = vec![0.0; np];
+        let mut dp = vec![0.0; np];
+        for j in 0..np {
+            let (v, d) = self.bounds[j].forward(*u.get(j)?);
+            p[j] = v;
+            dp[j] = d;
+        }
+        if p.iter().chain(&dp).any(|v| !v.is_finite()) {
+            return None;
+        }
+        let mut pred = vec![0.0; n];
+        let mut jac = vec![0.0; n * np];
+        self.model.eval(&p, &mut pred, Some(&mut jac));
+        let src = self.model.space();
+        let dst = self.objective.space;
+        let mut out = GaussNewton {
+            f: 0.0,
+            g: vec![0.0; np],
+            h_exact: vec![0.0; np * np],
+            h_irls: vec![0.0; np * np],
+        };
+        let mut wsum = 0.0;
+        let mut row = vec![0.0; np];
+        for i in 0..n {
+            let w = self.weights.as_ref().map_or(1.0, |w| w[i]);
+            wsum += w;
+            if w == 0.0 {
+                continue;
+            }
+            let (t_hat, dt) = to_space(pred[i], src, dst)?;
+            let r = self.targets[i] - t_hat;
+            let (rho, psi) = self.objective.rho(r);
+            let (c_exact, c_irls) = self.objective.curvatures(r);
+            out.f += w * rho;
+            for j in 0..np {
+                row[j] = jac[i * np + j] * dt * dp[j];
+            }
+            for j in 0..np {
+                out.g[j] -= w * psi * row[j];
+                for k in j..np {
+                    let jk = row[j] * row[k] * w;
+                    out.h_exact[j * np + k] += c_exact * jk;
+                    out.h_irls[j * np + k] += c_irls * jk;
+                }
+            }
+        }
+        let norm = match self.objective.reduction {
+            super::Reduction::Sum => 1.0,
+            super::Reduction::Mean if wsum > 0.0 => 1.0 / wsum,
+            super::Reduction::Mean => 1.0,
+        };
+        out.f *= norm;
+        for v in out.g.iter_mut() {
+            *v *= norm;
+        }
+        for j in 0..np {
+            for k in j..np {
+                for h in [&mut out.h_exact, &mut out.h_irls] {
+                    h[j * np + k] *= norm;
+                    h[k * np + j] = h[j * np + k];
+                }
+            }
+        }
+        let finite = out.f.is_finite()
+            && out
+                .g
+                .iter()
+                .chain(&out.h_exact)
+                .chain(&out.h_irls)
+                .all(|v| v.is_finite());
+        finite.then_some(out)
+    }
+
     /// Number of data points.
     pub fn n_points(&self) -> usize {
         self.targets.len()
@@ -242,6 +322,19 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         }
         f
     }
+}
+
+/// What [`Problem::gauss_newton`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GaussNewton {
+    /// Objective.
+    pub f: f64,
+    /// Gradient.
+    pub g: Vec<f64>,
+    /// `J^T diag(w rho'') J`, row-major.
+    pub h_exact: Vec<f64>,
+    /// `J^T diag(w rho' / r) J`, row-major.
+    pub h_irls: Vec<f64>,
 }
 
 /// A model output `p` in space `src` mapped to space `dst`, with the derivative of the mapping;
@@ -314,6 +407,29 @@ pub struct SolverOptions {
     pub parallel: bool,
     /// Keep the outcome of every start on the report (default false).
     pub record_starts: bool,
+    /// The local method (default [`Method::Auto`]: the fitter's choice; [`minimize`] itself
+    /// takes L-BFGS).
+    #[serde(default)]
+    pub method: Method,
+}
+
+/// The local method of each start.
+///
+/// Both finish with the engine's L-BFGS rounds, so the stopping rules, the reported status and
+/// the gradient norm mean the same whichever runs first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Method {
+    /// Whatever the fitter prefers: Levenberg-Marquardt for the loss-curve laws, whose
+    /// curvature is badly conditioned and whose Jacobian is cheap next to the objective,
+    /// L-BFGS elsewhere.
+    #[default]
+    Auto,
+    /// L-BFGS (argmin, More-Thuente line search) in rounds.
+    Lbfgs,
+    /// Levenberg-Marquardt on a Gauss-Newton curvature of the residual penalty (moving from
+    /// the reweighted least-squares curvature towards the exact one while steps are predicted
+    /// well), then the L-BFGS rounds from where it stopped.
+    LevenbergMarquardt,
 }
 
 impl Default for SolverOptions {
@@ -327,6 +443,7 @@ impl Default for SolverOptions {
             polish: false,
             parallel: true,
             record_starts: false,
+            method: Method::Auto,
         }
     }
 }
@@ -421,6 +538,8 @@ pub struct Minimum {
 
 /// Minimises `problem` from every start (natural parameters) and returns the best.
 ///
+/// Each start runs [`SolverOptions::method`] ([`Method::Auto`] is L-BFGS here).
+///
 /// Starts run independently (in parallel with the `parallel` feature); the best is the lowest
 /// objective, ties going to the earliest start, so the result does not depend on thread count.
 ///
@@ -432,7 +551,21 @@ pub fn minimize<M: Model + ?Sized>(
     starts: &[Vec<f64>],
     options: &SolverOptions,
 ) -> Result<Minimum> {
+    minimize_preferring(problem, starts, options, Method::Lbfgs)
+}
+
+/// [`minimize`], with [`Method::Auto`] meaning `preferred`.
+pub(crate) fn minimize_preferring<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    preferred: Method,
+) -> Result<Minimum> {
     options.validate()?;
+    let method = match options.method {
+        Method::Auto => preferred,
+        m => m,
+    };
     if starts.is_empty() {
         return Err(Error::TooFewPoints {
             what: "starting points".to_string(),
@@ -447,7 +580,7 @@ pub fn minimize<M: Model + ?Sized>(
             check::finite(&format!("start {k}"), None, v)?;
         }
     }
-    let outcomes = run_starts(problem, starts, options);
+    let outcomes = run_starts(problem, starts, options, method);
     let mut best = 0;
     for (k, o) in outcomes.iter().enumerate() {
         if o.objective < outcomes[best].objective {
@@ -490,9 +623,25 @@ fn run_starts<M: Model + ?Sized>(
     problem: &Problem<'_, M>,
     starts: &[Vec<f64>],
     options: &SolverOptions,
+    method: Method,
 ) -> Vec<StartOutcome> {
     let internal: Vec<Vec<f64>> = starts.iter().map(|s| problem.to_internal(s)).collect();
-    local_minimize_all(problem, &internal, options)
+    let results = if method == Method::LevenbergMarquardt {
+        let one = |u0: &Vec<f64>| lm_then_lbfgs(problem, u0, options);
+        #[cfg(feature = "parallel")]
+        let r = if options.parallel && internal.len() > 1 {
+            use rayon::prelude::*;
+            internal.par_iter().map(one).collect()
+        } else {
+            internal.iter().map(one).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let r = internal.iter().map(one).collect();
+        r
+    } else {
+        local_minimize_all(problem, &internal, options)
+    };
+    results
         .into_iter()
         .zip(starts)
         .map(|(r, s)| StartOutcome {
@@ -505,6 +654,29 @@ fn run_starts<M: Model + ?Sized>(
             status: r.status,
         })
         .collect()
+}
+
+/// Levenberg-Marquardt from `u0`, then the L-BFGS rounds (which confirm convergence at once
+/// when Levenberg-Marquardt reached it); iterations and evaluations are summed.
+fn lm_then_lbfgs<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    options: &SolverOptions,
+) -> LocalResult {
+    let lm = super::lm::levenberg_marquardt(problem, u0, options);
+    if lm.status == Status::Infeasible {
+        return lm;
+    }
+    let rest = SolverOptions {
+        max_iterations: options.max_iterations.saturating_sub(lm.iterations).max(1),
+        ..options.clone()
+    };
+    let r = local_minimize_cost(problem, &lm.u, &rest);
+    LocalResult {
+        iterations: lm.iterations + r.iterations,
+        evaluations: lm.evaluations + r.evaluations,
+        ..r
+    }
 }
 
 /// Best point seen and a one-entry cache, shared by the cost and gradient callbacks.
@@ -997,5 +1169,149 @@ mod tests {
         )
         .unwrap();
         assert_eq!(par, seq);
+    }
+
+    /// `y = a exp(-b x) + c` with Huber, squared and asymmetric penalties in both spaces.
+    struct Decay(Vec<f64>);
+    impl Model for Decay {
+        fn n_params(&self) -> usize {
+            3
+        }
+        fn n_points(&self) -> usize {
+            self.0.len()
+        }
+        fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+            let mut jac = jac;
+            for (i, &x) in self.0.iter().enumerate() {
+                let e = (-p[1] * x).exp();
+                pred[i] = p[0] * e + p[2];
+                if let Some(j) = jac.as_deref_mut() {
+                    j[3 * i..3 * i + 3].copy_from_slice(&[e, -p[0] * x * e, 1.0]);
+                }
+            }
+        }
+    }
+
+    fn decay_data() -> (Decay, Vec<f64>) {
+        let x: Vec<f64> = (0..40).map(|i| i as f64 / 8.0).collect();
+        // deterministic "noise" of a few percent, some of it beyond the Huber threshold
+        let y = x
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                (2.0 * (-0.7 * x).exp() + 0.5) * (1.0 + 0.02 * ((i * 37 % 11) as f64 - 5.0) / 5.0)
+            })
+            .collect();
+        (Decay(x), y)
+    }
+
+    fn objectives() -> Vec<Objective> {
+        let mut out = vec![
+            Objective::default(),
+            Objective::squared_log(),
+            Objective::asymmetric(1e-3, 5.0).unwrap(),
+        ];
+        for o in out.clone() {
+            out.push(Objective {
+                space: Space::Linear,
+                reduction: super::super::Reduction::Mean,
+                ..o
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn gauss_newton_terms_match_the_objective_and_its_gradient() {
+        let (m, y) = decay_data();
+        for o in objectives() {
+            let bounds = vec![Bound::Positive, Bound::Between(0.0, 3.0), Bound::Free];
+            let p = Problem::new(&m, &y, o, bounds).unwrap();
+            let u = vec![0.3, 0.1, 0.4];
+            let mut g = vec![0.0; 3];
+            let f = p.value_grad_internal(&u, &mut g);
+            let gn = p.gauss_newton(&u).unwrap();
+            assert!((gn.f - f).abs() <= 1e-14 * f.abs(), "{o:?}");
+            for (j, gj) in g.iter().enumerate() {
+                assert!((gn.g[j] - gj).abs() <= 1e-12 * gj.abs().max(1e-12), "{o:?}");
+                for k in 0..3 {
+                    // symmetric, and the reweighted curvature dominates the exact one here
+                    assert_eq!(gn.h_exact[j * 3 + k], gn.h_exact[k * 3 + j]);
+                    assert_eq!(gn.h_irls[j * 3 + k], gn.h_irls[k * 3 + j]);
+                }
+                assert!(gn.h_irls[j * 4] >= gn.h_exact[j * 4] - 1e-15);
+            }
+        }
+    }
+
+    #[test]
+    fn levenberg_marquardt_reaches_the_lbfgs_optimum() {
+        let (m, y) = decay_data();
+        for o in objectives() {
+            let bounds = vec![Bound::Positive, Bound::Positive, Bound::Free];
+            let p = Problem::new(&m, &y, o, bounds).unwrap();
+            let starts = vec![vec![1.0, 0.2, 0.1], vec![5.0, 3.0, 1.0]];
+            let run = |method| {
+                minimize(
+                    &p,
+                    &starts,
+                    &SolverOptions {
+                        method,
+                        record_starts: true,
+                        ..SolverOptions::default()
+                    },
+                )
+                .unwrap()
+            };
+            let lm = run(Method::LevenbergMarquardt);
+            let lb = run(Method::Lbfgs);
+            assert_eq!(lm.report.status, Status::Converged, "{o:?}");
+            assert!(
+                lm.report.objective <= lb.report.objective * (1.0 + 1e-10),
+                "{o:?}: {} vs {}",
+                lm.report.objective,
+                lb.report.objective
+            );
+            for (a, b) in lm.params.iter().zip(&lb.params) {
+                assert!((a - b).abs() < 1e-5 * b.abs().max(1.0), "{o:?}: {a} vs {b}");
+            }
+            for s in lm.report.starts.unwrap() {
+                assert_eq!(s.status, Status::Converged);
+                assert!(s.gradient_norm <= 1e-5 * s.objective, "{o:?}: {s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn levenberg_marquardt_reports_infeasible_starts_and_is_thread_independent() {
+        let m = Quad(vec![1.0, 2.0, 3.0]);
+        let p = Problem::new(
+            &m,
+            &[1.0, 2.0, 3.0],
+            Objective::default(),
+            vec![Bound::Free; 3],
+        )
+        .unwrap();
+        let o = SolverOptions {
+            method: Method::LevenbergMarquardt,
+            record_starts: true,
+            ..SolverOptions::default()
+        };
+        let min = minimize(&p, &[vec![-5.0, 0.0, 0.0], vec![0.5, 0.5, 0.0]], &o).unwrap();
+        assert_eq!(
+            min.report.starts.as_ref().unwrap()[0].status,
+            Status::Infeasible
+        );
+        assert!(min.report.objective < 1e-12);
+        let seq = minimize(
+            &p,
+            &[vec![-5.0, 0.0, 0.0], vec![0.5, 0.5, 0.0]],
+            &SolverOptions {
+                parallel: false,
+                ..o
+            },
+        )
+        .unwrap();
+        assert_eq!(min, seq);
     }
 }

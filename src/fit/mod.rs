@@ -30,12 +30,17 @@ mod bounds;
 mod covariance;
 mod engine;
 mod lbfgs;
+mod lm;
 mod model;
 mod objective;
 
 pub use bounds::Bound;
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use engine::{local_minimize_all, local_minimize_all_with, Cost, Inner, LocalResult};
-pub use engine::{minimize, FitReport, Minimum, Problem, SolverOptions, StartOutcome, Status};
+pub(crate) use engine::{
+    local_minimize_all, local_minimize_all_with, minimize_preferring, Cost, Inner, LocalResult,
+};
+pub use engine::{
+    minimize, FitReport, Method, Minimum, Problem, SolverOptions, StartOutcome, Status,
+};
 pub use model::{Model, Space};
 pub use objective::{Loss, Objective, Reduction};

@@ -175,6 +175,33 @@ impl Objective {
         }
     }
 
+    /// Curvatures of the penalty at `r` for Gauss-Newton models: the exact second derivative
+    /// `rho''(r)` (0 on the linear arms of the Huber penalty) and the iteratively reweighted
+    /// least-squares weight `rho'(r) / r` (whose quadratic majorises the penalty).
+    #[inline]
+    pub(crate) fn curvatures(&self, r: f64) -> (f64, f64) {
+        let huber_curv = |delta: f64| {
+            let a = r.abs();
+            if a <= delta {
+                (1.0, 1.0)
+            } else {
+                (0.0, delta / a)
+            }
+        };
+        match self.loss {
+            Loss::Squared => (1.0, 1.0),
+            Loss::Huber { delta } => huber_curv(delta),
+            Loss::Asymmetric { delta, over_weight } => {
+                let (h, w) = huber_curv(delta);
+                if r < 0.0 {
+                    (over_weight * h, over_weight * w)
+                } else {
+                    (h, w)
+                }
+            }
+        }
+    }
+
     /// Maps an observation into the residual space (`log y` or `y`).
     #[inline]
     pub fn transform(&self, y: f64) -> f64 {

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
-use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions};
+use crate::fit::{
+    minimize_preferring, Bound, FitReport, Method, Model, Objective, Problem, SolverOptions,
+};
 use crate::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda, DEFAULT_LAMBDA};
 use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
 use crate::schedule::LossCurve;
@@ -219,7 +221,7 @@ impl MultiPowerFitter {
                 multipower_starts(&model, &y, &self.bounds, self.n_starts)
             }
         };
-        let min = minimize(&problem, &starts, &self.solver)?;
+        let min = minimize_preferring(&problem, &starts, &self.solver, Method::LevenbergMarquardt)?;
         let law = MultiPowerLaw::from_params(&min.params).map_err(|e| {
             Error::Numerical(format!("the fitted parameters leave the law's domain: {e}"))
         })?;
@@ -442,7 +444,7 @@ impl AnnealingFitter {
                 annealing_starts(&model, &y, &bounds, self.lambda, self.n_starts)
             }
         };
-        let min = minimize(&problem, &starts, &self.solver)?;
+        let min = minimize_preferring(&problem, &starts, &self.solver, Method::LevenbergMarquardt)?;
         let p = &min.params;
         let lambda = match self.lambda {
             Lambda::Fixed(l) => l,

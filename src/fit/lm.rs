@@ -1,0 +1,133 @@
+//! Levenberg-Marquardt for residual objectives (Huber, squared, asymmetric Huber), in the
+//! unconstrained coordinates of the bounds.
+//!
+//! The model of the objective around `u` is `f + g.d + d.H d / 2` with the exact gradient `g`
+//! and a Gauss-Newton curvature `H`. For the Huber penalty two curvatures are natural: the
+//! exact `J^T diag(rho'') J`, which ignores the points on the linear arms (fast near the
+//! optimum, where the set of such points settles), and the reweighted `J^T diag(rho'/r) J` of
+//! iteratively reweighted least squares, whose quadratic majorises the penalty (safe far from
+//! it). The solver starts from the reweighted one and moves towards the exact one while its
+//! steps are predicted well, and back when they are not. Steps are damped with Marquardt's
+//! scaling (the diagonal of the reweighted curvature) and Nielsen's update of the damping.
+//!
+//! The engine runs this first and then its L-BFGS rounds from where it stopped, so the
+//! reported status and gradient always come from the same stopping rules.
+
+use super::engine::{GaussNewton, LocalResult, Problem, SolverOptions, Status};
+use super::Model;
+use nalgebra::{DMatrix, DVector};
+
+/// Largest damping (relative to the scaled diagonal) before the solver gives up.
+const MU_MAX: f64 = 1e16;
+
+/// Runs Levenberg-Marquardt from `u0` (unconstrained coordinates).
+pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    options: &SolverOptions,
+) -> LocalResult {
+    let np = u0.len();
+    let mut evaluations = 1u64;
+    let Some(mut cur) = problem.gauss_newton(u0) else {
+        return LocalResult {
+            u: u0.to_vec(),
+            f: f64::INFINITY,
+            g: vec![0.0; np],
+            iterations: 0,
+            evaluations,
+            status: Status::Infeasible,
+        };
+    };
+    let mut u = u0.to_vec();
+    let mut mu = 1e-3;
+    let mut nu = 2.0;
+    // Weight of the reweighted curvature in the blend (1: pure IRLS, 0: exact Gauss-Newton).
+    let mut s = 1.0;
+    let mut iterations = 0u64;
+    let mut small = 0;
+    let mut status = Status::IterationLimit;
+    while iterations < options.max_iterations {
+        let gnorm = cur.g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if cur.f == 0.0 || gnorm <= options.gradient_tolerance * cur.f.abs() {
+            status = Status::Converged;
+            break;
+        }
+        if mu > MU_MAX {
+            // No step lowers the objective: leave it to the L-BFGS rounds.
+            status = Status::Converged;
+            break;
+        }
+        iterations += 1;
+        let h = blend(&cur, s);
+        let diag: Vec<f64> = (0..np).map(|j| cur.h_irls[j * np + j]).collect();
+        let dmax = diag.iter().copied().fold(0.0, f64::max);
+        if !(dmax > 0.0 && dmax.is_finite()) {
+            break;
+        }
+        let mut a = h.clone();
+        for j in 0..np {
+            a[(j, j)] += mu * diag[j].max(1e-12 * dmax);
+        }
+        let gv = DVector::from_column_slice(&cur.g);
+        let Some(chol) = a.cholesky() else {
+            mu *= nu;
+            nu *= 2.0;
+            continue;
+        };
+        let d = chol.solve(&(-&gv));
+        let predicted = -(gv.dot(&d) + 0.5 * d.dot(&(&h * &d)));
+        let trial_u: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
+        evaluations += 1;
+        match problem.gauss_newton(&trial_u) {
+            Some(trial) if trial.f < cur.f => {
+                let drop = cur.f - trial.f;
+                let ratio = if predicted > 0.0 {
+                    drop / predicted
+                } else {
+                    0.0
+                };
+                mu *= f64::max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0).powi(3));
+                nu = 2.0;
+                // Trust the exact curvature more while the model predicts well.
+                if ratio > 0.5 {
+                    s *= 0.25;
+                } else if ratio < 0.25 {
+                    s = f64::min(1.0, s * 4.0 + 1e-3);
+                }
+                if drop <= options.objective_tolerance * trial.f.abs() {
+                    small += 1;
+                } else {
+                    small = 0;
+                }
+                u = trial_u;
+                cur = trial;
+                if small >= 2 {
+                    status = Status::Converged;
+                    break;
+                }
+            }
+            _ => {
+                mu *= nu;
+                nu *= 2.0;
+                s = f64::min(1.0, s * 4.0 + 1e-3);
+            }
+        }
+    }
+    LocalResult {
+        u,
+        f: cur.f,
+        g: cur.g,
+        iterations,
+        evaluations,
+        status,
+    }
+}
+
+/// `H_exact + s (H_irls - H_exact)`.
+fn blend(gn: &GaussNewton, s: f64) -> DMatrix<f64> {
+    let np = gn.g.len();
+    DMatrix::from_fn(np, np, |i, j| {
+        let e = gn.h_exact[i * np + j];
+        e + s * (gn.h_irls[i * np + j] - e)
+    })
+}
