@@ -351,6 +351,32 @@ where
     (0..n).map(f).collect()
 }
 
+/// Calls `f(k, chunk)` on the consecutive `chunk`-long pieces of `data` (the last may be
+/// shorter), on several threads when asked and available; results in chunk order.
+pub(crate) fn run_chunks_mut<T, F>(data: &mut [f64], chunk: usize, parallel: bool, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize, &mut [f64]) -> T + Sync,
+{
+    let chunk = chunk.max(1);
+    #[cfg(feature = "parallel")]
+    {
+        if parallel && data.len() > chunk {
+            use rayon::prelude::*;
+            return data
+                .par_chunks_mut(chunk)
+                .enumerate()
+                .map(|(k, c)| f(k, c))
+                .collect();
+        }
+    }
+    let _ = parallel;
+    data.chunks_mut(chunk)
+        .enumerate()
+        .map(|(k, c)| f(k, c))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,7 @@ use crate::error::{check, Error, Result};
 use crate::fit::Model;
 pub use crate::fitters::schedule::{fit_multipower, MultiPowerFit, MultiPowerFitter};
 use crate::schedule::{compensated_prefix_sums, LossCurve, Schedule};
+use crate::uncertainty::{run_chunks_mut, run_indexed};
 
 /// Guaranteed bound on the truncation error of the fast loss drop, in loss units (before
 /// floating-point rounding); see the [module docs](self).
@@ -312,8 +313,8 @@ impl MultiPowerLaw {
             .filter(|&t| t <= schedule.len())
             .max()
             .unwrap_or(0);
-        let prep = Prepared::new(schedule, max_step);
-        evaluate(self, &prep, steps, mode)
+        let prep = Prepared::new(schedule, max_step, true);
+        evaluate(self, &prep, steps, mode, true)
     }
 }
 
@@ -363,15 +364,15 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`).
-    fn new(schedule: &'a Schedule, max_step: usize) -> Prepared<'a> {
+    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`); `parallel` as in
+    /// [`evaluate`].
+    fn new(schedule: &'a Schedule, max_step: usize, parallel: bool) -> Prepared<'a> {
         let lrs = schedule.lrs();
         let max_step = max_step.min(lrs.len());
         let area = Cow::Borrowed(&schedule.area()[..=max_step]);
         let w = schedule.warmup_steps();
         let cap = max_step.saturating_sub(w);
-        let (mut k, mut d, mut ln_eta, mut start, mut zeros) = (
-            Vec::with_capacity(cap),
+        let (mut k, mut d, mut start, mut zeros) = (
             Vec::with_capacity(cap),
             Vec::with_capacity(cap),
             Vec::with_capacity(cap),
@@ -389,7 +390,6 @@ impl<'a> Prepared<'a> {
             if eta > 0.0 {
                 k.push(kk);
                 d.push(dk);
-                ln_eta.push(eta.ln());
                 start.push(area[kk - 1]);
             } else {
                 let next_positive = (kk..=lrs.len())
@@ -402,6 +402,14 @@ impl<'a> Prepared<'a> {
                 });
             }
         }
+        // ln eta_k: the one transcendental per term, spread over threads for long schedules
+        let mut ln_eta = vec![0.0; k.len()];
+        run_chunks_mut(&mut ln_eta, TERM_CHUNK, parallel, |chunk, out| {
+            let lo = chunk * TERM_CHUNK;
+            for (slot, &kk) in out.iter_mut().zip(&k[lo..]) {
+                *slot = lrs[kk - 1].ln();
+            }
+        });
         let d_prefix = compensated_prefix_sums(&d);
         Prepared {
             area,
@@ -438,8 +446,20 @@ struct Evaluation {
     bounds: Vec<f64>,
 }
 
-/// The core: values (and gradients) at `steps` from a prepared schedule.
-fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -> Evaluation {
+/// Terms per parallel task when the per-term arrays are filled.
+const TERM_CHUNK: usize = 4096;
+
+/// The core: values (and gradients) at `steps` from a prepared schedule. With `parallel`
+/// (and the feature), the per-term arrays, the tree's levels and the queries are spread over
+/// threads; every value is computed by the same operations in the same order either way, so
+/// the results are identical.
+fn evaluate(
+    law: &MultiPowerLaw,
+    prep: &Prepared,
+    steps: &[usize],
+    mode: Mode,
+    parallel: bool,
+) -> Evaluation {
     let n_steps = steps.len();
     let grad = mode == Mode::Gradient;
     let mut out = Evaluation {
@@ -467,16 +487,15 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
 
     // Parameter-dependent per-term arrays.
     let n = prep.k.len();
-    let mut ln_e = Vec::with_capacity(n);
-    let mut e = Vec::with_capacity(n);
-    let mut s = Vec::with_capacity(n);
-    for j in 0..n {
-        let le = gamma * prep.ln_eta[j] - ln_c;
-        let ej = le.exp();
-        ln_e.push(le);
-        e.push(ej);
-        s.push(prep.start[j] - ej);
-    }
+    let ln_e: Vec<f64> = prep.ln_eta.iter().map(|&l| gamma * l - ln_c).collect();
+    let mut e = vec![0.0; n];
+    run_chunks_mut(&mut e, TERM_CHUNK, parallel, |chunk, out| {
+        let lo = chunk * TERM_CHUNK;
+        for (slot, &le) in out.iter_mut().zip(&ln_e[lo..]) {
+            *slot = le.exp();
+        }
+    });
+    let s: Vec<f64> = prep.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
     let terms = Terms {
         c: &prep.start,
         e: &e,
@@ -493,13 +512,14 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         f64::INFINITY
     };
     let order = powersum::choose_order(beta, tau, mode);
-    let tree = Tree::new(terms, beta, mode, order);
+    let tree = Tree::new(terms, beta, mode, order, parallel);
 
-    let mut stack = Vec::with_capacity(64);
-    for (i, &t) in steps.iter().enumerate() {
+    let one = |i: usize| -> Option<(f64, f64, [f64; 7])> {
+        let t = steps[i];
         if t == 0 || t >= prep.area.len() {
-            continue;
+            return None;
         }
+        let mut stack = Vec::with_capacity(64);
         let u = prep.area[t];
         let m = prep.k.partition_point(|&k| k <= t);
         let sums: Sums = tree.query(u, m, &mut stack);
@@ -524,13 +544,14 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         }
         let sum_dg = (prep.d_prefix[m] - sums.h0) + z[0];
         let area_pow = u.powf(-alpha);
-        out.values[i] = l0 + a * area_pow - b * sum_dg;
-        out.bounds[i] = b.abs() * sums.bound;
+        let value = l0 + a * area_pow - b * sum_dg;
+        let bound = b.abs() * sums.bound;
+        let mut g = [0.0; 7];
         if grad {
             let d_c = -(beta / c) * (sums.h0 - sums.h2);
             let d_beta = -(ln_c * sums.h0 - gamma * sums.h1 + sums.hln);
             let d_gamma = beta * (sums.h1 - sums.h3);
-            out.grads[i] = [
+            g = [
                 1.0,
                 area_pow,
                 -a * u.ln() * area_pow,
@@ -539,6 +560,17 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
                 b * (d_beta - z[2]),
                 b * (d_gamma - z[3]),
             ];
+        }
+        Some((value, bound, g))
+    };
+    let results = run_indexed(n_steps, parallel && n > TERM_CHUNK, one);
+    for (i, r) in results.into_iter().enumerate() {
+        if let Some((v, bound, g)) = r {
+            out.values[i] = v;
+            out.bounds[i] = bound;
+            if grad {
+                out.grads[i] = g;
+            }
         }
     }
     out
@@ -604,7 +636,7 @@ impl MultiPowerModel {
         let curves: Vec<PreparedCurve> = curves
             .iter()
             .map(|c| PreparedCurve {
-                prep: Prepared::new(c.schedule(), c.steps().last().copied().unwrap_or(0))
+                prep: Prepared::new(c.schedule(), c.steps().last().copied().unwrap_or(0), false)
                     .into_owned(),
                 steps: c.steps().to_vec(),
                 loss: c.loss().to_vec(),
@@ -677,7 +709,8 @@ impl Model for MultiPowerModel {
         let mut jac = jac;
         let mut offset = 0;
         for curve in &self.curves {
-            let ev = evaluate(&law, &curve.prep, &curve.steps, mode);
+            // serial: the engine already runs starts (and bootstrap resamples) in parallel
+            let ev = evaluate(&law, &curve.prep, &curve.steps, mode, false);
             for (i, &v) in ev.values.iter().enumerate() {
                 if let Some(slot) = pred.get_mut(offset + i) {
                     *slot = v;

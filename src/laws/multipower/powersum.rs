@@ -26,6 +26,8 @@
 //! (`c'_n = dc_n/dbeta`), and the kernel of exponent `beta + 1` (coefficients
 //! `c_n(beta + 1)`).
 
+use crate::uncertainty::run_chunks_mut;
+
 /// Terms per leaf.
 const LEAF: usize = 32;
 /// Largest expansion order.
@@ -88,6 +90,26 @@ struct Level {
     wabs: Vec<f64>,
     /// `mom[node * stride + set * p + n]`.
     mom: Vec<f64>,
+}
+
+impl Level {
+    /// A level from per-node `[centre, radius, lmax, wabs]` and the moments.
+    fn from_parts(meta: Vec<[f64; 4]>, mom: Vec<f64>) -> Level {
+        let mut level = Level {
+            centre: Vec::with_capacity(meta.len()),
+            radius: Vec::with_capacity(meta.len()),
+            lmax: Vec::with_capacity(meta.len()),
+            wabs: Vec::with_capacity(meta.len()),
+            mom,
+        };
+        for [c, r, l, w] in meta {
+            level.centre.push(c);
+            level.radius.push(r);
+            level.lmax.push(l);
+            level.wabs.push(w);
+        }
+        level
+    }
 }
 
 /// `c_n(beta)` for `n < len`.
@@ -177,7 +199,13 @@ pub(super) struct Tree<'a> {
 impl<'a> Tree<'a> {
     /// Builds the tree. `order = None` disables expansions (exact direct summation, used when
     /// no admissible order exists); zero-radius blocks are still expanded (exactly).
-    pub fn new(terms: Terms<'a>, beta: f64, mode: Mode, order: Option<(f64, usize)>) -> Self {
+    pub fn new(
+        terms: Terms<'a>,
+        beta: f64,
+        mode: Mode,
+        order: Option<(f64, usize)>,
+        parallel: bool,
+    ) -> Self {
         let n = terms.s.len();
         let (r_max, p) = order.unwrap_or((0.0, 1));
         let tail = if order.is_some() {
@@ -199,7 +227,7 @@ impl<'a> Tree<'a> {
             coef1: rising_coefficients(beta + 1.0, p),
         };
         if n > 0 {
-            tree.build();
+            tree.build(parallel);
         }
         tree
     }
@@ -217,23 +245,18 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn build(&mut self) {
+    fn build(&mut self, parallel: bool) {
         let (p, sets, stride) = (self.p, self.mode.n_sets(), self.stride());
         let beta = self.beta;
         let t = &self.terms;
+        let n = self.n;
         // Leaves: direct moments, vectorised over the leaf's terms.
-        let n_leaves = self.n.div_ceil(LEAF);
-        let mut leaves = Level {
-            centre: Vec::with_capacity(n_leaves),
-            radius: Vec::with_capacity(n_leaves),
-            lmax: Vec::with_capacity(n_leaves),
-            wabs: Vec::with_capacity(n_leaves),
-            mom: vec![0.0; n_leaves * stride],
-        };
-        let mut pw = [[0.0_f64; LEAF]; 4];
-        let mut delta = [0.0_f64; LEAF];
-        for leaf in 0..n_leaves {
-            let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(self.n));
+        let n_leaves = n.div_ceil(LEAF);
+        let mut mom = vec![0.0; n_leaves * stride];
+        let leaf_moments = |leaf: usize, mom: &mut [f64]| -> [f64; 4] {
+            let mut pw = [[0.0_f64; LEAF]; 4];
+            let mut delta = [0.0_f64; LEAF];
+            let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(n));
             let len = hi - lo;
             let s = &t.s[lo..hi];
             let (mn, mx) = s
@@ -249,32 +272,20 @@ impl<'a> Tree<'a> {
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max);
             let mut wabs = 0.0;
-            for j in 0..LEAF {
-                if j < len {
-                    let r = t.ln_e[lo + j] - lmax;
-                    let a0 = t.d[lo + j] * (beta * r).exp();
-                    wabs += a0.abs();
-                    delta[j] = (s[j] - centre) * inv;
-                    pw[0][j] = a0;
-                    if sets > 1 {
-                        let a2 = a0 * r.exp();
-                        let le = t.ln_eta[lo + j];
-                        pw[1][j] = a0 * le;
-                        pw[2][j] = a2;
-                        pw[3][j] = a2 * le;
-                    }
-                } else {
-                    delta[j] = 0.0;
-                    for row in pw.iter_mut() {
-                        row[j] = 0.0;
-                    }
+            for j in 0..len {
+                let r = t.ln_e[lo + j] - lmax;
+                let a0 = t.d[lo + j] * (beta * r).exp();
+                wabs += a0.abs();
+                delta[j] = (s[j] - centre) * inv;
+                pw[0][j] = a0;
+                if sets > 1 {
+                    let a2 = a0 * r.exp();
+                    let le = t.ln_eta[lo + j];
+                    pw[1][j] = a0 * le;
+                    pw[2][j] = a2;
+                    pw[3][j] = a2 * le;
                 }
             }
-            leaves.centre.push(centre);
-            leaves.radius.push(radius);
-            leaves.lmax.push(lmax);
-            leaves.wabs.push(wabs);
-            let mom = &mut leaves.mom[leaf * stride..(leaf + 1) * stride];
             for (set, row) in pw.iter_mut().enumerate().take(sets) {
                 for slot in &mut mom[set * p..(set + 1) * p] {
                     *slot = lane_sum(row);
@@ -283,22 +294,18 @@ impl<'a> Tree<'a> {
                     }
                 }
             }
-        }
-        self.levels.push(leaves);
+            [centre, radius, lmax, wabs]
+        };
+        let meta = run_chunks_mut(&mut mom, stride, parallel, leaf_moments);
+        self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
         let binom = binomials(p);
-        let (mut apow, mut bpow, mut scaled) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
         while self.levels.last().map_or(0, |l| l.centre.len()) > 1 {
             let below = &self.levels[self.levels.len() - 1];
             let count = below.centre.len().div_ceil(2);
-            let mut level = Level {
-                centre: Vec::with_capacity(count),
-                radius: Vec::with_capacity(count),
-                lmax: Vec::with_capacity(count),
-                wabs: Vec::with_capacity(count),
-                mom: vec![0.0; count * stride],
-            };
-            for node in 0..count {
+            let mut mom = vec![0.0; count * stride];
+            let parent = |node: usize, out: &mut [f64]| -> [f64; 4] {
+                let (mut apow, mut bpow, mut scaled) = ([0.0; P_MAX], [0.0; P_MAX], [0.0; P_MAX]);
                 let kids: &[usize] = if 2 * node + 1 < below.centre.len() {
                     &[2 * node, 2 * node + 1]
                 } else {
@@ -318,7 +325,6 @@ impl<'a> Tree<'a> {
                     radius = radius.max((below.centre[k] - centre).abs() + below.radius[k]);
                 }
                 let mut wabs = 0.0;
-                let out = &mut level.mom[node * stride..(node + 1) * stride];
                 for &k in kids {
                     let src = &below.mom[k * stride..(k + 1) * stride];
                     let shift = below.lmax[k] - lmax;
@@ -356,11 +362,10 @@ impl<'a> Tree<'a> {
                         }
                     }
                 }
-                level.centre.push(centre);
-                level.radius.push(radius);
-                level.lmax.push(lmax);
-                level.wabs.push(wabs);
-            }
+                [centre, radius, lmax, wabs]
+            };
+            let meta = run_chunks_mut(&mut mom, stride, parallel && count >= 64, parent);
+            let level = Level::from_parts(meta, mom);
             self.levels.push(level);
         }
     }
