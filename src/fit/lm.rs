@@ -7,8 +7,12 @@
 //! optimum, where the set of such points settles), and the reweighted `J^T diag(rho'/r) J` of
 //! iteratively reweighted least squares, whose quadratic majorises the penalty (safe far from
 //! it). The solver starts from the reweighted one and moves towards the exact one while its
-//! steps are predicted well, and back when they are not. Steps are damped with Marquardt's
-//! scaling (the diagonal of the reweighted curvature) and Nielsen's update of the damping.
+//! steps are predicted well, and back when they are not. Steps are damped with Moré's scaling
+//! (the largest diagonal of the reweighted curvature seen so far, per coordinate) and Nielsen's
+//! update of the damping, and no coordinate moves by more than 1 per step. Both guards matter
+//! for laws that saturate: with the plain diagonal, a direction whose curvature fades (the
+//! multi-power law's `C`, `beta`, `gamma` as its loss drop saturates) goes undamped, and half
+//! the starts of a one-curve fit ended on that flat plateau instead of at the optimum.
 //!
 //! The engine runs this first and then its L-BFGS rounds from where it stopped, so the
 //! reported status and gradient always come from the same stopping rules.
@@ -19,6 +23,9 @@ use nalgebra::{DMatrix, DVector};
 
 /// Largest damping (relative to the scaled diagonal) before the solver gives up.
 const MU_MAX: f64 = 1e16;
+/// Largest change of any unconstrained coordinate in one step (a factor `e^1` on a positive
+/// parameter); longer steps are damped further.
+const MAX_STEP: f64 = 1.0;
 
 /// Runs Levenberg-Marquardt from `u0` (unconstrained coordinates).
 pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
@@ -45,6 +52,7 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
     let mut s = 1.0;
     let mut iterations = 0u64;
     let mut small = 0;
+    let mut scale = vec![0.0_f64; np];
     let mut status = Status::IterationLimit;
     while iterations < options.max_iterations {
         let gnorm = cur.g.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -59,7 +67,12 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
         }
         iterations += 1;
         let h = blend(&cur, s);
-        let diag: Vec<f64> = (0..np).map(|j| cur.h_irls[j * np + j]).collect();
+        // Moré's scaling: the largest curvature seen along each coordinate, so that a direction
+        // whose curvature fades (a law saturating) is not left undamped.
+        for (j, dj) in scale.iter_mut().enumerate() {
+            *dj = dj.max(cur.h_irls[j * np + j]);
+        }
+        let diag = scale.clone();
         let dmax = diag.iter().copied().fold(0.0, f64::max);
         if !(dmax > 0.0 && dmax.is_finite()) {
             break;
@@ -75,6 +88,14 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
             continue;
         };
         let d = chol.solve(&(-&gv));
+        let longest = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        if !longest.is_finite() || longest > MAX_STEP {
+            // A trust region in the unconstrained coordinates: a Gauss-Newton step along a
+            // weakly identified direction can otherwise leap into a saturated region of the
+            // law (a flat plateau far from the optimum) in one iteration.
+            mu = if mu > 0.0 { mu * 4.0 } else { 1e-3 };
+            continue;
+        }
         let predicted = -(gv.dot(&d) + 0.5 * d.dot(&(&h * &d)));
         let trial_u: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
         evaluations += 1;
