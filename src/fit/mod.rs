@@ -2,8 +2,8 @@
 //!
 //! The engine is generic over laws. A law bound to data is a [`Model`] (predictions and their
 //! Jacobian); a [`Problem`] adds observations, an [`Objective`] and [`Bound`]s; [`minimize`]
-//! runs L-BFGS (argmin, More-Thuente line search, exact gradients) from every start and returns
-//! the best with a [`FitReport`]. The law-specific fitters (`fit_power_law`, `fit_chinchilla`,
+//! runs L-BFGS (argmin, More-Thuente line search, exact gradients) from every start, optionally
+//! after Levenberg-Marquardt ([`Method`]), and returns the best with a [`FitReport`]. The law-specific fitters (`fit_power_law`, `fit_chinchilla`,
 //! ...) are thin layers that choose starts and bounds.
 //!
 //! ```
