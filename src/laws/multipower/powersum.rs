@@ -364,7 +364,7 @@ impl<'a> Tree<'a> {
                 }
                 [centre, radius, lmax, wabs]
             };
-            let meta = run_chunks_mut(&mut mom, stride, parallel && count >= 64, parent);
+            let meta = run_chunks_mut(&mut mom, stride, parallel && count >= 512, parent);
             let level = Level::from_parts(meta, mom);
             self.levels.push(level);
         }
