@@ -407,8 +407,8 @@ pub struct SolverOptions {
     pub parallel: bool,
     /// Keep the outcome of every start on the report (default false).
     pub record_starts: bool,
-    /// The local method (default [`Method::Auto`]: the fitter's choice; [`minimize`] itself
-    /// takes L-BFGS).
+    /// The local method (default [`Method::Auto`]: Levenberg-Marquardt, then the L-BFGS
+    /// rounds).
     #[serde(default)]
     pub method: Method,
 }
@@ -419,9 +419,9 @@ pub struct SolverOptions {
 /// the gradient norm mean the same whichever runs first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Method {
-    /// Whatever the fitter prefers: Levenberg-Marquardt for the loss-curve laws, whose
-    /// curvature is badly conditioned and whose Jacobian is cheap next to the objective,
-    /// L-BFGS elsewhere.
+    /// The engine's choice: today [`Method::LevenbergMarquardt`] for every fit through
+    /// [`minimize`] (the power law, sigmoid, broken power law, custom and loss-curve fitters);
+    /// the Chinchilla fitter runs its own variable-projection L-BFGS.
     #[default]
     Auto,
     /// L-BFGS (argmin, More-Thuente line search) in rounds.
@@ -538,7 +538,8 @@ pub struct Minimum {
 
 /// Minimises `problem` from every start (natural parameters) and returns the best.
 ///
-/// Each start runs [`SolverOptions::method`] ([`Method::Auto`] is L-BFGS here).
+/// Each start runs [`SolverOptions::method`] ([`Method::Auto`] is Levenberg-Marquardt followed
+/// by the L-BFGS rounds).
 ///
 /// Starts run independently (in parallel with the `parallel` feature); the best is the lowest
 /// objective, ties going to the earliest start, so the result does not depend on thread count.
@@ -551,19 +552,9 @@ pub fn minimize<M: Model + ?Sized>(
     starts: &[Vec<f64>],
     options: &SolverOptions,
 ) -> Result<Minimum> {
-    minimize_preferring(problem, starts, options, Method::Lbfgs)
-}
-
-/// [`minimize`], with [`Method::Auto`] meaning `preferred`.
-pub(crate) fn minimize_preferring<M: Model + ?Sized>(
-    problem: &Problem<'_, M>,
-    starts: &[Vec<f64>],
-    options: &SolverOptions,
-    preferred: Method,
-) -> Result<Minimum> {
     options.validate()?;
     let method = match options.method {
-        Method::Auto => preferred,
+        Method::Auto => Method::LevenbergMarquardt,
         m => m,
     };
     if starts.is_empty() {

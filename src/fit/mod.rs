@@ -2,8 +2,8 @@
 //!
 //! The engine is generic over laws. A law bound to data is a [`Model`] (predictions and their
 //! Jacobian); a [`Problem`] adds observations, an [`Objective`] and [`Bound`]s; [`minimize`]
-//! runs L-BFGS (argmin, More-Thuente line search, exact gradients) from every start, optionally
-//! after Levenberg-Marquardt ([`Method`]), and returns the best with a [`FitReport`]. The law-specific fitters (`fit_power_law`, `fit_chinchilla`,
+//! runs Levenberg-Marquardt and then L-BFGS (argmin, More-Thuente line search, exact gradients)
+//! from every start ([`Method`]), and returns the best with a [`FitReport`]. The law-specific fitters (`fit_power_law`, `fit_chinchilla`,
 //! ...) are thin layers that choose starts and bounds.
 //!
 //! ```
@@ -36,9 +36,7 @@ mod objective;
 
 pub use bounds::Bound;
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use engine::{
-    local_minimize_all, local_minimize_all_with, minimize_preferring, Cost, Inner, LocalResult,
-};
+pub(crate) use engine::{local_minimize_all, local_minimize_all_with, Cost, Inner, LocalResult};
 pub use engine::{
     minimize, FitReport, Method, Minimum, Problem, SolverOptions, StartOutcome, Status,
 };

@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
-use crate::fit::{
-    minimize_preferring, Bound, FitReport, Method, Model, Objective, Problem, SolverOptions,
-};
+use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions};
 use crate::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda, DEFAULT_LAMBDA};
 use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
 use crate::schedule::LossCurve;
@@ -221,7 +219,7 @@ impl MultiPowerFitter {
                 multipower_starts(&model, &y, &self.bounds, self.n_starts)
             }
         };
-        let min = minimize_preferring(&problem, &starts, &self.solver, Method::LevenbergMarquardt)?;
+        let min = minimize(&problem, &starts, &self.solver)?;
         let law = MultiPowerLaw::from_params(&min.params).map_err(|e| {
             Error::Numerical(format!("the fitted parameters leave the law's domain: {e}"))
         })?;
@@ -444,7 +442,7 @@ impl AnnealingFitter {
                 annealing_starts(&model, &y, &bounds, self.lambda, self.n_starts)
             }
         };
-        let min = minimize_preferring(&problem, &starts, &self.solver, Method::LevenbergMarquardt)?;
+        let min = minimize(&problem, &starts, &self.solver)?;
         let p = &min.params;
         let lambda = match self.lambda {
             Lambda::Fixed(l) => l,
@@ -678,7 +676,7 @@ fn annealing_starts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fit::Status;
+    use crate::fit::{Method, Status};
     use crate::schedule::{Decay, Schedule};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
