@@ -14,7 +14,7 @@
 //! intervals are only as good as the quadratic approximation: on the long flat ridges of real
 //! Chinchilla data prefer the bootstrap (`uncertainty` module), and read the condition number.
 
-use super::{Loss, Model, Problem};
+use super::{Model, Problem};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
@@ -110,18 +110,7 @@ pub fn covariance<M: Model + ?Sized>(
         let ji = DVector::from_column_slice(&jac[i * np..(i + 1) * np]);
         let outer = &ji * ji.transpose();
         let (_, d1) = obj.rho(r[i]);
-        let d2 = match obj.loss {
-            Loss::Squared => 1.0,
-            Loss::Huber { delta } => f64::from(u8::from(r[i].abs() <= delta)),
-            Loss::Asymmetric { delta, over_weight } => {
-                let inside = f64::from(u8::from(r[i].abs() <= delta));
-                if r[i] < 0.0 {
-                    over_weight * inside
-                } else {
-                    inside
-                }
-            }
-        };
+        let (d2, _) = obj.curvatures(r[i]);
         curv_sum += w[i] * d2;
         wsum += w[i];
         ss += w[i] * r[i] * r[i];
