@@ -9,7 +9,7 @@
 use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostics::GoodnessOfFit;
+use crate::diagnostics::{check_conditioning, check_report, GoodnessOfFit, Warning};
 use crate::error::{Error, Result};
 use crate::fit::{
     covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
@@ -83,6 +83,71 @@ impl MultiPowerFit {
             vec![Bound::Free; MultiPowerLaw::N_PARAMS],
         )?;
         covariance(&problem, &self.law.params(), kind)
+    }
+
+    /// What may make this fit untrustworthy, given the `curves` it was fitted on:
+    /// - fewer than 2 curves ([`Warning::FewDistinctLevels`], variable `"curves"`; Luo et al.
+    ///   fit three schedules);
+    /// - non-convergence or a stop at the start (see [`check_report`]);
+    /// - a loss-drop parameter run to a limit of the law ([`Warning::ParameterAtBound`]):
+    ///   `beta -> 0` (with `B -> inf`, `B beta` finite: only their product is identified),
+    ///   `C` or `B` beyond `1e8`, or `gamma`, `C` below `1e-8` (the loss drop no longer
+    ///   depends on the schedule's shape as the law intends);
+    /// - an ill-conditioned curvature (condition number above 1e8, or not computable).
+    ///
+    /// ```
+    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::schedule::{LossCurve, Schedule};
+    ///
+    /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
+    /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+    /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+    /// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
+    /// let fit = MultiPowerFitter::new().fit(std::slice::from_ref(&c))?;
+    /// let w = fit.warnings(&[c]);
+    /// assert!(w.iter().any(|w| matches!(w,
+    ///     scaling_laws::diagnostics::Warning::FewDistinctLevels { .. })));
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn warnings(&self, curves: &[LossCurve]) -> Vec<Warning> {
+        let mut out = Vec::new();
+        if curves.len() < 2 {
+            out.push(Warning::FewDistinctLevels {
+                variable: "curves".into(),
+                distinct: curves.len(),
+                wanted: 2,
+            });
+        }
+        out.extend(check_report(&self.report));
+        let l = &self.law;
+        let limits = [
+            (
+                "beta",
+                l.beta,
+                l.beta < 1e-4,
+                "0 (the beta -> 0 limit: only B beta is identified)",
+            ),
+            ("b", l.b, l.b > 1e8, "+inf"),
+            ("c", l.c, l.c > 1e8, "+inf"),
+            ("c", l.c, l.c < 1e-8, "0"),
+            ("gamma", l.gamma, l.gamma < 1e-8, "0"),
+        ];
+        for (name, value, hit, bound) in limits {
+            if hit {
+                out.push(Warning::ParameterAtBound {
+                    parameter: name.into(),
+                    value,
+                    bound: bound.into(),
+                });
+            }
+        }
+        match self.covariance(curves, CovarianceKind::Sandwich) {
+            Ok(cov) => out.extend(check_conditioning(&cov, 1e8)),
+            Err(_) => out.push(Warning::IllConditioned {
+                condition_number: f64::INFINITY,
+            }),
+        }
+        out
     }
 
     /// Goodness of fit of the fitted law on each of `curves` (fitted or held out), in the
@@ -829,6 +894,57 @@ mod tests {
                 "{name}: median SE / MC sd = {ratio}"
             );
         }
+    }
+
+    /// A well-designed fit (three 24,000-step schedules) raises no warning; a short noisy one
+    /// that runs to the beta -> 0 limit is flagged.
+    #[test]
+    fn warnings_flag_limit_laws_and_stay_quiet_on_good_designs() {
+        let truth = truth();
+        let noise = Normal::new(0.0, 3e-3).unwrap();
+        let make = |total: usize, warm: usize, seed: u64| -> Vec<LossCurve> {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let steps: Vec<usize> = (1..=60).map(|i| warm + i * (total - warm) / 60).collect();
+            runs(total, warm)
+                .iter()
+                .map(|s| {
+                    let l = truth
+                        .predict(s, &steps)
+                        .iter()
+                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                        .collect();
+                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
+                })
+                .collect()
+        };
+        let good = make(24_000, 2_160, 5);
+        let fit = MultiPowerFitter::new().fit(&good).unwrap();
+        assert_eq!(fit.warnings(&good), vec![], "{:?}", fit.law);
+        // seed 1004 of the Monte Carlo study above: beta ~ 2e-8, B ~ 3e9
+        let short = {
+            let mut rng = ChaCha8Rng::seed_from_u64(1004);
+            let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
+            runs(3000, 150)
+                .iter()
+                .map(|s| {
+                    let l = truth
+                        .predict(s, &steps)
+                        .iter()
+                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                        .collect();
+                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let fit = MultiPowerFitter::new().fit(&short).unwrap();
+        let w = fit.warnings(&short);
+        assert!(
+            w.iter().any(
+                |w| matches!(w, Warning::ParameterAtBound { parameter, .. } if parameter == "beta")
+            ),
+            "{w:?} {:?}",
+            fit.law
+        );
     }
 
     /// Regression: one noise-free cosine curve identifies the law only weakly, and with the
