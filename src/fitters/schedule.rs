@@ -382,6 +382,41 @@ pub struct AnnealingFit {
 }
 
 impl AnnealingFit {
+    /// Covariance of `[l0, a, alpha, c]` from the curvature of the fit's objective at the
+    /// fitted law, with `lambda` held at its fitted value (see [`crate::fit::covariance`]), on
+    /// the `curves` that were fitted.
+    ///
+    /// ```
+    /// use scaling_laws::fit::CovarianceKind;
+    /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+    /// use scaling_laws::schedule::{LossCurve, Schedule};
+    ///
+    /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+    /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+    /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+    /// let loss = truth.predict(&s, &steps).iter().enumerate()
+    ///     .map(|(i, l)| l * (1.0 + 0.003 * ((i * 7 % 5) as f64 - 2.0) / 2.0))
+    ///     .collect();
+    /// let c = LossCurve::new(s, steps, loss)?;
+    /// let fit = AnnealingFitter::new().fit(std::slice::from_ref(&c))?;
+    /// let cov = fit.covariance(&[c], CovarianceKind::Sandwich)?;
+    /// assert!(cov.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`AnnealingModel::new`] and [`crate::fit::covariance`].
+    pub fn covariance(&self, curves: &[LossCurve], kind: CovarianceKind) -> Result<Covariance> {
+        let model = AnnealingModel::new(curves, Lambda::Fixed(self.law.lambda))?;
+        let problem = Problem::new(
+            &model,
+            &model.observed(),
+            self.report.objective_spec,
+            vec![Bound::Free; 4],
+        )?;
+        covariance(&problem, &self.law.params()[..4], kind)
+    }
+
     /// Goodness of fit of the fitted law on each of `curves`, in the order given (see
     /// [`MultiPowerFit::curve_metrics`]).
     ///
@@ -945,6 +980,53 @@ mod tests {
             "{w:?} {:?}",
             fit.law
         );
+    }
+
+    /// Annealing-law standard errors against the Monte Carlo spread of 40 fits.
+    #[test]
+    fn annealing_standard_errors_match_the_monte_carlo_spread() {
+        let truth = AnnealingLaw {
+            l0: 2.5,
+            a: 0.5,
+            alpha: 0.5,
+            c: 0.5,
+            lambda: 0.999,
+        };
+        let schedules = runs(3000, 150);
+        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
+        let noise = Normal::new(0.0, 3e-3).unwrap();
+        let (mut fitted, mut ses) = (Vec::new(), Vec::new());
+        for seed in 0..40 {
+            let mut rng = ChaCha8Rng::seed_from_u64(2000 + seed);
+            let curves: Vec<LossCurve> = schedules
+                .iter()
+                .map(|s| {
+                    let l = truth
+                        .predict(s, &steps)
+                        .iter()
+                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                        .collect();
+                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
+                })
+                .collect();
+            let fit = AnnealingFitter::new().fit(&curves).unwrap();
+            let cov = fit.covariance(&curves, CovarianceKind::Sandwich).unwrap();
+            fitted.push(fit.law.params());
+            ses.push(cov.std_errors);
+        }
+        for (j, name) in AnnealingLaw::PARAM_NAMES.iter().enumerate().take(4) {
+            let v: Vec<f64> = fitted.iter().map(|p| p[j]).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            let mut se: Vec<f64> = ses.iter().map(|s| s[j]).collect();
+            se.sort_by(f64::total_cmp);
+            let ratio = se[se.len() / 2] / sd;
+            assert!(
+                (0.7..1.4).contains(&ratio),
+                "{name}: median SE / MC sd = {ratio}"
+            );
+        }
     }
 
     /// Regression: one noise-free cosine curve identifies the law only weakly, and with the
