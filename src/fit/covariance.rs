@@ -5,7 +5,11 @@
 //! per-point scores) and `A` the expected curvature. For the Huber penalty `rho''` is 1 inside
 //! `|r| <= delta` and 0 outside, so the observed curvature rests on the few residuals inside the
 //! threshold; following Huber (1981, *Robust Statistics*, sec. 7.6) `A` uses the *average*
-//! `rho''` times `sum_i w_i J_i J_i^T`. For squared error `A = sum_i w_i J_i J_i^T` and the
+//! `rho''` times `sum_i w_i J_i J_i^T`, where the average leaves out the `p` residuals the fit
+//! itself pins inside the threshold (with a small `delta` the optimum interpolates about `p`
+//! points, as least absolute deviations does): `(n_inside - p) / (n - p)`. Without that
+//! correction the standard errors of a 3-parameter fit to 30 points with 1% noise came out at
+//! half the Monte Carlo spread; with it they match it (`tests/power_law.rs`). For squared error `A = sum_i w_i J_i J_i^T` and the
 //! sandwich is White's heteroskedasticity-consistent estimator; [`CovarianceKind::Classical`]
 //! gives `s^2 A^-1` with `s^2 = sum w r^2 / (n - p)` instead.
 //!
@@ -73,6 +77,42 @@ impl Covariance {
             .collect()
     }
 
+    /// The covariance of `g(theta)` by the delta method: `params = g(theta)` and
+    /// `jac[i][j] = d g_i / d theta_j`. The condition number and kind are kept (they describe
+    /// the curvature the covariance came from).
+    pub(crate) fn transformed(&self, params: Vec<f64>, jac: &[Vec<f64>]) -> Covariance {
+        let q = params.len();
+        let p = self.params.len();
+        let t = DMatrix::from_fn(q, p, |i, j| jac[i][j]);
+        let c = DMatrix::from_fn(p, p, |i, j| self.matrix[i][j]);
+        let m = &t * c * t.transpose();
+        let m = (&m + m.transpose()) * 0.5;
+        let std_errors: Vec<f64> = (0..q).map(|i| m[(i, i)].max(0.0).sqrt()).collect();
+        Covariance {
+            params,
+            matrix: (0..q)
+                .map(|i| (0..q).map(|j| m[(i, j)]).collect())
+                .collect(),
+            correlation: (0..q)
+                .map(|i| {
+                    (0..q)
+                        .map(|j| {
+                            let d = std_errors[i] * std_errors[j];
+                            if d > 0.0 {
+                                m[(i, j)] / d
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+            std_errors,
+            condition_number: self.condition_number,
+            kind: self.kind,
+        }
+    }
+
     /// Variance of a scalar function of the parameters by the delta method, given its gradient.
     pub fn delta_variance(&self, gradient: &[f64]) -> f64 {
         let p = self.params.len();
@@ -117,11 +157,21 @@ pub fn covariance<M: Model + ?Sized>(
         a += &outer * w[i];
         b += &outer * (w[i] * w[i] * d1 * d1);
     }
-    let mean_curv = if wsum > 0.0 { curv_sum / wsum } else { 0.0 };
+    // The fit itself pins residuals inside the threshold: as delta -> 0 the Huber optimum
+    // interpolates `np` points, as least absolute deviations does. Counting them would overstate
+    // the curvature (and understate the errors by up to 2x on 30 points); they are removed like
+    // the `np` degrees of freedom of a residual variance. No effect for the squared penalty.
+    let wbar = if n > 0 { wsum / n as f64 } else { 0.0 };
+    let pinned = np as f64 * wbar;
+    let mean_curv = if wsum > pinned {
+        ((curv_sum - pinned) / (wsum - pinned)).max(0.0)
+    } else {
+        0.0
+    };
     if !(mean_curv > 0.0) {
         return Err(Error::Numerical(
-            "no residual lies inside the Huber threshold, so the curvature is not estimable; \
-             use the bootstrap"
+            "too few residuals lie inside the Huber threshold (no more than the fit pins \
+             there), so the curvature is not estimable; use the bootstrap"
                 .into(),
         ));
     }

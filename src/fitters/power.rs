@@ -1,7 +1,10 @@
 //! Fitting `y = E + A x^(-alpha)`.
 
 use crate::error::{check, Error, Result};
-use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Status};
+use crate::fit::{
+    covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
+    SolverOptions, Status,
+};
 use crate::laws::PowerLaw;
 use serde::{Deserialize, Serialize};
 
@@ -211,6 +214,92 @@ impl PowerLawFitter {
         let law = PowerLaw::new(e, a, alpha)
             .map_err(|_| Error::Numerical(format!("fitted coefficient overflowed: A = {a}")))?;
         Ok(PowerLawFit { law, report })
+    }
+}
+
+impl PowerLawFitter {
+    /// Covariance of `fit`'s parameters `[e, a, alpha]` (`[a, alpha]` when `E` is fixed) from
+    /// the curvature of this fitter's objective (with its weights) on the data `(x, y)` that
+    /// were fitted (see [`crate::fit::covariance`]). It is computed in the fit's centred
+    /// coordinates (`A` at the geometric mean of `x`, well conditioned) and carried to `A` by
+    /// the delta method; the condition number is that of the centred curvature.
+    ///
+    /// ```
+    /// use scaling_laws::{fit::CovarianceKind, PowerLawFitter};
+    /// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 0.1 * i as f64)).collect();
+    /// let y: Vec<f64> = x.iter().enumerate()
+    ///     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
+    ///     .collect();
+    /// let fitter = PowerLawFitter::new();
+    /// let fit = fitter.fit(&x, &y)?;
+    /// let cov = fitter.covariance(&fit, &x, &y, CovarianceKind::Sandwich)?;
+    /// let se_alpha = cov.std_errors[2];
+    /// assert!(se_alpha > 0.0 && se_alpha < 0.1);
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The input errors of [`PowerLawFitter::fit`], and those of [`crate::fit::covariance`].
+    pub fn covariance(
+        &self,
+        fit: &PowerLawFit,
+        x: &[f64],
+        y: &[f64],
+        kind: CovarianceKind,
+    ) -> Result<Covariance> {
+        check::same_len("x and y", x.len(), y.len())?;
+        check::all_positive("x", x)?;
+        check::all_finite("y", y)?;
+        if x.is_empty() {
+            return Err(Error::TooFewPoints {
+                what: "points for a covariance".into(),
+                needed: 1,
+                found: 0,
+            });
+        }
+        let log_ref = x.iter().map(|v| v.ln()).sum::<f64>() / x.len() as f64;
+        let fixed_e = match self.floor {
+            Floor::Fixed(v) => Some(v),
+            Floor::Fitted(_) => None,
+        };
+        let model = CenteredPowerLaw {
+            lx: x.iter().map(|v| v.ln() - log_ref).collect(),
+            fixed_e,
+        };
+        let np = model.n_params();
+        let mut problem = Problem::new(&model, y, self.objective, vec![Bound::Free; np])?;
+        if let Some(w) = &self.weights {
+            problem = problem.with_weights(w)?;
+        }
+        let PowerLaw { e, a, alpha } = fit.law;
+        let scale = (alpha * log_ref).exp();
+        let ac = a / scale;
+        let centred = covariance(
+            &problem,
+            &if fixed_e.is_some() {
+                vec![ac, alpha]
+            } else {
+                vec![e, ac, alpha]
+            },
+            kind,
+        )?;
+        // a = ac exp(alpha L): da/dac = exp(alpha L), da/dalpha = a L
+        let (params, jac) = if fixed_e.is_some() {
+            (
+                vec![a, alpha],
+                vec![vec![scale, a * log_ref], vec![0.0, 1.0]],
+            )
+        } else {
+            (
+                vec![e, a, alpha],
+                vec![
+                    vec![1.0, 0.0, 0.0],
+                    vec![0.0, scale, a * log_ref],
+                    vec![0.0, 0.0, 1.0],
+                ],
+            )
+        };
+        Ok(centred.transformed(params, &jac))
     }
 }
 
