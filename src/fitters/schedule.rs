@@ -925,7 +925,7 @@ mod tests {
             se.sort_by(f64::total_cmp);
             let ratio = se[se.len() / 2] / sd;
             assert!(
-                (0.6..1.6).contains(&ratio),
+                (0.7..1.4).contains(&ratio),
                 "{name}: median SE / MC sd = {ratio}"
             );
         }
