@@ -86,30 +86,42 @@ impl Covariance {
         let t = DMatrix::from_fn(q, p, |i, j| jac[i][j]);
         let c = DMatrix::from_fn(p, p, |i, j| self.matrix[i][j]);
         let m = &t * c * t.transpose();
-        let m = (&m + m.transpose()) * 0.5;
+        Covariance::from_matrix(params, &m, self.condition_number, self.kind)
+    }
+
+    /// A covariance from its (symmetrised here) matrix: standard errors and correlations.
+    fn from_matrix(
+        params: Vec<f64>,
+        m: &DMatrix<f64>,
+        condition_number: f64,
+        kind: CovarianceKind,
+    ) -> Covariance {
+        let m = (m + m.transpose()) * 0.5;
+        let q = m.nrows();
         let std_errors: Vec<f64> = (0..q).map(|i| m[(i, i)].max(0.0).sqrt()).collect();
+        let correlation = (0..q)
+            .map(|i| {
+                (0..q)
+                    .map(|j| {
+                        let d = std_errors[i] * std_errors[j];
+                        if d > 0.0 {
+                            m[(i, j)] / d
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         Covariance {
             params,
             matrix: (0..q)
                 .map(|i| (0..q).map(|j| m[(i, j)]).collect())
                 .collect(),
-            correlation: (0..q)
-                .map(|i| {
-                    (0..q)
-                        .map(|j| {
-                            let d = std_errors[i] * std_errors[j];
-                            if d > 0.0 {
-                                m[(i, j)] / d
-                            } else {
-                                f64::NAN
-                            }
-                        })
-                        .collect()
-                })
-                .collect(),
             std_errors,
-            condition_number: self.condition_number,
-            kind: self.kind,
+            correlation,
+            condition_number,
+            kind,
         }
     }
 
@@ -214,36 +226,11 @@ pub fn covariance<M: Model + ?Sized>(
             &a_inv * (s2 / mean_curv)
         }
     };
-    let cov = (&cov + cov.transpose()) * 0.5;
-    let std_errors: Vec<f64> = (0..np).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
-    let matrix: Vec<Vec<f64>> = (0..np)
-        .map(|i| (0..np).map(|j| cov[(i, j)]).collect())
-        .collect();
-    let correlation = (0..np)
-        .map(|i| {
-            (0..np)
-                .map(|j| {
-                    let d = std_errors[i] * std_errors[j];
-                    if d > 0.0 {
-                        cov[(i, j)] / d
-                    } else {
-                        f64::NAN
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    if matrix.iter().flatten().any(|v| !v.is_finite()) {
+    let out = Covariance::from_matrix(params.to_vec(), &cov, condition_number, kind);
+    if out.matrix.iter().flatten().any(|v| !v.is_finite()) {
         return Err(Error::Numerical("covariance is not finite".into()));
     }
-    Ok(Covariance {
-        params: params.to_vec(),
-        matrix,
-        std_errors,
-        correlation,
-        condition_number,
-        kind,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]

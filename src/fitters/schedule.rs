@@ -881,6 +881,24 @@ mod tests {
             .collect()
     }
 
+    /// For each named parameter (the first `names.len()`), the median standard error over the
+    /// datasets is within 0.7 to 1.4 times the standard deviation of the fitted values.
+    fn assert_errors_match_spread<P: AsRef<[f64]>>(fitted: &[P], ses: &[Vec<f64>], names: &[&str]) {
+        for (j, name) in names.iter().enumerate() {
+            let v: Vec<f64> = fitted.iter().map(|p| p.as_ref()[j]).collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd =
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
+            let mut se: Vec<f64> = ses.iter().map(|s| s[j]).collect();
+            se.sort_by(f64::total_cmp);
+            let ratio = se[se.len() / 2] / sd;
+            assert!(
+                (0.7..1.4).contains(&ratio),
+                "{name}: median SE / MC sd = {ratio}"
+            );
+        }
+    }
+
     /// The sandwich standard errors match the spread of the fitted parameters over independent
     /// noise draws (Monte Carlo over 40 simulated datasets; the empirical standard deviation
     /// is the independent reference).
@@ -916,19 +934,7 @@ mod tests {
         // Only L0, A and alpha: on 3,000-step runs the loss-drop parameters are weakly
         // identified, and some of these fits (with either method, from the truth) run to the
         // beta -> 0 limit (B -> inf with B beta finite), where no curvature-based error applies.
-        for (j, name) in MultiPowerLaw::PARAM_NAMES.iter().enumerate().take(3) {
-            let v: Vec<f64> = fitted.iter().map(|p| p[j]).collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let sd =
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-            let mut se: Vec<f64> = ses.iter().map(|s| s[j]).collect();
-            se.sort_by(f64::total_cmp);
-            let ratio = se[se.len() / 2] / sd;
-            assert!(
-                (0.7..1.4).contains(&ratio),
-                "{name}: median SE / MC sd = {ratio}"
-            );
-        }
+        assert_errors_match_spread(&fitted, &ses, &MultiPowerLaw::PARAM_NAMES[..3]);
     }
 
     /// A well-designed fit (three 24,000-step schedules) raises no warning; a short noisy one
@@ -1014,19 +1020,7 @@ mod tests {
             fitted.push(fit.law.params());
             ses.push(cov.std_errors);
         }
-        for (j, name) in AnnealingLaw::PARAM_NAMES.iter().enumerate().take(4) {
-            let v: Vec<f64> = fitted.iter().map(|p| p[j]).collect();
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let sd =
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt();
-            let mut se: Vec<f64> = ses.iter().map(|s| s[j]).collect();
-            se.sort_by(f64::total_cmp);
-            let ratio = se[se.len() / 2] / sd;
-            assert!(
-                (0.7..1.4).contains(&ratio),
-                "{name}: median SE / MC sd = {ratio}"
-            );
-        }
+        assert_errors_match_spread(&fitted, &ses, &AnnealingLaw::PARAM_NAMES[..4]);
     }
 
     /// Regression: one noise-free cosine curve identifies the law only weakly, and with the
