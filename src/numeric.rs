@@ -317,6 +317,33 @@ mod tests {
 }
 
 // ---------------------------------------------------------------------------------------------
+/// Neumaier's compensated sum (values of any sign).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Neumaier {
+    sum: f64,
+    comp: f64,
+}
+
+impl Neumaier {
+    /// Adds `v`.
+    #[inline]
+    pub(crate) fn add(&mut self, v: f64) {
+        let t = self.sum + v;
+        if self.sum.abs() >= v.abs() {
+            self.comp += (self.sum - t) + v;
+        } else {
+            self.comp += (v - t) + self.sum;
+        }
+        self.sum = t;
+    }
+
+    /// The compensated total.
+    #[inline]
+    pub(crate) fn get(&self) -> f64 {
+        self.sum + self.comp
+    }
+}
+
 // Branch-free exp and ln for hot loops (written so that LLVM vectorises loops over slices).
 // Both are within 1-2 ulp of the correctly rounded value on their domains (tested below against
 // std); callers check the domain and fall back to std outside it.

@@ -99,16 +99,10 @@ impl From<Schedule> for ScheduleData {
 pub(crate) fn compensated_prefix_sums(x: &[f64]) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.len() + 1);
     out.push(0.0);
-    let (mut sum, mut comp) = (0.0_f64, 0.0_f64);
+    let mut acc = crate::numeric::Neumaier::default();
     for &v in x {
-        let t = sum + v;
-        if sum.abs() >= v.abs() {
-            comp += (sum - t) + v;
-        } else {
-            comp += (v - t) + sum;
-        }
-        sum = t;
-        out.push(sum + comp);
+        acc.add(v);
+        out.push(acc.get());
     }
     out
 }

@@ -20,6 +20,7 @@
 //! usually held fixed when fitting; [`AnnealingModel`] can also fit it. Domain: all
 //! parameters finite and `0 <= lambda <= 1`; outside it predictions are NaN.
 
+use crate::numeric::Neumaier as Acc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check, Error, Result};
@@ -197,28 +198,6 @@ impl AnnealingLaw {
     /// ```
     pub fn final_loss(&self, schedule: &Schedule) -> f64 {
         self.predict(schedule, &[schedule.len()])[0]
-    }
-}
-
-/// Neumaier accumulator.
-#[derive(Default, Clone, Copy)]
-struct Acc {
-    sum: f64,
-    comp: f64,
-}
-
-impl Acc {
-    fn add(&mut self, v: f64) {
-        let t = self.sum + v;
-        if self.sum.abs() >= v.abs() {
-            self.comp += (self.sum - t) + v;
-        } else {
-            self.comp += (v - t) + self.sum;
-        }
-        self.sum = t;
-    }
-    fn get(self) -> f64 {
-        self.sum + self.comp
     }
 }
 

@@ -514,15 +514,14 @@ fn evaluate(
     let order = powersum::choose_order(beta, tau, mode);
     let tree = Tree::new(terms, beta, mode, order, parallel);
 
-    let one = |i: usize| -> Option<(f64, f64, [f64; 7])> {
+    let one = |i: usize, stack: &mut Vec<(usize, usize)>| -> Option<(f64, f64, [f64; 7])> {
         let t = steps[i];
         if t == 0 || t >= prep.area.len() {
             return None;
         }
-        let mut stack = Vec::with_capacity(64);
         let u = prep.area[t];
         let m = prep.k.partition_point(|&k| k <= t);
-        let sums: Sums = tree.query(u, m, &mut stack);
+        let sums: Sums = tree.query(u, m, stack);
         // Zero-rate drops (direct, by the limit convention).
         let mut z = [0.0_f64; 4]; // sum d G, sum d dG/dc, dG/dbeta, dG/dgamma
         for zt in prep.zeros.iter().take_while(|zt| zt.k <= t) {
@@ -563,7 +562,13 @@ fn evaluate(
         }
         Some((value, bound, g))
     };
-    let results = run_indexed(n_steps, parallel && n > TERM_CHUNK, one);
+    // The traversal stack is reused across queries on one thread (fits evaluate this often).
+    let results: Vec<_> = if parallel && n > TERM_CHUNK {
+        run_indexed(n_steps, true, |i| one(i, &mut Vec::with_capacity(64)))
+    } else {
+        let mut stack = Vec::with_capacity(64);
+        (0..n_steps).map(|i| one(i, &mut stack)).collect()
+    };
     for (i, r) in results.into_iter().enumerate() {
         if let Some((v, bound, g)) = r {
             out.values[i] = v;

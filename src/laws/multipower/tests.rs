@@ -2,33 +2,12 @@
 //! straight from the paper's formula, analytic gradients against the naive ones and against
 //! central finite differences, published-reference numbers, conventions, and speed.
 
+use crate::numeric::Neumaier as Acc;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
 use crate::schedule::Decay;
-
-/// Neumaier accumulator.
-#[derive(Default, Clone, Copy)]
-struct Acc {
-    sum: f64,
-    comp: f64,
-}
-
-impl Acc {
-    fn add(&mut self, v: f64) {
-        let t = self.sum + v;
-        if self.sum.abs() >= v.abs() {
-            self.comp += (self.sum - t) + v;
-        } else {
-            self.comp += (v - t) + self.sum;
-        }
-        self.sum = t;
-    }
-    fn get(&self) -> f64 {
-        self.sum + self.comp
-    }
-}
 
 /// The law evaluated as written: for each k, `S_k(t)` by direct (compensated) summation
 /// backwards from t; O(t) per step, O(T^2) per curve. Also the analytic gradient, term by
