@@ -1078,6 +1078,35 @@ pub fn read_runs_json(path: impl AsRef<Path>) -> Result<Vec<Run>> {
     runs_from_json(&text)
 }
 
+/// The runs without the `k` highest losses, in their original order: the filter of Besiroglu
+/// et al. 2024 (*Chinchilla Scaling: A replication attempt*), who keep the runs whose loss is
+/// strictly below the `k`-th highest (`loss < sorted(loss)[-k]`), 240 of Hoffmann et al.'s
+/// 245. Runs tied with the `k`-th highest loss are dropped too, so with ties more than `k` runs
+/// may go; `k = 0` keeps every run, and `k >= runs.len()` keeps none.
+///
+/// ```
+/// use scaling_laws::data::drop_highest_losses;
+/// use scaling_laws::Run;
+///
+/// let runs = vec![Run::new(1e8, 1e9, 3.0)?, Run::new(2e8, 1e9, 4.0)?, Run::new(4e8, 1e9, 2.5)?];
+/// let kept = drop_highest_losses(&runs, 1);
+/// assert_eq!(kept.len(), 2);
+/// assert!(kept.iter().all(|r| r.loss() < 4.0));
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+pub fn drop_highest_losses(runs: &[Run], k: usize) -> Vec<Run> {
+    if k == 0 {
+        return runs.to_vec();
+    }
+    if k >= runs.len() {
+        return Vec::new();
+    }
+    let mut losses: Vec<f64> = runs.iter().map(Run::loss).collect();
+    losses.sort_by(f64::total_cmp);
+    let cut = losses[losses.len() - k];
+    runs.iter().filter(|r| r.loss() < cut).cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

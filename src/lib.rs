@@ -6,6 +6,7 @@
 
 pub mod allocate;
 pub mod data;
+pub mod datasets;
 pub mod diagnostics;
 pub mod error;
 pub mod fit;
