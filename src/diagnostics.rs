@@ -354,17 +354,62 @@ fn chi2_sf(x: f64, dof: usize) -> Result<f64> {
 /// Wald test of `H0: theta = theta0` with the fitted covariance:
 /// `W = (theta_hat - theta0)^T Cov^-1 (theta_hat - theta0)`, chi-squared with `p` dof.
 ///
+/// The covariance is whatever `cov` holds: for a fit's [`crate::fit::covariance`], the
+/// linearised (sandwich) covariance of the natural parameters. On data whose curvature has
+/// near-null directions that covariance puts almost all its mass there and the statistic can be
+/// orders of magnitude above the one from a bootstrap covariance (see [`wald_test_matrix`] and
+/// `ChinchillaFitter::compare_with_bootstrap`).
+///
 /// # Errors
-/// Length mismatch, or a covariance that cannot be inverted.
+/// As [`wald_test_matrix`] (a matrix whose size differs from `cov.params`, non-finite entries, a
+/// `theta0` of the wrong length or with a non-finite entry, a singular covariance).
 pub fn wald_test(cov: &Covariance, theta0: &[f64]) -> Result<TestResult> {
-    let p = cov.params.len();
+    wald_test_matrix(&cov.params, &cov.matrix, theta0)
+}
+
+/// Wald test of `H0: theta = theta0` for an estimate `theta_hat` with covariance `matrix`
+/// (row-major, `p x p`, in the same coordinates as the estimate: for example a bootstrap
+/// covariance of log parameters): `W = (theta_hat - theta0)^T matrix^-1 (theta_hat - theta0)`,
+/// chi-squared with `p` dof.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `theta0` or a row of `matrix` does not have `p` entries, or
+/// `matrix` does not have `p` rows; [`Error::NonFinite`] naming the 1-based entry of
+/// `theta_hat`, `theta0` or `matrix` (row-major) that is NaN or infinite; [`Error::Numerical`]
+/// for a singular matrix.
+pub fn wald_test_matrix(
+    theta_hat: &[f64],
+    matrix: &[Vec<f64>],
+    theta0: &[f64],
+) -> Result<TestResult> {
+    let p = theta_hat.len();
+    if p == 0 {
+        return Err(Error::TooFewPoints {
+            what: "parameters in a Wald test".into(),
+            needed: 1,
+            found: 0,
+        });
+    }
     check::same_len("theta0 and parameters", theta0.len(), p)?;
-    let m = nalgebra::DMatrix::from_fn(p, p, |i, j| cov.matrix[i][j]);
+    check::same_len("covariance rows and parameters", matrix.len(), p)?;
+    for row in matrix {
+        check::same_len("covariance columns and parameters", row.len(), p)?;
+    }
+    check::all_finite("estimate", theta_hat)?;
+    check::all_finite("theta0", theta0)?;
+    let flat: Vec<f64> = matrix.iter().flatten().copied().collect();
+    check::all_finite("covariance", &flat)?;
+    let m = nalgebra::DMatrix::from_fn(p, p, |i, j| matrix[i][j]);
     let inv = m
         .try_inverse()
         .ok_or_else(|| Error::Numerical("the covariance matrix is singular".into()))?;
-    let d = nalgebra::DVector::from_fn(p, |i, _| cov.params[i] - theta0[i]);
+    let d = nalgebra::DVector::from_fn(p, |i, _| theta_hat[i] - theta0[i]);
     let w = (d.transpose() * inv * &d)[(0, 0)];
+    if !w.is_finite() {
+        return Err(Error::Numerical(format!(
+            "the Wald statistic is not finite ({w}): the covariance is numerically singular"
+        )));
+    }
     Ok(TestResult {
         statistic: w,
         dof: p,

@@ -136,6 +136,46 @@ impl Bootstrap {
             .map(|k| self.intervals[k])
     }
 
+    /// The bootstrap covariance matrix (over the successful resamples, divisor `m - 1`) of the
+    /// quantities called `names`, in that order: `matrix[i][j]`. `None` if a name is unknown,
+    /// fewer than 2 resamples succeeded, or a draw of these quantities is not finite.
+    pub fn covariance(&self, names: &[&str]) -> Option<Vec<Vec<f64>>> {
+        let idx: Vec<usize> = names
+            .iter()
+            .map(|n| self.names.iter().position(|m| m == n))
+            .collect::<Option<_>>()?;
+        let m = self.draws.len();
+        if m < 2
+            || self.draws.iter().any(|d| {
+                idx.iter()
+                    .any(|&k| !d.get(k).is_some_and(|v| v.is_finite()))
+            })
+        {
+            return None;
+        }
+        let mean: Vec<f64> = idx
+            .iter()
+            .map(|&k| self.draws.iter().map(|d| d[k]).sum::<f64>() / m as f64)
+            .collect();
+        let q = idx.len();
+        let mut c = vec![vec![0.0; q]; q];
+        for d in &self.draws {
+            for i in 0..q {
+                let di = d[idx[i]] - mean[i];
+                for j in 0..=i {
+                    c[i][j] += di * (d[idx[j]] - mean[j]);
+                }
+            }
+        }
+        for i in 0..q {
+            for j in 0..=i {
+                c[i][j] /= (m - 1) as f64;
+                c[j][i] = c[i][j];
+            }
+        }
+        Some(c)
+    }
+
     /// The bootstrap standard error (standard deviation over resamples) of quantity `name`.
     pub fn std_error(&self, name: &str) -> Option<f64> {
         let k = self.names.iter().position(|n| n == name)?;

@@ -413,7 +413,8 @@ pub fn fit_chinchilla(runs: &[Run]) -> Result<ChinchillaFit> {
 /// with each other or with other tools.
 ///
 /// # Errors
-/// No runs; an invalid objective.
+/// No runs; an invalid objective; a law with a parameter that is not finite, or a negative
+/// `E`, `A` or `B` (naming the field).
 pub fn chinchilla_objective(
     law: &ChinchillaLaw,
     runs: &[Run],
@@ -428,6 +429,18 @@ pub fn chinchilla_objective(
         });
     }
     let [e, a, b, alpha, beta] = law.log_params();
+    for (field, v) in [
+        ("law.E", law.e),
+        ("law.A", law.a),
+        ("law.B", law.b),
+        ("law.alpha", law.alpha),
+        ("law.beta", law.beta),
+    ] {
+        check::finite(field, None, v)?;
+    }
+    for (field, v) in [("law.E", law.e), ("law.A", law.a), ("law.B", law.b)] {
+        check::non_negative(field, None, v)?;
+    }
     let r: Vec<f64> = runs
         .iter()
         .map(|run| {
