@@ -84,7 +84,7 @@ fn check_gradient<M: Model>(model: &M, y: &[f64], w: Option<&[f64]>, p: &[f64]) 
             problem = problem.with_weights(w).unwrap();
         }
         let mut g = vec![0.0; 3];
-        let f = problem.value_grad(p, Some(&mut g));
+        let f = problem.value_grad(p, Some(&mut g)).unwrap();
         if !f.is_finite() {
             continue;
         }
@@ -93,7 +93,9 @@ fn check_gradient<M: Model>(model: &M, y: &[f64], w: Option<&[f64]>, p: &[f64]) 
             let (mut up, mut dn) = (p.to_vec(), p.to_vec());
             up[j] += h;
             dn[j] -= h;
-            let fd = (problem.value_grad(&up, None) - problem.value_grad(&dn, None)) / (2.0 * h);
+            let fd = (problem.value_grad(&up, None).unwrap()
+                - problem.value_grad(&dn, None).unwrap())
+                / (2.0 * h);
             let scale = g[j].abs().max(fd.abs()).max(1e-8 * f.abs().max(1e-12));
             // Huber is C1 with a kink in its second derivative: allow O(h) error.
             // plus the finite difference's own rounding error, ~ eps |f| / h

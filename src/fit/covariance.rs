@@ -19,7 +19,7 @@
 //! Chinchilla data prefer the bootstrap (`uncertainty` module), and read the condition number.
 
 use super::{Model, Problem};
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -56,15 +56,33 @@ pub struct Covariance {
 impl Covariance {
     /// `n` parameter vectors drawn from the normal approximation `N(params, matrix)`, seeded.
     /// The same seed gives the same draws.
-    pub fn draws(&self, n: usize, seed: u64) -> Vec<Vec<f64>> {
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `matrix` is not square with one row per parameter (its
+    /// fields are public and it deserialises); [`Error::NonFinite`] for a non-finite entry;
+    /// [`Error::InvalidOption`] when `n` draws would need more than [`Covariance::MAX_DRAW_VALUES`]
+    /// numbers (allocate in batches instead).
+    pub fn draws(&self, n: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
+        self.check_shape()?;
         let p = self.params.len();
+        if n.saturating_mul(p.max(1)) > Self::MAX_DRAW_VALUES {
+            return Err(Error::InvalidOption {
+                name: "number of draws".into(),
+                value: n.to_string(),
+                reason: format!(
+                    "{n} draws of {p} parameters exceed {} values; draw in batches with \
+                     different seeds",
+                    Self::MAX_DRAW_VALUES
+                ),
+            });
+        }
         let m = DMatrix::from_fn(p, p, |i, j| self.matrix[i][j]);
         // square root by eigen-decomposition: robust to tiny negative eigenvalues
         let eig = SymmetricEigen::new(m);
         let sqrt_vals = eig.eigenvalues.map(|v| v.max(0.0).sqrt());
         let root = &eig.eigenvectors * DMatrix::from_diagonal(&sqrt_vals);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n)
+        Ok((0..n)
             .map(|_| {
                 let z = DVector::from_fn(p, |_, _| StandardNormal.sample(&mut rng));
                 let d = &root * z;
@@ -74,7 +92,27 @@ impl Covariance {
                     .map(|(a, b)| a + b)
                     .collect()
             })
-            .collect()
+            .collect())
+    }
+
+    /// Largest number of values (draws times parameters) [`Covariance::draws`] returns in one
+    /// call: 1e8 (800 MB).
+    pub const MAX_DRAW_VALUES: usize = 100_000_000;
+
+    /// Checks that `params`, `matrix` agree in shape and hold finite values.
+    fn check_shape(&self) -> Result<()> {
+        let p = self.params.len();
+        check::same_len("covariance rows and parameters", self.matrix.len(), p)?;
+        for (i, row) in self.matrix.iter().enumerate() {
+            check::same_len(&format!("covariance row {i} and parameters"), row.len(), p)?;
+            for &v in row {
+                check::finite("covariance matrix", Some(i + 1), v)?;
+            }
+        }
+        for &v in &self.params {
+            check::finite("covariance parameters", None, v)?;
+        }
+        Ok(())
     }
 
     /// The covariance of `g(theta)` by the delta method: `params = g(theta)` and
@@ -125,16 +163,31 @@ impl Covariance {
         }
     }
 
-    /// Variance of a scalar function of the parameters by the delta method, given its gradient.
+    /// Variance of a scalar function of the parameters by the delta method, given its gradient
+    /// (one entry per parameter). NaN where [`Covariance::try_delta_variance`] is an error;
+    /// prefer that one.
     pub fn delta_variance(&self, gradient: &[f64]) -> f64 {
+        self.try_delta_variance(gradient).unwrap_or(f64::NAN)
+    }
+
+    /// Variance of a scalar function of the parameters by the delta method, `g^T C g`, given
+    /// its gradient `g` (one entry per parameter).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `gradient` or the matrix does not have one entry per
+    /// parameter; [`Error::NonFinite`] for a non-finite gradient or matrix entry.
+    pub fn try_delta_variance(&self, gradient: &[f64]) -> Result<f64> {
+        self.check_shape()?;
         let p = self.params.len();
+        check::same_len("gradient and parameters", gradient.len(), p)?;
+        check::all_finite("gradient", gradient)?;
         let mut v = 0.0;
         for i in 0..p {
             for j in 0..p {
                 v += gradient[i] * self.matrix[i][j] * gradient[j];
             }
         }
-        v
+        Ok(v)
     }
 }
 
@@ -150,6 +203,7 @@ pub fn covariance<M: Model + ?Sized>(
     kind: CovarianceKind,
 ) -> Result<Covariance> {
     let np = problem.n_params();
+    check::same_len("parameters", params.len(), np)?;
     let (r, jac, w) = problem
         .linearize(params)
         .ok_or_else(|| Error::Numerical("predictions are not usable at these parameters".into()))?;
@@ -288,10 +342,10 @@ mod tests {
         assert!((c.std_errors[1] / se_slope - 1.0).abs() < 1e-6);
         assert!((c.std_errors[0] / se_icpt - 1.0).abs() < 1e-6);
         assert!(c.correlation[0][1] < 0.0);
-        let draws = c.draws(4000, 7);
+        let draws = c.draws(4000, 7).unwrap();
         let mean: f64 = draws.iter().map(|d| d[1]).sum::<f64>() / 4000.0;
         let sd = (draws.iter().map(|d| (d[1] - mean).powi(2)).sum::<f64>() / 3999.0).sqrt();
         assert!((sd / se_slope - 1.0).abs() < 0.05);
-        assert_eq!(draws, c.draws(4000, 7));
+        assert_eq!(draws, c.draws(4000, 7).unwrap());
     }
 }

@@ -10,7 +10,7 @@
 //! its tolerance. An optional damped Newton polish with a finite-difference Hessian (of the
 //! analytic gradient) then nails the optimum down along ill-conditioned ridges.
 
-use super::{Bound, Model, Objective, Space};
+use super::{Bound, Certificate, Model, Objective, ResidualPoint, Space};
 use crate::error::{check, Error, Result};
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -100,21 +100,103 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
 
     /// Residuals `T(y) - T(y_hat)` at natural parameters `params`, in the objective's space.
     /// Entries are NaN where the prediction is not usable (for example `y_hat <= 0` in log space).
-    pub fn residuals(&self, params: &[f64]) -> Vec<f64> {
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `params` does not have one entry per parameter.
+    pub fn residuals(&self, params: &[f64]) -> Result<Vec<f64>> {
+        check::same_len("parameters", params.len(), self.bounds.len())?;
         let n = self.targets.len();
         let mut pred = vec![0.0; n];
         self.model.eval(params, &mut pred, None);
         let src = self.model.space();
-        self.targets
+        Ok(self
+            .targets
             .iter()
             .zip(&pred)
             .map(|(&t, &p)| to_space(p, src, self.objective.space).map_or(f64::NAN, |(v, _)| t - v))
-            .collect()
+            .collect())
     }
 
     /// The objective at natural parameters `params`, and its gradient with respect to them
     /// when `grad` is given. Returns `+inf` where a prediction is unusable.
-    pub fn value_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `params` (or `grad`) does not have one entry per
+    /// parameter.
+    pub fn value_grad(&self, params: &[f64], grad: Option<&mut [f64]>) -> Result<f64> {
+        check::same_len("parameters", params.len(), self.bounds.len())?;
+        if let Some(g) = grad.as_deref() {
+            check::same_len("gradient and parameters", g.len(), self.bounds.len())?;
+        }
+        Ok(self.value_grad_unchecked(params, grad))
+    }
+
+    /// The convergence certificate at natural parameters `params` (see
+    /// [`certify`](super::certify)): first-order optimality in the fitted coordinates of the
+    /// bounds, checked from the residuals and the Jacobian alone.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `params` does not have one entry per parameter;
+    /// [`Error::InvalidOption`] for a tolerance that is not finite and > 0. A point outside
+    /// the bounds or with unusable predictions fails the certificate (`inf`).
+    pub fn certificate(&self, params: &[f64], tolerance: f64) -> Result<Certificate> {
+        check::same_len("parameters", params.len(), self.bounds.len())?;
+        if !(tolerance.is_finite() && tolerance > 0.0) {
+            return Err(Error::InvalidOption {
+                name: "certificate tolerance".into(),
+                value: tolerance.to_string(),
+                reason: "must be finite and > 0".into(),
+            });
+        }
+        if !params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p)) {
+            return Ok(Certificate {
+                holds: false,
+                relative_gradient: f64::INFINITY,
+                test: super::CertificateTest::Smooth,
+            });
+        }
+        Ok(self.certificate_internal(&self.to_internal(params), tolerance))
+    }
+
+    /// [`Problem::certificate`] at unconstrained `u`.
+    pub(crate) fn certificate_internal(&self, u: &[f64], tolerance: f64) -> Certificate {
+        let fail = Certificate {
+            holds: false,
+            relative_gradient: f64::INFINITY,
+            test: super::CertificateTest::Smooth,
+        };
+        let np = self.bounds.len();
+        if u.len() != np {
+            return fail;
+        }
+        let mut p = vec![0.0; np];
+        let mut dp = vec![0.0; np];
+        for j in 0..np {
+            let (v, d) = self.bounds[j].forward(u[j]);
+            p[j] = v;
+            dp[j] = d;
+        }
+        let Some((r, mut jac, w)) = self.linearize(&p) else {
+            return fail;
+        };
+        for row in jac.chunks_mut(np.max(1)) {
+            for (v, d) in row.iter_mut().zip(&dp) {
+                *v *= d;
+            }
+        }
+        let point = ResidualPoint {
+            objective: &self.objective,
+            targets: &self.targets,
+            residuals: &r,
+            jacobian: &jac,
+            weights: Some(&w),
+            bounds: &self.bounds,
+        };
+        super::certify(&point, tolerance).unwrap_or(fail)
+    }
+
+    /// [`Problem::value_grad`] without the length checks (the engine's own calls).
+    fn value_grad_unchecked(&self, params: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let n = self.targets.len();
         let np = self.bounds.len();
         let mut pred = vec![0.0; n];
@@ -312,7 +394,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::INFINITY;
         }
-        let f = self.value_grad(&p, Some(grad));
+        let f = self.value_grad_unchecked(&p, Some(grad));
         for (g, d) in grad.iter_mut().zip(&dp) {
             *g *= d;
         }
@@ -361,6 +443,19 @@ pub(crate) trait Cost: Sync {
     /// The value at `u`, writing the gradient into `grad` (length [`Cost::dim`]). Returns
     /// `+inf` (any gradient) where the value cannot be computed.
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64;
+    /// The convergence certificate at `u` (value `f`, gradient `g`), computed after every local
+    /// solve; [`Status::Converged`] is reported only when it holds. The default is the smooth
+    /// relative-gradient test of [`certify_gradient`](super::certify_gradient) with unit
+    /// coordinate scales; residual objectives override it with [`certify`](super::certify)
+    /// (scale-free, valid at the kinks of the Huber penalty).
+    fn certificate(&self, u: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
+        let _ = u;
+        super::certify_gradient(f, g, &vec![1.0; g.len()], tolerance).unwrap_or(Certificate {
+            holds: false,
+            relative_gradient: f64::INFINITY,
+            test: super::CertificateTest::Smooth,
+        })
+    }
 }
 
 impl<M: Model + ?Sized> Cost for Problem<'_, M> {
@@ -370,19 +465,41 @@ impl<M: Model + ?Sized> Cost for Problem<'_, M> {
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
         self.value_grad_internal(u, grad)
     }
+    fn certificate(&self, u: &[f64], _f: f64, _g: &[f64], tolerance: f64) -> Certificate {
+        self.certificate_internal(u, tolerance)
+    }
 }
 
 /// How a local minimisation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// `Converged` is a promise checked at the returned point: the engine's convergence certificate
+/// ([`certify`](super::certify), computed from the residuals and Jacobian independently of
+/// the method) holds there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Status {
-    /// A stopping rule relative to the objective's scale held: the relative gradient fell below
-    /// its tolerance, or a restarted L-BFGS round could not lower the objective by more than the
-    /// relative tolerance.
+    /// The stopping rules held *and* the convergence certificate holds at the returned point:
+    /// first-order optimality relative to the objective's and the parameters' scale (projected
+    /// where a bound is active; valid at the kinks of the Huber penalty).
     Converged,
+    /// The method stopped (it could not lower the objective any further) but the certificate
+    /// does not hold: the point is not shown to be an optimum.
+    Stalled {
+        /// The certificate's measured first-order optimality
+        /// ([`Certificate::relative_gradient`](super::Certificate::relative_gradient)), above
+        /// its tolerance.
+        relative_gradient: f64,
+    },
     /// The iteration or round cap was reached while the objective was still falling.
     IterationLimit,
     /// No finite objective could be computed at the start.
     Infeasible,
+}
+
+impl Status {
+    /// Whether this is [`Status::Converged`].
+    pub fn is_converged(&self) -> bool {
+        matches!(self, Status::Converged)
+    }
 }
 
 /// Tolerances and caps of the local solver. Every tolerance is relative to the objective's own
@@ -411,6 +528,15 @@ pub struct SolverOptions {
     /// rounds).
     #[serde(default)]
     pub method: Method,
+    /// Tolerance of the convergence certificate (default
+    /// [`DEFAULT_CERTIFICATE_TOLERANCE`](super::DEFAULT_CERTIFICATE_TOLERANCE), 1e-6): see
+    /// [`certify`](super::certify).
+    #[serde(default = "default_certificate_tolerance")]
+    pub certificate_tolerance: f64,
+}
+
+fn default_certificate_tolerance() -> f64 {
+    super::DEFAULT_CERTIFICATE_TOLERANCE
 }
 
 /// The local method of each start.
@@ -444,6 +570,7 @@ impl Default for SolverOptions {
             parallel: true,
             record_starts: false,
             method: Method::Auto,
+            certificate_tolerance: super::DEFAULT_CERTIFICATE_TOLERANCE,
         }
     }
 }
@@ -475,6 +602,14 @@ impl SolverOptions {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(bad(name, v.to_string(), "must be finite and >= 0"));
             }
+        }
+        let c = self.certificate_tolerance;
+        if !(c.is_finite() && c > 0.0) {
+            return Err(bad(
+                "certificate_tolerance",
+                c.to_string(),
+                "must be finite and > 0",
+            ));
         }
         Ok(())
     }
@@ -971,7 +1106,31 @@ pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
             status = Status::Converged;
         }
     }
+    let status = certified(problem, &u, f, &g, status, options);
     outcome(&u, f, &g, iterations, evals, status)
+}
+
+/// The status after the convergence certificate: a stopping rule's `Converged` stands only
+/// where the certificate holds, and becomes [`Status::Stalled`] elsewhere.
+fn certified<C: Cost + ?Sized>(
+    problem: &C,
+    u: &[f64],
+    f: f64,
+    g: &[f64],
+    status: Status,
+    options: &SolverOptions,
+) -> Status {
+    if status != Status::Converged {
+        return status;
+    }
+    let c = problem.certificate(u, f, g, options.certificate_tolerance);
+    if c.holds {
+        Status::Converged
+    } else {
+        Status::Stalled {
+            relative_gradient: c.relative_gradient,
+        }
+    }
 }
 
 /// Damped Newton steps on a finite-difference Hessian of the analytic gradient.

@@ -27,6 +27,7 @@
 //! ```
 
 mod bounds;
+mod certificate;
 mod covariance;
 mod engine;
 mod lbfgs;
@@ -35,6 +36,10 @@ mod model;
 mod objective;
 
 pub use bounds::Bound;
+pub use certificate::{
+    certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
+    DEFAULT_CERTIFICATE_TOLERANCE,
+};
 pub use covariance::{covariance, Covariance, CovarianceKind};
 pub(crate) use engine::{local_minimize_all, local_minimize_all_with, Cost, Inner, LocalResult};
 pub use engine::{

@@ -400,7 +400,7 @@ fn ols_fixed_floor(
     let slope = sxz / sxx;
     let params = vec![(mz - slope * mx).exp(), -slope];
     let mut grad = vec![0.0; 2];
-    let objective = problem.value_grad(&params, Some(&mut grad));
+    let objective = problem.value_grad(&params, Some(&mut grad))?;
     let report = FitReport {
         objective,
         objective_spec: *problem.objective(),

@@ -1,0 +1,636 @@
+//! The convergence certificate: a check of first-order optimality at a returned point that is
+//! independent of the method that produced it.
+//!
+//! A status is a promise. After every local solve the engine recomputes, from the residuals and
+//! the Jacobian alone, whether the point is stationary; [`Status::Converged`](super::Status) is
+//! reported only when this certificate holds, and [`Status::Stalled`](super::Status) (with the
+//! measured relative gradient) otherwise.
+//!
+//! # The tests, in order
+//! The objective is `F = sum_i w_i rho(r_i)` with `r_i = T(y_i) - T(y_hat_i)` and the gradient in
+//! the *fitted* coordinates `u` (the unconstrained coordinates of the [`Bound`] transforms:
+//! `log p` for a positive parameter, and so on) is `g_j = -sum_i w_i psi_i J_ij`, with
+//! `psi_i = rho'(r_i)` and `J_ij = d T(y_hat_i) / d u_j`.
+//!
+//! 1. **Smooth first-order test.** Coordinate `j` passes when the residual direction is
+//!    orthogonal to its column to within the tolerance,
+//!    `|g_j| <= tol * ||psi||_w ||J_j||_w + noise_j`, where `noise_j = sum_i w_i eps_i |J_ij|`
+//!    bounds what rounding of the residuals (`eps_i`, about 1e3 ulps of `T(y_i)`) can put into
+//!    `g_j`. This is MINPACK's orthogonality measure (More, Garbow & Hillstrom 1980): it does
+//!    not change when `y`, the weights or any parameter are rescaled, and an exact fit (residuals
+//!    at rounding level) passes it.
+//! 2. **Projected gradient at an active bound.** A coordinate whose bound lies at `u -> -inf`
+//!    (all bounds but [`Bound::Free`]; `u -> +inf` also for the upper end of
+//!    [`Bound::Between`]) also passes when the gradient pushes it towards that bound and moving
+//!    all the way onto the bound changes the objective by at most `tol * |F|` to first order
+//!    (`|g_j| <= tol |F|` with the sign of the outward direction): the Karush-Kuhn-Tucker
+//!    condition of the bound-constrained problem.
+//! 3. **A test valid at kinks** ([`Loss::Huber`] and [`Loss::Asymmetric`] only, when test 1
+//!    fails). With a small `delta` the optimum pins residuals inside the threshold, where the
+//!    penalty's curvature jumps, and the gradient there is too sensitive to the last digits of
+//!    the point to be read directly. The residuals inside `|r| <= delta` (at most one per
+//!    fitted coordinate: more would make the test vacuous) are treated as pinned, their
+//!    multipliers `lambda_i` free in the range `rho'` takes on the threshold
+//!    (`[-delta, delta]`, `[-over_weight delta, delta]` for the asymmetric penalty), and the
+//!    test asks whether the gradient of the other residuals lies in the cone they span: a
+//!    bounded least-squares problem over the multipliers (solved by projected coordinate
+//!    descent), whose residual must pass test 1. This is the optimality condition of the
+//!    least-absolute-deviation limit the penalty approaches.
+//!
+//! [`certify_gradient`] is the smooth test for an objective that is not a sum of residual
+//! penalties (a likelihood with a fitted scale, a schedule's predicted loss): relative gradient
+//! `max_j |g_j| s_j / |F|` against the caller's parameter scales `s_j`.
+
+use super::{Bound, Loss, Objective, Space};
+use crate::error::{check, Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Default tolerance of the certificate: the cosine between the residual direction and any
+/// column of the Jacobian (test 1), and the relative first-order change of the objective for a
+/// coordinate on its bound (test 2).
+pub const DEFAULT_CERTIFICATE_TOLERANCE: f64 = 1e-6;
+
+/// Which test certified the point (or, when none did, the one whose measure is reported).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CertificateTest {
+    /// The smooth first-order test (with bounds projected), or the relative gradient of
+    /// [`certify_gradient`].
+    Smooth,
+    /// The stationarity test at a kink of the Huber penalty, with this many residuals pinned.
+    Kink {
+        /// Residuals inside the threshold, treated as pinned.
+        pinned: usize,
+    },
+}
+
+/// The outcome of a convergence certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    /// Whether first-order optimality holds to the tolerance.
+    pub holds: bool,
+    /// The measured first-order optimality: the largest cosine between the residual direction
+    /// and a column of the Jacobian in the fitted coordinates, after rounding noise and active
+    /// bounds are allowed for (0 for an exact fit); or, from [`certify_gradient`], the relative
+    /// gradient `max_j |g_j| s_j / |F|`. `inf` when the objective or gradient is not finite.
+    pub relative_gradient: f64,
+    /// The test that decided.
+    pub test: CertificateTest,
+}
+
+impl Certificate {
+    fn failed_non_finite() -> Certificate {
+        Certificate {
+            holds: false,
+            relative_gradient: f64::INFINITY,
+            test: CertificateTest::Smooth,
+        }
+    }
+}
+
+/// The ingredients of the certificate of a residual objective at one point.
+///
+/// All slices are in the objective's residual space ([`Objective::space`]) and the *fitted*
+/// coordinates `u` (length `dim`): the coordinates the optimizer moves, obtained from the
+/// natural parameters by the [`Bound`] transforms.
+#[derive(Debug, Clone, Copy)]
+pub struct ResidualPoint<'a> {
+    /// The objective whose optimality is checked (penalty, space, reduction).
+    pub objective: &'a Objective,
+    /// Transformed observations `T(y_i)` (`log y` or `y`), length `n`: sets the rounding level
+    /// of each residual.
+    pub targets: &'a [f64],
+    /// Residuals `r_i = T(y_i) - T(y_hat_i)`, length `n`.
+    pub residuals: &'a [f64],
+    /// Jacobian of the transformed predictions, `jacobian[i * dim + j] = d T(y_hat_i) / d u_j`,
+    /// row-major, length `n * dim`.
+    pub jacobian: &'a [f64],
+    /// Per-point weights (finite, >= 0), length `n`; `None` for unit weights.
+    pub weights: Option<&'a [f64]>,
+    /// The bound whose transform defines each fitted coordinate, length `dim`
+    /// ([`Bound::Free`] for a coordinate that is not transformed).
+    pub bounds: &'a [Bound],
+}
+
+/// Certifies first-order optimality of a residual objective at one point (see the
+/// [module docs](self) for the three tests).
+///
+/// The result does not depend on the units of `y` (for scale-free penalties), on a common
+/// factor of the weights, on the reduction, or on rescaling a parameter.
+///
+/// ```
+/// use scaling_laws::fit::{certify, Bound, Objective, ResidualPoint};
+/// // y = c x fitted to (1, 2), (2, 3.9): the optimum is c = 9.8 / 5.
+/// let x = [1.0, 2.0];
+/// let y = [2.0, 3.9];
+/// let o = Objective::squared_linear();
+/// let at = |c: f64| {
+///     let r: Vec<f64> = x.iter().zip(&y).map(|(x, y)| y - c * x).collect();
+///     certify(&ResidualPoint {
+///         objective: &o, targets: &y, residuals: &r, jacobian: &x,
+///         weights: None, bounds: &[Bound::Free],
+///     }, 1e-6).unwrap()
+/// };
+/// assert!(at(9.8 / 5.0).holds);
+/// assert!(!at(1.9).holds);
+/// ```
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when the slices disagree in length (`targets`, `residuals` and
+/// `weights` of length `n`, `jacobian` of length `n * bounds.len()`); [`Error::InvalidOption`]
+/// for an invalid objective or a tolerance that is not finite and > 0; [`Error::OutOfDomain`]
+/// for a negative or non-finite weight. Non-finite residuals or Jacobian entries are not an
+/// error: the certificate then fails with `relative_gradient = inf`.
+pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate> {
+    let n = point.residuals.len();
+    let dim = point.bounds.len();
+    point.objective.validate()?;
+    check_tolerance(tolerance)?;
+    check::same_len("targets and residuals", point.targets.len(), n)?;
+    check::same_len(
+        "jacobian and residuals x coordinates",
+        point.jacobian.len(),
+        n.saturating_mul(dim),
+    )?;
+    if let Some(w) = point.weights {
+        check::same_len("weights and residuals", w.len(), n)?;
+        for (i, &wi) in w.iter().enumerate() {
+            check::non_negative("weight", Some(i + 1), wi)?;
+        }
+    }
+    if point
+        .residuals
+        .iter()
+        .chain(point.jacobian)
+        .chain(point.targets)
+        .any(|v| !v.is_finite())
+    {
+        return Ok(Certificate::failed_non_finite());
+    }
+    Ok(Residuals::new(point).certify(tolerance))
+}
+
+/// Certifies first-order optimality of a general smooth objective from its value and gradient
+/// in the fitted coordinates: holds when `|g_j| s_j <= tolerance * |F|` for every coordinate,
+/// with `s_j` the scale of coordinate `j` (1 for a log or logit coordinate; the magnitude of
+/// a free coordinate). Use [`certify`] for residual objectives: it is scale-free and valid at
+/// the kinks of the Huber penalty.
+///
+/// ```
+/// use scaling_laws::fit::certify_gradient;
+/// assert!(certify_gradient(2.0, &[1e-9, -1e-9], &[1.0, 1.0], 1e-6).unwrap().holds);
+/// assert!(!certify_gradient(2.0, &[1e-3, 0.0], &[1.0, 1.0], 1e-6).unwrap().holds);
+/// ```
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `gradient` and `scales` differ in length;
+/// [`Error::InvalidOption`] for a tolerance that is not finite and > 0, or a scale that is not
+/// finite and >= 0. A non-finite value or gradient fails the certificate (`inf`).
+pub fn certify_gradient(
+    value: f64,
+    gradient: &[f64],
+    scales: &[f64],
+    tolerance: f64,
+) -> Result<Certificate> {
+    check_tolerance(tolerance)?;
+    check::same_len("gradient and scales", gradient.len(), scales.len())?;
+    for &s in scales {
+        if !(s.is_finite() && s >= 0.0) {
+            return Err(Error::InvalidOption {
+                name: "scales".into(),
+                value: s.to_string(),
+                reason: "must be finite and >= 0".into(),
+            });
+        }
+    }
+    if !value.is_finite() || gradient.iter().any(|g| !g.is_finite()) {
+        return Ok(Certificate::failed_non_finite());
+    }
+    let top = gradient
+        .iter()
+        .zip(scales)
+        .map(|(g, s)| g.abs() * s)
+        .fold(0.0, f64::max);
+    let rel = if top == 0.0 {
+        0.0
+    } else if value == 0.0 {
+        f64::INFINITY
+    } else {
+        top / value.abs()
+    };
+    Ok(Certificate {
+        holds: rel <= tolerance,
+        relative_gradient: rel,
+        test: CertificateTest::Smooth,
+    })
+}
+
+fn check_tolerance(tolerance: f64) -> Result<()> {
+    if tolerance.is_finite() && tolerance > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidOption {
+            name: "certificate tolerance".into(),
+            value: tolerance.to_string(),
+            reason: "must be finite and > 0".into(),
+        })
+    }
+}
+
+/// Rounding level of a residual, in ulps of the larger of the observation and the prediction.
+const NOISE_ULPS: f64 = 1024.0;
+
+/// The residual objective's pieces, rescaled so that nothing overflows or underflows: weights
+/// by their largest value, `psi` by its largest magnitude, each Jacobian column by its largest
+/// entry. Every measure below is a ratio that these factors cancel out of.
+struct Residuals<'a> {
+    p: &'a ResidualPoint<'a>,
+    dim: usize,
+    /// Weights divided by the largest.
+    w: Vec<f64>,
+    /// `psi_i / psi_scale`.
+    psi: Vec<f64>,
+    psi_scale: f64,
+    /// Rounding level of `psi_i`, divided by `psi_scale`.
+    noise: Vec<f64>,
+    /// Column scales of the Jacobian (largest magnitude, 1 for a zero column).
+    col: Vec<f64>,
+    /// `||psi||_w` (scaled).
+    psi_norm: f64,
+    /// `||J_j||_w` (scaled by `col`).
+    col_norm: Vec<f64>,
+    /// Gradient over `psi_scale`, the weight scale and the column scale (true sign).
+    g: Vec<f64>,
+    /// Unscaled objective sign and value ratio, for test 2: `g_j / F` with common factors out.
+    g_over_f: Vec<f64>,
+}
+
+impl<'a> Residuals<'a> {
+    fn new(p: &'a ResidualPoint<'a>) -> Self {
+        let n = p.residuals.len();
+        let dim = p.bounds.len();
+        let wmax = p
+            .weights
+            .map_or(1.0, |w| w.iter().cloned().fold(0.0, f64::max));
+        let w: Vec<f64> = match p.weights {
+            Some(w) if wmax > 0.0 => w.iter().map(|v| v / wmax).collect(),
+            Some(w) => vec![0.0; w.len()],
+            None => vec![1.0; n],
+        };
+        let raw_psi: Vec<f64> = p.residuals.iter().map(|&r| p.objective.rho(r).1).collect();
+        let psi_scale = raw_psi.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        let psi_scale = if psi_scale > 0.0 { psi_scale } else { 1.0 };
+        let psi: Vec<f64> = raw_psi.iter().map(|v| v / psi_scale).collect();
+        // |rho'| is at most Lipschitz-1 (over_weight for the asymmetric arm) in r, so the
+        // rounding of r bounds that of psi.
+        let lip = match p.objective.loss {
+            Loss::Asymmetric { over_weight, .. } => over_weight.max(1.0),
+            _ => 1.0,
+        };
+        let noise: Vec<f64> = (0..n)
+            .map(|i| {
+                let t = p.targets[i];
+                let that = t - p.residuals[i];
+                let floor = if p.objective.space == Space::Log {
+                    1.0
+                } else {
+                    0.0
+                };
+                let eps = NOISE_ULPS * f64::EPSILON * t.abs().max(that.abs()).max(floor);
+                let cap = raw_psi[i].abs().max(eps * lip);
+                (eps * lip).min(cap) / psi_scale
+            })
+            .collect();
+        let col: Vec<f64> = (0..dim)
+            .map(|j| {
+                let m = (0..n).fold(0.0, |m: f64, i| m.max(p.jacobian[i * dim + j].abs()));
+                if m > 0.0 {
+                    m
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let psi_norm = (0..n).map(|i| w[i] * psi[i] * psi[i]).sum::<f64>().sqrt();
+        let col_norm: Vec<f64> = (0..dim)
+            .map(|j| {
+                (0..n)
+                    .map(|i| {
+                        let v = p.jacobian[i * dim + j] / col[j];
+                        w[i] * v * v
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect();
+        let g: Vec<f64> = (0..dim)
+            .map(|j| {
+                -(0..n)
+                    .map(|i| w[i] * psi[i] * (p.jacobian[i * dim + j] / col[j]))
+                    .sum::<f64>()
+            })
+            .collect();
+        // The objective in the same units as g * col / psi_scale: F / (wmax psi_scale).
+        let f = (0..n)
+            .map(|i| w[i] * (p.objective.rho(p.residuals[i]).0 / psi_scale))
+            .sum::<f64>();
+        let g_over_f = (0..dim)
+            .map(|j| {
+                if f > 0.0 {
+                    g[j] * col[j] / f
+                } else {
+                    f64::INFINITY * g[j].signum()
+                }
+            })
+            .collect();
+        Residuals {
+            p,
+            dim,
+            w,
+            psi,
+            psi_scale,
+            noise,
+            col,
+            psi_norm,
+            col_norm,
+            g,
+            g_over_f,
+        }
+    }
+
+    /// Rounding bound of `g_j` (scaled).
+    fn noise_of(&self, j: usize) -> f64 {
+        let n = self.psi.len();
+        (0..n)
+            .map(|i| {
+                self.w[i] * self.noise[i] * (self.p.jacobian[i * self.dim + j] / self.col[j]).abs()
+            })
+            .sum()
+    }
+
+    /// Test 2: coordinate `j` sits on a bound it is pushed against, at negligible first-order
+    /// cost.
+    fn on_bound(&self, j: usize, tol: f64) -> bool {
+        let gf = self.g_over_f[j];
+        if !(gf.abs() <= tol) {
+            return false;
+        }
+        match self.p.bounds[j] {
+            Bound::Free => false,
+            // the bound is at u -> -inf: the descent direction (-g) must point there
+            Bound::Positive | Bound::AtLeast(_) | Bound::AtMost(_) => gf >= 0.0,
+            Bound::Between(..) => true,
+        }
+    }
+
+    /// Excess of `|h_j|` over the noise allowance, relative to `||psi|| ||J_j||`.
+    fn excess(&self, j: usize, hj: f64) -> f64 {
+        let denom = self.psi_norm * self.col_norm[j];
+        let e = (hj.abs() - self.noise_of(j)).max(0.0);
+        if e == 0.0 {
+            0.0
+        } else if denom > 0.0 {
+            e / denom
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    fn certify(&self, tol: f64) -> Certificate {
+        let free: Vec<usize> = (0..self.dim).filter(|&j| !self.on_bound(j, tol)).collect();
+        let smooth = free
+            .iter()
+            .map(|&j| self.excess(j, self.g[j]))
+            .fold(0.0, f64::max);
+        let smooth_cert = Certificate {
+            holds: smooth <= tol,
+            relative_gradient: smooth,
+            test: CertificateTest::Smooth,
+        };
+        if smooth_cert.holds {
+            return smooth_cert;
+        }
+        match self.kink(&free, tol) {
+            Some(k) if k.holds => k,
+            _ => smooth_cert,
+        }
+    }
+
+    /// Test 3 (see the module docs).
+    fn kink(&self, free: &[usize], tol: f64) -> Option<Certificate> {
+        let (delta, lo_mult) = match self.p.objective.loss {
+            Loss::Huber { delta } => (delta, 1.0),
+            Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
+            Loss::Squared => return None,
+        };
+        let n = self.psi.len();
+        let pinned: Vec<usize> = (0..n)
+            .filter(|&i| self.w[i] > 0.0 && self.p.residuals[i].abs() <= delta)
+            .collect();
+        if pinned.is_empty() || pinned.len() > self.dim || free.is_empty() {
+            return None;
+        }
+        let dim = self.dim;
+        let jac = |i: usize, j: usize| self.p.jacobian[i * dim + j] / self.col[j];
+        // Unknowns: lambda_k (scaled like psi), k over the pinned residuals, in [lo_k, hi_k].
+        let lo: Vec<f64> = pinned
+            .iter()
+            .map(|_| -lo_mult * delta / self.psi_scale)
+            .collect();
+        let hi: Vec<f64> = pinned.iter().map(|_| delta / self.psi_scale).collect();
+        // h_j(lambda) = g_j + sum_{k pinned} w_k (psi_k - lambda_k) J_kj, normalised per row.
+        let rows: Vec<(f64, f64)> = free
+            .iter()
+            .map(|&j| {
+                let mut base = self.g[j];
+                for &i in &pinned {
+                    base += self.w[i] * self.psi[i] * jac(i, j);
+                }
+                let d = self.psi_norm * self.col_norm[j];
+                (base, if d > 0.0 { 1.0 / d } else { 0.0 })
+            })
+            .collect();
+        // A[r][k] = -w_k J_kj (normalised): h = base + A lambda
+        let a: Vec<Vec<f64>> = free
+            .iter()
+            .zip(&rows)
+            .map(|(&j, &(_, s))| pinned.iter().map(|&i| -self.w[i] * jac(i, j) * s).collect())
+            .collect();
+        let b: Vec<f64> = rows.iter().map(|&(base, s)| base * s).collect();
+        let mut lambda: Vec<f64> = pinned
+            .iter()
+            .zip(lo.iter().zip(&hi))
+            .map(|(&i, (&l, &h))| self.psi[i].clamp(l, h))
+            .collect();
+        let mut res: Vec<f64> = (0..b.len())
+            .map(|r| b[r] + a[r].iter().zip(&lambda).map(|(x, y)| x * y).sum::<f64>())
+            .collect();
+        let col_sq: Vec<f64> = (0..pinned.len())
+            .map(|k| a.iter().map(|row| row[k] * row[k]).sum())
+            .collect();
+        for _sweep in 0..500 {
+            let mut moved = 0.0f64;
+            for k in 0..pinned.len() {
+                if col_sq[k] <= 0.0 {
+                    continue;
+                }
+                let grad: f64 = a.iter().zip(&res).map(|(row, r)| row[k] * r).sum();
+                let new = (lambda[k] - grad / col_sq[k]).clamp(lo[k], hi[k]);
+                let step = new - lambda[k];
+                if step != 0.0 {
+                    for (r, row) in res.iter_mut().zip(&a) {
+                        *r += row[k] * step;
+                    }
+                    lambda[k] = new;
+                    moved = moved.max(step.abs() / (hi[k] - lo[k]));
+                }
+            }
+            if moved < 1e-14 {
+                break;
+            }
+        }
+        let worst = free
+            .iter()
+            .zip(&res)
+            .zip(&rows)
+            .map(|((&j, &r), &(_, s))| {
+                // back to the unnormalised h_j for the noise allowance
+                let hj = if s > 0.0 { r / s } else { 0.0 };
+                self.excess(j, hj)
+            })
+            .fold(0.0, f64::max);
+        Some(Certificate {
+            holds: worst <= tol,
+            relative_gradient: worst,
+            test: CertificateTest::Kink {
+                pinned: pinned.len(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point<'a>(
+        o: &'a Objective,
+        t: &'a [f64],
+        r: &'a [f64],
+        j: &'a [f64],
+        b: &'a [Bound],
+    ) -> ResidualPoint<'a> {
+        ResidualPoint {
+            objective: o,
+            targets: t,
+            residuals: r,
+            jacobian: j,
+            weights: None,
+            bounds: b,
+        }
+    }
+
+    #[test]
+    fn wrong_lengths_are_typed_errors() {
+        let o = Objective::squared_linear();
+        let p = point(&o, &[1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
+        assert!(matches!(
+            certify(&p, 1e-6),
+            Err(Error::LengthMismatch { .. })
+        ));
+        let p = point(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0], &[Bound::Free]);
+        assert!(matches!(
+            certify(&p, 1e-6),
+            Err(Error::LengthMismatch { .. })
+        ));
+        let p = point(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
+        assert!(certify(&p, 0.0).is_err());
+        assert!(certify(&p, f64::NAN).is_err());
+        let bad = ResidualPoint {
+            weights: Some(&[1.0, -1.0]),
+            ..p
+        };
+        assert!(matches!(
+            certify(&bad, 1e-6),
+            Err(Error::OutOfDomain { .. })
+        ));
+        assert!(certify_gradient(1.0, &[1.0], &[], 1e-6).is_err());
+        let nan = point(
+            &o,
+            &[1.0, 1.0],
+            &[f64::NAN, 1.0],
+            &[1.0, 1.0],
+            &[Bound::Free],
+        );
+        let c = certify(&nan, 1e-6).unwrap();
+        assert!(!c.holds && c.relative_gradient.is_infinite());
+    }
+
+    /// Mean of y: y_hat = u, residuals y - u; the optimum of squared error is the mean.
+    #[test]
+    fn smooth_test_is_invariant_to_units_and_weights() {
+        let y0 = [1.0, 2.0, 4.0];
+        for k in [-200, -8, 0, 8, 200] {
+            let s = 10f64.powi(k);
+            let y: Vec<f64> = y0.iter().map(|v| v * s).collect();
+            let mean = 7.0 / 3.0 * s;
+            let o = Objective::squared_linear();
+            let jac = [1.0; 3];
+            for (shift, want) in [(0.0, true), (1e-3, false)] {
+                let u = mean * (1.0 + shift);
+                let r: Vec<f64> = y.iter().map(|v| v - u).collect();
+                for w in [1e-200, 1.0, 1e200] {
+                    let ww = [w; 3];
+                    let p = ResidualPoint {
+                        weights: Some(&ww),
+                        ..point(&o, &y, &r, &jac, &[Bound::Free])
+                    };
+                    let c = certify(&p, 1e-6).unwrap();
+                    assert_eq!(c.holds, want, "k {k} w {w} shift {shift}: {c:?}");
+                }
+            }
+        }
+    }
+
+    /// y_hat = exp(u) with y all below 0 is pushed onto the lower bound: KKT holds there.
+    #[test]
+    fn projected_gradient_on_an_active_bound() {
+        let o = Objective::squared_linear();
+        let y = [-1.0, -2.0];
+        for (u, want) in [(-40.0_f64, true), (-2.0, false)] {
+            let p = u.exp();
+            let r: Vec<f64> = y.iter().map(|v| v - p).collect();
+            let jac = [p, p];
+            let c = certify(&point(&o, &y, &r, &jac, &[Bound::Positive]), 1e-6).unwrap();
+            assert_eq!(c.holds, want, "{u}: {c:?}");
+        }
+        // pushed the other way (the optimum is inside), the bound is no excuse
+        let y = [1.0, 2.0];
+        let p = (-40.0_f64).exp();
+        let r: Vec<f64> = y.iter().map(|v| v - p).collect();
+        let c = certify(&point(&o, &y, &r, &[p, p], &[Bound::Positive]), 1e-6).unwrap();
+        assert!(!c.holds);
+    }
+
+    /// Huber with a tiny delta on a location problem: the median pins one residual, and the
+    /// gradient there is anything in the band; the kink test certifies the median and rejects
+    /// a point off it.
+    #[test]
+    fn kink_test_certifies_the_pinned_median() {
+        let delta = 1e-3;
+        let o = Objective::huber(delta).unwrap().with_space(Space::Linear);
+        let y = [0.0, 1.0, 3.0, 10.0, 11.0];
+        let jac = [1.0; 5];
+        // at the median plus 0.4 delta: psi of the pinned point is 0.4 delta, smooth test fails
+        let at = |u: f64| {
+            let r: Vec<f64> = y.iter().map(|v| v - u).collect();
+            certify(&point(&o, &y, &r, &jac, &[Bound::Free]), 1e-6).unwrap()
+        };
+        let c = at(3.0 + 0.4 * delta);
+        assert!(c.holds, "{c:?}");
+        assert_eq!(c.test, CertificateTest::Kink { pinned: 1 });
+        let c = at(3.0 + 2.0 * delta);
+        assert!(!c.holds, "{c:?}");
+        let c = at(2.0);
+        assert!(!c.holds, "{c:?}");
+    }
+}
