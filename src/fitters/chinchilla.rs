@@ -26,8 +26,9 @@
 use crate::data::Run;
 use crate::error::{check, Error, Result};
 use crate::fit::{
-    local_minimize_all_with, Cost, FitReport, Inner, LocalResult, Loss, Objective, Reduction,
-    SolverOptions, Space, StartOutcome,
+    certify, local_minimize_all_with, Bound, Certificate, CertificateTest, Cost, FitReport, Inner,
+    LocalResult, Loss, Objective, Reduction, ResidualPoint, SolverOptions, Space, StartOutcome,
+    Status,
 };
 use crate::laws::ChinchillaLaw;
 use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};
@@ -112,6 +113,8 @@ pub struct ChinchillaFitter {
     estimator: Estimator,
     weights: Option<Vec<f64>>,
     solver: SolverOptions,
+    /// Whether a steep asymmetric penalty is approached by continuation (off inside it).
+    continuation: bool,
 }
 
 impl Default for ChinchillaFitter {
@@ -125,6 +128,7 @@ impl Default for ChinchillaFitter {
                 polish: true,
                 ..SolverOptions::default()
             },
+            continuation: true,
         }
     }
 }
@@ -266,15 +270,51 @@ impl ChinchillaFitter {
                     }
                     starts.push(data.to_internal(&p));
                 }
-                let (best, outcomes) = two_phase(&cost, &starts, &self.solver, keep);
+                let (mut best, mut outcomes) = two_phase(&cost, &starts, &self.solver, keep);
+                // a start on a plateau (a term that no run can see, as with alpha = 5) stops
+                // where nothing moves; the default starts find the basin
+                if best
+                    .as_ref()
+                    .is_some_and(|b| !b.status.is_converged() && dead_term(&data, &b.u))
+                {
+                    let (more, b2, o2) = variable_projection_fit(&data, &cost, &self.solver, keep);
+                    starts.extend(more);
+                    outcomes.extend(o2);
+                    best = better(best, b2);
+                }
                 (starts, best, outcomes)
             }
         };
-        let Some(best) = best else {
+        // a steep asymmetric penalty (lower envelope): its landscape is a cliff for every start;
+        // approach it by continuation in the over-weight, from the symmetric fit upwards
+        let (starts, best, outcomes) = match self.continuation_start(runs) {
+            Some(law) => {
+                let (mut starts, mut best, mut outcomes) = (starts, best, outcomes);
+                let s = data.to_internal(&law.log_params());
+                let (b2, o2) = two_phase(&cost, std::slice::from_ref(&s), &self.solver, 1);
+                starts.push(s);
+                outcomes.extend(o2);
+                best = better(best, b2);
+                (starts, best, outcomes)
+            }
+            None => (starts, best, outcomes),
+        };
+        let Some(mut best) = best else {
             return Err(Error::Numerical(
                 "no starting point gave a finite objective".into(),
             ));
         };
+        let mut outcomes = outcomes;
+        if self.estimator == Estimator::MinimumObjective {
+            // back to the user's weights (a mean does not depend on their scale)
+            let k = match self.objective.reduction {
+                Reduction::Sum => data.w_scale,
+                Reduction::Mean => 1.0,
+            };
+            for r in outcomes.iter_mut().chain(std::iter::once(&mut best)) {
+                unscale(r, k);
+            }
+        }
         match self.estimator {
             Estimator::MinimumObjective => {
                 let law = data.to_law(&best.u)?;
@@ -301,6 +341,42 @@ impl ChinchillaFitter {
                 self.fit_likelihood(&data, &best, &outcomes, user)
             }
         }
+    }
+
+    /// For an asymmetric penalty with `over_weight > 10`: the law reached by fitting the
+    /// symmetric Huber penalty and then raising the over-weight tenfold at a time, each stage
+    /// started from the last (`None` otherwise, or if a stage fails).
+    fn continuation_start(&self, runs: &[Run]) -> Option<ChinchillaLaw> {
+        let Loss::Asymmetric { delta, over_weight } = self.objective.loss else {
+            return None;
+        };
+        if !self.continuation || over_weight <= 10.0 {
+            return None;
+        }
+        let stage = |loss: Loss, start: Option<ChinchillaLaw>| {
+            let mut f = self.clone();
+            f.continuation = false;
+            f.estimator = Estimator::MinimumObjective;
+            f.objective.loss = loss;
+            f.solver.record_starts = false;
+            if let Some(l) = start {
+                f.starts = Starts::Custom(vec![l]);
+            }
+            f.fit(runs).ok().map(|fit| fit.law)
+        };
+        let mut law = stage(Loss::Huber { delta }, None)?;
+        let mut w = 10.0;
+        while w < over_weight {
+            law = stage(
+                Loss::Asymmetric {
+                    delta,
+                    over_weight: w,
+                },
+                Some(law),
+            )?;
+            w *= 10.0;
+        }
+        Some(law)
     }
 
     fn fit_likelihood(
@@ -348,23 +424,41 @@ impl ChinchillaFitter {
             let mut g = vec![0.0; 6];
             let f = ml.value_grad(&x, &mut g);
             if f < best.f {
+                let cert = ml.certificate(&x, f, &g, self.solver.certificate_tolerance);
                 best = LocalResult {
                     u: x,
                     f,
                     g,
                     iterations: best.iterations + vx.iterations,
                     evaluations: best.evaluations + vx.evaluations + ev,
-                    status: best.status,
+                    status: if cert.holds {
+                        Status::Converged
+                    } else {
+                        Status::Stalled {
+                            relative_gradient: cert.relative_gradient,
+                        }
+                    },
                 };
             }
         }
+        // the report counts every stage: the minimum-objective fit the likelihood starts from
+        best.iterations += point.iterations;
+        best.evaluations += point.evaluations;
         let law = data.to_law(&best.u[..5])?;
         let sigma = best.u[5].exp();
+        let mut outcomes = outcomes;
+        for r in outcomes.iter_mut().chain(std::iter::once(&mut best)) {
+            unscale(r, data.w_scale);
+        }
         let objective = ChinCost {
             data,
             objective: self.objective,
         }
-        .value_at(&best.u[..5]);
+        .value_at(&best.u[..5])
+            * match self.objective.reduction {
+                Reduction::Sum => data.w_scale,
+                Reduction::Mean => 1.0,
+            };
         let spec = self.objective.with_reduction(Reduction::Sum);
         let report = build_report(
             data,
@@ -473,10 +567,14 @@ struct Data {
     y: Vec<f64>,
     /// `log y`.
     ly: Vec<f64>,
-    /// Per-run weights (all 1 without user weights).
+    /// Per-run weights divided by the largest (all 1 without user weights): the optimum and
+    /// every stopping rule are invariant to a common factor, and the objective neither
+    /// underflows nor overflows with weights like 1e-200 or 1e200.
     w: Vec<f64>,
-    /// Sum of weights.
+    /// Sum of `w`.
     wsum: f64,
+    /// The largest user weight (1 without weights): summed objectives are reported times this.
+    w_scale: f64,
     mx: f64,
     mz: f64,
 }
@@ -541,7 +639,10 @@ impl Data {
         let mx = ln.iter().sum::<f64>() / n as f64;
         let mz = ld.iter().sum::<f64>() / n as f64;
         let y: Vec<f64> = runs.iter().map(|r| r.loss()).collect();
+        let w_scale = w.iter().cloned().fold(0.0, f64::max);
+        let w: Vec<f64> = w.iter().map(|v| v / w_scale).collect();
         Ok(Data {
+            w_scale,
             x: ln.iter().map(|v| v - mx).collect(),
             z: ld.iter().map(|v| v - mz).collect(),
             ly: y.iter().map(|v| v.ln()).collect(),
@@ -761,6 +862,61 @@ impl Cost for ChinCost<'_> {
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
         with_scratch(|sc| self.value_grad_in(u, grad, sc))
     }
+
+    /// The residual certificate ([`crate::fit::certify`]): scale-free, and valid at the kinks
+    /// of the Huber and asymmetric penalties, in the internal (centred) coordinates.
+    fn certificate(&self, u: &[f64], _f: f64, _g: &[f64], tolerance: f64) -> Certificate {
+        let d = self.data;
+        let log_space = self.objective.space == Space::Log;
+        let (r, mut jac) = residual_jacobian(d, u);
+        let targets: &[f64] = if log_space { &d.ly } else { &d.y };
+        let mut res = r;
+        if !log_space {
+            // linear residuals y - L_hat and d L_hat / du = L_hat d log L_hat / du
+            let ee = u[0].exp();
+            for i in 0..d.x.len() {
+                let l = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i])[0];
+                res[i] = d.y[i] - l;
+                for v in &mut jac[5 * i..5 * i + 5] {
+                    *v *= l;
+                }
+            }
+        }
+        certify(
+            &ResidualPoint {
+                objective: &self.objective,
+                targets,
+                residuals: &res,
+                jacobian: &jac,
+                weights: Some(&d.w),
+                bounds: &[Bound::Free; 5],
+            },
+            tolerance,
+        )
+        .unwrap_or(NOT_CERTIFIED)
+    }
+}
+
+/// A certificate that could not be computed (non-finite inputs).
+const NOT_CERTIFIED: Certificate = Certificate {
+    holds: false,
+    relative_gradient: f64::INFINITY,
+    test: CertificateTest::Smooth,
+};
+
+/// Log residuals `log y_i - log L_hat_i` at internal parameters `u` and the Jacobian of
+/// `log L_hat` (row-major `n x 5`: `(pE, pA, pB, -x pA, -z pB)`, the shares of the terms).
+fn residual_jacobian(d: &Data, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let ee = u[0].exp();
+    let n = d.x.len();
+    let mut r = Vec::with_capacity(n);
+    let mut jac = Vec::with_capacity(5 * n);
+    for i in 0..n {
+        let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+        r.push(d.ly[i] - p[1]);
+        jac.extend_from_slice(&[p[2], p[3], p[4], -d.x[i] * p[3], -d.z[i] * p[4]]);
+    }
+    (r, jac)
 }
 
 impl ChinCost<'_> {
@@ -889,6 +1045,44 @@ impl Cost for MlCost<'_> {
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
         with_scratch(|sc| self.value_grad_in(u, grad, &mut sc.ch))
+    }
+
+    /// For fixed `sigma` the likelihood's dependence on the law is the Huber penalty with
+    /// threshold `delta sigma` on the log residuals, certified by [`crate::fit::certify`]
+    /// (valid at its kinks); the scale by its score equation, relative to the total weight:
+    /// `|sum_i w_i psi(q_i) q_i - sum_i w_i| / sum_i w_i`. Both must hold; the measure is the
+    /// larger of the two.
+    fn certificate(&self, u: &[f64], _f: f64, g: &[f64], tolerance: f64) -> Certificate {
+        let d = self.data;
+        let sigma = u[5].exp();
+        let Ok(objective) = Objective::huber(self.delta * sigma) else {
+            return NOT_CERTIFIED;
+        };
+        let (r, jac) = residual_jacobian(d, u);
+        let law = certify(
+            &ResidualPoint {
+                objective: &objective,
+                targets: &d.ly,
+                residuals: &r,
+                jacobian: &jac,
+                weights: Some(&d.w),
+                bounds: &[Bound::Free; 5],
+            },
+            tolerance,
+        )
+        .unwrap_or(NOT_CERTIFIED);
+        // g[5] = sum w - sum w psi(q) q
+        let scale = (g[5] / d.wsum).abs();
+        let scale = if scale.is_finite() {
+            scale
+        } else {
+            f64::INFINITY
+        };
+        Certificate {
+            holds: law.holds && scale <= tolerance,
+            relative_gradient: law.relative_gradient.max(scale),
+            test: law.test,
+        }
     }
 }
 
@@ -1396,6 +1590,44 @@ fn variable_projection_fit(
     (starts, best, results)
 }
 
+/// Euclidean norm without overflow (the gradient of a sum with weights near 1e200).
+fn norm2(g: &[f64]) -> f64 {
+    let m = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if m == 0.0 || !m.is_finite() {
+        return m;
+    }
+    m * g.iter().map(|v| (v / m) * (v / m)).sum::<f64>().sqrt()
+}
+
+/// The better of two optional results (the first on ties).
+fn better(a: Option<LocalResult>, b: Option<LocalResult>) -> Option<LocalResult> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.f < a.f { b } else { a }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether the `A` or `B` term is below `1e-12` of the prediction at every run: a plateau of
+/// the objective where that term's parameters do not move it.
+fn dead_term(d: &Data, u: &[f64]) -> bool {
+    let ee = u[0].exp();
+    let (mut pa, mut pb) = (0.0f64, 0.0f64);
+    for i in 0..d.x.len() {
+        let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+        pa = pa.max(p[3]);
+        pb = pb.max(p[4]);
+    }
+    pa < 1e-12 || pb < 1e-12
+}
+
+/// Multiplies a result's objective and gradient by `k` (the weight scale taken out of the data).
+fn unscale(r: &mut LocalResult, k: f64) {
+    if k != 1.0 {
+        r.f *= k;
+        r.g.iter_mut().for_each(|g| *g *= k);
+    }
+}
+
 /// Hoffmann's parameters of an internal point, with `log sigma` appended for the likelihood.
 fn report_params(data: &Data, u: &[f64]) -> Vec<f64> {
     let mut p = data.to_hoffmann(&u[..5]);
@@ -1424,7 +1656,7 @@ fn build_report(
                 objective: o.f,
                 iterations: o.iterations,
                 evaluations: o.evaluations,
-                gradient_norm: o.g.iter().map(|v| v * v).sum::<f64>().sqrt(),
+                gradient_norm: norm2(&o.g),
                 status: o.status,
             })
             .collect()
@@ -1435,7 +1667,7 @@ fn build_report(
         status: best.status,
         iterations: best.iterations,
         evaluations: best.evaluations,
-        gradient_norm: best.g.iter().map(|v| v * v).sum::<f64>().sqrt(),
+        gradient_norm: norm2(&best.g),
         n_points: data.x.len(),
         n_starts: outcomes.len(),
         best_start: best_index,
@@ -1680,25 +1912,22 @@ mod nnls_tests {
 /// then solves the exact likelihood's stationarity on the pieces the vertex selects
 /// (Gauss-Newton on the runs inside the quadratic zone, the scale from its score equation).
 mod lad {
-    use super::{predict, Data, MlCost};
+    use super::{predict, residual_jacobian, Data, MlCost};
     use crate::fit::Cost;
     use nalgebra::{SMatrix, SVector};
 
     type M5 = SMatrix<f64, 5, 5>;
     type V5 = SVector<f64, 5>;
 
-    /// Log residuals `r_i = log y_i - log L_hat_i` and their gradients in internal parameters.
+    /// Log residuals `r_i = log y_i - log L_hat_i` and their gradients `d r_i / du` in internal
+    /// parameters, one row per run.
     pub(super) fn residuals_jac(d: &Data, u: &[f64]) -> (Vec<f64>, Vec<[f64; 5]>) {
-        let ee = u[0].exp();
-        let n = d.x.len();
-        let mut r = Vec::with_capacity(n);
-        let mut j = Vec::with_capacity(n);
-        for i in 0..n {
-            let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
-            r.push(d.ly[i] - p[1]);
-            j.push([-p[2], -p[3], -p[4], d.x[i] * p[3], d.z[i] * p[4]]);
-        }
-        (r, j)
+        let (r, jac) = residual_jacobian(d, u);
+        let rows = jac
+            .chunks_exact(5)
+            .map(|c| [-c[0], -c[1], -c[2], -c[3], -c[4]])
+            .collect();
+        (r, rows)
     }
 
     /// `sum_i w_i |r_i|` at internal parameters `u` (`+inf` if not finite).
