@@ -275,6 +275,29 @@ pub enum Warning {
         /// Largest value in the data.
         max: f64,
     },
+    /// A decision or prediction lies outside the range the data sampled: the answer rests on
+    /// the law's form beyond the data, which no fit to the data can check.
+    Extrapolated {
+        /// The quantity, for example `"N_opt at 1e24 FLOPs"`.
+        quantity: String,
+        /// Its value.
+        value: f64,
+        /// Smallest value of the same input in the data.
+        data_min: f64,
+        /// Largest value of the same input in the data.
+        data_max: f64,
+        /// How far outside: `value / data_max` above the range, `data_min / value` below it
+        /// (always > 1).
+        factor: f64,
+    },
+    /// The design cannot separate some parameters: the fit's answer along that direction comes
+    /// from the noise, the starts or the bounds, not from the data.
+    Unidentified {
+        /// What is wrong with the design.
+        reason: String,
+        /// Which runs would fix it.
+        advice: String,
+    },
     /// The optimizer ended at (or next to) its starting point.
     StoppedAtStart {
         /// Iterations taken.
@@ -331,6 +354,65 @@ pub fn check_inside(quantity: &str, value: f64, data: &[f64]) -> Option<Warning>
         value,
         min,
         max,
+    })
+}
+
+/// Warns when `value` lies outside `[min(data), max(data)]` by any factor, and says by how
+/// much ([`Warning::Extrapolated`]). `None` for an empty `data` or a non-finite `value`.
+pub fn check_extrapolation(quantity: &str, value: f64, data: &[f64]) -> Option<Warning> {
+    let min = data.iter().cloned().fold(f64::INFINITY, f64::min);
+    let max = data.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    if data.is_empty() || !value.is_finite() || !(min > 0.0) {
+        return None;
+    }
+    let factor = if value > max {
+        value / max
+    } else if value < min {
+        min / value
+    } else {
+        return None;
+    };
+    Some(Warning::Extrapolated {
+        quantity: quantity.to_string(),
+        value,
+        data_min: min,
+        data_max: max,
+        factor,
+    })
+}
+
+/// Largest absolute correlation at which two log inputs are still treated as separable:
+/// above it [`check_collinear`] warns.
+pub const COLLINEAR_CORRELATION: f64 = 0.99;
+
+/// Warns when two inputs are collinear in log space (`|corr(log a, log b)| >
+/// COLLINEAR_CORRELATION`, for example every run at one tokens-per-parameter ratio, `D
+/// proportional to N`): their exponents cannot be told apart. `advice` says which runs would
+/// separate them. `None` with fewer than 3 values, a non-positive value, or no spread.
+pub fn check_collinear(names: (&str, &str), a: &[f64], b: &[f64], advice: &str) -> Option<Warning> {
+    if a.len() != b.len() || a.len() < 3 || a.iter().chain(b).any(|v| !(*v > 0.0)) {
+        return None;
+    }
+    let la: Vec<f64> = a.iter().map(|v| v.ln()).collect();
+    let lb: Vec<f64> = b.iter().map(|v| v.ln()).collect();
+    let n = la.len() as f64;
+    let (ma, mb) = (la.iter().sum::<f64>() / n, lb.iter().sum::<f64>() / n);
+    let (mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0);
+    for (x, y) in la.iter().zip(&lb) {
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+        sab += (x - ma) * (y - mb);
+    }
+    if !(saa > 0.0 && sbb > 0.0) {
+        return None;
+    }
+    let corr = sab / (saa * sbb).sqrt();
+    (corr.abs() > COLLINEAR_CORRELATION).then(|| Warning::Unidentified {
+        reason: format!(
+            "log {} and log {} are collinear over the runs (correlation {corr:.4}): their exponents cannot be separated",
+            names.0, names.1
+        ),
+        advice: advice.to_string(),
     })
 }
 

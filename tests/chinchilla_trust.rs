@@ -12,7 +12,7 @@
 
 use scaling_laws::data::Run;
 use scaling_laws::datasets::chinchilla_besiroglu_240;
-use scaling_laws::diagnostics::{wald_test, wald_test_matrix};
+use scaling_laws::diagnostics::{wald_test, wald_test_matrix, Warning};
 use scaling_laws::fit::{Objective, Status};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
@@ -302,4 +302,94 @@ fn extreme_uniform_weights_change_only_the_objective_scale() {
         assert!(fit.report.gradient_norm.is_finite());
         assert!(fit.report.iterations > 0);
     }
+}
+
+/// Item 6: on the 240 real runs the compute-optimal N at 1e24 FLOPs is 6x the largest model and
+/// D 5x the largest token count (both read off the data and the fitted law's closed form); the
+/// allocation must say so, with the factor. Inside the data, nothing is flagged.
+#[test]
+fn allocations_beyond_the_data_warn_with_the_factor() {
+    let runs = chinchilla_besiroglu_240();
+    let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
+    let n_max = runs.iter().map(|r| r.params()).fold(0.0, f64::max);
+    let d_max = runs.iter().map(|r| r.tokens()).fold(0.0, f64::max);
+    let (al, w) = fit.compute_optimal_checked(&runs, 1e24).unwrap();
+    let factor = |name: &str| {
+        w.iter()
+            .find_map(|w| match w {
+                Warning::Extrapolated {
+                    quantity, factor, ..
+                } if quantity.starts_with(name) => Some(*factor),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no warning for {name}: {w:?}"))
+    };
+    assert!((factor("N_opt") - al.params / n_max).abs() < 1e-12);
+    assert!((factor("D_opt") - al.tokens / d_max).abs() < 1e-12);
+    assert!(factor("N_opt") > 5.5 && factor("N_opt") < 6.5, "{w:?}");
+    assert!(factor("D_opt") > 4.5 && factor("D_opt") < 6.0, "{w:?}");
+    // a prediction at a run that was fitted is not an extrapolation; a 10x larger model is
+    let r = &runs[0];
+    assert!(fit
+        .prediction_warnings(&runs, r.params(), r.tokens())
+        .is_empty());
+    let w = fit.prediction_warnings(&runs, 10.0 * n_max, r.tokens());
+    assert!(
+        matches!(&w[..], [Warning::Extrapolated { factor, .. }] if (factor - 10.0).abs() < 1e-9),
+        "{w:?}"
+    );
+    // at a budget inside the data, no allocation warning on this IsoFLOP-rich design
+    let (_, w) = fit.compute_optimal_checked(&runs, 1e20).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+}
+
+/// Item 8: every run at one tokens-per-parameter ratio (D = 20 N, N = 1e8 x 1.5^i, +-0.3%
+/// noise) cannot identify the two exponents. The fit must warn, say why, and say which runs
+/// would fix it; an IsoFLOP design of the same law does not warn.
+#[test]
+fn one_tokens_per_parameter_ratio_warns_and_says_what_fixes_it() {
+    let truth = ChinchillaLaw::besiroglu_2024();
+    let runs: Vec<Run> = (0..20)
+        .map(|i| {
+            let n = 1e8 * 1.5f64.powi(i);
+            let d = 20.0 * n;
+            // deterministic +-0.3% noise
+            let noise = 1.0 + 0.003 * (i as f64 * 12.9898).sin();
+            Run::new(n, d, truth.loss(n, d) * noise).unwrap()
+        })
+        .collect();
+    let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
+    let w = fit.warnings(&runs);
+    let unidentified: Vec<&Warning> = w
+        .iter()
+        .filter(|w| matches!(w, Warning::Unidentified { .. }))
+        .collect();
+    assert!(!unidentified.is_empty(), "{w:?}");
+    match unidentified[0] {
+        Warning::Unidentified { reason, advice } => {
+            assert!(reason.contains("collinear"), "{reason}");
+            assert!(advice.contains("vary D at fixed N"), "{advice}");
+            assert!(advice.contains("IsoFLOP"), "{advice}");
+        }
+        _ => unreachable!(),
+    }
+    assert!(
+        w.iter()
+            .any(|w| matches!(w, Warning::IllConditioned { .. })),
+        "{w:?}"
+    );
+    // the good design: no identifiability warning
+    let good = runs96();
+    let w = ChinchillaFitter::new()
+        .parallel(false)
+        .fit(&good)
+        .unwrap()
+        .warnings(&good);
+    assert!(
+        !w.iter().any(|w| matches!(
+            w,
+            Warning::Unidentified { .. } | Warning::IllConditioned { .. }
+        )),
+        "{w:?}"
+    );
 }

@@ -309,10 +309,14 @@ impl ChinchillaFit {
         GoodnessOfFit::new(&losses(runs), &pred)
     }
 
-    /// Warnings on this fit to `runs`: fewer than 3 distinct N or D, a non-converged optimizer
-    /// or one that stopped at its start, a parameter at a bound (`E`, `alpha` or `beta` at
-    /// zero), an ill-conditioned curvature (condition number above 1e8), and a compute-optimal
-    /// N at the data's largest budget that lies outside the N the data sampled.
+    /// Warnings on this fit to `runs`: fewer than 3 distinct N or D; `log N` and `log D`
+    /// collinear (every run at one tokens-per-parameter ratio, or any design where `D` follows
+    /// `N`), with the runs that would fix it; a non-converged optimizer or one that stopped at
+    /// its start; a parameter at a bound (`E`, `alpha` or `beta` at zero); an ill-conditioned
+    /// curvature (condition number above 1e8: a near-singular design, with the runs that would
+    /// fix it); and a compute-optimal N at the data's largest budget that lies outside the N
+    /// the data sampled. For decisions beyond the data see
+    /// [`ChinchillaFit::compute_optimal_checked`] and [`ChinchillaFit::prediction_warnings`].
     pub fn warnings(&self, runs: &[Run]) -> Vec<Warning> {
         let n: Vec<f64> = runs.iter().map(|r| r.params()).collect();
         let d: Vec<f64> = runs.iter().map(|r| r.tokens()).collect();
@@ -320,6 +324,7 @@ impl ChinchillaFit {
             .into_iter()
             .flatten()
             .collect();
+        out.extend(diagnostics::check_collinear(("N", "D"), &n, &d, FIX_DESIGN));
         out.extend(check_report(&self.report));
         let min_loss = runs.iter().map(|r| r.loss()).fold(f64::INFINITY, f64::min);
         for (name, value, tiny) in [
@@ -336,7 +341,23 @@ impl ChinchillaFit {
             }
         }
         if let Ok(cov) = self.covariance(runs) {
-            out.extend(check_conditioning(&cov, 1e8));
+            if let Some(w) = check_conditioning(&cov, 1e8) {
+                out.push(w);
+                if !out
+                    .iter()
+                    .any(|w| matches!(w, Warning::Unidentified { .. }))
+                {
+                    out.push(Warning::Unidentified {
+                        reason: format!(
+                            "the curvature at the optimum is near-singular (condition number \
+                             {:.1e}): some combination of the parameters is not determined \
+                             by these runs",
+                            cov.condition_number
+                        ),
+                        advice: FIX_DESIGN.into(),
+                    });
+                }
+            }
         }
         let c_max = runs.iter().map(|r| r.flops()).fold(0.0, f64::max);
         if let Ok(al) = self.law.compute_optimal(c_max) {
@@ -347,6 +368,49 @@ impl ChinchillaFit {
             ));
         }
         out
+    }
+
+    /// The compute-optimal allocation at `flops` ([`ChinchillaLaw::compute_optimal`]) with a
+    /// warning for each of `N_opt`, `D_opt` and `flops` that lies outside the range of the
+    /// fitted `runs` ([`Warning::Extrapolated`], stating by what factor). On the 240 real runs
+    /// of Hoffmann et al., `N_opt` at 1e24 FLOPs is 6x the largest model and `D_opt` 5x the
+    /// largest token count.
+    ///
+    /// # Errors
+    /// As [`ChinchillaLaw::compute_optimal`].
+    pub fn compute_optimal_checked(
+        &self,
+        runs: &[Run],
+        flops: f64,
+    ) -> Result<(crate::laws::Allocation, Vec<Warning>)> {
+        let al = self.law.compute_optimal(flops)?;
+        let ns: Vec<f64> = runs.iter().map(|r| r.params()).collect();
+        let ds: Vec<f64> = runs.iter().map(|r| r.tokens()).collect();
+        let cs: Vec<f64> = runs.iter().map(|r| r.flops()).collect();
+        let w = [
+            diagnostics::check_extrapolation(&format!("N_opt at {flops:e} FLOPs"), al.params, &ns),
+            diagnostics::check_extrapolation(&format!("D_opt at {flops:e} FLOPs"), al.tokens, &ds),
+            diagnostics::check_extrapolation(&format!("budget {flops:e} FLOPs"), flops, &cs),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Ok((al, w))
+    }
+
+    /// Warnings for a prediction at `n` parameters and `d` tokens: one for each of `N` and `D`
+    /// outside the range of the fitted `runs`, stating by what factor
+    /// ([`Warning::Extrapolated`]).
+    pub fn prediction_warnings(&self, runs: &[Run], n: f64, d: f64) -> Vec<Warning> {
+        let ns: Vec<f64> = runs.iter().map(|r| r.params()).collect();
+        let ds: Vec<f64> = runs.iter().map(|r| r.tokens()).collect();
+        [
+            diagnostics::check_extrapolation(&format!("prediction at N = {n:e}"), n, &ns),
+            diagnostics::check_extrapolation(&format!("prediction at D = {d:e}"), d, &ds),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Wald and likelihood-ratio tests of `H0: the runs follow `published``, for example
@@ -412,6 +476,11 @@ impl ChinchillaFit {
         diagnostics::likelihood_ratio_test(&best, &resid(published), delta, 5)
     }
 }
+
+/// What runs separate the two exponents of the Chinchilla law.
+const FIX_DESIGN: &str = "add runs that vary D at fixed N (several token counts per model \
+                          size), or an IsoFLOP sweep (several model sizes at each of several \
+                          compute budgets), so that log N and log D vary independently";
 
 /// A law whose five parameters are finite (a deserialised or hand-built law may not be).
 fn check_law(name: &str, law: &ChinchillaLaw) -> Result<()> {
