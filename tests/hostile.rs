@@ -132,6 +132,39 @@ fn absurd_sizes_are_typed_errors() {
     assert!(matches!(err, Error::InvalidOption { .. }), "{err}");
 }
 
+/// A 1e8-step cosine (88 bytes a step, 8.8 GB, when evaluated before) is a typed error at
+/// construction; at the cap, `final_loss` streams over the schedule (its memory is the
+/// schedule's 16 bytes a step: measured peak RSS in the report, with
+/// `/usr/bin/time -v` on `final_loss_at_the_cap`).
+#[test]
+fn hundred_million_steps_are_a_typed_error() {
+    assert!(is_invalid_option(&Schedule::cosine(
+        3e-4,
+        3e-5,
+        100_000_000
+    )));
+}
+
+/// Run by hand to measure the memory of `final_loss` at the cap (see above).
+#[test]
+#[ignore]
+fn final_loss_at_the_cap() {
+    let s = Schedule::cosine(3e-4, 3e-5, Schedule::MAX_STEPS).unwrap();
+    let l = published().final_loss(&s);
+    assert!(l.is_finite());
+    println!("final loss after {} steps: {l}", s.len());
+}
+
+/// Run by hand to measure the memory of a many-step prediction (the tree) at the cap.
+#[test]
+#[ignore]
+fn predict_at_the_cap() {
+    let s = Schedule::cosine(3e-4, 3e-5, Schedule::MAX_STEPS).unwrap();
+    let steps: Vec<usize> = (1..=500).map(|i| i * (Schedule::MAX_STEPS / 500)).collect();
+    let l = published().predict(&s, &steps);
+    assert!(l.iter().all(|v| v.is_finite()));
+}
+
 /// Sizes at the caps still work (the caps are not off by one).
 #[test]
 fn sizes_at_the_caps_are_accepted() {
@@ -640,6 +673,35 @@ proptest! {
                 }
             }
         }
+    }
+
+    #[test]
+    fn runs_json_and_flop_models_never_panic(
+        n in any_f64(), d in any_f64(), l in any_f64(), c in any_f64(), u in any_f64(),
+        k in any_f64(), drop in any_size(), text in ".{0,120}",
+    ) {
+        use scaling_laws::data::{drop_highest_losses, runs_from_json, runs_to_json};
+        use scaling_laws::FlopModel;
+        let model = FlopModel::PerTokenParam { k };
+        let made = [
+            Run::new(n, d, l),
+            Run::with_flops(n, d, l, c),
+            Run::with_flop_model(n, d, l, &model),
+            Run::from_params_and_flops(n, c, l, &model),
+        ];
+        let mut runs = Vec::new();
+        for r in made.into_iter().flatten() {
+            prop_assert!(r.params() > 0.0 && r.tokens() > 0.0 && r.flops() > 0.0);
+            let _ = r.clone().with_unique_tokens(u);
+            runs.push(r);
+        }
+        let kept = drop_highest_losses(&runs, drop);
+        prop_assert!(kept.len() <= runs.len());
+        let json = runs_to_json(&runs).unwrap();
+        prop_assert_eq!(runs_from_json(&json).unwrap(), runs);
+        let _ = runs_from_json(&text);
+        let _ = serde_json::from_str::<Schedule>(&text);
+        let _ = serde_json::from_str::<IsoFlopDesign>(&text);
     }
 
     #[test]
