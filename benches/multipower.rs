@@ -1,6 +1,8 @@
 //! Multi-power law (issue 5 targets): `predict` on a 72,000-step cosine schedule at 500
 //! observed steps (median under 5 ms) and a fit on three 24,000-step curves with about 170
-//! observed points each (median under 2 s on one thread).
+//! observed points each (median under 2 s on one thread). Issue 12: `predict` at every step
+//! of an 80,000-step schedule alternating between 1e-3 and 0 against a cosine of the same
+//! length (the zero-rate drops used to cost O(T) per step; target: within 3x of the cosine).
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -58,6 +60,28 @@ fn bench(c: &mut Criterion) {
     c.bench_function("multipower/predict 72k-step cosine, 500 steps", |b| {
         b.iter(|| law.predict(black_box(&cosine), black_box(&steps)))
     });
+
+    let n = 80_000;
+    let alternating = Schedule::from_lrs(
+        (0..n)
+            .map(|i| if i % 2 == 0 { 1e-3 } else { 0.0 })
+            .collect(),
+    )
+    .unwrap();
+    let cos80 = Schedule::cosine(1e-3, 0.0, n).unwrap();
+    let every: Vec<usize> = (1..=n).collect();
+    let mut group = c.benchmark_group("multipower/predict every step of 80k steps");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("alternating 1e-3 / 0", |b| {
+        b.iter(|| law.predict(black_box(&alternating), black_box(&every)))
+    });
+    group.bench_function("cosine", |b| {
+        b.iter(|| law.predict(black_box(&cos80), black_box(&every)))
+    });
+    group.finish();
 
     let curves = curves();
     let one_thread = MultiPowerFitter::new().solver(SolverOptions {

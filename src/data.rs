@@ -548,7 +548,7 @@ impl Default for CsvOptions {
             delimiter: b',',
             flop_model: FlopModel::SixND,
             flops_tolerance: None,
-            empty_optional_cells: false,
+            empty_optional_cells: true,
         }
     }
 }
@@ -640,7 +640,8 @@ impl CsvOptions {
     }
 
     /// Whether an empty cell in the unique-tokens or id column means "not given" for that row
-    /// (default `false`: every empty cell is an error). Empty cells in the params, tokens, loss
+    /// (default `true`, which is how [`write_runs_csv`] writes runs without them; `false` makes
+    /// every empty cell an error). Empty cells in the params, tokens, loss
     /// and flops columns are always errors.
     pub fn with_empty_optional_cells(mut self, allowed: bool) -> CsvOptions {
         self.empty_optional_cells = allowed;
@@ -988,17 +989,46 @@ fn format_f64(x: f64) -> String {
 /// Writes runs as CSV with a header: `params,tokens,loss,flops`, then `unique_tokens` if any
 /// run has unique tokens and `id` if any run has an id (empty cells for runs without).
 ///
-/// Numbers are written so that they parse back to the same `f64`. Ids are written verbatim
-/// (quoted where needed); because the reader trims cells, an empty id or one with surrounding
-/// whitespace does not survive a CSV round trip (JSON keeps it). The output reads back with
-/// [`read_runs_csv_from_reader`] and default [`CsvOptions`] (add
-/// [`CsvOptions::with_empty_optional_cells`] if only some runs have unique tokens or ids).
+/// Numbers are written so that they parse back to the same `f64`, and ids verbatim (quoted
+/// where needed), so the output reads back with [`read_runs_csv_from_reader`] and default
+/// [`CsvOptions`] as the same runs. An id the reader could not give back (empty, or with
+/// leading or trailing whitespace, which the reader trims) is an error rather than a silent
+/// change; [`runs_to_json`] keeps any id.
+///
+/// ```
+/// use scaling_laws::data::{read_runs_csv_from_reader, write_runs_csv, CsvOptions, Run};
+///
+/// let runs = vec![
+///     Run::new(1e8, 2e9, 3.1)?.with_id("a,b"),
+///     Run::new(2e8, 4e9, 2.9)?.with_unique_tokens(1e9)?,
+/// ];
+/// let mut buf = Vec::new();
+/// write_runs_csv(&mut buf, &runs)?;
+/// assert_eq!(read_runs_csv_from_reader(buf.as_slice(), &CsvOptions::default())?, runs);
+/// let padded = [Run::new(1e8, 2e9, 3.1)?.with_id(" a ")];
+/// assert!(write_runs_csv(Vec::new(), &padded).is_err());
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
 ///
 /// # Errors
 ///
-/// [`Error::Io`] if writing fails.
+/// [`Error::InvalidOption`] (naming the 1-based run) for an empty id or one with surrounding
+/// whitespace, before anything is written; [`Error::Io`] if writing fails.
 pub fn write_runs_csv<W: Write>(writer: W, runs: &[Run]) -> Result<()> {
     let io = |e: csv::Error| Error::Io(e.to_string());
+    for (i, r) in runs.iter().enumerate() {
+        if let Some(id) = &r.id {
+            if id.is_empty() || id.trim() != id {
+                return Err(Error::InvalidOption {
+                    name: format!("id of run {}", i + 1),
+                    value: format!("{id:?}"),
+                    reason: "CSV cells are trimmed when read, so an empty or padded id would \
+                             not read back; trim it, or write JSON (runs_to_json)"
+                        .into(),
+                });
+            }
+        }
+    }
     let with_unique = runs.iter().any(|r| r.unique_tokens.is_some());
     let with_id = runs.iter().any(|r| r.id.is_some());
     let mut w = csv::Writer::from_writer(writer);

@@ -118,8 +118,31 @@ fn invalid(name: &str, value: impl ToString, reason: &str) -> Error {
 fn positive_steps(name: &str, steps: usize) -> Result<usize> {
     if steps == 0 {
         Err(invalid(name, steps, "must be > 0"))
+    } else if steps > Schedule::MAX_STEPS {
+        Err(too_long(name, steps))
     } else {
         Ok(steps)
+    }
+}
+
+fn too_long(name: &str, steps: impl ToString) -> Error {
+    invalid(
+        name,
+        steps,
+        &format!(
+            "a schedule has at most Schedule::MAX_STEPS = {} updates",
+            Schedule::MAX_STEPS
+        ),
+    )
+}
+
+/// The error for learning rates whose total area is not a finite `f64`.
+fn area_overflow(total: f64) -> Error {
+    Error::OutOfDomain {
+        field: "lrs".to_string(),
+        row: None,
+        value: total,
+        requirement: "a finite total learning-rate area (the sum overflows)".to_string(),
     }
 }
 
@@ -145,13 +168,25 @@ fn floor_option(floor: f64, peak: f64) -> Result<f64> {
 }
 
 impl Schedule {
+    /// The most updates a schedule may have: `10^7`, over ten times the longest published
+    /// pretraining runs (about `10^6` updates). It bounds memory: a schedule stores 16 bytes
+    /// per update (rates and prefix areas), and the multi-power law evaluated at many steps
+    /// of it about 75 more (measured peak: 0.89 GB for 500 steps of a schedule at this cap;
+    /// [`MultiPowerLaw::final_loss`] streams and needs nothing more: 0.16 GB).
+    /// Every builder and [`Schedule::try_then`] return [`Error::InvalidOption`] beyond it, so a
+    /// size that cannot be allocated is a typed error instead of an abort.
+    ///
+    /// [`MultiPowerLaw::final_loss`]: crate::laws::multipower::MultiPowerLaw::final_loss
+    pub const MAX_STEPS: usize = 10_000_000;
+
     /// A schedule from explicit learning rates; `lrs[i]` is the learning rate of update `i + 1`.
     /// No update is marked as warmup (see [`Schedule::with_warmup`]).
     ///
     /// # Errors
-    /// [`Error::TooFewPoints`] if `lrs` is empty; [`Error::NonFinite`] or
-    /// [`Error::OutOfDomain`] (field `"lrs"`) for a NaN, infinite or negative value, with `row`
-    /// the 1-based update number (`i + 1`).
+    /// [`Error::TooFewPoints`] if `lrs` is empty; [`Error::InvalidOption`] if it has more than
+    /// [`Schedule::MAX_STEPS`] values; [`Error::NonFinite`] or [`Error::OutOfDomain`] (field
+    /// `"lrs"`) for a NaN, infinite or negative value, with `row` the 1-based update number
+    /// (`i + 1`), or for rates whose sum overflows (no `row`).
     ///
     /// ```
     /// use scaling_laws::schedule::Schedule;
@@ -170,14 +205,27 @@ impl Schedule {
                 found: 0,
             });
         }
+        if lrs.len() > Self::MAX_STEPS {
+            return Err(too_long("lrs.len()", lrs.len()));
+        }
         for (i, &v) in lrs.iter().enumerate() {
             check::non_negative("lrs", Some(i + 1), v)?;
         }
-        Ok(Self::from_valid(lrs, 0))
+        Self::from_valid(lrs, 0)
     }
 
-    /// Builds from values already known to be valid.
-    fn from_valid(lrs: Vec<f64>, warmup: usize) -> Schedule {
+    /// Builds from rates already known to be finite and `>= 0`; errors if their sum
+    /// overflows.
+    fn from_valid(lrs: Vec<f64>, warmup: usize) -> Result<Schedule> {
+        let s = Self::unchecked(lrs, warmup);
+        match s.area.last() {
+            Some(&total) if !total.is_finite() => Err(area_overflow(total)),
+            _ => Ok(s),
+        }
+    }
+
+    /// Builds without checking the total area (for [`Schedule::then`]).
+    fn unchecked(lrs: Vec<f64>, warmup: usize) -> Schedule {
         let area = compensated_prefix_sums(&lrs);
         Schedule { lrs, warmup, area }
     }
@@ -211,7 +259,8 @@ impl Schedule {
     /// `steps` updates at the constant learning rate `lr`.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] if `lr` is not finite and `> 0` or `steps == 0`.
+    /// [`Error::InvalidOption`] if `lr` is not finite and `> 0`, `steps == 0` or
+    /// `steps > `[`Schedule::MAX_STEPS`]; [`Error::OutOfDomain`] if `lr * steps` overflows.
     ///
     /// ```
     /// use scaling_laws::schedule::Schedule;
@@ -223,7 +272,7 @@ impl Schedule {
     pub fn constant(lr: f64, steps: usize) -> Result<Schedule> {
         check::positive_option("lr", lr)?;
         positive_steps("steps", steps)?;
-        Ok(Self::from_valid(vec![lr; steps], 0))
+        Self::from_valid(vec![lr; steps], 0)
     }
 
     /// A linear warmup of `warmup_steps` updates, all marked as warmup:
@@ -246,7 +295,7 @@ impl Schedule {
         positive_steps("warmup_steps", warmup_steps)?;
         let w = warmup_steps as f64;
         let lrs = (1..=warmup_steps).map(|i| peak * i as f64 / w).collect();
-        Ok(Self::from_valid(lrs, warmup_steps))
+        Self::from_valid(lrs, warmup_steps)
     }
 
     /// Cosine decay from `peak` towards `floor` over `steps` updates (`T = steps`):
@@ -284,7 +333,7 @@ impl Schedule {
                 v.clamp(floor, peak)
             })
             .collect();
-        Ok(Self::from_valid(lrs, 0))
+        Self::from_valid(lrs, 0)
     }
 
     /// Warmup-stable-decay without its warmup (compose with [`Schedule::linear_warmup`]):
@@ -343,7 +392,7 @@ impl Schedule {
             };
             v.clamp(floor, peak)
         }));
-        Ok(Self::from_valid(lrs, 0))
+        Self::from_valid(lrs, 0)
     }
 
     /// Step decay: `steps` updates starting at `peak`, multiplied by `factor` after each
@@ -400,7 +449,7 @@ impl Schedule {
                 lr *= factor;
             }
         }
-        Ok(Self::from_valid(lrs, 0))
+        Self::from_valid(lrs, 0)
     }
 
     /// Inverse-square-root decay with a linear warmup of `warmup` updates (marked as warmup),
@@ -447,7 +496,7 @@ impl Schedule {
                 }
             })
             .collect();
-        Ok(Self::from_valid(lrs, warmup))
+        Self::from_valid(lrs, warmup)
     }
 
     /// `steps1` updates at `lr1`, then `steps2` updates at `lr2`.
@@ -468,9 +517,12 @@ impl Schedule {
         positive_steps("steps1", steps1)?;
         non_negative_option("lr2", lr2)?;
         positive_steps("steps2", steps2)?;
+        if steps1 + steps2 > Self::MAX_STEPS {
+            return Err(too_long("steps1 + steps2", steps1 + steps2));
+        }
         let mut lrs = vec![lr1; steps1];
         lrs.extend(std::iter::repeat_n(lr2, steps2));
-        Ok(Self::from_valid(lrs, 0))
+        Self::from_valid(lrs, 0)
     }
 
     /// Concatenation: the updates of `self`, then those of `next`.
@@ -487,6 +539,10 @@ impl Schedule {
     /// assert_eq!(s.warmup_steps(), 2);
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
+    ///
+    /// This never fails, so it does not check [`Schedule::MAX_STEPS`] or the total area: a
+    /// concatenation whose area overflows has [`Schedule::s1`] return an error there. Use
+    /// [`Schedule::try_then`] to have both checked.
     #[must_use]
     pub fn then(self, next: Schedule) -> Schedule {
         let warmup = if self.warmup == self.lrs.len() {
@@ -496,7 +552,35 @@ impl Schedule {
         };
         let mut lrs = self.lrs;
         lrs.extend_from_slice(&next.lrs);
-        Self::from_valid(lrs, warmup)
+        Self::unchecked(lrs, warmup)
+    }
+
+    /// [`Schedule::then`], checked: the concatenation must have at most
+    /// [`Schedule::MAX_STEPS`] updates and a finite total area.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] beyond the cap; [`Error::OutOfDomain`] (field `"lrs"`) if the
+    /// total area overflows.
+    ///
+    /// ```
+    /// use scaling_laws::schedule::Schedule;
+    ///
+    /// let s = Schedule::constant(1.0, 2)?.try_then(Schedule::constant(0.5, 2)?)?;
+    /// assert_eq!(s.s1(4)?, 3.0);
+    /// let big = Schedule::constant(1e308, 1)?;
+    /// assert!(big.clone().try_then(big).is_err());
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn try_then(self, next: Schedule) -> Result<Schedule> {
+        let total = self.lrs.len() + next.lrs.len();
+        if total > Self::MAX_STEPS {
+            return Err(too_long("steps", total));
+        }
+        let s = self.then(next);
+        match s.area.last() {
+            Some(&t) if !t.is_finite() => Err(area_overflow(t)),
+            _ => Ok(s),
+        }
     }
 
     /// Number of updates.
@@ -570,7 +654,8 @@ impl Schedule {
     /// The forward area `S1(step) = lrs[0] + ... + lrs[step - 1]`, for `step` in `0..=len()`.
     ///
     /// # Errors
-    /// [`Error::OutOfDomain`] (field `"step"`) if `step > len()`.
+    /// [`Error::OutOfDomain`] (field `"step"`) if `step > len()`; [`Error::Numerical`] if the
+    /// area up to `step` overflows (possible only for a schedule made by [`Schedule::then`]).
     ///
     /// ```
     /// # use scaling_laws::schedule::Schedule;
@@ -580,7 +665,8 @@ impl Schedule {
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     pub fn s1(&self, step: usize) -> Result<f64> {
-        self.area
+        let v = self
+            .area
             .get(step)
             .copied()
             .ok_or_else(|| Error::OutOfDomain {
@@ -588,7 +674,14 @@ impl Schedule {
                 row: None,
                 value: step as f64,
                 requirement: format!("<= {} (the schedule's length)", self.lrs.len()),
-            })
+            })?;
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(Error::Numerical(format!(
+                "the learning-rate area up to step {step} overflows ({v})"
+            )))
+        }
     }
 
     /// All prefix sums: element `s` is `S1(s)`, for `s = 0..=len()` (so the vector has

@@ -31,12 +31,17 @@ pub struct IsoFlopDesign {
 }
 
 impl IsoFlopDesign {
+    /// The most runs a design may have (`10^6`, budgets times points per budget): far beyond
+    /// any real IsoFLOP study, and a bound on the memory [`simulate`] allocates.
+    pub const MAX_POINTS: usize = 1_000_000;
+
     /// `points_per_budget` sizes at each of `budgets` (FLOPs), over the default span of 10
     /// (a factor of 100 in `N` per budget).
     ///
     /// # Errors
     /// No budgets; a budget not finite and > 0 (naming its 1-based position); fewer than 1
-    /// point per budget.
+    /// point per budget; [`Error::InvalidOption`] for more than
+    /// [`IsoFlopDesign::MAX_POINTS`] runs in all (budgets times points per budget).
     pub fn new(budgets: Vec<f64>, points_per_budget: usize) -> Result<Self> {
         if budgets.is_empty() {
             return Err(Error::TooFewPoints {
@@ -52,6 +57,21 @@ impl IsoFlopDesign {
                 value: "0".into(),
                 reason: "must be >= 1".into(),
             });
+        }
+        match budgets.len().checked_mul(points_per_budget) {
+            Some(total) if total <= Self::MAX_POINTS => {}
+            _ => {
+                return Err(Error::InvalidOption {
+                    name: "points_per_budget".into(),
+                    value: points_per_budget.to_string(),
+                    reason: format!(
+                        "{} budgets x {points_per_budget} points exceeds \
+                         IsoFlopDesign::MAX_POINTS = {} runs",
+                        budgets.len(),
+                        Self::MAX_POINTS
+                    ),
+                })
+            }
         }
         Ok(IsoFlopDesign {
             budgets,
@@ -73,6 +93,16 @@ impl IsoFlopDesign {
     ) -> Result<Self> {
         check::positive("lowest budget", None, lo)?;
         check::positive("highest budget", None, hi)?;
+        if n_budgets > Self::MAX_POINTS {
+            return Err(Error::InvalidOption {
+                name: "n_budgets".into(),
+                value: n_budgets.to_string(),
+                reason: format!(
+                    "must be <= IsoFlopDesign::MAX_POINTS = {}",
+                    Self::MAX_POINTS
+                ),
+            });
+        }
         if hi < lo || n_budgets == 0 || (n_budgets == 1 && hi != lo) {
             return Err(Error::InvalidOption {
                 name: "budgets".into(),
@@ -132,6 +162,8 @@ impl IsoFlopDesign {
     /// point whose `N` or `D` is not representable.
     pub fn points<L: LossSurface + ?Sized>(&self, law: &L) -> Result<Vec<(f64, f64)>> {
         let p = self.points_per_budget;
+        // Re-checked here: a deserialized design has not been through `new`.
+        Self::new(self.budgets.clone(), p)?.with_span(self.span)?;
         let mut out = Vec::with_capacity(self.budgets.len() * p);
         for &c in &self.budgets {
             let opt = Allocator::new().minimize_loss(law, &CostModel::SixND, c)?;

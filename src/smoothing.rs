@@ -70,16 +70,26 @@ impl EmaWeight {
 pub fn ema(values: &[f64], weight: EmaWeight) -> Result<Vec<f64>> {
     let beta = weight.beta()?;
     check::all_finite("value", values)?;
-    let mut s = 0.0;
-    let mut beta_t = 1.0;
-    Ok(values
+    Ok(running_weighted_mean(values, |_| beta))
+}
+
+/// `out_i = sum_{j <= i} w_ij v_j / sum_{j <= i} w_ij` with `w_ij = prod_{j < l <= i} decay(l)`,
+/// kept as a running mean updated by a convex combination, `m_i = (1 - 1/W_i) m_{i-1} +
+/// v_i / W_i` with `W_i = decay(i) W_{i-1} + 1`: every output lies between the smallest and
+/// largest value, so it never overflows (values near `f64::MAX`) and stays finite when the
+/// decay rounds to 1 (a weight of `1e-17` is a running mean, its limit).
+fn running_weighted_mean(values: &[f64], decay: impl Fn(usize) -> f64) -> Vec<f64> {
+    let (mut m, mut w) = (0.0_f64, 0.0_f64);
+    values
         .iter()
-        .map(|&v| {
-            s = beta * s + (1.0 - beta) * v;
-            beta_t *= beta;
-            s / (1.0 - beta_t)
+        .enumerate()
+        .map(|(i, &v)| {
+            w = if i == 0 { 1.0 } else { decay(i) * w + 1.0 };
+            let f = 1.0 / w;
+            m = if i == 0 { v } else { (1.0 - f) * m + f * v };
+            m
         })
-        .collect())
+        .collect()
 }
 
 /// The bias-corrected exponential moving average of `values` observed at non-decreasing
@@ -120,19 +130,11 @@ pub fn ema_irregular(x: &[f64], values: &[f64], time_constant: f64) -> Result<Ve
             });
         }
     }
-    let (mut s, mut w) = (0.0, 0.0);
-    let mut out = Vec::with_capacity(values.len());
-    for i in 0..values.len() {
-        let decay = if i == 0 {
-            0.0
-        } else {
-            (-(x[i] - x[i - 1]) / time_constant).exp()
-        };
-        s = decay * s + values[i];
-        w = decay * w + 1.0;
-        out.push(s / w);
-    }
-    Ok(out)
+    // (x[i] - x[i - 1]) can overflow to +inf for positions of opposite sign near f64::MAX:
+    // the decay is then exp(-inf) = 0, the right limit.
+    Ok(running_weighted_mean(values, |i| {
+        (-(x[i] - x[i - 1]) / time_constant).exp()
+    }))
 }
 
 /// Options of the Hampel filter.
@@ -143,6 +145,11 @@ pub struct Hampel {
     /// How many robust standard deviations (`1.4826 x MAD`) from the window median make an
     /// outlier (default 3).
     pub n_sigmas: f64,
+}
+
+impl Hampel {
+    /// The largest `half_window` [`hampel`] accepts (`100,000`: windows of 200,001 points).
+    pub const MAX_HALF_WINDOW: usize = 100_000;
 }
 
 impl Default for Hampel {
@@ -171,8 +178,12 @@ fn median(v: &mut [f64]) -> f64 {
 /// assert_eq!(f[3], 0.50);
 /// ```
 ///
+/// Costs `O(n h log h)` for `n` values and half window `h`; `h` is capped at
+/// [`Hampel::MAX_HALF_WINDOW`].
+///
 /// # Errors
-/// A non-finite value (naming the row); `n_sigmas` not finite or < 0.
+/// A non-finite value (naming the row); `n_sigmas` not finite or < 0; [`Error::InvalidOption`]
+/// for `half_window > `[`Hampel::MAX_HALF_WINDOW`].
 pub fn hampel(values: &[f64], options: Hampel) -> Result<Vec<f64>> {
     let k = options.n_sigmas;
     if !(k.is_finite() && k >= 0.0) {
@@ -182,6 +193,13 @@ pub fn hampel(values: &[f64], options: Hampel) -> Result<Vec<f64>> {
             reason: "must be finite and >= 0".into(),
         });
     }
+    if options.half_window > Hampel::MAX_HALF_WINDOW {
+        return Err(Error::InvalidOption {
+            name: "half_window".into(),
+            value: options.half_window.to_string(),
+            reason: format!("must be <= {}", Hampel::MAX_HALF_WINDOW),
+        });
+    }
     check::all_finite("value", values)?;
     let n = values.len();
     let h = options.half_window;
@@ -189,7 +207,7 @@ pub fn hampel(values: &[f64], options: Hampel) -> Result<Vec<f64>> {
     let mut dev = Vec::with_capacity(window.capacity());
     Ok((0..n)
         .map(|i| {
-            let (lo, hi) = (i.saturating_sub(h), (i + h + 1).min(n));
+            let (lo, hi) = (i.saturating_sub(h), (i + h + 1).min(n)); // h <= MAX_HALF_WINDOW
             window.clear();
             window.extend_from_slice(&values[lo..hi]);
             let m = median(&mut window);

@@ -303,10 +303,16 @@ fn csv_empty_cell_is_an_error() {
 #[test]
 fn csv_empty_optional_cells() {
     let csv = "params,tokens,loss,unique_tokens,id\n1e8,2e9,3.1,,a\n1e8,2e9,3.0,1e9,\n";
-    let err = read(csv).unwrap_err();
+    let strict = CsvOptions::new().with_empty_optional_cells(false);
+    let err = read_with(csv, &strict).unwrap_err();
     assert!(
         matches!(err, Error::Parse { row: Some(1), ref column, .. } if column.as_deref() == Some("unique_tokens")),
         "{err:?}"
+    );
+    // The default: an empty optional cell means "not given" (as write_runs_csv writes it).
+    assert_eq!(
+        read(csv).unwrap(),
+        read_with(csv, &CsvOptions::new()).unwrap()
     );
     let options = CsvOptions::new().with_empty_optional_cells(true);
     let runs = read_with(csv, &options).unwrap();
@@ -441,10 +447,8 @@ fn csv_write_read_round_trip() {
         text.starts_with("params,tokens,loss,flops,unique_tokens,id\n"),
         "{text}"
     );
-    // Mixed presence of optional values needs the opt-in.
-    assert!(read(&text).is_err());
-    let options = CsvOptions::new().with_empty_optional_cells(true);
-    assert_eq!(read_with(&text, &options).unwrap(), runs);
+    // Mixed presence of optional values reads back with the defaults.
+    assert_eq!(read(&text).unwrap(), runs);
 
     // Without optional values: only the four core columns, reads back with defaults.
     let plain = vec![Run::new(1e8, 2e9, 3.1).unwrap()];

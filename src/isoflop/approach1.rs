@@ -57,13 +57,17 @@ impl Default for Approach1Options {
 }
 
 impl Approach1Options {
+    /// The most FLOP values [`approach1`] accepts (`10^6`; Hoffmann et al. used 1,500).
+    pub const MAX_N_FLOPS: usize = 1_000_000;
+
     /// Defaults: 1,500 log-spaced FLOP values (as in Hoffmann et al.) over the range where at
     /// least one curve exists, unbracketed points excluded from the fit, no bootstrap.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Number of log-spaced FLOP values (at least 2).
+    /// Number of log-spaced FLOP values (at least 2, at most
+    /// [`Approach1Options::MAX_N_FLOPS`]; checked by [`approach1`]).
     pub fn with_n_flops(mut self, n: usize) -> Self {
         self.n_flops = n;
         self
@@ -94,11 +98,14 @@ impl Approach1Options {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.n_flops < 2 {
+        if self.n_flops < 2 || self.n_flops > Self::MAX_N_FLOPS {
             return Err(Error::InvalidOption {
                 name: "n_flops".into(),
                 value: self.n_flops.to_string(),
-                reason: "need at least 2 FLOP values".into(),
+                reason: format!(
+                    "need at least 2 and at most {} FLOP values",
+                    Self::MAX_N_FLOPS
+                ),
             });
         }
         if let Some((lo, hi)) = self.flops_range {

@@ -167,9 +167,25 @@ impl TrainingCurve {
             increasing(field, v)?;
         }
         check::all_positive("loss", &loss)?;
+        let log_flops: Vec<f64> = flops.iter().map(|v| v.ln()).collect();
+        // Distinct FLOPs whose logarithms round to the same value cannot be interpolated
+        // between (the segment has zero width in log space).
+        for i in 1..log_flops.len() {
+            if !(log_flops[i] > log_flops[i - 1]) {
+                return Err(Error::OutOfDomain {
+                    field: "flops".into(),
+                    row: Some(i + 1),
+                    value: flops[i],
+                    requirement: format!(
+                        "> the previous flops ({}) by more than rounding in log space",
+                        flops[i - 1]
+                    ),
+                });
+            }
+        }
         Ok(TrainingCurve {
             params,
-            log_flops: flops.iter().map(|v| v.ln()).collect(),
+            log_flops,
             log_loss: loss.iter().map(|v| v.ln()).collect(),
             log_tokens: tokens.iter().map(|v| v.ln()).collect(),
             tokens,

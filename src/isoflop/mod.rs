@@ -178,6 +178,28 @@ pub enum IsoFlopWarning {
         /// Which estimator.
         estimator: VertexEstimator,
     },
+    /// Approach 2: the losses at a budget do not vary with `N` beyond rounding (their range is
+    /// at most `1e-12` of their size), so no fit can place a vertex; the budget is excluded
+    /// from both estimators' fits.
+    FlatProfile {
+        /// The budget's FLOPs.
+        budget: f64,
+    },
+    /// Approach 2: the sampled sizes sit lopsided around the vertex: it lies at `position` of
+    /// the sampled `log N` range (0: the smallest size, 1: the largest), outside the middle
+    /// fifth `[0.4, 0.6]`. The vertex is kept, but it leans on the profile's shape on the
+    /// longer side: with the noise-free Hoffmann et al. law, 2 budgets x 5 sizes spaced 4x
+    /// and centred at twice the optimum (vertex at 0.375), `N_opt` is +3.7% off by the
+    /// parabola and +4.1% by the cubic (test `lopsided_grid_warns_and_its_bias_is_measured`
+    /// in `tests/isoflop.rs`). Centre the grid on the vertex, or narrow it.
+    LopsidedGrid {
+        /// The budget's FLOPs.
+        budget: f64,
+        /// Which estimator's vertex.
+        estimator: VertexEstimator,
+        /// The vertex's position in the sampled `log N` range, in `[0, 1]`.
+        position: f64,
+    },
     /// Approach 2: too few distinct model sizes at a budget for the estimator (3 for the
     /// parabola, 4 for the cubic). The budget is excluded from that estimator's fit.
     TooFewSizes {
@@ -242,6 +264,23 @@ impl fmt::Display for IsoFlopWarning {
             IsoFlopWarning::NotConvex { budget, estimator } => write!(
                 f,
                 "budget {budget:e} FLOPs: the {estimator} fit has no local minimum; excluded"
+            ),
+            IsoFlopWarning::FlatProfile { budget } => write!(
+                f,
+                "budget {budget:e} FLOPs: the losses do not vary with N beyond rounding, so no \
+                 vertex can be placed; excluded"
+            ),
+            IsoFlopWarning::LopsidedGrid {
+                budget,
+                estimator,
+                position,
+            } => write!(
+                f,
+                "budget {budget:e} FLOPs: the {estimator} vertex lies at {:.0}% of the sampled \
+                 log N range (50% is centred); the sizes are lopsided around it, so the vertex \
+                 leans on the profile's shape on one side (a few % bias in N_opt is typical); \
+                 centre the grid on the vertex",
+                100.0 * position
             ),
             IsoFlopWarning::TooFewSizes {
                 budget,
@@ -309,7 +348,11 @@ pub struct Bootstrap {
 }
 
 impl Bootstrap {
-    /// `resamples` resamples (at least 2) from `seed`, 95% percentile intervals.
+    /// The most resamples the approaches accept (`10^6`).
+    pub const MAX_RESAMPLES: usize = 1_000_000;
+
+    /// `resamples` resamples (at least 2, at most [`Bootstrap::MAX_RESAMPLES`]; checked when
+    /// used) from `seed`, 95% percentile intervals.
     pub fn new(resamples: usize, seed: u64) -> Bootstrap {
         Bootstrap {
             resamples,
@@ -340,11 +383,11 @@ impl Bootstrap {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.resamples < 2 {
+        if self.resamples < 2 || self.resamples > Self::MAX_RESAMPLES {
             return Err(Error::InvalidOption {
                 name: "resamples".into(),
                 value: self.resamples.to_string(),
-                reason: "need at least 2".into(),
+                reason: format!("need at least 2 and at most {}", Self::MAX_RESAMPLES),
             });
         }
         if !(self.level > 0.0 && self.level < 1.0) {

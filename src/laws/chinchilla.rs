@@ -197,6 +197,11 @@ impl ChinchillaLaw {
     /// assert!(law.loss(opt.params * 1.1, opt.tokens / 1.1) > opt.loss);
     /// ```
     ///
+    /// The loss is the law's value at `(N_opt, D_opt)`; when rounding `N_opt` or `D_opt` to
+    /// doubles moves that value materially (only for extreme exponents, such as
+    /// `alpha = 1e300`), it is the closed-form optimum `E + K (C/6)^(-gamma)` instead (see
+    /// [`ChinchillaLaw::optimal_loss`]), the infimum over the budget.
+    ///
     /// # Errors
     /// `flops` not finite and > 0; constants unfit for allocation
     /// ([`ChinchillaLaw::validate_for_allocation`]); [`Error::Numerical`] if the result
@@ -208,7 +213,18 @@ impl ChinchillaLaw {
         let lg = self.log_g();
         let params = (lg + self.a() * ls).exp();
         let tokens = (self.b() * ls - lg).exp();
-        finite_allocation(self, params, tokens)
+        let mut out = finite_allocation(self, params, tokens)?;
+        // For extreme exponents (alpha = 1e300, say) N_opt rounds to a double at which
+        // A N^-alpha is far from its value at the exact optimum; the closed-form optimal loss
+        // E + K (C/6)^(-gamma), K = A G^-alpha + B G^beta (in logs), is the infimum then.
+        let (alpha, beta) = (self.alpha, self.beta);
+        let gamma = alpha * beta / (alpha + beta);
+        let lk = log_add(self.a.ln() - alpha * lg, self.b.ln() + beta * lg);
+        let closed = self.e + (lk - gamma * ls).exp();
+        if closed.is_finite() && out.loss - closed > 1e-12 * out.loss.abs() {
+            out.loss = closed;
+        }
+        Ok(out)
     }
 
     /// Tokens per parameter `D_opt / N_opt` at the compute-optimal allocation of `flops`.

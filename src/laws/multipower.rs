@@ -80,7 +80,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::optimize::{optimize_schedule, OptimizeOptions, OptimizedSchedule};
+pub use self::optimize::{
+    optimize_schedule, OptimizeOptions, OptimizedSchedule, MAX_OPTIMIZE_STEPS,
+};
 use self::powersum::{Mode, Sums, Terms, Tree};
 use crate::error::{check, Error, Result};
 use crate::fit::Model;
@@ -307,6 +309,9 @@ impl MultiPowerLaw {
     }
 
     fn eval(&self, schedule: &Schedule, steps: &[usize], mode: Mode) -> Evaluation {
+        if mode == Mode::Value && steps.len() <= DIRECT_MAX_QUERIES {
+            return direct_evaluation(self, schedule, steps);
+        }
         let max_step = steps
             .iter()
             .copied()
@@ -316,6 +321,99 @@ impl MultiPowerLaw {
         let prep = Prepared::new(schedule, max_step, true);
         evaluate(self, &prep, steps, mode, true)
     }
+}
+
+/// Value queries up to this many are evaluated by the direct sum, streaming over the schedule
+/// (`O(T)` time each and no memory beyond the schedule); more build the tree.
+const DIRECT_MAX_QUERIES: usize = 2;
+
+/// Largest `ln e_k = gamma ln eta_k - ln C` the tree uses: larger values (which overflow `e_k`
+/// for extreme `gamma`, for example `gamma = -100` at `eta = 1e-3`) are clamped here. Both the
+/// true and the clamped `G` lie in `[0, beta S / e]`, so the clamp changes `L(t)` by at most
+/// `|B| V_c beta S1(t) e^(-700)` (`V_c` the variation of the clamped updates), which is added
+/// to the error budget; if it exceeds half of [`LD_ERROR_BOUND`] (only for
+/// `|B| V beta S1 > 1e290`) the values come from the direct sum and the gradient is NaN.
+const LN_E_CAP: f64 = 700.0;
+
+/// Values by the direct sum (see [`direct_value`]), without building the tree.
+fn direct_evaluation(law: &MultiPowerLaw, schedule: &Schedule, steps: &[usize]) -> Evaluation {
+    let mut out = Evaluation {
+        values: vec![f64::NAN; steps.len()],
+        grads: Vec::new(),
+        bounds: vec![f64::NAN; steps.len()],
+    };
+    if !law.in_domain() {
+        return out;
+    }
+    for (i, &t) in steps.iter().enumerate() {
+        if t >= 1 && t <= schedule.len() {
+            out.values[i] = direct_value_on(law, schedule, t);
+            out.bounds[i] = 0.0;
+        }
+    }
+    out
+}
+
+/// `L(t)` from a prepared schedule by the direct sum (used when the tree's bound cannot be
+/// guaranteed).
+fn direct_value(law: &MultiPowerLaw, prep: &Prepared, t: usize) -> f64 {
+    // The prepared terms are the updates with d != 0 after warmup, in order.
+    let u = prep.area[t];
+    let mut acc = crate::numeric::Neumaier::default();
+    let m = prep.k.partition_point(|&k| k <= t);
+    for j in 0..m {
+        let sk = u - prep.start[j];
+        acc.add(prep.d[j] * drop_g(law, prep.ln_eta[j], sk));
+    }
+    for zt in prep.zeros.iter().take_while(|zt| zt.k <= t) {
+        acc.add(zt.d * drop_g(law, f64::NEG_INFINITY, u - prep.area[zt.k - 1]));
+    }
+    law.l0 + law.a * u.powf(-law.alpha) - law.b * acc.get()
+}
+
+/// `L(t)` as written, streaming over the schedule: `O(t)` time, no allocation. Compensated
+/// sums; `G` in log space ([`drop_g`]), so it holds on the whole domain.
+fn direct_value_on(law: &MultiPowerLaw, schedule: &Schedule, t: usize) -> f64 {
+    let lrs = schedule.lrs();
+    let area = schedule.area();
+    let u = area[t];
+    let mut acc = crate::numeric::Neumaier::default();
+    for k in (schedule.warmup_steps() + 1)..=t {
+        let prev = if k >= 2 { lrs[k - 2] } else { lrs[0] };
+        let eta = lrs[k - 1];
+        let d = prev - eta;
+        if d != 0.0 {
+            acc.add(d * drop_g(law, eta.ln(), u - area[k - 1]));
+        }
+    }
+    law.l0 + law.a * u.powf(-law.alpha) - law.b * acc.get()
+}
+
+/// `G(eta^(-gamma) S) = 1 - (1 + C eta^(-gamma) S)^(-beta)` from `ln eta` (`-inf` for a zero
+/// rate, by the module's limit convention), computed as `-expm1(-beta ln1p(y))` with
+/// `ln y = ln C - gamma ln eta + ln S`, so that neither `eta^(-gamma)` nor `y` overflows to a
+/// wrong value.
+fn drop_g(law: &MultiPowerLaw, ln_eta: f64, sk: f64) -> f64 {
+    if !(sk > 0.0) {
+        return 0.0;
+    }
+    let ln_y = if ln_eta == f64::NEG_INFINITY {
+        if law.gamma > 0.0 {
+            return 1.0;
+        } else if law.gamma < 0.0 {
+            return 0.0;
+        }
+        law.c.ln() + sk.ln()
+    } else {
+        law.c.ln() - law.gamma * ln_eta + sk.ln()
+    };
+    let l1p = if ln_y > 36.0 {
+        // ln(1 + y) = ln y + ln(1 + 1/y), 1/y < 2.4e-16
+        ln_y + (-ln_y).exp()
+    } else {
+        ln_y.exp().ln_1p()
+    };
+    -(-law.beta * l1p).exp_m1()
 }
 
 fn check_steps(schedule: &Schedule, steps: &[usize]) -> Result<()> {
@@ -359,6 +457,8 @@ struct Prepared<'a> {
     /// Compensated prefix sums of `d`, `len + 1`.
     d_prefix: Vec<f64>,
     zeros: Vec<ZeroTerm>,
+    /// Compensated prefix sums of the zero terms' `d`, `zeros.len() + 1`.
+    zero_d_prefix: Vec<f64>,
     /// `sum |d_k|` over all contributing updates.
     variation: f64,
 }
@@ -411,6 +511,8 @@ impl<'a> Prepared<'a> {
             }
         });
         let d_prefix = compensated_prefix_sums(&d);
+        let zero_d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
+        let zero_d_prefix = compensated_prefix_sums(&zero_d);
         Prepared {
             area,
             k,
@@ -419,6 +521,7 @@ impl<'a> Prepared<'a> {
             start,
             d_prefix,
             zeros,
+            zero_d_prefix,
             variation,
         }
     }
@@ -433,6 +536,7 @@ impl<'a> Prepared<'a> {
             start: self.start,
             d_prefix: self.d_prefix,
             zeros: self.zeros,
+            zero_d_prefix: self.zero_d_prefix,
             variation: self.variation,
         }
     }
@@ -485,9 +589,42 @@ fn evaluate(
     } = *law;
     let ln_c = c.ln();
 
-    // Parameter-dependent per-term arrays.
+    // Parameter-dependent per-term arrays. `ln e` is clamped to [-f64::MAX, LN_E_CAP] so
+    // that `e` and `s = P(k-1) - e` stay finite (see LN_E_CAP for the error this costs).
     let n = prep.k.len();
-    let ln_e: Vec<f64> = prep.ln_eta.iter().map(|&l| gamma * l - ln_c).collect();
+    let total_area = prep.area.last().copied().unwrap_or(0.0);
+    let mut capped_variation = 0.0;
+    let ln_e: Vec<f64> = prep
+        .ln_eta
+        .iter()
+        .zip(&prep.d)
+        .map(|(&l, &dk)| {
+            let v = gamma * l - ln_c;
+            if v > LN_E_CAP {
+                capped_variation += dk.abs();
+                LN_E_CAP
+            } else {
+                v.max(-f64::MAX)
+            }
+        })
+        .collect();
+    // |G(x) - G(x_capped)| <= beta S / e_cap for both (Bernoulli: 1 - (1 + y)^-beta <= beta y).
+    let cap_bound = if capped_variation > 0.0 {
+        b.abs() * capped_variation * beta * total_area * (-LN_E_CAP).exp()
+    } else {
+        0.0
+    };
+    if !(cap_bound <= 0.5 * LD_ERROR_BOUND) {
+        // Only for absurd parameters (|B| V beta P(T) > 1e290): the guaranteed path is the
+        // direct sum, for values; the gradient is not available there.
+        for (i, &t) in steps.iter().enumerate() {
+            if t >= 1 && t < prep.area.len() {
+                out.values[i] = direct_value(law, prep, t);
+                out.bounds[i] = 0.0;
+            }
+        }
+        return out;
+    }
     let mut e = vec![0.0; n];
     run_chunks_mut(&mut e, TERM_CHUNK, parallel, |chunk, out| {
         let lo = chunk * TERM_CHUNK;
@@ -507,12 +644,39 @@ fn evaluate(
     // Expansion order for the guaranteed bound (worst case r_max = 0.25 in the scale factor).
     let scale = b.abs() * prep.variation * 1.25_f64.powf(beta);
     let tau = if scale > 0.0 {
-        LD_ERROR_BOUND / scale
+        (LD_ERROR_BOUND - cap_bound) / scale
     } else {
         f64::INFINITY
     };
     let order = powersum::choose_order(beta, tau, mode);
     let tree = Tree::new(terms, beta, mode, order, parallel);
+
+    // Updates whose rate drops to exactly zero. For gamma > 0 each contributes d (G = 1) once
+    // training resumes after it and nothing before; for gamma < 0 nothing; for gamma = 0,
+    // G(C S) as for any term with e = 1/C (S = 0, so G = 0, until training resumes). Their
+    // `next_positive` is non-decreasing in k, so the gamma > 0 sum is a prefix sum and the
+    // gamma = 0 sums use a second tree: O(log T) per query either way.
+    let nz = prep.zeros.len();
+    let zero_arrays = if gamma == 0.0 && nz > 0 {
+        let start: Vec<f64> = prep.zeros.iter().map(|z| prep.area[z.k - 1]).collect();
+        let d: Vec<f64> = prep.zeros.iter().map(|z| z.d).collect();
+        let e0 = (-ln_c).exp();
+        let s: Vec<f64> = start.iter().map(|&p| p - e0).collect();
+        Some((start, d, vec![e0; nz], vec![-ln_c; nz], s, vec![0.0; nz]))
+    } else {
+        None
+    };
+    let zero_tree = zero_arrays.as_ref().map(|(start, d, e, ln_e, s, ln_eta)| {
+        let terms = Terms {
+            c: start,
+            e,
+            ln_e,
+            s,
+            d,
+            ln_eta,
+        };
+        Tree::new(terms, beta, mode, order, parallel)
+    });
 
     let one = |i: usize, stack: &mut Vec<(usize, usize)>| -> Option<(f64, f64, [f64; 7])> {
         let t = steps[i];
@@ -522,42 +686,41 @@ fn evaluate(
         let u = prep.area[t];
         let m = prep.k.partition_point(|&k| k <= t);
         let sums: Sums = tree.query(u, m, stack);
-        // Zero-rate drops (direct, by the limit convention).
-        let mut z = [0.0_f64; 4]; // sum d G, sum d dG/dc, dG/dbeta, dG/dgamma
-        for zt in prep.zeros.iter().take_while(|zt| zt.k <= t) {
-            if zt.next_positive > t || gamma < 0.0 {
-                continue; // G = 0
+        // Zero-rate drops, by the limit convention: sum d G, and the terms of dL/dc, dL/dbeta
+        // (as for the main sums) and of dG/dgamma (infinite at gamma = 0 once training resumes).
+        let (mut z_dg, mut z_c, mut z_beta, mut z_gamma) = (0.0, 0.0, 0.0, 0.0);
+        if gamma > 0.0 {
+            let mz = prep.zeros.partition_point(|zt| zt.next_positive <= t);
+            z_dg = prep.zero_d_prefix[mz];
+        } else if let Some(zt) = &zero_tree {
+            let mz = prep.zeros.partition_point(|z| z.k <= t);
+            let zs = zt.query(u, mz, stack);
+            z_dg = prep.zero_d_prefix[mz] - zs.h0;
+            if grad {
+                z_c = -(beta / c) * (zs.h0 - zs.h2);
+                z_beta = -(ln_c * zs.h0 + zs.hln);
+                if prep.zeros[0].next_positive <= t {
+                    z_gamma = f64::INFINITY;
+                }
             }
-            if gamma > 0.0 {
-                z[0] += zt.d; // G = 1, derivatives 0
-                continue;
-            }
-            // gamma == 0: x = S_k(t)
-            let x = u - prep.area[zt.k - 1];
-            let base = 1.0 + c * x;
-            let pw = base.powf(-beta);
-            z[0] += zt.d * (1.0 - pw);
-            z[1] += zt.d * beta * x * pw / base;
-            z[2] += zt.d * base.ln() * pw;
-            z[3] += zt.d * f64::INFINITY * (beta * c * x * pw / base);
         }
-        let sum_dg = (prep.d_prefix[m] - sums.h0) + z[0];
+        let sum_dg = (prep.d_prefix[m] - sums.h0) + z_dg;
         let area_pow = u.powf(-alpha);
         let value = l0 + a * area_pow - b * sum_dg;
-        let bound = b.abs() * sums.bound;
+        let bound = b.abs() * sums.bound + cap_bound;
         let mut g = [0.0; 7];
         if grad {
-            let d_c = -(beta / c) * (sums.h0 - sums.h2);
-            let d_beta = -(ln_c * sums.h0 - gamma * sums.h1 + sums.hln);
-            let d_gamma = beta * (sums.h1 - sums.h3);
+            let d_c = -(beta / c) * (sums.h0 - sums.h2) + z_c;
+            let d_beta = -(ln_c * sums.h0 - gamma * sums.h1 + sums.hln) + z_beta;
+            let d_gamma = beta * (sums.h1 - sums.h3) - z_gamma;
             g = [
                 1.0,
                 area_pow,
                 -a * u.ln() * area_pow,
                 -sum_dg,
-                b * (d_c - z[1]),
-                b * (d_beta - z[2]),
-                b * (d_gamma - z[3]),
+                b * d_c,
+                b * d_beta,
+                b * d_gamma,
             ];
         }
         Some((value, bound, g))

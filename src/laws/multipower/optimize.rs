@@ -30,6 +30,10 @@ use crate::fit::{local_minimize_all, Cost, SolverOptions, Status};
 use crate::laws::multipower::MultiPowerLaw;
 use crate::schedule::Schedule;
 
+/// The most updates [`optimize_schedule`] accepts (`250,000`, over three times the
+/// multi-power law's published 72,000-step runs).
+pub const MAX_OPTIMIZE_STEPS: usize = 250_000;
+
 /// Options for [`optimize_schedule`].
 ///
 /// ```
@@ -82,9 +86,13 @@ pub struct OptimizedSchedule {
 /// `warmup` updates to `peak` that minimises `law`'s predicted final loss (see the
 /// [module docs](self) for the method).
 ///
+/// Each L-BFGS evaluation costs `O(steps)` time and memory, and a run makes up to a few
+/// thousand of them, so `steps` is capped at [`MAX_OPTIMIZE_STEPS`].
+///
 /// # Errors
 /// The errors of [`MultiPowerLaw::validate`]; [`Error::InvalidOption`] unless `peak` is finite
-/// and `> 0`, `warmup + 2 <= steps`, `options.knots >= 2` and `0 <= options.min_lr < peak`;
+/// and `> 0`, `warmup + 2 <= steps <= `[`MAX_OPTIMIZE_STEPS`], `options.knots >= 2` and
+/// `0 <= options.min_lr < peak`;
 /// [`Error::Numerical`] if the final loss cannot be evaluated at any start.
 ///
 /// ```
@@ -114,11 +122,18 @@ pub fn optimize_schedule(
     if !(peak.is_finite() && peak > 0.0) {
         return Err(invalid("peak", peak.to_string(), "must be finite and > 0"));
     }
-    if warmup + 2 > steps {
+    if steps > MAX_OPTIMIZE_STEPS {
         return Err(invalid(
             "steps",
             steps.to_string(),
-            &format!("must be at least warmup + 2 = {}", warmup + 2),
+            &format!("at most {MAX_OPTIMIZE_STEPS} (each L-BFGS evaluation costs O(steps))"),
+        ));
+    }
+    if steps < 2 || warmup > steps - 2 {
+        return Err(invalid(
+            "steps",
+            steps.to_string(),
+            &format!("must be at least warmup + 2 (warmup = {warmup})"),
         ));
     }
     if options.knots < 2 {
