@@ -32,12 +32,18 @@ pub use fitters::chinchilla_uncertainty::WaldCovariance;
 pub use fitters::chinchilla_uncertainty::{
     backtest_chinchilla, bootstrap_quantity_names, Comparison,
 };
+pub use fitters::curve_select::{
+    select_curve_law, CandidateScore, CurveCandidate, CurveCriterion, CurveSelection,
+    CurveSelector, CurveValidation, FittedCurveLaw, HeldOutSummary, SelectionReport,
+};
 pub use fitters::custom::{CustomFit, CustomLaw};
 pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use fitters::schedule::MultiPowerBeta;
 pub use fitters::schedule::{
     fit_annealing, fit_multipower, AnnealingFit, AnnealingFitter, MultiPowerFit, MultiPowerFitter,
 };
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
+pub use fitters::sized_annealing::{SizedAnnealingFit, SizedAnnealingFitter};
 pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
 pub use laws::multipower::{optimize_schedule, OptimizeOptions, OptimizedSchedule};

@@ -3,7 +3,9 @@
 pub(crate) mod bnsl;
 pub(crate) mod chinchilla;
 pub(crate) mod chinchilla_uncertainty;
+pub(crate) mod curve_select;
 pub(crate) mod custom;
 pub(crate) mod power;
 pub(crate) mod schedule;
 pub(crate) mod sigmoid;
+pub(crate) mod sized_annealing;

@@ -15,7 +15,9 @@ use crate::fit::{
     covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
     SolverOptions,
 };
-use crate::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda, DEFAULT_LAMBDA};
+use crate::laws::annealing::{
+    AnnealingLaw, AnnealingModel, Lambda, WarmupConvention, DEFAULT_LAMBDA,
+};
 use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
 use crate::schedule::LossCurve;
 
@@ -212,11 +214,67 @@ pub struct MultiPowerFitter {
     starts: Option<Vec<MultiPowerLaw>>,
     n_starts: usize,
     solver: SolverOptions,
+    beta: MultiPowerBeta,
+}
+
+/// Whether [`MultiPowerFitter`] fits the multi-power exponent `beta` or holds it fixed.
+///
+/// Holding `beta` on a grid and choosing the grid point by cross-validation over curves (see
+/// [`crate::select_curve_law`]) is a regulariser: `C`, `beta` and `gamma` trade off against
+/// each other on three training curves, and the free optimum can predict unseen schedules
+/// worse than a nearby fixed `beta`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum MultiPowerBeta {
+    /// Fitted with the other six parameters (the default, as Luo et al. 2025).
+    #[default]
+    Fitted,
+    /// Held at this value (finite, `> 0`); the other six parameters are fitted.
+    Fixed(f64),
+}
+
+/// The multi-power model with `beta` held fixed: parameters `[l0, a, alpha, b, c, gamma]`.
+struct FixedBeta<'a> {
+    inner: &'a MultiPowerModel,
+    beta: f64,
+}
+
+impl FixedBeta<'_> {
+    fn full(&self, p: &[f64]) -> Vec<f64> {
+        match p {
+            &[l0, a, alpha, b, c, gamma] => vec![l0, a, alpha, b, c, self.beta, gamma],
+            _ => vec![f64::NAN; 7],
+        }
+    }
+}
+
+impl Model for FixedBeta<'_> {
+    fn n_params(&self) -> usize {
+        6
+    }
+    fn n_points(&self) -> usize {
+        self.inner.n_points()
+    }
+    fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+        let full = self.full(params);
+        match jac {
+            None => self.inner.eval(&full, pred, None),
+            Some(j) => {
+                let n = self.n_points();
+                let mut j7 = vec![0.0; n * 7];
+                self.inner.eval(&full, pred, Some(&mut j7));
+                for (row, dst) in j7.chunks_exact(7).zip(j.chunks_exact_mut(6)) {
+                    dst[..5].copy_from_slice(&row[..5]);
+                    dst[5] = row[6];
+                }
+            }
+        }
+    }
 }
 
 impl Default for MultiPowerFitter {
     fn default() -> Self {
         MultiPowerFitter {
+            beta: MultiPowerBeta::Fitted,
             objective: Objective::default(),
             bounds: [Bound::Positive; 7],
             starts: None,
@@ -291,6 +349,18 @@ impl MultiPowerFitter {
         self
     }
 
+    /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
+    ///
+    /// ```
+    /// use scaling_laws::{laws::multipower::MultiPowerFitter, MultiPowerBeta};
+    /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
+    /// # let _ = f;
+    /// ```
+    pub fn beta(mut self, beta: MultiPowerBeta) -> Self {
+        self.beta = beta;
+        self
+    }
+
     /// Solver tolerances and caps.
     ///
     /// ```
@@ -332,15 +402,47 @@ impl MultiPowerFitter {
                     .to_string(),
             ));
         }
-        let problem = Problem::new(&model, &y, self.objective, self.bounds.to_vec())?;
-        let starts = match &self.starts {
+        if let MultiPowerBeta::Fixed(beta) = self.beta {
+            if !(beta.is_finite() && beta > 0.0) {
+                return Err(Error::InvalidOption {
+                    name: "beta".to_string(),
+                    value: beta.to_string(),
+                    reason: "a fixed beta must be finite and > 0".to_string(),
+                });
+            }
+        }
+        let betas: Vec<f64> = match self.beta {
+            MultiPowerBeta::Fitted => vec![0.3, 0.6, 1.2],
+            MultiPowerBeta::Fixed(b) => vec![b],
+        };
+        let mut starts = match &self.starts {
             Some(s) => explicit_starts(s.iter().map(|l| l.params().to_vec()), &self.bounds)?,
             None => {
                 check_n_starts(self.n_starts)?;
-                multipower_starts(&model, &y, &self.bounds, self.n_starts)
+                multipower_starts(&model, &y, &self.bounds, &betas, self.n_starts)
             }
         };
-        let min = minimize(&problem, &starts, &self.solver)?;
+        let min = match self.beta {
+            MultiPowerBeta::Fitted => {
+                let problem = Problem::new(&model, &y, self.objective, self.bounds.to_vec())?;
+                minimize(&problem, &starts, &self.solver)?
+            }
+            MultiPowerBeta::Fixed(beta) => {
+                let fixed = FixedBeta {
+                    inner: &model,
+                    beta,
+                };
+                let mut bounds = self.bounds.to_vec();
+                bounds.remove(5);
+                for st in &mut starts {
+                    st.remove(5);
+                }
+                let problem = Problem::new(&fixed, &y, self.objective, bounds)?;
+                let mut m = minimize(&problem, &starts, &self.solver)?;
+                m.params = fixed.full(&m.params);
+                m
+            }
+        };
         let law = MultiPowerLaw::from_params(&min.params).map_err(|e| {
             Error::Numerical(format!("the fitted parameters leave the law's domain: {e}"))
         })?;
@@ -391,7 +493,7 @@ impl AnnealingFit {
     /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
     /// use scaling_laws::schedule::{LossCurve, Schedule};
     ///
-    /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+    /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
     /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
     /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
     /// let loss = truth.predict(&s, &steps).iter().enumerate()
@@ -407,7 +509,8 @@ impl AnnealingFit {
     /// # Errors
     /// As [`AnnealingModel::new`] and [`crate::fit::covariance`].
     pub fn covariance(&self, curves: &[LossCurve], kind: CovarianceKind) -> Result<Covariance> {
-        let model = AnnealingModel::new(curves, Lambda::Fixed(self.law.lambda))?;
+        let model = AnnealingModel::new(curves, Lambda::Fixed(self.law.lambda))?
+            .with_warmup(self.law.warmup);
         let problem = Problem::new(
             &model,
             &model.observed(),
@@ -437,7 +540,7 @@ impl AnnealingFit {
 /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
-/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
 /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
 /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
 /// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
@@ -449,6 +552,7 @@ impl AnnealingFit {
 pub struct AnnealingFitter {
     objective: Objective,
     lambda: Lambda,
+    warmup: WarmupConvention,
     bounds: [Bound; 4],
     starts: Option<Vec<AnnealingLaw>>,
     n_starts: usize,
@@ -460,6 +564,7 @@ impl Default for AnnealingFitter {
         AnnealingFitter {
             objective: Objective::default(),
             lambda: Lambda::default(),
+            warmup: WarmupConvention::default(),
             bounds: [Bound::Positive; 4],
             starts: None,
             n_starts: DEFAULT_STARTS,
@@ -506,6 +611,19 @@ impl AnnealingFitter {
         self
     }
 
+    /// How the warmup updates count (default [`WarmupConvention::AtPeak`], the paper's); the
+    /// fitted law carries the choice.
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingFitter, WarmupConvention};
+    /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
+    /// # let _ = f;
+    /// ```
+    pub fn warmup(mut self, convention: WarmupConvention) -> Self {
+        self.warmup = convention;
+        self
+    }
+
     /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
     ///
     /// ```
@@ -523,7 +641,7 @@ impl AnnealingFitter {
     ///
     /// ```
     /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
-    /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999 };
+    /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
     /// let f = AnnealingFitter::new().starts(vec![s]);
     /// # let _ = f;
     /// ```
@@ -569,7 +687,7 @@ impl AnnealingFitter {
         for (b, name) in self.bounds.iter().zip(AnnealingLaw::PARAM_NAMES) {
             b.validate(name)?;
         }
-        let model = AnnealingModel::new(curves, self.lambda)?;
+        let model = AnnealingModel::new(curves, self.lambda)?.with_warmup(self.warmup);
         let y = model.observed();
         let np = model.n_params();
         if y.len() < np {
@@ -610,6 +728,7 @@ impl AnnealingFitter {
             alpha: p[2],
             c: p[3],
             lambda,
+            warmup: self.warmup,
         };
         Ok(AnnealingFit {
             law,
@@ -624,7 +743,7 @@ impl AnnealingFitter {
 /// use scaling_laws::laws::annealing::{fit_annealing, AnnealingLaw};
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
-/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999 };
+/// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
 /// let s = Schedule::cosine(3e-4, 3e-5, 2000)?;
 /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
 /// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
@@ -751,6 +870,7 @@ fn multipower_starts(
     model: &MultiPowerModel,
     y: &[f64],
     bounds: &[Bound],
+    betas: &[f64],
     n: usize,
 ) -> Vec<Vec<f64>> {
     let np = model.n_points();
@@ -759,7 +879,7 @@ fn multipower_starts(
     let mut cands = Vec::new();
     for alpha in [0.3, 0.5, 0.7] {
         for c in [0.5, 2.0, 8.0] {
-            for beta in [0.3, 0.6, 1.2] {
+            for &beta in betas {
                 for gamma in [0.3, 0.6, 0.9] {
                     model.eval(&[0.0, 1.0, alpha, 0.0, c, beta, gamma], &mut area, None);
                     model.eval(&[0.0, 0.0, alpha, 1.0, c, beta, gamma], &mut drop, None);
@@ -997,6 +1117,7 @@ mod tests {
             alpha: 0.5,
             c: 0.5,
             lambda: 0.999,
+            warmup: Default::default(),
         };
         let schedules = runs(3000, 150);
         let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
@@ -1118,6 +1239,7 @@ mod tests {
             alpha: 0.45,
             c: 0.5,
             lambda: 0.995,
+            warmup: Default::default(),
         };
         let curves = curves_from(&runs(total, warm)[..2], &steps, |s| law.predict(s, &steps));
         let fit = AnnealingFitter::new()
@@ -1181,6 +1303,7 @@ mod tests {
             alpha: 0.5,
             c: 100.0,
             lambda: 0.999,
+            warmup: Default::default(),
         };
         let constant = curves_from(&runs(1000, 50)[..1], &steps, |s| a.predict(s, &steps));
         assert!(matches!(

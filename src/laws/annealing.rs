@@ -38,7 +38,7 @@ pub const DEFAULT_LAMBDA: f64 = 0.999;
 /// use scaling_laws::laws::annealing::{AnnealingLaw, DEFAULT_LAMBDA};
 /// use scaling_laws::schedule::Schedule;
 ///
-/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: DEFAULT_LAMBDA };
+/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: DEFAULT_LAMBDA, warmup: Default::default() };
 /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 3000)?);
 /// let l = law.predict(&s, &[1000, 3100]);
 /// assert!(l[1] < l[0]);
@@ -56,6 +56,44 @@ pub struct AnnealingLaw {
     pub c: f64,
     /// `lambda`, the decay of the annealing momentum, in `[0, 1]`.
     pub lambda: f64,
+    /// How the warmup updates enter `S1` and `S2` (default [`WarmupConvention::AtPeak`], the
+    /// paper's). Absent in serialised laws from before it existed: read as the default.
+    #[serde(default)]
+    pub warmup: WarmupConvention,
+}
+
+/// How the annealing law counts the schedule's warmup updates (the first
+/// [`Schedule::warmup_steps`] updates).
+///
+/// ```
+/// use scaling_laws::laws::annealing::{AnnealingLaw, WarmupConvention};
+/// use scaling_laws::schedule::Schedule;
+///
+/// // one warmup update at half the peak, then the peak, then half of it
+/// let s = Schedule::from_lrs(vec![0.5, 1.0, 0.5])?.with_warmup(1)?;
+/// let at_peak = AnnealingLaw { l0: 1.0, a: 2.0, alpha: 1.0, c: 0.1, lambda: 0.5,
+///                              warmup: WarmupConvention::AtPeak };
+/// let ramp = AnnealingLaw { warmup: WarmupConvention::Ramp, ..at_peak };
+/// // AtPeak: eta~ = 1, 1, 0.5; S1 = 2.5; m = 0, 0, 0.5; S2 = 0.5
+/// assert!((at_peak.predict(&s, &[3])[0] - (1.0 + 2.0 / 2.5 - 0.05)).abs() < 1e-15);
+/// // Ramp: eta~ = 0.5, 1, 0.5; S1 = 2; m = 0, -0.5, 0.25; S2 = -0.25
+/// assert!((ramp.predict(&s, &[3])[0] - (1.0 + 2.0 / 2.0 + 0.025)).abs() < 1e-15);
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum WarmupConvention {
+    /// Tissue et al. 2024 (Sec. 3, "warmup"): every warmup update counts at the peak rate
+    /// `eta_max = schedule.peak()` in both `S1` and `S2`, and the reference rate `eta~_0` is
+    /// `eta_max`, so the ramp contributes neither area deficit nor (negative) annealing.
+    #[default]
+    AtPeak,
+    /// The ramp kept: every update counts at its own rate, warmup included, and `eta~_0 =
+    /// eta_1`; the rising rates of the ramp enter `S2` as negative drops (the momentum starts
+    /// negative and decays at `lambda`). Identical to [`WarmupConvention::AtPeak`] on a
+    /// schedule with no warmup marked. On the multi-power authors' real curves this convention,
+    /// with `lambda` fitted, predicted the held-out schedules better than the paper's (see
+    /// [`crate::select_curve_law`]).
+    Ramp,
 }
 
 impl AnnealingLaw {
@@ -66,7 +104,7 @@ impl AnnealingLaw {
     ///
     /// ```
     /// # use scaling_laws::laws::annealing::AnnealingLaw;
-    /// let law = AnnealingLaw { l0: 1.0, a: 2.0, alpha: 3.0, c: 4.0, lambda: 0.5 };
+    /// let law = AnnealingLaw { l0: 1.0, a: 2.0, alpha: 3.0, c: 4.0, lambda: 0.5, warmup: Default::default() };
     /// assert_eq!(law.params(), [1.0, 2.0, 3.0, 4.0, 0.5]);
     /// ```
     pub fn params(&self) -> [f64; 5] {
@@ -81,7 +119,7 @@ impl AnnealingLaw {
     ///
     /// ```
     /// # use scaling_laws::laws::annealing::AnnealingLaw;
-    /// let law = AnnealingLaw { l0: 1.0, a: 2.0, alpha: 0.5, c: 4.0, lambda: 1.5 };
+    /// let law = AnnealingLaw { l0: 1.0, a: 2.0, alpha: 0.5, c: 4.0, lambda: 1.5, warmup: Default::default() };
     /// assert_eq!(law.validate().unwrap_err().to_string(), "lambda must be in [0, 1], got 1.5");
     /// ```
     pub fn validate(&self) -> Result<()> {
@@ -109,7 +147,7 @@ impl AnnealingLaw {
     ///
     /// // S1 = 1, 2, 2.5, 2.75; m = 0, 0, 0.5, 0.5 (lambda = 0.5); S2 = 0, 0, 0.5, 1
     /// let s = Schedule::from_lrs(vec![1.0, 1.0, 0.5, 0.25])?;
-    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 1.0, c: 0.1, lambda: 0.5 };
+    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 1.0, c: 0.1, lambda: 0.5, warmup: Default::default() };
     /// let l = law.predict(&s, &[3, 4, 5]);
     /// assert!((l[0] - (1.0 + 1.0 / 2.5 - 0.05)).abs() < 1e-15);
     /// assert!((l[1] - (1.0 + 1.0 / 2.75 - 0.1)).abs() < 1e-15);
@@ -132,7 +170,7 @@ impl AnnealingLaw {
     /// use scaling_laws::schedule::Schedule;
     ///
     /// let s = Schedule::constant(1e-3, 10)?;
-    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 0.5, c: 1.0, lambda: 0.999 };
+    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 0.5, c: 1.0, lambda: 0.999, warmup: Default::default() };
     /// assert!(law.try_predict(&s, &[10]).is_ok());
     /// assert!(law.try_predict(&s, &[11]).is_err());
     /// # Ok::<(), scaling_laws::Error>(())
@@ -170,7 +208,7 @@ impl AnnealingLaw {
     /// use scaling_laws::schedule::Schedule;
     ///
     /// let s = Schedule::from_lrs(vec![1.0, 1.0, 0.5, 0.25])?;
-    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 1.0, c: 0.1, lambda: 0.5 };
+    /// let law = AnnealingLaw { l0: 1.0, a: 1.0, alpha: 1.0, c: 0.1, lambda: 0.5, warmup: Default::default() };
     /// let (_, g) = law.predict_with_gradient(&s, &[4]);
     /// // dL/dc = -S2 = -1; dS2/dlambda = m_3 = 0.5, so dL/dlambda = -0.05
     /// assert_eq!(g[0][3], -1.0);
@@ -185,6 +223,84 @@ impl AnnealingLaw {
         evaluate(self, schedule, steps, true)
     }
 
+    /// Predicted losses at `steps` for a schedule given as a function instead of a stored
+    /// [`Schedule`]: `lr(i)` is the learning rate of update `i` (1-based, `1..=len`), the first
+    /// `warmup_steps` updates are the warmup. Memory is `O(steps.len())` whatever `len` (a
+    /// stored `Schedule` keeps 16 bytes per update, 1.6 GB for `1e8` updates); time is `O(len)`
+    /// (two passes under [`WarmupConvention::AtPeak`] with a warmup, to find the peak). Gives
+    /// the same numbers as [`AnnealingLaw::try_predict`] on the stored schedule.
+    ///
+    /// # Errors
+    /// The errors of [`AnnealingLaw::validate`]; [`Error::InvalidOption`] for `len == 0` or
+    /// `warmup_steps > len`; [`Error::OutOfDomain`] (field `"steps"`, 1-based `row`) for a
+    /// step outside `1..=len`; [`Error::NonFinite`] / [`Error::OutOfDomain`] (field `"lr"`,
+    /// `row` the update) for a rate that is not finite and `>= 0`; [`Error::Numerical`] for a
+    /// prediction that is not finite.
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingLaw, WarmupConvention};
+    /// use scaling_laws::schedule::Schedule;
+    ///
+    /// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999,
+    ///                          warmup: WarmupConvention::AtPeak };
+    /// let cos = |i: usize| 3e-5 + 2.7e-4 * 0.5 * (1.0 + (std::f64::consts::PI * i as f64 / 5000.0).cos());
+    /// let streamed = law.predict_streamed(cos, 5000, 0, &[100, 5000])?;
+    /// let stored = Schedule::from_lrs((1..=5000).map(cos).collect())?;
+    /// let want = law.try_predict(&stored, &[100, 5000])?;
+    /// assert!((streamed[1] - want[1]).abs() < 1e-12);
+    /// // a 1e8-update cosine's final loss, without storing the schedule:
+    /// // law.predict_streamed(|i| ..., 100_000_000, 0, &[100_000_000])
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn predict_streamed(
+        &self,
+        lr: impl Fn(usize) -> f64,
+        len: usize,
+        warmup_steps: usize,
+        steps: &[usize],
+    ) -> Result<Vec<f64>> {
+        self.validate()?;
+        if len == 0 || warmup_steps > len {
+            return Err(Error::InvalidOption {
+                name: "warmup_steps / len".to_string(),
+                value: format!("{warmup_steps} / {len}"),
+                reason: "need len >= 1 and warmup_steps <= len".to_string(),
+            });
+        }
+        for (i, &t) in steps.iter().enumerate() {
+            if t == 0 || t > len {
+                return Err(Error::OutOfDomain {
+                    field: "steps".to_string(),
+                    row: Some(i + 1),
+                    value: t as f64,
+                    requirement: format!("in 1..={len}"),
+                });
+            }
+        }
+        let mut check = |i: usize, v: f64| check::non_negative("lr", Some(i), v).map(|_| ());
+        let peak = if self.warmup == WarmupConvention::AtPeak && warmup_steps > 0 {
+            let mut peak = 0.0_f64;
+            for i in 1..=len {
+                let v = lr(i);
+                check(i, v)?;
+                peak = peak.max(v);
+            }
+            peak
+        } else {
+            f64::NAN
+        };
+        let (values, _) =
+            evaluate_stream(self, len, warmup_steps, peak, lr, &mut check, steps, false)?;
+        for (&t, &v) in steps.iter().zip(&values) {
+            if !v.is_finite() {
+                return Err(Error::Numerical(format!(
+                    "annealing-law prediction at step {t} is not finite ({v})"
+                )));
+            }
+        }
+        Ok(values)
+    }
+
     /// The predicted loss after the schedule's last update.
     ///
     /// ```
@@ -192,7 +308,7 @@ impl AnnealingLaw {
     /// use scaling_laws::schedule::Schedule;
     ///
     /// let s = Schedule::cosine(3e-4, 3e-5, 1000)?;
-    /// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999 };
+    /// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999, warmup: Default::default() };
     /// assert_eq!(law.final_loss(&s), law.predict(&s, &[1000])[0]);
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
@@ -208,6 +324,39 @@ fn evaluate(
     steps: &[usize],
     grad: bool,
 ) -> (Vec<f64>, Vec<[f64; 5]>) {
+    let lrs = schedule.lrs();
+    let peak = match law.warmup {
+        WarmupConvention::AtPeak if schedule.warmup_steps() > 0 => schedule.peak(),
+        _ => f64::NAN, // unused
+    };
+    let mut no_error = |_: usize, _: f64| Ok(());
+    evaluate_stream(
+        law,
+        lrs.len(),
+        schedule.warmup_steps(),
+        peak,
+        |i| lrs[i - 1],
+        &mut no_error,
+        steps,
+        grad,
+    )
+    .unwrap_or_else(|_| (vec![f64::NAN; steps.len()], Vec::new()))
+}
+
+/// The evaluation proper, over a learning rate given as a function of the 1-based update
+/// `i` (`lr(i)` is called once per update, in order, up to the largest requested step);
+/// `check(i, lr)` may stop the pass with an error. Memory: `O(steps.len())`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_stream(
+    law: &AnnealingLaw,
+    len: usize,
+    w: usize,
+    eta_max: f64,
+    mut lr: impl FnMut(usize) -> f64,
+    check: &mut dyn FnMut(usize, f64) -> Result<()>,
+    steps: &[usize],
+    grad: bool,
+) -> Result<(Vec<f64>, Vec<[f64; 5]>)> {
     let n = steps.len();
     let mut values = vec![f64::NAN; n];
     let mut grads = if grad {
@@ -215,20 +364,17 @@ fn evaluate(
     } else {
         Vec::new()
     };
-    if law.validate().is_err() {
-        return (values, grads);
+    if law.validate().is_err() || len == 0 {
+        return Ok((values, grads));
     }
-    let lrs = schedule.lrs();
-    let w = schedule.warmup_steps();
-    let eta_max = schedule.peak();
-    let eff = |i: usize| if i <= w { eta_max } else { lrs[i - 1] };
+    let at_peak = law.warmup == WarmupConvention::AtPeak && w > 0;
     // Visit the requested steps in increasing order.
     let mut order: Vec<usize> = (0..n)
-        .filter(|&i| steps[i] >= 1 && steps[i] <= lrs.len())
+        .filter(|&i| steps[i] >= 1 && steps[i] <= len)
         .collect();
     order.sort_unstable_by_key(|&i| steps[i]);
     let lambda = law.lambda;
-    let mut prev = if w > 0 { eta_max } else { lrs[0] };
+    let mut prev = f64::NAN; // set at update 1
     let (mut s1, mut s2, mut ds2) = (Acc::default(), Acc::default(), Acc::default());
     let (mut m, mut dm) = (0.0_f64, 0.0_f64);
     let mut next = order.iter().peekable();
@@ -237,7 +383,12 @@ fn evaluate(
         let target = steps[idx];
         while i < target {
             i += 1;
-            let eta = eff(i);
+            let raw = lr(i);
+            check(i, raw)?;
+            let eta = if at_peak && i <= w { eta_max } else { raw };
+            if i == 1 {
+                prev = if at_peak { eta_max } else { eta };
+            }
             dm = m + lambda * dm;
             m = lambda * m + (prev - eta);
             prev = eta;
@@ -253,7 +404,7 @@ fn evaluate(
         }
         next.next();
     }
-    (values, grads)
+    Ok((values, grads))
 }
 
 /// How [`AnnealingModel`] treats `lambda`.
@@ -282,7 +433,7 @@ impl Default for Lambda {
 /// use scaling_laws::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda};
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
-/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999 };
+/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999, warmup: Default::default() };
 /// let s = Schedule::cosine(3e-4, 3e-5, 2000)?;
 /// let steps = vec![500, 1000, 2000];
 /// let loss = law.predict(&s, &steps);
@@ -297,6 +448,7 @@ impl Default for Lambda {
 pub struct AnnealingModel {
     curves: Vec<LossCurve>,
     lambda: Lambda,
+    warmup: WarmupConvention,
     n_points: usize,
 }
 
@@ -332,16 +484,39 @@ impl AnnealingModel {
         Ok(AnnealingModel {
             curves: curves.to_vec(),
             lambda,
+            warmup: WarmupConvention::default(),
             n_points: curves.iter().map(LossCurve::len).sum(),
         })
     }
 
-    /// Whether some curve anneals (its effective learning rate changes after warmup before its
-    /// last observed step); otherwise `C` is not identified.
+    /// The same model with the warmup counted by `convention` (default
+    /// [`WarmupConvention::AtPeak`]).
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingModel, Lambda, WarmupConvention};
+    /// use scaling_laws::schedule::{LossCurve, Schedule};
+    ///
+    /// let c = LossCurve::new(Schedule::constant(1e-3, 10)?, vec![5, 10], vec![3.0, 2.9])?;
+    /// let m = AnnealingModel::new(&[c], Lambda::Fitted)?.with_warmup(WarmupConvention::Ramp);
+    /// # let _ = m;
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn with_warmup(mut self, convention: WarmupConvention) -> Self {
+        self.warmup = convention;
+        self
+    }
+
+    /// Whether some curve anneals (its effective learning rate changes after update 1, or
+    /// after warmup under [`WarmupConvention::AtPeak`], before its last observed step);
+    /// otherwise `C` is not identified.
     pub(crate) fn has_annealing(&self) -> bool {
         self.curves.iter().any(|c| {
             let s = c.schedule();
-            let (lrs, w, peak) = (s.lrs(), s.warmup_steps(), s.peak());
+            let w = match self.warmup {
+                WarmupConvention::AtPeak => s.warmup_steps(),
+                WarmupConvention::Ramp => 0,
+            };
+            let (lrs, peak) = (s.lrs(), s.peak());
             let last = c.steps().last().copied().unwrap_or(0).min(lrs.len());
             let mut prev = if w > 0 { peak } else { lrs[0] };
             (w + 1..=last).any(|i| {
@@ -391,6 +566,7 @@ impl Model for AnnealingModel {
                 alpha,
                 c,
                 lambda,
+                warmup: self.warmup,
             },
             (&[l0, a, alpha, c, lambda], Lambda::Fitted) => AnnealingLaw {
                 l0,
@@ -398,6 +574,7 @@ impl Model for AnnealingModel {
                 alpha,
                 c,
                 lambda,
+                warmup: self.warmup,
             },
             _ => AnnealingLaw {
                 l0: f64::NAN,
@@ -405,6 +582,7 @@ impl Model for AnnealingModel {
                 alpha: f64::NAN,
                 c: f64::NAN,
                 lambda: f64::NAN,
+                warmup: Default::default(),
             },
         };
         let mut jac = jac;
@@ -459,6 +637,7 @@ mod tests {
             alpha: 1.0,
             c: 0.1,
             lambda: 0.5,
+            warmup: Default::default(),
         };
         let got = law.predict(&s, &[4, 1, 2, 3]);
         let want = [
@@ -505,6 +684,7 @@ mod tests {
             alpha: 0.5,
             c: 1.0,
             lambda: 0.999,
+            warmup: Default::default(),
         };
         let big_c = AnnealingLaw {
             c: 500.0,
@@ -538,6 +718,7 @@ mod tests {
             alpha: 0.45,
             c: 300.0,
             lambda: 0.99,
+            warmup: Default::default(),
         };
         let steps = [1, 50, 51, 700, 800, 900, 1000];
         let (v, g) = law.predict_with_gradient(&s, &steps);
@@ -555,6 +736,7 @@ mod tests {
                     alpha: q[2],
                     c: q[3],
                     lambda: q[4],
+                    warmup: Default::default(),
                 };
                 let num = (mk(up).predict(&s, &[t])[0] - mk(dn).predict(&s, &[t])[0]) / (2.0 * h);
                 assert!(
@@ -575,6 +757,7 @@ mod tests {
             alpha: 0.5,
             c: 1.0,
             lambda: DEFAULT_LAMBDA,
+            warmup: Default::default(),
         };
         let v = law.predict(&s, &[0, 100, 101]);
         assert!(v[0].is_nan() && v[1].is_finite() && v[2].is_nan());
@@ -620,6 +803,73 @@ mod tests {
     }
 
     #[test]
+    fn warmup_conventions_and_streaming() {
+        let s = Schedule::linear_warmup(3e-4, 50).unwrap().then(
+            Schedule::wsd(3e-4, 3e-5, 950, 0.2, crate::schedule::Decay::Exponential).unwrap(),
+        );
+        let at_peak = AnnealingLaw {
+            l0: 2.5,
+            a: 0.6,
+            alpha: 0.45,
+            c: 300.0,
+            lambda: 0.99,
+            warmup: WarmupConvention::AtPeak,
+        };
+        let ramp = AnnealingLaw {
+            warmup: WarmupConvention::Ramp,
+            ..at_peak
+        };
+        let steps = [1, 20, 50, 51, 700, 1000];
+        let unmarked = s.clone().with_warmup(0).unwrap();
+        // Ramp on a marked schedule == either convention on the unmarked one
+        assert_eq!(ramp.predict(&s, &steps), at_peak.predict(&unmarked, &steps));
+        assert_ne!(ramp.predict(&s, &steps), at_peak.predict(&s, &steps));
+        // at the end of warmup the ramp has less area and a negative annealing area: with
+        // A, C > 0 its loss is higher
+        assert!(ramp.predict(&s, &[50])[0] > at_peak.predict(&s, &[50])[0]);
+        // streamed == stored, both conventions, steps in any order
+        let lrs = s.lrs().to_vec();
+        for law in [at_peak, ramp] {
+            let want = law.try_predict(&s, &[700, 1, 1000]).unwrap();
+            let got = law
+                .predict_streamed(|i| lrs[i - 1], lrs.len(), 50, &[700, 1, 1000])
+                .unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-13, "{g} vs {w}");
+            }
+        }
+        let f = |i: usize| lrs[i - 1];
+        assert!(at_peak.predict_streamed(f, 0, 0, &[1]).is_err());
+        assert!(at_peak.predict_streamed(f, 10, 11, &[1]).is_err());
+        let e = at_peak.predict_streamed(f, 10, 0, &[3, 11]).unwrap_err();
+        assert_eq!(e.to_string(), "steps at row 2 must be in 1..=10, got 11");
+        let bad = |i: usize| if i == 7 { f64::NAN } else { 1e-3 };
+        let e = ramp.predict_streamed(bad, 10, 0, &[10]).unwrap_err();
+        assert!(e.to_string().contains("lr at row 7"), "{e}");
+        // under AtPeak with a warmup the peak pass checks every rate, even past the last step
+        let e = at_peak.predict_streamed(bad, 10, 2, &[3]).unwrap_err();
+        assert!(e.to_string().contains("lr at row 7"), "{e}");
+    }
+
+    /// Issue 12: a 1e8-update schedule stored as a `Schedule` takes 1.6 GB; streamed, the law
+    /// needs `O(steps)` memory. Constant rate: `S2 = 0`, `L = L0 + A (eta t)^(-alpha)` exactly.
+    #[test]
+    fn hundred_million_steps_streamed() {
+        let law = AnnealingLaw {
+            l0: 2.0,
+            a: 0.5,
+            alpha: 0.5,
+            c: 1.0,
+            lambda: DEFAULT_LAMBDA,
+            warmup: WarmupConvention::Ramp,
+        };
+        let t = 100_000_000usize;
+        let got = law.predict_streamed(|_| 1e-4, t, 0, &[t]).unwrap()[0];
+        let want = 2.0 + 0.5 * (1e-4 * t as f64).powf(-0.5);
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
+
+    #[test]
     fn long_schedule_is_linear_time() {
         let s = Schedule::linear_warmup(3e-4, 2000)
             .unwrap()
@@ -630,6 +880,7 @@ mod tests {
             alpha: 0.5,
             c: 1.0,
             lambda: DEFAULT_LAMBDA,
+            warmup: Default::default(),
         };
         let steps: Vec<usize> = (1..=500).map(|i| i * 2000).collect();
         let t0 = std::time::Instant::now();

@@ -6,6 +6,7 @@ pub(crate) mod bnsl;
 pub mod multipower;
 mod power;
 pub(crate) mod sigmoid;
+pub mod sized_annealing;
 
 pub use bnsl::{Bnsl, BnslBreak};
 pub use power::PowerLaw;
