@@ -15,6 +15,8 @@ pub mod holdout;
 pub mod isoflop;
 pub mod laws;
 mod numeric;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod schedule;
 pub mod simulate;
 pub mod smoothing;
