@@ -43,6 +43,10 @@ fn check_agreement(noise: Noise, tol: f64) {
     let mc = scorer.monte_carlo(&belief, &design, &targets()).unwrap();
     for (f, m) in fisher.iter().zip(&mc) {
         let ratio = m.width / f.width;
+        eprintln!(
+            "{:?} {noise:?}: Monte Carlo / Fisher width {ratio:.3}",
+            f.target
+        );
         assert!(
             (ratio - 1.0).abs() < tol,
             "{:?}: Monte Carlo width {:e} vs Fisher {:e} (ratio {ratio})",
@@ -60,14 +64,16 @@ fn check_agreement(noise: Noise, tol: f64) {
 
 /// Acceptance: Monte Carlo (200 simulated studies refitted by the default fitter) and Fisher
 /// widths agree within 20% on a dense IsoFLOP design (5 budgets x 9 sizes). Measured ratios
-/// MC / Fisher: 0.97 (N_opt), 1.01 (D_opt), 1.04 (loss), 0.98 (a).
+/// MC / Fisher at this seed: 1.00 (N_opt), 0.88 (D_opt), 1.08 (loss), 0.95 (a); at seed 0:
+/// 0.97, 1.01, 1.04, 0.98 (200 refits: the Monte Carlo width itself moves about 5%).
 #[test]
 fn monte_carlo_and_fisher_agree_on_a_dense_isoflop_design() {
     check_agreement(Noise::LogNormal { sigma: 0.01 }, 0.2);
 }
 
 /// With under-tuning noise (skewed, the fitter's Huber penalty settles off the mean) the
-/// variance factor comes from the noise distribution; measured ratios 0.94-1.16.
+/// variance factor comes from the noise distribution; measured ratios 0.93-0.98 at this seed,
+/// 0.95-1.16 at seed 0.
 #[test]
 fn monte_carlo_and_fisher_agree_with_under_tuning_noise() {
     check_agreement(
@@ -75,7 +81,7 @@ fn monte_carlo_and_fisher_agree_with_under_tuning_noise() {
             sigma: 0.005,
             scale: 0.005,
         },
-        0.25,
+        0.2,
     );
 }
 
@@ -138,6 +144,42 @@ fn fisher_is_invariant_to_the_order_of_runs() {
     }
 }
 
+/// Counting parameters in thousandths (N' = 1000 N, so A' = A 1000^alpha, C' = 1000 C) moves
+/// log N_opt by log 1000 and leaves every standard error unchanged.
+#[test]
+fn fisher_does_not_depend_on_units() {
+    let law = truth();
+    let k: f64 = 1000.0;
+    let scaled = ChinchillaLaw {
+        a: law.a * k.powf(law.alpha),
+        ..law
+    };
+    let d = dense_isoflop();
+    let ds: Vec<(f64, f64)> = d.iter().map(|&(n, t)| (n * k, t)).collect();
+    let s = DesignScorer::new(Noise::LogNormal { sigma: 0.01 });
+    let pairs = [
+        (
+            Target::OptimalParams { flops: 1e24 },
+            Target::OptimalParams { flops: 1e27 },
+        ),
+        (
+            Target::OptimalTokens { flops: 1e24 },
+            Target::OptimalTokens { flops: 1e27 },
+        ),
+        (Target::ExponentA, Target::ExponentA),
+    ];
+    for (t, ts) in pairs {
+        let a = s.fisher(&Belief::point(law).unwrap(), &d, &[t]).unwrap()[0];
+        let b = s
+            .fisher(&Belief::point(scaled).unwrap(), &ds, &[ts])
+            .unwrap()[0];
+        assert!(
+            (a.std_error / b.std_error - 1.0).abs() < 1e-6,
+            "{a:?} {b:?}"
+        );
+    }
+}
+
 #[test]
 fn bad_inputs_are_errors_not_panics() {
     let belief = Belief::point(truth()).unwrap();
@@ -197,6 +239,7 @@ fn bad_inputs_are_errors_not_panics() {
     bad.alpha = -0.3;
     assert!(Belief::point(bad).is_err());
     assert!(RunBudget::new(1e21, 0, 1e10).is_err());
+    assert!(RunBudget::new(1e21, usize::MAX, 1e10).is_err());
     assert!(RunBudget::new(f64::NAN, 3, 1e10).is_err());
     assert!(RunBudget::new(1e21, 3, 0.0).is_err());
     assert!(isoflop_grid(&belief, 1e20, 2, 3.0, 30.0).is_err());
@@ -374,7 +417,7 @@ fn the_frontier_keeps_final_runs_and_recovers_the_compute_exponent() {
 /// than a uniform IsoFLOP grid of the same total compute (3 budgets log-spaced from 1e19 with
 /// the same number of runs, centred on the seed fit, over the same size range, a factor 10
 /// either side of N_opt). Widths are measured by the real fitter: 40 Monte Carlo refits of
-/// each final design under the true law. Median over 20 seeds: 2.09 (release build).
+/// each final design under the true law. Median over 20 seeds: 2.01 (range 1.34-2.75).
 #[test]
 fn three_rounds_of_suggestions_beat_a_uniform_isoflop_grid() {
     let noise = Noise::LogNormal { sigma: 0.01 };

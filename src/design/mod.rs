@@ -60,7 +60,7 @@ pub use frontier::{compute_frontier, Frontier, FrontierPoint};
 pub use score::{DesignScore, DesignScorer, ScoreMethod};
 pub use study::{CovarianceSource, Round, Study};
 pub use suggest::{
-    isoflop_grid, IsoFlopGrid, PlannedRun, Planner, RunBudget, Strategy, Suggestion,
+    isoflop_grid, IsoFlopGrid, PlannedRun, Planner, RunBudget, Strategy, Suggestion, MAX_RUNS,
 };
 
 use crate::error::{check, Error, Result};

@@ -7,12 +7,15 @@ use crate::laws::ChinchillaLaw;
 use nalgebra::{Matrix5, Vector5};
 use serde::{Deserialize, Serialize};
 
+/// The most new runs one suggestion plans (the greedy search is linear in it).
+pub const MAX_RUNS: usize = 10_000;
+
 /// What the next runs may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RunBudget {
     /// Total training compute of the new runs, in FLOPs (`6ND` each).
     pub total_flops: f64,
-    /// Largest number of new runs.
+    /// Largest number of new runs (1 to [`MAX_RUNS`]).
     pub runs: usize,
     /// Largest model size, in parameters.
     pub max_params: f64,
@@ -22,7 +25,7 @@ impl RunBudget {
     /// A validated budget.
     ///
     /// # Errors
-    /// `total_flops` or `max_params` not finite and > 0; `runs == 0`.
+    /// `total_flops` or `max_params` not finite and > 0; `runs` not in `1..=MAX_RUNS`.
     pub fn new(total_flops: f64, runs: usize, max_params: f64) -> Result<Self> {
         let b = RunBudget {
             total_flops,
@@ -36,11 +39,11 @@ impl RunBudget {
     fn validate(&self) -> Result<()> {
         check::positive("total_flops", None, self.total_flops)?;
         check::positive("max_params", None, self.max_params)?;
-        if self.runs == 0 {
+        if self.runs == 0 || self.runs > MAX_RUNS {
             return Err(Error::InvalidOption {
                 name: "runs".into(),
-                value: "0".into(),
-                reason: "must be >= 1".into(),
+                value: self.runs.to_string(),
+                reason: format!("must be between 1 and {MAX_RUNS}"),
             });
         }
         Ok(())
