@@ -7,6 +7,7 @@
 pub mod allocate;
 pub mod data;
 pub mod datasets;
+pub mod design;
 pub mod diagnostics;
 pub mod error;
 pub mod fit;
@@ -24,6 +25,7 @@ pub mod uncertainty;
 
 pub use allocate::{Allocator, CostModel, LossSurface};
 pub use data::{FlopModel, Run};
+pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
