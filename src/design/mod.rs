@@ -229,8 +229,13 @@ impl Belief {
         if n <= 1 {
             return out;
         }
-        // a few spare draws for the ones that are skipped; deterministic in `seed`
-        for p in cov.draws(4 * n, seed) {
+        // a few spare draws for the ones that are skipped; deterministic in `seed`. The
+        // covariance was validated by `Belief::with_covariance`, so `draws` fails only for a
+        // number of draws beyond its cap, and the central law alone is then returned.
+        let Ok(draws) = cov.draws(4 * n, seed) else {
+            return out;
+        };
+        for p in draws {
             if out.len() >= n {
                 break;
             }
