@@ -8,6 +8,7 @@ pub mod allocate;
 pub mod data;
 pub mod datasets;
 pub mod diagnostics;
+pub mod display;
 pub mod error;
 pub mod fit;
 mod fitters;
@@ -22,6 +23,7 @@ pub mod uncertainty;
 
 pub use allocate::{Allocator, CostModel, LossSurface};
 pub use data::{FlopModel, Run};
+pub use display::Summary;
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
