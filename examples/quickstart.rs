@@ -43,7 +43,7 @@ fn main() -> Result<(), scaling_laws::Error> {
     let opt = fit.law.compute_optimal(GOPHER_FLOPS)?;
     println!("Compute-optimal allocation at C = {GOPHER_FLOPS:e} FLOPs (C = 6ND):");
     println!("  this fit:                      {opt:.3}");
-    println!("  Hoffmann et al. (published):   N = 67e9 (67B), D = 1.5e12 (1.5T)  [Figure 1]");
+    println!("  Hoffmann et al. (Table 3):     N = 67e9 (67B), D = 1.5e12 (1.5T)");
     println!("  Chinchilla (what was trained): N = 70e9 (70B), D = 1.4e12 (1.4T)");
 
     let resamples = 1000;

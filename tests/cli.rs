@@ -241,7 +241,9 @@ fn one_variable_laws_fit_from_files_and_datasets() {
         "--json",
     ]);
     let law = &j["fit"]["law"];
-    assert!((f(&law["a"]) - 0.61).abs() < 0.01, "{law}");
+    // The data stop just short of C_mid, so the asymptote is the loosest of the four.
+    assert!((f(&law["a"]) - 0.61).abs() < 0.02, "{law}");
+    assert!((f(&law["r0"]) - 0.3).abs() < 0.005, "{law}");
     assert!((f(&law["c_mid"]) / 5000.0 - 1.0).abs() < 0.05, "{law}");
     assert!((f(&law["b"]) - 2.0).abs() < 0.2, "{law}");
 

@@ -2,6 +2,9 @@
 //! writing Rust. Build with `cargo install scaling-laws --features cli`; `scaling-laws --help`
 //! lists the subcommands, each with an example.
 
+// `!(x > 0.0)` is used on purpose, as in the library: unlike `x <= 0.0` it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 #[path = "scaling_laws/commands.rs"]
 mod commands;
 #[path = "scaling_laws/input.rs"]

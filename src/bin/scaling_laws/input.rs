@@ -441,6 +441,9 @@ impl Table {
     }
 }
 
+/// One curve's rows as read: learning rates, logged steps, logged losses, warmup updates.
+type CurveRows = (Vec<f64>, Vec<usize>, Vec<f64>, usize);
+
 /// Reads loss curves in the long `curve,step,lr,loss[,warmup]` format: for each curve, one row
 /// per update `step = 1, 2, ..., T` in order, `lr` the learning rate of that update, `loss` the
 /// loss logged after it (empty where none was logged), and optionally `warmup` = 1 on the
@@ -462,7 +465,7 @@ pub fn read_curves(path: &Path, warmup: usize) -> Result<Vec<(String, LossCurve)
     };
     // curve name -> (lrs, steps, losses, warmup updates)
     let mut order: Vec<String> = Vec::new();
-    let mut data: BTreeMap<String, (Vec<f64>, Vec<usize>, Vec<f64>, usize)> = BTreeMap::new();
+    let mut data: BTreeMap<String, CurveRows> = BTreeMap::new();
     for row in 0..t.rows.len() {
         let name = t.text(row, ci).to_string();
         if name.is_empty() {
