@@ -9,6 +9,7 @@ pub mod data;
 pub mod datasets;
 pub mod design;
 pub mod diagnostics;
+pub mod display;
 pub mod error;
 pub mod fit;
 mod fitters;
@@ -26,6 +27,8 @@ pub mod uncertainty;
 pub use allocate::{Allocator, CostModel, LossSurface};
 pub use data::{FlopModel, Run};
 pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
+
+pub use display::Summary;
 pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{

@@ -1,0 +1,1188 @@
+//! Readable results: `Display` for every law, fit, report, warning, interval and allocation,
+//! and a [`Summary`] of a fit that prints like a statsmodels or lmfit fit report: the law, each
+//! parameter with its standard error and (after a bootstrap) its interval, the objective and
+//! the optimizer's status, goodness of fit and warnings.
+//!
+//! Numbers are printed with 5 significant digits by default; a precision in the format string
+//! (`{:.3}`) asks for that many significant digits instead.
+//!
+//! ```
+//! use scaling_laws::{datasets, fit_chinchilla};
+//!
+//! let runs = datasets::chinchilla_besiroglu_240();
+//! let fit = fit_chinchilla(&runs)?;
+//! // The law on one line ...
+//! let line = fit.law.to_string();
+//! assert!(line.starts_with("L(N, D) = 1.8172 + 477.83 / N^0.34731"), "{line}");
+//! // ... and the whole report: law, standard errors, objective, status, fit, warnings.
+//! let summary = fit.summary(&runs);
+//! let text = summary.to_string();
+//! assert!(text.contains("summed Huber (delta = 0.001) of log residuals"), "{text}");
+//! assert!(text.contains("= 1.01827e-3"), "{text}");
+//! assert!(text.contains("converged"), "{text}");
+//! assert_eq!(summary.params[3].name, "alpha");
+//! assert!(summary.params[3].std_error.unwrap() > 0.0);
+//! println!("{summary}");
+//! # Ok::<(), scaling_laws::Error>(())
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::allocate::CostOptimum;
+use crate::data::Run;
+use crate::diagnostics::{
+    check_levels, check_report, Backtest, GoodnessOfFit, TestResult, Warning,
+};
+use crate::fit::{
+    Covariance, CovarianceKind, FitReport, Loss, Objective, Reduction, Space, Status,
+};
+use crate::fitters::bnsl::BnslFit;
+use crate::fitters::chinchilla::ChinchillaFit;
+use crate::fitters::power::{PowerLawFit, PowerLawFitter};
+use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
+use crate::fitters::sigmoid::SigmoidFit;
+use crate::holdout::HoldoutScore;
+use crate::isoflop::{AllocationFit, AllocationLaw};
+use crate::laws::annealing::AnnealingLaw;
+use crate::laws::multipower::MultiPowerLaw;
+use crate::laws::{Allocation, Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
+use crate::schedule::LossCurve;
+use crate::uncertainty::{Bootstrap, Interval};
+
+/// Significant digits when the format string gives no precision.
+const DEFAULT_DIGITS: usize = 5;
+
+/// `x` with at most `digits` significant digits (trailing zeros dropped): fixed notation
+/// for magnitudes in `[0.01, 1e6)`, scientific (`1.0183e-3`, `1e24`) otherwise.
+///
+/// ```
+/// use scaling_laws::display::sig;
+/// assert_eq!(sig(1.81721, 5), "1.8172");
+/// assert_eq!(sig(482.0123, 5), "482.01");
+/// assert_eq!(sig(0.001018274, 6), "1.01827e-3");
+/// assert_eq!(sig(5.76e23, 3), "5.76e23");
+/// assert_eq!(sig(1e24, 4), "1e24");
+/// assert_eq!(sig(1.69, 5), "1.69");
+/// assert_eq!(sig(0.0, 3), "0");
+/// assert_eq!(sig(f64::NAN, 3), "NaN");
+/// ```
+pub fn sig(x: f64, digits: usize) -> String {
+    let digits = digits.clamp(1, 17);
+    if x == 0.0 {
+        return "0".into();
+    }
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    // Round first, so that 999.996 at 5 digits becomes 1000.0, not 999.100.
+    let rounded: f64 = format!("{:.*e}", digits - 1, x).parse().unwrap_or(x);
+    let exp = rounded.abs().log10().floor() as i32;
+    if (-2..6).contains(&exp) {
+        let decimals = (digits as i32 - 1 - exp).max(0) as usize;
+        let t = format!("{rounded:.decimals$}");
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    } else {
+        // Trailing zeros of the mantissa carry no information here: 1e24, not 1.000e24.
+        let t = format!("{:.*e}", digits - 1, rounded);
+        match t.split_once('e') {
+            Some((m, e)) if m.contains('.') => {
+                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => t,
+        }
+    }
+}
+
+/// A coverage as a percentage: `0.95` -> `95`, `0.975` -> `97.5`.
+fn pct(level: f64) -> String {
+    let p = 100.0 * level;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{}", p.round())
+    } else {
+        format!("{p}")
+    }
+}
+
+fn digits(f: &fmt::Formatter<'_>) -> usize {
+    f.precision().unwrap_or(DEFAULT_DIGITS)
+}
+
+/// A signed term `+ x` / `- x` for formulas.
+fn signed(x: f64, d: usize) -> String {
+    if x < 0.0 {
+        format!("- {}", sig(-x, d))
+    } else {
+        format!("+ {}", sig(x, d))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Laws
+// ---------------------------------------------------------------------------------------------
+
+/// `L(N, D) = E + A / N^alpha + B / D^beta` with the numbers.
+///
+/// ```
+/// let law = scaling_laws::ChinchillaLaw::hoffmann_2022();
+/// assert_eq!(law.to_string(), "L(N, D) = 1.69 + 406.4 / N^0.34 + 410.7 / D^0.28");
+/// assert_eq!(format!("{law:.2}"), "L(N, D) = 1.7 + 410 / N^0.34 + 410 / D^0.28");
+/// ```
+impl fmt::Display for ChinchillaLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "L(N, D) = {} {} / N^{} {} / D^{}",
+            sig(self.e, d),
+            signed(self.a, d),
+            sig(self.alpha, d),
+            signed(self.b, d),
+            sig(self.beta, d)
+        )
+    }
+}
+
+/// `y = E + A x^-alpha` with the numbers.
+///
+/// ```
+/// let law = scaling_laws::PowerLaw { e: 1.69, a: 406.4, alpha: 0.34 };
+/// assert_eq!(law.to_string(), "y = 1.69 + 406.4 x^-0.34");
+/// ```
+impl fmt::Display for PowerLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "y = {} {} x^-{}",
+            sig(self.e, d),
+            signed(self.a, d),
+            sig(self.alpha, d)
+        )
+    }
+}
+
+/// `R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B)` with the numbers.
+///
+/// ```
+/// let law = scaling_laws::SigmoidLaw { r0: 0.3, a: 0.61, b: 2.0, c_mid: 5000.0 };
+/// assert_eq!(law.to_string(), "R(C) = 0.3 + (0.61 - 0.3) / (1 + (5000 / C)^2)");
+/// ```
+impl fmt::Display for SigmoidLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        let (r0, a) = (sig(self.r0, d), sig(self.a, d));
+        write!(
+            f,
+            "R(C) = {r0} + ({a} - {r0}) / (1 + ({} / C)^{})",
+            sig(self.c_mid, d),
+            sig(self.b, d)
+        )
+    }
+}
+
+/// `y = a + b x^-c0 prod_i (1 + (x / d_i)^(1 / f_i))^(-c_i f_i)` with the numbers.
+///
+/// ```
+/// use scaling_laws::laws::{Bnsl, BnslBreak};
+/// let law = Bnsl::new(0.5, 20.0, 0.1, vec![BnslBreak { c: 0.4, d: 1e9, f: 0.3 }])?;
+/// assert_eq!(law.to_string(), "y = 0.5 + 20 x^-0.1 (1 + (x / 1e9)^(1 / 0.3))^-(0.4 * 0.3)");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+impl fmt::Display for Bnsl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "y = {} {} x^-{}",
+            sig(self.a, d),
+            signed(self.b, d),
+            sig(self.c0, d)
+        )?;
+        for br in &self.breaks {
+            write!(
+                f,
+                " (1 + (x / {})^(1 / {}))^-({} * {})",
+                sig(br.d, d),
+                sig(br.f, d),
+                sig(br.c, d),
+                sig(br.f, d)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The multi-power law with its seven parameters (Luo et al. 2025).
+///
+/// ```
+/// use scaling_laws::laws::multipower::MultiPowerLaw;
+/// let law = MultiPowerLaw { l0: 2.375, a: 0.654, alpha: 0.429, b: 523.4, c: 2.025, beta: 0.594, gamma: 0.635 };
+/// assert_eq!(
+///     law.to_string(),
+///     "L(t) = 2.375 + 0.654 (S1(t) + S_W)^-0.429 - LD(t), \
+///      LD(t) = 523.4 sum_k (eta_k-1 - eta_k) (1 - (2.025 eta_k^-0.635 S_k(t) + 1)^-0.594)"
+/// );
+/// ```
+impl fmt::Display for MultiPowerLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "L(t) = {} {} (S1(t) + S_W)^-{} - LD(t), LD(t) = {} sum_k (eta_k-1 - eta_k) \
+             (1 - ({} eta_k^-{} S_k(t) + 1)^-{})",
+            sig(self.l0, d),
+            signed(self.a, d),
+            sig(self.alpha, d),
+            sig(self.b, d),
+            sig(self.c, d),
+            sig(self.gamma, d),
+            sig(self.beta, d)
+        )
+    }
+}
+
+/// The annealing law with its parameters (Tissue et al. 2024).
+///
+/// ```
+/// use scaling_laws::laws::annealing::AnnealingLaw;
+/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999 };
+/// assert_eq!(law.to_string(), "L(t) = 2.8 + 0.5 S1(t)^-0.5 - 1 S2(t), lambda = 0.999");
+/// ```
+impl fmt::Display for AnnealingLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "L(t) = {} {} S1(t)^-{} {} S2(t), lambda = {}",
+            sig(self.l0, d),
+            signed(self.a, d),
+            sig(self.alpha, d),
+            signed(-self.c, d),
+            sig(self.lambda, d)
+        )
+    }
+}
+
+/// `N = ... parameters, D = ... tokens (... tokens per parameter), loss ...`.
+///
+/// ```
+/// let al = scaling_laws::Allocation { params: 6.7e10, tokens: 1.5e12, loss: 1.93 };
+/// assert_eq!(al.to_string(), "N = 6.7e10 parameters, D = 1.5e12 tokens (22.388 tokens per parameter), loss 1.93");
+/// ```
+impl fmt::Display for Allocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "N = {} parameters, D = {} tokens ({} tokens per parameter), loss {}",
+            sig(self.params, d),
+            sig(self.tokens, d),
+            sig(self.tokens / self.params, d),
+            sig(self.loss, d)
+        )
+    }
+}
+
+/// Like [`Allocation`], with the cost.
+impl fmt::Display for CostOptimum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "N = {} parameters, D = {} tokens ({} tokens per parameter), loss {}, cost {}",
+            sig(self.params, d),
+            sig(self.tokens, d),
+            sig(self.tokens / self.params, d),
+            sig(self.loss, d),
+            sig(self.cost, d)
+        )
+    }
+}
+
+/// `k C^e`.
+impl fmt::Display for AllocationLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "{} C^{}",
+            sig(self.coefficient, d),
+            sig(self.exponent, d)
+        )
+    }
+}
+
+/// `N_opt = k C^a, D_opt = k C^b` and the intervals of `a` and `b` when bootstrapped.
+impl fmt::Display for AllocationFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "N_opt = {}, D_opt = {} (from {} points)",
+            sig_law(&self.params, d),
+            sig_law(&self.tokens, d),
+            self.n_points
+        )?;
+        if let Some(iv) = &self.intervals {
+            write!(
+                f,
+                "; {}% intervals: a in [{}, {}], b in [{}, {}] ({} resamples, {} failed)",
+                pct(iv.level),
+                sig(iv.a.lower, d),
+                sig(iv.a.upper, d),
+                sig(iv.b.lower, d),
+                sig(iv.b.upper, d),
+                iv.resamples,
+                iv.failed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn sig_law(l: &AllocationLaw, d: usize) -> String {
+    format!("{} C^{}", sig(l.coefficient, d), sig(l.exponent, d))
+}
+
+/// `[lower, upper]`.
+impl fmt::Display for crate::isoflop::Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(f, "[{}, {}]", sig(self.lower, d), sig(self.upper, d))
+    }
+}
+
+/// `estimate [lower, upper] (95%)`.
+///
+/// ```
+/// use scaling_laws::uncertainty::Interval;
+/// let iv = Interval { estimate: 0.3473, lower: 0.31, upper: 0.39, level: 0.95 };
+/// assert_eq!(iv.to_string(), "0.3473 [0.31, 0.39] (95%)");
+/// ```
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "{} [{}, {}] ({}%)",
+            sig(self.estimate, d),
+            sig(self.lower, d),
+            sig(self.upper, d),
+            pct(self.level)
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports, objectives, warnings, diagnostics
+// ---------------------------------------------------------------------------------------------
+
+/// `converged`, `stalled (relative gradient ...)`, `iteration limit reached` or
+/// `infeasible start`.
+///
+/// ```
+/// use scaling_laws::fit::Status;
+/// assert_eq!(Status::Converged.to_string(), "converged");
+/// let s = Status::Stalled { relative_gradient: 2.5e-3 };
+/// assert_eq!(s.to_string(), "stalled: optimality not certified (relative gradient 0.0025)");
+/// ```
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Converged => f.write_str("converged"),
+            Status::Stalled { relative_gradient } => write!(
+                f,
+                "stalled: optimality not certified (relative gradient {})",
+                sig(*relative_gradient, 3)
+            ),
+            Status::IterationLimit => f.write_str("iteration limit reached"),
+            Status::Infeasible => f.write_str("infeasible start"),
+        }
+    }
+}
+
+/// `summed Huber (delta = 0.001) of log residuals`, and so on.
+///
+/// ```
+/// use scaling_laws::fit::Objective;
+/// assert_eq!(Objective::default().to_string(), "summed Huber (delta = 0.001) of log residuals");
+/// assert_eq!(Objective::squared_linear().to_string(), "summed squared error of residuals");
+/// ```
+impl fmt::Display for Objective {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let red = match self.reduction {
+            Reduction::Sum => "summed",
+            Reduction::Mean => "mean",
+        };
+        let loss = match self.loss {
+            Loss::Huber { delta } => format!("Huber (delta = {delta})"),
+            Loss::Squared => "squared error".into(),
+            Loss::Asymmetric { delta, over_weight } => {
+                format!("asymmetric Huber (delta = {delta}, over-prediction weight {over_weight})")
+            }
+        };
+        let space = match self.space {
+            Space::Log => "log residuals",
+            Space::Linear => "residuals",
+        };
+        write!(f, "{red} {loss} of {space}")
+    }
+}
+
+/// One line: status, iterations, objective, gradient norm, starts.
+///
+/// ```
+/// let runs = scaling_laws::datasets::chinchilla_besiroglu_240();
+/// let fit = scaling_laws::fit_chinchilla(&runs)?;
+/// let line = fit.report.to_string();
+/// assert!(line.starts_with("converged after "), "{line}");
+/// assert!(line.contains("objective 1.0183e-3"), "{line}");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+impl fmt::Display for FitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "{} after {} iterations ({} evaluations), objective {}, gradient norm {}, \
+             {} of {} starts at the optimum",
+            self.status,
+            self.iterations,
+            self.evaluations,
+            sig(self.objective, d),
+            sig(self.gradient_norm, 2),
+            self.n_starts_at_best,
+            self.n_starts
+        )
+    }
+}
+
+/// A plain sentence saying what is wrong and what it means.
+///
+/// ```
+/// use scaling_laws::diagnostics::Warning;
+/// let w = Warning::IllConditioned { condition_number: 3.2e9 };
+/// assert!(w.to_string().starts_with("ill-conditioned curvature (condition number 3.2e9)"));
+/// ```
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::FewDistinctLevels {
+                variable,
+                distinct,
+                wanted,
+            } => write!(
+                f,
+                "only {distinct} distinct values of {variable} (at least {wanted} wanted): \
+                 its effect is weakly identified"
+            ),
+            Warning::ParameterAtBound {
+                parameter,
+                value,
+                bound,
+            } => write!(
+                f,
+                "{parameter} = {} is at a limit of its range ({bound}); its standard error \
+                 is not meaningful",
+                sig(*value, 5)
+            ),
+            Warning::IllConditioned { condition_number } => write!(
+                f,
+                "ill-conditioned curvature (condition number {}): parameters trade off along \
+                 a ridge; trust bootstrap intervals over standard errors",
+                sig(*condition_number, 2)
+            ),
+            Warning::OutsideData {
+                quantity,
+                value,
+                min,
+                max,
+            } => write!(
+                f,
+                "{quantity} = {} lies outside the data ({} to {}): an extrapolation",
+                sig(*value, 4),
+                sig(*min, 4),
+                sig(*max, 4)
+            ),
+            Warning::Extrapolated {
+                quantity,
+                value,
+                data_min,
+                data_max,
+                factor,
+            } => write!(
+                f,
+                "{quantity} = {} is {}x outside the data's range ({} to {}): the answer rests \
+                 on the law's form beyond the data",
+                sig(*value, 4),
+                sig(*factor, 3),
+                sig(*data_min, 4),
+                sig(*data_max, 4)
+            ),
+            Warning::Unidentified { reason, advice } => {
+                write!(f, "the design cannot identify the law: {reason}; {advice}")
+            }
+            Warning::StoppedAtStart { iterations } => write!(
+                f,
+                "the optimizer stopped at its start ({iterations} iterations): the start may \
+                 not have been improved"
+            ),
+            Warning::NotConverged { status } => {
+                write!(f, "the optimizer did not converge ({status})")
+            }
+        }
+    }
+}
+
+/// `n = ..., RMSE ..., MAE ..., R^2 ..., R^2 (log) ..., mean |rel err| ...%, max ...%`.
+impl fmt::Display for GoodnessOfFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f).min(4);
+        write!(
+            f,
+            "n = {}, RMSE {}, MAE {}, R^2 {}, R^2 (log) {}, mean |rel err| {}%, max {}%, \
+             Huber log-likelihood {}",
+            self.n,
+            sig(self.rmse, d),
+            sig(self.mae, d),
+            sig(self.r2, d),
+            sig(self.r2_log, d),
+            sig(100.0 * self.mean_abs_rel_error, 3),
+            sig(100.0 * self.max_abs_rel_error, 3),
+            sig(self.huber_log_likelihood, 6)
+        )
+    }
+}
+
+/// `statistic ... (dof ...), p = ...`.
+impl fmt::Display for TestResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "statistic {} ({} dof), p = {}",
+            sig(self.statistic, digits(f)),
+            self.dof,
+            sig(self.p_value, 3)
+        )
+    }
+}
+
+/// Errors on the held-out points of a backtest.
+impl fmt::Display for Backtest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%",
+            self.n_train,
+            sig(self.threshold, 4),
+            self.points.len(),
+            sig(100.0 * self.mean_abs_rel_error, 3),
+            sig(100.0 * self.median_abs_rel_error, 3),
+            sig(100.0 * self.max_abs_rel_error, 3)
+        )
+    }
+}
+
+/// Errors on held-out points.
+impl fmt::Display for HoldoutScore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f).min(4);
+        write!(
+            f,
+            "{} held-out points: RMSE {}, MAE {}, max |error| {}",
+            self.n,
+            sig(self.rmse, d),
+            sig(self.mae, d),
+            sig(self.max_abs_error, d)
+        )
+    }
+}
+
+/// A table of every quantity: estimate, standard error over resamples and interval.
+impl fmt::Display for Bootstrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        let level = self.intervals.first().map_or(0.95, |iv| iv.level);
+        writeln!(
+            f,
+            "bootstrap: {} resamples fitted, {} failed, {} not converged",
+            self.draws.len(),
+            self.n_failed,
+            self.n_not_converged
+        )?;
+        let head = format!("{}% interval", pct(level));
+        writeln!(
+            f,
+            "{:<18} {:>12} {:>12}   {head}",
+            "quantity", "estimate", "std err"
+        )?;
+        for (k, name) in self.names.iter().enumerate() {
+            let iv = self.intervals[k];
+            let se = self.std_error(name).map_or("-".into(), |s| sig(s, 3));
+            writeln!(
+                f,
+                "{name:<18} {:>12} {se:>12}   [{}, {}]",
+                sig(self.estimate[k], d),
+                sig(iv.lower, d),
+                sig(iv.upper, d)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fits: one-line Display, and summary()
+// ---------------------------------------------------------------------------------------------
+
+macro_rules! fit_display {
+    ($($ty:ty),*) => {$(
+        /// The fitted law, then the optimizer's report on a second line.
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let d = digits(f);
+                write!(f, "{:.*}\n{:.*}", d, self.law, d, self.report)
+            }
+        }
+    )*};
+}
+fit_display!(
+    ChinchillaFit,
+    PowerLawFit,
+    SigmoidFit,
+    BnslFit,
+    MultiPowerFit,
+    AnnealingFit
+);
+
+/// One parameter (or derived quantity) of a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ParamSummary {
+    /// Its name, as in the law's formula (`E`, `alpha`, `N_opt(5.76e23)`, ...).
+    pub name: String,
+    /// The fitted value.
+    pub estimate: f64,
+    /// Standard error: from the fit's sandwich covariance for parameters, from the spread of
+    /// the resamples for bootstrapped quantities; `None` where not available.
+    pub std_error: Option<f64>,
+    /// Bootstrap percentile interval, after [`Summary::with_bootstrap`].
+    pub interval: Option<Interval>,
+}
+
+impl ParamSummary {
+    fn new(name: &str, estimate: f64, std_error: Option<f64>) -> Self {
+        ParamSummary {
+            name: name.to_string(),
+            estimate,
+            std_error,
+            interval: None,
+        }
+    }
+}
+
+/// A fit report: what was fitted, the parameters with standard errors or intervals, the
+/// objective and status, goodness of fit and warnings. Made by the fits' `summary` methods
+/// ([`ChinchillaFit::summary`], [`PowerLawFit::summary`], [`SigmoidFit::summary`],
+/// [`BnslFit::summary`], [`MultiPowerFit::summary`], [`AnnealingFit::summary`]); print it with
+/// `{}`, or serialize it (the field names are stable).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// What was fitted, for example `"Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta"`.
+    pub model: String,
+    /// The fitted law, formatted.
+    pub law: String,
+    /// Number of points (runs, or checkpoints over all curves) fitted.
+    pub n_points: usize,
+    /// The fitted parameters, in the law's order.
+    pub params: Vec<ParamSummary>,
+    /// Bootstrapped quantities that are not parameters (allocation exponents, `N_opt(C)`, ...).
+    pub derived: Vec<ParamSummary>,
+    /// The covariance the standard errors come from (`None` if there are none).
+    pub std_errors_from: Option<CovarianceKind>,
+    /// Condition number of the curvature (from the covariance), when computed.
+    pub condition_number: Option<f64>,
+    /// The optimizer's report.
+    pub report: FitReport,
+    /// Goodness of fit on the fitted points, when computable.
+    pub goodness_of_fit: Option<GoodnessOfFit>,
+    /// Everything the user should know before trusting the fit.
+    pub warnings: Vec<Warning>,
+    /// Other remarks (for example why standard errors are missing).
+    pub notes: Vec<String>,
+    /// Bootstrap resamples behind the intervals (0 without a bootstrap).
+    pub resamples: usize,
+}
+
+impl Summary {
+    fn new(model: &str, law: String, report: &FitReport) -> Self {
+        Summary {
+            model: model.into(),
+            law,
+            n_points: report.n_points,
+            params: Vec::new(),
+            derived: Vec::new(),
+            std_errors_from: None,
+            condition_number: None,
+            report: report.clone(),
+            goodness_of_fit: None,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+            resamples: 0,
+        }
+    }
+
+    /// Parameters with standard errors from `cov` (when it has one per parameter).
+    fn set_params(&mut self, names: &[&str], values: &[f64], cov: crate::Result<Covariance>) {
+        let cov = match cov {
+            Ok(c) if c.std_errors.len() == names.len() => Some(c),
+            Ok(_) => None,
+            Err(e) => {
+                self.notes.push(format!("no standard errors: {e}"));
+                None
+            }
+        };
+        self.params = names
+            .iter()
+            .zip(values)
+            .enumerate()
+            .map(|(k, (n, v))| ParamSummary::new(n, *v, cov.as_ref().map(|c| c.std_errors[k])))
+            .collect();
+        if let Some(c) = cov {
+            self.std_errors_from = Some(c.kind);
+            self.condition_number = Some(c.condition_number);
+        }
+    }
+
+    /// Adds the bootstrap's percentile intervals: a quantity named like a parameter gives that
+    /// parameter its interval; the others (allocation exponents, `N_opt(C)`, ...) are listed as
+    /// derived quantities with their bootstrap standard error.
+    ///
+    /// ```
+    /// use scaling_laws::uncertainty::BootstrapOptions;
+    /// use scaling_laws::{datasets, ChinchillaFitter};
+    ///
+    /// let runs = datasets::chinchilla_besiroglu_240();
+    /// let fitter = ChinchillaFitter::new();
+    /// let fit = fitter.fit(&runs)?;
+    /// let opts = BootstrapOptions { resamples: 20, seed: 1, ..Default::default() };
+    /// let boot = fitter.bootstrap(&runs, &opts, &[5.76e23])?;
+    /// let s = fit.summary(&runs).with_bootstrap(&boot);
+    /// assert!(s.params[3].interval.unwrap().contains(fit.law.alpha));
+    /// assert_eq!(s.derived[0].name, "a");
+    /// assert!(s.to_string().contains("N_opt(5.76e23)"));
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn with_bootstrap(mut self, boot: &Bootstrap) -> Self {
+        self.resamples = boot.draws.len() + boot.n_failed;
+        for (k, name) in boot.names.iter().enumerate() {
+            let iv = boot.intervals[k];
+            if let Some(p) = self.params.iter_mut().find(|p| &p.name == name) {
+                p.interval = Some(iv);
+            } else {
+                self.derived.push(ParamSummary {
+                    name: name.clone(),
+                    estimate: boot.estimate[k],
+                    std_error: boot.std_error(name),
+                    interval: Some(iv),
+                });
+            }
+        }
+        if boot.n_failed > 0 {
+            self.notes.push(format!(
+                "{} bootstrap resamples failed to fit and are left out of the intervals",
+                boot.n_failed
+            ));
+        }
+        if boot.n_not_converged > 0 {
+            self.notes.push(format!(
+                "{} bootstrap resamples did not report convergence (kept)",
+                boot.n_not_converged
+            ));
+        }
+        self
+    }
+}
+
+fn rule(f: &mut fmt::Formatter<'_>, c: char) -> fmt::Result {
+    writeln!(f, "{}", c.to_string().repeat(78))
+}
+
+fn param_rows(f: &mut fmt::Formatter<'_>, rows: &[ParamSummary], d: usize) -> fmt::Result {
+    for p in rows {
+        let se = p.std_error.map_or("-".to_string(), |s| sig(s, 3));
+        let iv = p.interval.map_or("-".to_string(), |iv| {
+            format!("[{}, {}]", sig(iv.lower, d), sig(iv.upper, d))
+        });
+        writeln!(
+            f,
+            "{:<18} {:>12} {:>11}   {iv}",
+            p.name,
+            sig(p.estimate, d),
+            se
+        )?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        let r = &self.report;
+        rule(f, '=')?;
+        writeln!(f, "{}", self.model)?;
+        rule(f, '=')?;
+        writeln!(f, "law          {}", self.law)?;
+        writeln!(f, "points       {}", self.n_points)?;
+        writeln!(
+            f,
+            "objective    {} = {}",
+            r.objective_spec,
+            sig(r.objective, 6)
+        )?;
+        writeln!(
+            f,
+            "status       {} after {} iterations, gradient norm {}",
+            r.status,
+            r.iterations,
+            sig(r.gradient_norm, 2)
+        )?;
+        writeln!(
+            f,
+            "starts       {} ({} reached the optimum)",
+            r.n_starts, r.n_starts_at_best
+        )?;
+        rule(f, '-')?;
+        let level = self
+            .params
+            .iter()
+            .chain(&self.derived)
+            .find_map(|p| p.interval)
+            .map_or(0.95, |iv| iv.level);
+        let head = if self.resamples > 0 {
+            format!("{}% interval ({} resamples)", pct(level), self.resamples)
+        } else {
+            "interval".to_string()
+        };
+        let se_head = match self.std_errors_from {
+            Some(CovarianceKind::Sandwich) => "std err*",
+            _ => "std err",
+        };
+        writeln!(
+            f,
+            "{:<18} {:>12} {:>11}   {head}",
+            "parameter", "estimate", se_head
+        )?;
+        param_rows(f, &self.params, d)?;
+        if !self.derived.is_empty() {
+            writeln!(f, "derived (bootstrap)")?;
+            param_rows(f, &self.derived, d)?;
+        }
+        if let Some(CovarianceKind::Sandwich) = self.std_errors_from {
+            write!(f, "* sandwich covariance at the optimum")?;
+            if let Some(c) = self.condition_number {
+                write!(f, ", condition number {}", sig(c, 2))?;
+            }
+            writeln!(f)?;
+        }
+        rule(f, '-')?;
+        match &self.goodness_of_fit {
+            Some(g) => {
+                writeln!(
+                    f,
+                    "fit          n = {}, RMSE {}, MAE {}, R^2 {}, R^2 (log) {}",
+                    g.n,
+                    sig(g.rmse, 4),
+                    sig(g.mae, 4),
+                    sig(g.r2, 4),
+                    sig(g.r2_log, 4)
+                )?;
+                writeln!(
+                    f,
+                    "             mean |rel err| {}%, max {}%, Huber log-likelihood {}",
+                    sig(100.0 * g.mean_abs_rel_error, 3),
+                    sig(100.0 * g.max_abs_rel_error, 3),
+                    sig(g.huber_log_likelihood, 6)
+                )?;
+            }
+            None => writeln!(f, "fit          (not computable)")?,
+        }
+        if self.warnings.is_empty() {
+            writeln!(f, "warnings     none")?;
+        } else {
+            writeln!(f, "warnings     {}", self.warnings.len())?;
+            for w in &self.warnings {
+                writeln!(f, "  - {w}")?;
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        rule(f, '=')
+    }
+}
+
+impl ChinchillaFit {
+    /// The fit report on the `runs` it was fitted on: the law, `E, A, B, alpha, beta` with
+    /// sandwich standard errors ([`ChinchillaFit::covariance`]), the objective and status,
+    /// goodness of fit and [`ChinchillaFit::warnings`]. Add bootstrap intervals with
+    /// [`Summary::with_bootstrap`]. See the [module docs](crate::display) for an example.
+    pub fn summary(&self, runs: &[Run]) -> Summary {
+        let mut s = Summary::new(
+            "Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022)",
+            self.law.to_string(),
+            &self.report,
+        );
+        let l = &self.law;
+        s.set_params(
+            &["E", "A", "B", "alpha", "beta"],
+            &[l.e, l.a, l.b, l.alpha, l.beta],
+            self.covariance(runs),
+        );
+        s.goodness_of_fit = self.goodness_of_fit(runs).ok();
+        s.warnings = self.warnings(runs);
+        if let Some(lk) = &self.likelihood {
+            s.notes.push(format!(
+                "maximum likelihood: sigma = {}, log-likelihood {}",
+                sig(lk.sigma, 5),
+                sig(lk.log_likelihood, 6)
+            ));
+        }
+        s
+    }
+}
+
+/// Warnings shared by the one-variable fits: few distinct x, the report, conditioning.
+fn one_variable_warnings(x: &[f64], report: &FitReport, s: &Summary) -> Vec<Warning> {
+    let mut out: Vec<Warning> = check_levels("x", x, 4).into_iter().collect();
+    out.extend(check_report(report));
+    out.extend(conditioning(s));
+    out
+}
+
+/// The ill-conditioning warning from a summary's condition number (limit 1e8, as the fitters).
+fn conditioning(s: &Summary) -> Option<Warning> {
+    s.condition_number
+        .filter(|c| !(*c <= 1e8))
+        .map(|c| Warning::IllConditioned {
+            condition_number: c,
+        })
+}
+
+impl PowerLawFit {
+    /// The fit report on the data `(x, y)` it was fitted on: `E, A, alpha` with sandwich
+    /// standard errors (from [`PowerLawFitter::covariance`] with the fit's objective; weights
+    /// and a fixed floor are not known to the fit, so use [`PowerLawFit::summary_with`] with
+    /// the fitter for those), the objective and status, goodness of fit and warnings.
+    ///
+    /// ```
+    /// // 30 points of y = 1.7 + 400 x^-0.34 with a deterministic +-2% wiggle.
+    /// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 0.1 * i as f64)).collect();
+    /// let y: Vec<f64> = x.iter().enumerate()
+    ///     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
+    ///     .collect();
+    /// let fit = scaling_laws::fit_power_law(&x, &y)?;
+    /// let s = fit.summary(&x, &y);
+    /// assert_eq!(s.params[2].name, "alpha");
+    /// assert!(s.params.iter().all(|p| p.std_error.unwrap() > 0.0));
+    /// assert!(s.goodness_of_fit.as_ref().unwrap().r2 > 0.9);
+    /// assert!(s.to_string().contains("y = 1."));
+    ///
+    /// // On 8 points few log residuals fall inside the Huber threshold (1e-3): the curvature
+    /// // is not estimable, and the summary says so instead of printing a number.
+    /// let (x8, y8) = (&x[..30].iter().step_by(4).copied().collect::<Vec<_>>(),
+    ///                 &y[..30].iter().step_by(4).copied().collect::<Vec<_>>());
+    /// let s8 = scaling_laws::fit_power_law(x8, y8)?.summary(x8, y8);
+    /// if s8.params[0].std_error.is_none() {
+    ///     assert!(s8.notes[0].starts_with("no standard errors"));
+    /// }
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn summary(&self, x: &[f64], y: &[f64]) -> Summary {
+        self.summary_with(
+            &PowerLawFitter::new().objective(self.report.objective_spec),
+            x,
+            y,
+        )
+    }
+
+    /// As [`PowerLawFit::summary`], with the standard errors computed for `fitter` (the one
+    /// that made this fit: its objective, weights and floor).
+    pub fn summary_with(&self, fitter: &PowerLawFitter, x: &[f64], y: &[f64]) -> Summary {
+        let mut s = Summary::new(
+            "power law y = E + A x^-alpha",
+            self.law.to_string(),
+            &self.report,
+        );
+        let l = &self.law;
+        let cov = fitter.covariance(self, x, y, CovarianceKind::Sandwich);
+        match cov {
+            Ok(c) if c.std_errors.len() == 2 => {
+                s.set_params(&["A", "alpha"], &[l.a, l.alpha], Ok(c));
+                s.params
+                    .insert(0, ParamSummary::new("E (fixed)", l.e, None));
+            }
+            other => s.set_params(&["E", "A", "alpha"], &[l.e, l.a, l.alpha], other),
+        }
+        if x.len() == y.len() {
+            s.goodness_of_fit = GoodnessOfFit::new(y, &l.predict_many(x)).ok();
+        }
+        s.warnings = one_variable_warnings(x, &self.report, &s);
+        s
+    }
+}
+
+impl SigmoidFit {
+    /// The fit report on the data it was fitted on (`compute`, `metric`, all points: those the
+    /// fitter dropped below its minimum compute are left out again, as the `n_dropped`
+    /// smallest): `R0, A, B, C_mid`, the objective and status, goodness of fit and warnings.
+    /// The sigmoid fit has no covariance yet, so no standard errors: use the bootstrap.
+    ///
+    /// ```
+    /// let compute: Vec<f64> = (0..40).map(|i| 250.0 * 1.08f64.powi(i)).collect();
+    /// let metric: Vec<f64> = compute.iter().enumerate()
+    ///     .map(|(i, c)| 0.3 + 0.31 / (1.0 + (5000.0 / c).powi(2)) + 0.002 * ((i % 3) as f64 - 1.0))
+    ///     .collect();
+    /// let fit = scaling_laws::fit_sigmoid(&compute, &metric)?;
+    /// let s = fit.summary(&compute, &metric);
+    /// assert_eq!(s.params[3].name, "C_mid");
+    /// assert!(s.goodness_of_fit.as_ref().unwrap().r2 > 0.99);
+    /// assert!(s.to_string().contains("R(C) = "));
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    pub fn summary(&self, compute: &[f64], metric: &[f64]) -> Summary {
+        let mut s = Summary::new(
+            "sigmoid R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025)",
+            self.law.to_string(),
+            &self.report,
+        );
+        let l = &self.law;
+        s.set_params(
+            &["R0", "A", "B", "C_mid"],
+            &[l.r0, l.a, l.b, l.c_mid],
+            Err(crate::Error::Numerical(
+                "the sigmoid fit has no covariance; use the bootstrap".into(),
+            )),
+        );
+        s.notes.clear();
+        s.notes
+            .push("no standard errors for the sigmoid fit yet: use the bootstrap".into());
+        if compute.len() == metric.len() {
+            let mut idx: Vec<usize> = (0..compute.len()).collect();
+            idx.sort_by(|&i, &j| compute[i].total_cmp(&compute[j]));
+            let used: Vec<usize> = idx.into_iter().skip(self.n_dropped).collect();
+            let c: Vec<f64> = used.iter().map(|&i| compute[i]).collect();
+            let m: Vec<f64> = used.iter().map(|&i| metric[i]).collect();
+            s.goodness_of_fit = GoodnessOfFit::new(&m, &l.predict_many(&c)).ok();
+            s.warnings = one_variable_warnings(&c, &self.report, &s);
+        }
+        if self.n_dropped > 0 {
+            s.notes.push(format!(
+                "{} points below the minimum compute were not fitted",
+                self.n_dropped
+            ));
+        }
+        s
+    }
+}
+
+impl BnslFit {
+    /// The fit report on the data `(x, y)` it was fitted on: `a, b, c0` and each break's
+    /// `c_i, d_i, f_i`, the objective and status, goodness of fit and warnings (no standard
+    /// errors yet: use the bootstrap).
+    pub fn summary(&self, x: &[f64], y: &[f64]) -> Summary {
+        let mut s = Summary::new(
+            "broken neural scaling law (Caballero et al. 2022)",
+            self.law.to_string(),
+            &self.report,
+        );
+        let l = &self.law;
+        let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
+        let mut values = vec![l.a, l.b, l.c0];
+        for (i, br) in l.breaks.iter().enumerate() {
+            for (n, v) in [("c", br.c), ("d", br.d), ("f", br.f)] {
+                names.push(format!("{n}{}", i + 1));
+                values.push(v);
+            }
+        }
+        s.params = names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| ParamSummary::new(n, v, None))
+            .collect();
+        s.notes
+            .push("no standard errors for the broken power law yet: use the bootstrap".into());
+        if x.len() == y.len() {
+            s.goodness_of_fit = GoodnessOfFit::new(y, &l.predict_many(x)).ok();
+        }
+        s.warnings = one_variable_warnings(x, &self.report, &s);
+        s
+    }
+}
+
+fn curves_fit(
+    curves: &[LossCurve],
+    predict: impl Fn(&LossCurve) -> Vec<f64>,
+) -> Option<GoodnessOfFit> {
+    let mut obs = Vec::new();
+    let mut pred = Vec::new();
+    for c in curves {
+        obs.extend_from_slice(c.loss());
+        pred.extend(predict(c));
+    }
+    GoodnessOfFit::new(&obs, &pred).ok()
+}
+
+impl MultiPowerFit {
+    /// The fit report on the `curves` it was fitted on: the seven parameters with sandwich
+    /// standard errors ([`MultiPowerFit::covariance`]), the objective and status, goodness of
+    /// fit over every checkpoint and [`MultiPowerFit::warnings`].
+    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
+        let mut s = Summary::new(
+            "multi-power law for loss curves (Luo et al. 2025)",
+            self.law.to_string(),
+            &self.report,
+        );
+        s.set_params(
+            &["L0", "A", "alpha", "B", "C", "beta", "gamma"],
+            &self.law.params(),
+            self.covariance(curves, CovarianceKind::Sandwich),
+        );
+        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
+        s.warnings = self.warnings(curves);
+        s
+    }
+}
+
+impl AnnealingFit {
+    /// The fit report on the `curves` it was fitted on: `L0, A, alpha, C` with sandwich
+    /// standard errors ([`AnnealingFit::covariance`], `lambda` held), the objective and
+    /// status, goodness of fit over every checkpoint and warnings.
+    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
+        let mut s = Summary::new(
+            "annealing law for loss curves (Tissue et al. 2024)",
+            self.law.to_string(),
+            &self.report,
+        );
+        let p = self.law.params();
+        s.set_params(
+            &["L0", "A", "alpha", "C"],
+            &p[..4],
+            self.covariance(curves, CovarianceKind::Sandwich),
+        );
+        s.params
+            .push(ParamSummary::new("lambda (held)", self.law.lambda, None));
+        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
+        let mut w = check_report(&self.report);
+        w.extend(conditioning(&s));
+        s.warnings = w;
+        s
+    }
+}
