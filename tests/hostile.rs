@@ -165,6 +165,25 @@ fn predict_at_the_cap() {
     assert!(l.iter().all(|v| v.is_finite()));
 }
 
+/// Run by hand to see what `optimize_schedule` costs at its cap (no assertion on time).
+#[test]
+#[ignore]
+fn optimize_schedule_at_the_cap() {
+    use scaling_laws::laws::multipower::MAX_OPTIMIZE_STEPS;
+    let opt = optimize_schedule(
+        &published(),
+        MAX_OPTIMIZE_STEPS,
+        3e-4,
+        2_160,
+        &OptimizeOptions::default(),
+    )
+    .unwrap();
+    println!(
+        "{} iterations, status {:?}, final loss {}",
+        opt.iterations, opt.status, opt.final_loss
+    );
+}
+
 /// Sizes at the caps still work (the caps are not off by one).
 #[test]
 fn sizes_at_the_caps_are_accepted() {

@@ -68,6 +68,20 @@
 //!    is evaluated exactly by direct summation instead. Each block's weights are stored
 //!    relative to its largest `e_k`, so nothing over- or underflows for large `beta`.
 //!
+//! 4. Updates whose rate drops to exactly zero follow the limit convention above; their
+//!    `next_positive` update is non-decreasing, so their total is a prefix sum (`gamma > 0`),
+//!    zero (`gamma < 0`) or a second tree with `e = 1 / C` (`gamma = 0`): `O(log T)` per step,
+//!    so a schedule alternating between a rate and zero costs what a cosine does.
+//! 5. For extreme `gamma` (say `-100` at `eta = 1e-3`) `e_k` overflows; `ln e_k` is clamped
+//!    at 700, which moves `L(t)` by at most `|B| V_c beta S1(t) e^(-700)` (`V_c` the clamped
+//!    updates' variation). That is added to the bound, and if it were over half of
+//!    [`LD_ERROR_BOUND`] the direct sum would be used instead. So the bound holds on the
+//!    whole domain (checked against the formula for `gamma` from -300 to 300 in
+//!    `tests/hostile.rs`).
+//! 6. One or two value queries ([`MultiPowerLaw::final_loss`], for example) skip the tree:
+//!    the direct sum, streamed over the schedule, costs `O(T)` time and no memory beyond the
+//!    schedule (its `G` is computed in log space, exact on the whole domain).
+//!
 //! The gradient uses the same tree with three more moment sets (exact identities give every
 //! partial derivative as a combination of kernel sums of exponents `beta` and `beta + 1`, and
 //! of `(u - s)^(-beta) ln(u - s)`), with an expansion order whose tails obey the same
