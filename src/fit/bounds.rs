@@ -91,7 +91,15 @@ impl Bound {
     /// just inside it (by 1e-9 of the scale), so a start on a bound is usable.
     pub(crate) fn inverse(&self, p: f64) -> f64 {
         const EPS: f64 = 1e-9;
-        let gap = |d: f64, scale: f64| d.max(EPS * scale.abs().max(1.0)).ln();
+        // a value inside the bound maps exactly (however close to it); only one on or beyond
+        // it is moved inside
+        let gap = |d: f64, scale: f64| {
+            if d > 0.0 {
+                d.ln()
+            } else {
+                (EPS * scale.abs().max(1.0)).ln()
+            }
+        };
         match *self {
             Bound::Free => p,
             Bound::Positive => gap(p, p),
@@ -99,7 +107,12 @@ impl Bound {
             Bound::AtMost(hi) => gap(hi - p, hi),
             Bound::Between(lo, hi) => {
                 let w = hi - lo;
-                let s = ((p - lo) / w).clamp(EPS, 1.0 - EPS);
+                let s = (p - lo) / w;
+                let s = if s > 0.0 && s < 1.0 {
+                    s
+                } else {
+                    s.clamp(EPS, 1.0 - EPS)
+                };
                 (s / (1.0 - s)).ln()
             }
         }

@@ -12,13 +12,14 @@
 //! `log p` for a positive parameter, and so on) is `g_j = -sum_i w_i psi_i J_ij`, with
 //! `psi_i = rho'(r_i)` and `J_ij = d T(y_hat_i) / d u_j`.
 //!
-//! 1. **Smooth first-order test.** Coordinate `j` passes when the residual direction is
-//!    orthogonal to its column to within the tolerance,
-//!    `|g_j| <= tol * ||psi||_w ||J_j||_w + noise_j`, where `noise_j = sum_i w_i eps_i |J_ij|`
-//!    bounds what rounding of the residuals (`eps_i`, about 1e3 ulps of `T(y_i)`) can put into
-//!    `g_j`. This is MINPACK's orthogonality measure (More, Garbow & Hillstrom 1980): it does
-//!    not change when `y`, the weights or any parameter are rescaled, and an exact fit (residuals
-//!    at rounding level) passes it.
+//! 1. **Smooth first-order test.** Coordinate `j` passes when the terms of its gradient cancel
+//!    to within the tolerance, `|g_j| <= tol * sum_i w_i |psi_i J_ij| + noise_j`, where
+//!    `noise_j = sum_i w_i eps_i |J_ij|` bounds what rounding of the residuals (`eps_i`, about
+//!    1e3 ulps of `T(y_i)`) can put into `g_j`. Like MINPACK's orthogonality measure (More,
+//!    Garbow & Hillstrom 1980) it does not change when `y`, the weights or any parameter are
+//!    rescaled, and an exact fit (residuals at rounding level) passes it; unlike it, a point
+//!    with a tiny residual and a huge Jacobian row (a prediction next to a singularity) cannot
+//!    make the others' gradient look small.
 //! 2. **Projected gradient at an active bound.** A coordinate whose bound lies at `u -> -inf`
 //!    (all bounds but [`Bound::Free`]; `u -> +inf` also for the upper end of
 //!    [`Bound::Between`]) also passes when the gradient pushes it towards that bound and moving
@@ -34,7 +35,7 @@
 //!    (`[-delta, delta]`, `[-over_weight delta, delta]` for the asymmetric penalty), and the
 //!    test asks whether the gradient of the other residuals lies in the cone they span: a
 //!    bounded least-squares problem over the multipliers (solved by projected coordinate
-//!    descent), whose residual must pass test 1. This is the optimality condition of the
+//!    descent), whose residual must pass test 1 measured against the other residuals' terms. This is the optimality condition of the
 //!    least-absolute-deviation limit the penalty approaches.
 //!
 //! [`certify_gradient`] is the smooth test for an objective that is not a sum of residual
@@ -45,8 +46,8 @@ use super::{Bound, Loss, Objective, Space};
 use crate::error::{check, Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Default tolerance of the certificate: the cosine between the residual direction and any
-/// column of the Jacobian (test 1), and the relative first-order change of the objective for a
+/// Default tolerance of the certificate: how far the terms of any gradient component may be
+/// from cancelling (test 1), and the relative first-order change of the objective for a
 /// coordinate on its bound (test 2).
 pub const DEFAULT_CERTIFICATE_TOLERANCE: f64 = 1e-6;
 
@@ -68,10 +69,11 @@ pub enum CertificateTest {
 pub struct Certificate {
     /// Whether first-order optimality holds to the tolerance.
     pub holds: bool,
-    /// The measured first-order optimality: the largest cosine between the residual direction
-    /// and a column of the Jacobian in the fitted coordinates, after rounding noise and active
-    /// bounds are allowed for (0 for an exact fit); or, from [`certify_gradient`], the relative
-    /// gradient `max_j |g_j| s_j / |F|`. `inf` when the objective or gradient is not finite.
+    /// The measured first-order optimality: the largest `|g_j| / sum_i w_i |psi_i J_ij|` (how
+    /// far the terms of a gradient component are from cancelling, in `[0, 1]`) in the fitted
+    /// coordinates, after rounding noise and active bounds are allowed for (0 for an exact fit);
+    /// or, from [`certify_gradient`], the relative gradient `max_j |g_j| s_j / |F|`. `inf` when
+    /// the objective or gradient is not finite.
     pub relative_gradient: f64,
     /// The test that decided.
     pub test: CertificateTest,
@@ -109,6 +111,10 @@ pub struct ResidualPoint<'a> {
     /// The bound whose transform defines each fitted coordinate, length `dim`
     /// ([`Bound::Free`] for a coordinate that is not transformed).
     pub bounds: &'a [Bound],
+    /// The fitted coordinates `u` themselves, length `dim`, when known: they tell which end of a
+    /// [`Bound::Between`] coordinate is nearer (`u < 0`: the lower one). `None` treats every
+    /// such coordinate as nearer its lower end.
+    pub coordinates: Option<&'a [f64]>,
 }
 
 /// Certifies first-order optimality of a residual objective at one point (see the
@@ -127,7 +133,7 @@ pub struct ResidualPoint<'a> {
 ///     let r: Vec<f64> = x.iter().zip(&y).map(|(x, y)| y - c * x).collect();
 ///     certify(&ResidualPoint {
 ///         objective: &o, targets: &y, residuals: &r, jacobian: &x,
-///         weights: None, bounds: &[Bound::Free],
+///         weights: None, bounds: &[Bound::Free], coordinates: None,
 ///     }, 1e-6).unwrap()
 /// };
 /// assert!(at(9.8 / 5.0).holds);
@@ -157,6 +163,9 @@ pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate>
             check::non_negative("weight", Some(i + 1), wi)?;
         }
     }
+    if let Some(u) = point.coordinates {
+        check::same_len("coordinates and bounds", u.len(), dim)?;
+    }
     if point
         .residuals
         .iter()
@@ -167,6 +176,21 @@ pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate>
         return Ok(Certificate::failed_non_finite());
     }
     Ok(Residuals::new(point).certify(tolerance))
+}
+
+/// The fitted coordinates pressed against their bound at this point: those that fail the
+/// smooth first-order test and pass only because the gradient pushes them onto the bound
+/// (test 2 of [`certify`]). Their parameters sit on the bound: the answer is the bound's, not
+/// the data's.
+///
+/// # Errors
+/// As [`certify`].
+pub fn active_bounds(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Vec<usize>> {
+    let c = certify(point, tolerance)?;
+    if c.relative_gradient.is_infinite() {
+        return Ok(Vec::new());
+    }
+    Ok(Residuals::new(point).active(tolerance))
 }
 
 /// Certifies first-order optimality of a general smooth objective from its value and gradient
@@ -254,10 +278,6 @@ struct Residuals<'a> {
     noise: Vec<f64>,
     /// Column scales of the Jacobian (largest magnitude, 1 for a zero column).
     col: Vec<f64>,
-    /// `||psi||_w` (scaled).
-    psi_norm: f64,
-    /// `||J_j||_w` (scaled by `col`).
-    col_norm: Vec<f64>,
     /// Gradient over `psi_scale`, the weight scale and the column scale (true sign).
     g: Vec<f64>,
     /// Unscaled objective sign and value ratio, for test 2: `g_j / F` with common factors out.
@@ -310,18 +330,6 @@ impl<'a> Residuals<'a> {
                 }
             })
             .collect();
-        let psi_norm = (0..n).map(|i| w[i] * psi[i] * psi[i]).sum::<f64>().sqrt();
-        let col_norm: Vec<f64> = (0..dim)
-            .map(|j| {
-                (0..n)
-                    .map(|i| {
-                        let v = p.jacobian[i * dim + j] / col[j];
-                        w[i] * v * v
-                    })
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .collect();
         let g: Vec<f64> = (0..dim)
             .map(|j| {
                 -(0..n)
@@ -350,8 +358,6 @@ impl<'a> Residuals<'a> {
             psi_scale,
             noise,
             col,
-            psi_norm,
-            col_norm,
             g,
             g_over_f,
         }
@@ -378,13 +384,47 @@ impl<'a> Residuals<'a> {
             Bound::Free => false,
             // the bound is at u -> -inf: the descent direction (-g) must point there
             Bound::Positive | Bound::AtLeast(_) | Bound::AtMost(_) => gf >= 0.0,
-            Bound::Between(..) => true,
+            // the nearer end: the lower one at u -> -inf, the upper one at u -> +inf
+            Bound::Between(..) => {
+                let u = self.u_sign(j);
+                (u < 0.0 && gf >= 0.0) || (u >= 0.0 && gf <= 0.0)
+            }
         }
     }
 
-    /// Excess of `|h_j|` over the noise allowance, relative to `||psi|| ||J_j||`.
-    fn excess(&self, j: usize, hj: f64) -> f64 {
-        let denom = self.psi_norm * self.col_norm[j];
+    /// Which end of a [`Bound::Between`] coordinate `j` is nearer, read off the Jacobian's
+    /// column: `dp/du = (hi - lo) s (1 - s)` does not tell, so the caller's sign convention is
+    /// used: the coordinate's value itself when known.
+    fn u_sign(&self, j: usize) -> f64 {
+        self.p.coordinates.map_or(-1.0, |u| u[j])
+    }
+
+    /// Coordinates pressed against their bound: they fail the smooth test and pass only by
+    /// the projected gradient (test 2).
+    fn active(&self, tol: f64) -> Vec<usize> {
+        (0..self.dim)
+            .filter(|&j| {
+                self.p.bounds[j] != Bound::Free
+                    && self.on_bound(j, tol)
+                    && self.excess(j, self.g[j], self.term_sum(j, &[])) > tol
+            })
+            .collect()
+    }
+
+    /// `sum_i w_i |psi_i J_ij|` over the points in `rows` (all when `None`): the size of the
+    /// terms whose cancellation makes `g_j` small.
+    fn term_sum(&self, j: usize, skip: &[usize]) -> f64 {
+        (0..self.psi.len())
+            .filter(|i| !skip.contains(i))
+            .map(|i| {
+                self.w[i] * (self.psi[i] * self.p.jacobian[i * self.dim + j] / self.col[j]).abs()
+            })
+            .sum()
+    }
+
+    /// Excess of `|h_j|` over the noise allowance, relative to `denom` (the sum of the
+    /// magnitudes of the terms of `g_j`).
+    fn excess(&self, j: usize, hj: f64, denom: f64) -> f64 {
         let e = (hj.abs() - self.noise_of(j)).max(0.0);
         if e == 0.0 {
             0.0
@@ -399,7 +439,7 @@ impl<'a> Residuals<'a> {
         let free: Vec<usize> = (0..self.dim).filter(|&j| !self.on_bound(j, tol)).collect();
         let smooth = free
             .iter()
-            .map(|&j| self.excess(j, self.g[j]))
+            .map(|&j| self.excess(j, self.g[j], self.term_sum(j, &[])))
             .fold(0.0, f64::max);
         let smooth_cert = Certificate {
             holds: smooth <= tol,
@@ -445,8 +485,10 @@ impl<'a> Residuals<'a> {
                 for &i in &pinned {
                     base += self.w[i] * self.psi[i] * jac(i, j);
                 }
-                let d = self.psi_norm * self.col_norm[j];
-                (base, if d > 0.0 { 1.0 / d } else { 0.0 })
+                // the scale is that of the other residuals' terms: a pinned residual with a
+                // huge Jacobian row (a prediction next to a singularity) must not set it
+                let d = self.term_sum(j, &pinned);
+                (base, if d > 0.0 { 1.0 / d } else { 1.0 })
             })
             .collect();
         // A[r][k] = -w_k J_kj (normalised): h = base + A lambda
@@ -494,8 +536,8 @@ impl<'a> Residuals<'a> {
             .zip(&rows)
             .map(|((&j, &r), &(_, s))| {
                 // back to the unnormalised h_j for the noise allowance
-                let hj = if s > 0.0 { r / s } else { 0.0 };
-                self.excess(j, hj)
+                let hj = r / s;
+                self.excess(j, hj, 1.0 / s)
             })
             .fold(0.0, f64::max);
         Some(Certificate {
@@ -526,6 +568,7 @@ mod tests {
             jacobian: j,
             weights: None,
             bounds: b,
+            coordinates: None,
         }
     }
 
@@ -600,8 +643,11 @@ mod tests {
             let p = u.exp();
             let r: Vec<f64> = y.iter().map(|v| v - p).collect();
             let jac = [p, p];
-            let c = certify(&point(&o, &y, &r, &jac, &[Bound::Positive]), 1e-6).unwrap();
+            let pt = point(&o, &y, &r, &jac, &[Bound::Positive]);
+            let c = certify(&pt, 1e-6).unwrap();
             assert_eq!(c.holds, want, "{u}: {c:?}");
+            let active = active_bounds(&pt, 1e-6).unwrap();
+            assert_eq!(active.is_empty(), !want, "{u}: {active:?}");
         }
         // pushed the other way (the optimum is inside), the bound is no excuse
         let y = [1.0, 2.0];

@@ -26,9 +26,15 @@ use std::cell::RefCell;
 pub struct Problem<'a, M: Model + ?Sized> {
     model: &'a M,
     targets: Vec<f64>,
+    /// Weights divided by the largest (so that uniform weights of 1e-200 or 1e200 change
+    /// nothing inside the engine); the factor is `weight_scale`.
     weights: Option<Vec<f64>>,
+    weight_scale: f64,
     objective: Objective,
     bounds: Vec<Bound>,
+    /// The range of the transformed targets (or their magnitude, or 1): the unit of a step in
+    /// prediction space, for the free coordinates' trust region and scaling.
+    spread: f64,
 }
 
 impl<'a, M: Model + ?Sized> Problem<'a, M> {
@@ -49,12 +55,28 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             Space::Log => check::all_positive("y", y)?,
             Space::Linear => check::all_finite("y", y)?,
         }
+        let targets: Vec<f64> = y.iter().map(|&v| objective.transform(v)).collect();
+        let (lo, hi) = targets
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+                (l.min(t), h.max(t))
+            });
+        let mag = targets.iter().fold(0.0, |m: f64, t| m.max(t.abs()));
+        let spread = if hi - lo > 0.0 && (hi - lo).is_finite() {
+            hi - lo
+        } else if mag > 0.0 && mag.is_finite() {
+            mag
+        } else {
+            1.0
+        };
         Ok(Problem {
             model,
-            targets: y.iter().map(|&v| objective.transform(v)).collect(),
+            targets,
             weights: None,
+            weight_scale: 1.0,
             objective,
             bounds,
+            spread,
         })
     }
 
@@ -74,7 +96,12 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         if weights.iter().all(|&w| w == 0.0) {
             return Err(Error::Degenerate("all weights are zero".to_string()));
         }
-        self.weights = Some(weights.to_vec());
+        let wmax = weights.iter().cloned().fold(0.0, f64::max);
+        self.weights = Some(weights.iter().map(|w| w / wmax).collect());
+        self.weight_scale = match self.objective.reduction {
+            super::Reduction::Sum => wmax,
+            super::Reduction::Mean => 1.0,
+        };
         Ok(self)
     }
 
@@ -128,7 +155,47 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         if let Some(g) = grad.as_deref() {
             check::same_len("gradient and parameters", g.len(), self.bounds.len())?;
         }
-        Ok(self.value_grad_unchecked(params, grad))
+        let ws = self.weight_scale;
+        let mut grad = grad;
+        let f = self.value_grad_unchecked(params, grad.as_deref_mut());
+        if let Some(g) = grad {
+            g.iter_mut().for_each(|v| *v *= ws);
+        }
+        Ok(f * ws)
+    }
+
+    /// The factor the engine's internal objective is multiplied by to give the stated one (the
+    /// largest weight for a summed objective, else 1).
+    pub(crate) fn weight_scale(&self) -> f64 {
+        self.weight_scale
+    }
+
+    /// Scale of each fitted coordinate at unconstrained `u`: 1 for a coordinate transformed by
+    /// a bound (a unit step is a factor `e`, or a logit unit); for a free coordinate, the step
+    /// that moves some prediction by the spread of the data (so free coordinates are measured
+    /// in the units of `y`, whatever they are).
+    pub(crate) fn coordinate_scales(&self, u: &[f64]) -> Vec<f64> {
+        let mut s = vec![1.0; self.bounds.len()];
+        if self.bounds.iter().all(|b| *b != Bound::Free) {
+            return s;
+        }
+        let Some(gn) = self.gauss_newton(u) else {
+            return s;
+        };
+        for ((sj, b), &jm) in s.iter_mut().zip(&self.bounds).zip(&gn.jmax) {
+            if *b == Bound::Free && jm > 0.0 {
+                let v = self.spread / jm;
+                if v.is_finite() && v > 0.0 {
+                    *sj = v;
+                }
+            }
+        }
+        s
+    }
+
+    /// The prediction-space unit of a step (see [`Problem::coordinate_scales`]).
+    pub(crate) fn spread(&self) -> f64 {
+        self.spread
     }
 
     /// The convergence certificate at natural parameters `params` (see
@@ -158,6 +225,46 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         Ok(self.certificate_internal(&self.to_internal(params), tolerance))
     }
 
+    /// Warnings for the parameters pressed against their bound at natural `params`
+    /// ([`Problem::active_bounds`] at the default certificate tolerance, or within 1e-6 of the
+    /// bound relative to the parameter's scale), plus those read off `report`
+    /// ([`crate::diagnostics::check_report`]). `names` names the parameters (in the problem's
+    /// order); `natural` gives, for each, the value and bound to report (the fitter's own
+    /// parametrisation, which may differ from the problem's) and a scale for the closeness test
+    /// (0 for none; the width is used for [`Bound::Between`]).
+    pub(crate) fn fit_warnings(
+        &self,
+        params: &[f64],
+        report: &FitReport,
+        names: &[&str],
+        natural: &[(f64, Bound, f64)],
+    ) -> Vec<crate::diagnostics::Warning> {
+        let mut out = crate::diagnostics::check_report(report);
+        let active = self
+            .active_bounds(params, super::DEFAULT_CERTIFICATE_TOLERANCE)
+            .unwrap_or_default();
+        for (j, &(value, bound, scale)) in natural.iter().enumerate() {
+            let close = |end: f64, scale: f64| scale > 0.0 && (value - end).abs() <= 1e-6 * scale;
+            let near = match bound {
+                Bound::Free => false,
+                Bound::Positive => close(0.0, scale),
+                Bound::AtLeast(lo) => close(lo, scale),
+                Bound::AtMost(hi) => close(hi, scale),
+                Bound::Between(lo, hi) => close(lo, hi - lo) || close(hi, hi - lo),
+            };
+            if near || active.contains(&j) {
+                out.push(crate::diagnostics::Warning::ParameterAtBound {
+                    parameter: names
+                        .get(j)
+                        .map_or_else(|| format!("parameter {j}"), |n| n.to_string()),
+                    value,
+                    bound: describe_bound(&bound),
+                });
+            }
+        }
+        out
+    }
+
     /// [`Problem::certificate`] at unconstrained `u`.
     pub(crate) fn certificate_internal(&self, u: &[f64], tolerance: f64) -> Certificate {
         let fail = Certificate {
@@ -165,25 +272,12 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             relative_gradient: f64::INFINITY,
             test: super::CertificateTest::Smooth,
         };
-        let np = self.bounds.len();
-        if u.len() != np {
+        if u.len() != self.bounds.len() {
             return fail;
         }
-        let mut p = vec![0.0; np];
-        let mut dp = vec![0.0; np];
-        for j in 0..np {
-            let (v, d) = self.bounds[j].forward(u[j]);
-            p[j] = v;
-            dp[j] = d;
-        }
-        let Some((r, mut jac, w)) = self.linearize(&p) else {
+        let Some((r, jac, w)) = self.linearize_internal(u) else {
             return fail;
         };
-        for row in jac.chunks_mut(np.max(1)) {
-            for (v, d) in row.iter_mut().zip(&dp) {
-                *v *= d;
-            }
-        }
         let point = ResidualPoint {
             objective: &self.objective,
             targets: &self.targets,
@@ -191,8 +285,56 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             jacobian: &jac,
             weights: Some(&w),
             bounds: &self.bounds,
+            coordinates: Some(u),
         };
         super::certify(&point, tolerance).unwrap_or(fail)
+    }
+
+    /// [`Problem::linearize`] at unconstrained `u`, the Jacobian taken with respect to `u`.
+    fn linearize_internal(&self, u: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let np = self.bounds.len();
+        let mut p = vec![0.0; np];
+        let mut dp = vec![0.0; np];
+        for j in 0..np {
+            let (v, d) = self.bounds[j].forward(u[j]);
+            p[j] = v;
+            dp[j] = d;
+        }
+        let (r, mut jac, w) = self.linearize(&p)?;
+        for row in jac.chunks_mut(np.max(1)) {
+            for (v, d) in row.iter_mut().zip(&dp) {
+                *v *= d;
+            }
+        }
+        Some((r, jac, w))
+    }
+
+    /// The parameters (indices) pressed against their bound at natural `params`: the
+    /// optimum there is the bound's, not the data's (see [`active_bounds`](super::active_bounds)).
+    ///
+    /// # Errors
+    /// As [`Problem::certificate`].
+    pub fn active_bounds(&self, params: &[f64], tolerance: f64) -> Result<Vec<usize>> {
+        let c = self.certificate(params, tolerance)?;
+        if c.relative_gradient.is_infinite() {
+            return Ok(Vec::new());
+        }
+        let u = self.to_internal(params);
+        let Some((r, jac, w)) = self.linearize_internal(&u) else {
+            return Ok(Vec::new());
+        };
+        super::active_bounds(
+            &ResidualPoint {
+                objective: &self.objective,
+                targets: &self.targets,
+                residuals: &r,
+                jacobian: &jac,
+                weights: Some(&w),
+                bounds: &self.bounds,
+                coordinates: Some(&u),
+            },
+            tolerance,
+        )
     }
 
     /// [`Problem::value_grad`] without the length checks (the engine's own calls).
@@ -304,6 +446,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             g: vec![0.0; np],
             h_exact: vec![0.0; np * np],
             h_irls: vec![0.0; np * np],
+            jmax: vec![0.0; np],
         };
         let mut wsum = 0.0;
         let mut row = vec![0.0; np];
@@ -320,6 +463,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             out.f += w * rho;
             for j in 0..np {
                 row[j] = jac[i * np + j] * dt * dp[j];
+                out.jmax[j] = out.jmax[j].max(row[j].abs());
             }
             for j in 0..np {
                 out.g[j] -= w * psi * row[j];
@@ -406,6 +550,17 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
     }
 }
 
+/// A bound in words, for warnings.
+pub(crate) fn describe_bound(b: &Bound) -> String {
+    match *b {
+        Bound::Free => "free".to_string(),
+        Bound::Positive => "> 0".to_string(),
+        Bound::AtLeast(lo) => format!("> {lo}"),
+        Bound::AtMost(hi) => format!("< {hi}"),
+        Bound::Between(lo, hi) => format!("in ({lo}, {hi})"),
+    }
+}
+
 /// What [`Problem::gauss_newton`] returns.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct GaussNewton {
@@ -417,6 +572,8 @@ pub(crate) struct GaussNewton {
     pub h_exact: Vec<f64>,
     /// `J^T diag(w rho' / r) J`, row-major.
     pub h_irls: Vec<f64>,
+    /// Largest magnitude of each column of `J` over the weighted points.
+    pub jmax: Vec<f64>,
 }
 
 /// A model output `p` in space `src` mapped to space `dst`, with the derivative of the mapping;
@@ -752,31 +909,33 @@ fn run_starts<M: Model + ?Sized>(
     method: Method,
 ) -> Vec<StartOutcome> {
     let internal: Vec<Vec<f64>> = starts.iter().map(|s| problem.to_internal(s)).collect();
-    let results = if method == Method::LevenbergMarquardt {
-        let one = |u0: &Vec<f64>| lm_then_lbfgs(problem, u0, options);
-        #[cfg(feature = "parallel")]
-        let r = if options.parallel && internal.len() > 1 {
-            use rayon::prelude::*;
-            internal.par_iter().map(one).collect()
+    let one = |u0: &Vec<f64>| {
+        if method == Method::LevenbergMarquardt {
+            lm_then_lbfgs(problem, u0, options)
         } else {
-            internal.iter().map(one).collect()
-        };
-        #[cfg(not(feature = "parallel"))]
-        let r = internal.iter().map(one).collect();
-        r
-    } else {
-        local_minimize_all(problem, &internal, options)
+            lbfgs_scaled(problem, u0, options)
+        }
     };
+    #[cfg(feature = "parallel")]
+    let results: Vec<LocalResult> = if options.parallel && internal.len() > 1 {
+        use rayon::prelude::*;
+        internal.par_iter().map(one).collect()
+    } else {
+        internal.iter().map(one).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let results: Vec<LocalResult> = internal.iter().map(one).collect();
+    let ws = problem.weight_scale();
     results
         .into_iter()
         .zip(starts)
         .map(|(r, s)| StartOutcome {
             start: s.clone(),
             params: problem.to_natural(&r.u),
-            objective: r.f,
+            objective: r.f * ws,
             iterations: r.iterations,
             evaluations: r.evaluations,
-            gradient_norm: norm(&r.g),
+            gradient_norm: norm(&r.g) * ws,
             status: r.status,
         })
         .collect()
@@ -797,11 +956,61 @@ fn lm_then_lbfgs<M: Model + ?Sized>(
         max_iterations: options.max_iterations.saturating_sub(lm.iterations).max(1),
         ..options.clone()
     };
-    let r = local_minimize_cost(problem, &lm.u, &rest);
+    let r = lbfgs_scaled(problem, &lm.u, &rest);
     LocalResult {
         iterations: lm.iterations + r.iterations,
         evaluations: lm.evaluations + r.evaluations,
         ..r
+    }
+}
+
+/// The L-BFGS rounds on `problem` with its free coordinates measured in units of the data
+/// ([`Problem::coordinate_scales`] at `u0`), so that the method's stopping rules and first
+/// steps do not depend on the units of `y`. Results are in the problem's own coordinates.
+fn lbfgs_scaled<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    options: &SolverOptions,
+) -> LocalResult {
+    let s = problem.coordinate_scales(u0);
+    if s.iter().all(|&v| v == 1.0) {
+        return local_minimize_cost(problem, u0, options);
+    }
+    let wrapped = Rescaled {
+        inner: problem,
+        s: &s,
+    };
+    let v0: Vec<f64> = u0.iter().zip(&s).map(|(u, s)| u / s).collect();
+    let r = local_minimize_cost(&wrapped, &v0, options);
+    LocalResult {
+        u: r.u.iter().zip(&s).map(|(v, s)| v * s).collect(),
+        g: r.g.iter().zip(&s).map(|(g, s)| g / s).collect(),
+        ..r
+    }
+}
+
+/// A cost in rescaled coordinates `v = u / s`.
+struct Rescaled<'a, C: Cost + ?Sized> {
+    inner: &'a C,
+    s: &'a [f64],
+}
+
+impl<C: Cost + ?Sized> Cost for Rescaled<'_, C> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value_grad(&self, v: &[f64], grad: &mut [f64]) -> f64 {
+        let u: Vec<f64> = v.iter().zip(self.s).map(|(v, s)| v * s).collect();
+        let f = self.inner.value_grad(&u, grad);
+        for (g, s) in grad.iter_mut().zip(self.s) {
+            *g *= s;
+        }
+        f
+    }
+    fn certificate(&self, v: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
+        let u: Vec<f64> = v.iter().zip(self.s).map(|(v, s)| v * s).collect();
+        let gu: Vec<f64> = g.iter().zip(self.s).map(|(g, s)| g / s).collect();
+        self.inner.certificate(&u, f, &gu, tolerance)
     }
 }
 

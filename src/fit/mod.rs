@@ -37,7 +37,7 @@ mod objective;
 
 pub use bounds::Bound;
 pub use certificate::{
-    certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
+    active_bounds, certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
 pub use covariance::{covariance, Covariance, CovarianceKind};

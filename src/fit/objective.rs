@@ -211,10 +211,25 @@ impl Objective {
         }
     }
 
-    /// The objective of the given residuals and optional weights (same length).
-    ///
-    /// Weights, when given, must be finite and >= 0; the engine validates them before use.
+    /// The objective of the given residuals and optional weights (same length). NaN where
+    /// [`Objective::try_value`] is an error (lengths that differ, a negative or non-finite
+    /// weight); prefer that one.
     pub fn value(&self, residuals: &[f64], weights: Option<&[f64]>) -> f64 {
+        self.try_value(residuals, weights).unwrap_or(f64::NAN)
+    }
+
+    /// The objective of the given residuals and optional weights.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `weights` is not one per residual;
+    /// [`Error::NonFinite`] or [`Error::OutOfDomain`] for a weight that is not finite and >= 0.
+    pub fn try_value(&self, residuals: &[f64], weights: Option<&[f64]>) -> Result<f64> {
+        if let Some(w) = weights {
+            crate::error::check::same_len("weights and residuals", w.len(), residuals.len())?;
+            for (i, &wi) in w.iter().enumerate() {
+                crate::error::check::non_negative("weight", Some(i + 1), wi)?;
+            }
+        }
         let (total, wsum) = match weights {
             Some(w) => residuals
                 .iter()
@@ -227,11 +242,11 @@ impl Objective {
                 residuals.len() as f64,
             ),
         };
-        match self.reduction {
+        Ok(match self.reduction {
             Reduction::Sum => total,
             Reduction::Mean if wsum > 0.0 => total / wsum,
             Reduction::Mean => 0.0,
-        }
+        })
     }
 }
 
@@ -283,5 +298,17 @@ mod tests {
             .with_reduction(Reduction::Mean)
             .value(&r, Some(&w));
         assert!((s / 6.0 - m).abs() < 1e-15);
+    }
+
+    #[test]
+    fn fewer_weights_than_residuals_is_an_error_not_a_truncation() {
+        let o = Objective::squared_log();
+        let err = o
+            .try_value(&[0.1, 0.2, 0.3], Some(&[1.0, 1.0]))
+            .unwrap_err();
+        assert!(matches!(err, Error::LengthMismatch { .. }), "{err:?}");
+        assert!(o.value(&[0.1, 0.2, 0.3], Some(&[1.0, 1.0])).is_nan());
+        assert!(o.try_value(&[0.1], Some(&[-1.0])).is_err());
+        assert!((o.try_value(&[0.1, 0.2], Some(&[1.0, 1.0])).unwrap() - 0.025).abs() < 1e-15);
     }
 }

@@ -1,5 +1,6 @@
 //! Fitting broken neural scaling laws with any number of breaks.
 
+use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
 use crate::holdout::HoldoutScore;
@@ -14,6 +15,18 @@ pub struct BnslFit {
     pub law: Bnsl,
     /// The optimizer's report (objective, status, iterations, gradient norm, starts).
     pub report: FitReport,
+    /// What the answer leans on that the data do not show: a parameter pressed against its
+    /// bound (a break at the edge of the data, a sharpness at the end of its range, the floor
+    /// at 0), or a fit that did not converge.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+impl BnslFit {
+    /// The fit's warnings (see the field of the same name).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
 }
 
 /// An extrapolation backtest: a fit on the points with the smallest `x`, scored on the rest.
@@ -201,6 +214,26 @@ impl BnslFitter {
                     reason: "must be finite and >= 0".into(),
                 });
             }
+            // b > 0: the law lies above its floor everywhere, so a floor at or above every
+            // observation cannot describe them.
+            let top = y
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .max_by(|a, b| a.1.total_cmp(b.1));
+            if let Some((i, &ymax)) = top {
+                if ymax <= a {
+                    return Err(Error::OutOfDomain {
+                        field: "fixed floor".into(),
+                        row: None,
+                        value: a,
+                        requirement: format!(
+                            "< the largest y ({ymax}, row {}): the law lies above its floor",
+                            i + 1
+                        ),
+                    });
+                }
+            }
         }
         check::all_positive("x", x)?;
         match self.objective.space {
@@ -302,9 +335,42 @@ impl BnslFitter {
         };
         let min = two_phase(&problem, &starts, &self.solver)?;
         let law = model.to_law(&min.params, log_ref)?;
+        let mut names: Vec<String> = Vec::with_capacity(n_free);
+        let mut natural: Vec<(f64, Bound, f64)> = Vec::with_capacity(n_free);
+        let yscale = y.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
+        let yscale = if yscale > 0.0 && yscale.is_finite() {
+            yscale
+        } else {
+            0.0
+        };
+        if self.fixed_a.is_none() {
+            names.push("a".into());
+            natural.push((law.a, Bound::Positive, yscale));
+        }
+        names.extend(["b".to_string(), "c0".to_string()]);
+        natural.extend([(law.b, Bound::Positive, 0.0), (law.c0, Bound::Free, 0.0)]);
+        let d_bound = Bound::Between(
+            (lmin - widen + log_ref).exp(),
+            (lmax + widen + log_ref).exp(),
+        );
+        for (i, br) in law.breaks.iter().enumerate() {
+            names.extend([
+                format!("c{}", i + 1),
+                format!("d{}", i + 1),
+                format!("f{}", i + 1),
+            ]);
+            natural.extend([
+                (br.c, Bound::Free, 0.0),
+                (br.d, d_bound, 0.0),
+                (br.f, Bound::Between(flo, fhi), 0.0),
+            ]);
+        }
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let warnings = problem.fit_warnings(&min.params, &min.report, &name_refs, &natural);
         Ok(BnslFit {
             law,
             report: min.report,
+            warnings,
         })
     }
 }

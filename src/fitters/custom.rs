@@ -1,5 +1,6 @@
 //! User-defined laws: any model function, fitted by the same engine as the built-in laws.
 
+use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
 use serde::{Deserialize, Serialize};
@@ -79,9 +80,18 @@ pub struct CustomFit {
     pub names: Vec<String>,
     /// The optimizer's report (objective, status, iterations, gradient norm, starts).
     pub report: FitReport,
+    /// What the answer leans on that the data do not show: a parameter pressed against its
+    /// bound, or a fit that did not converge.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
 }
 
 impl CustomFit {
+    /// The fit's warnings (see the field of the same name).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
     /// The fitted value of the parameter called `name`.
     pub fn get(&self, name: &str) -> Option<f64> {
         self.names
@@ -231,7 +241,9 @@ impl CustomLaw {
     /// wider rows); NaN or infinite inputs or `y` (naming the row); `y <= 0` when the objective
     /// works on logs; fewer points than parameters; no names, duplicate names, an unknown name
     /// given to [`CustomLaw::bound`], invalid bounds; no starts, or a start of the wrong length,
-    /// not finite, or outside its bounds; no start with a finite objective.
+    /// not finite, or outside its bounds; no start with a finite objective; an analytic gradient
+    /// ([`CustomLaw::gradient`]) that disagrees with central finite differences at the first
+    /// start (checked once per fit, [`Error::InvalidOption`] naming the parameter and row).
     pub fn fit_rows<R: AsRef<[f64]>>(&self, rows: &[R], y: &[f64]) -> Result<CustomFit> {
         if let Some(e) = &self.deferred {
             return Err(e.clone());
@@ -313,11 +325,23 @@ impl CustomLaw {
         if let Some(w) = &self.weights {
             problem = problem.with_weights(w)?;
         }
+        if self.grad.is_some() {
+            model.check_gradient(&self.starts[0])?;
+        }
         let min = minimize(&problem, &self.starts, &self.solver)?;
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let natural: Vec<(f64, Bound, f64)> = min
+            .params
+            .iter()
+            .zip(&self.bounds)
+            .map(|(&p, &b)| (p, b, 0.0))
+            .collect();
+        let warnings = problem.fit_warnings(&min.params, &min.report, &names, &natural);
         Ok(CustomFit {
             params: min.params,
             names: self.names.clone(),
             report: min.report,
+            warnings,
         })
     }
 }
@@ -344,6 +368,74 @@ struct CustomModel<'a> {
 impl CustomModel<'_> {
     fn row(&self, i: usize) -> &[f64] {
         &self.inputs[i * self.width..(i + 1) * self.width]
+    }
+}
+
+impl CustomModel<'_> {
+    /// Checks the user's analytic gradient against central finite differences at `params`,
+    /// column by column over all rows: they must agree to 1e-3 of the column's norm (central
+    /// differences are accurate to about 1e-10 here, so only a wrong formula or sign fails).
+    fn check_gradient(&self, params: &[f64]) -> Result<()> {
+        let Some(g) = &self.law.grad else {
+            return Ok(());
+        };
+        let np = params.len();
+        let f = &self.law.f;
+        let mut analytic = vec![0.0; np];
+        let mut p = params.to_vec();
+        let cbrt_eps = f64::EPSILON.cbrt();
+        let mut diff = vec![0.0; np];
+        let mut norm_a = vec![0.0; np];
+        let mut norm_fd = vec![0.0; np];
+        let mut worst: Vec<Option<(usize, f64, f64)>> = vec![None; np];
+        for i in 0..self.n {
+            let row = self.row(i);
+            analytic.iter_mut().for_each(|v| *v = 0.0);
+            g(params, row, &mut analytic);
+            for j in 0..np {
+                let h = cbrt_eps * params[j].abs().max(1e-8);
+                let b = &self.law.bounds[j];
+                if !(b.contains(params[j] + h) && b.contains(params[j] - h)) {
+                    continue;
+                }
+                p[j] = params[j] + h;
+                let fu = f(&p, row);
+                p[j] = params[j] - h;
+                let fd = f(&p, row);
+                p[j] = params[j];
+                let num = (fu - fd) / (2.0 * h);
+                let an = analytic[j];
+                if !(num.is_finite() && an.is_finite()) {
+                    continue;
+                }
+                let d = (an - num).abs();
+                diff[j] += d * d;
+                norm_a[j] += an * an;
+                norm_fd[j] += num * num;
+                if worst[j].is_none_or(|(_, a, n)| d > (a - n).abs()) {
+                    worst[j] = Some((i, an, num));
+                }
+            }
+        }
+        for j in 0..np {
+            let scale = norm_a[j].max(norm_fd[j]).sqrt();
+            if diff[j].sqrt() > 1e-3 * scale + 1e-300 {
+                let (i, an, num) = worst[j].unwrap_or((0, f64::NAN, f64::NAN));
+                return Err(Error::InvalidOption {
+                    name: "gradient".into(),
+                    value: format!(
+                        "d f / d {} at row {} of the first start: {an} (central finite \
+                         differences: {num})",
+                        self.law.names[j],
+                        i + 1
+                    ),
+                    reason: "the analytic gradient disagrees with finite differences; check its \
+                             formula and sign"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
 //! Fitting `y = E + A x^(-alpha)`.
 
+use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::{
     covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
-    SolverOptions, Status,
+    SolverOptions, Space, Status,
 };
 use crate::laws::PowerLaw;
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,17 @@ pub struct PowerLawFit {
     pub law: PowerLaw,
     /// The optimizer's report (objective, status, iterations, gradient norm, starts).
     pub report: FitReport,
+    /// What the answer leans on that the data do not show: a parameter pressed against its
+    /// bound (the floor at 0, say), or a fit that did not converge.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+impl PowerLawFit {
+    /// The fit's warnings (see [`PowerLawFit::warnings`](field@PowerLawFit::warnings)).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
 }
 
 /// How `E` is treated.
@@ -137,6 +149,21 @@ impl PowerLawFitter {
             }
             Floor::Fixed(v) => {
                 check::finite("fixed e", None, v)?;
+                // A > 0: the law lies above its floor everywhere, so a floor at or above every
+                // observation cannot describe them (it fits a flat line above the data).
+                if let Some((i, &ymax)) = y.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
+                    if ymax <= v {
+                        return Err(Error::OutOfDomain {
+                            field: "fixed e".into(),
+                            row: None,
+                            value: v,
+                            requirement: format!(
+                                "< the largest y ({ymax}, row {}): the law lies above its floor",
+                                i + 1
+                            ),
+                        });
+                    }
+                }
                 2
             }
         };
@@ -148,13 +175,18 @@ impl PowerLawFitter {
                 found: x.len(),
             });
         }
-        let distinct = check::distinct_count(x);
+        let distinct = distinct_log_count(x);
         if distinct < n_free {
             return Err(if distinct == 1 {
-                Error::Degenerate("all x are equal: the exponent is not identified".into())
+                Error::Degenerate(
+                    "all x are equal (to 1e-8 relative): the exponent is not identified".into(),
+                )
             } else {
                 Error::TooFewPoints {
-                    what: format!("distinct x values for a {n_free}-parameter power law"),
+                    what: format!(
+                        "distinct x values (1e-8 relative apart) for a {n_free}-parameter \
+                         power law"
+                    ),
                     needed: n_free,
                     found: distinct,
                 }
@@ -186,11 +218,15 @@ impl PowerLawFitter {
                 Floor::Fixed(_) => vec![ac, law.alpha],
             }
         };
-        let (params, report) = if let (Floor::Fixed(e), true) = (
-            self.floor,
-            self.objective == Objective::squared_log() && self.weights.is_none(),
-        ) {
-            ols_fixed_floor(&problem, &model, y, e)?
+        let exact_ols = matches!(self.floor, Floor::Fixed(e) if e == 0.0)
+            && self.objective == Objective::squared_log()
+            && self.weights.is_none()
+            && self.alpha_bound == Bound::Free;
+        let (params, report) = if exact_ols {
+            // Least squares of log y on log x is exactly the stated objective when E = 0.
+            let params = ols_fixed_floor(&model, y, 0.0)?;
+            let report = closed_form_report(&problem, &params, &self.solver)?;
+            (params, report)
         } else {
             let starts: Vec<Vec<f64>> = match &self.starts {
                 Some(s) if !s.is_empty() => s.iter().map(to_centered).collect(),
@@ -201,7 +237,17 @@ impl PowerLawFitter {
                         reason: "give at least one start".into(),
                     })
                 }
-                None => auto_starts(&model, y, self.floor),
+                None => {
+                    let mut st = auto_starts(&model, y, self.floor, self.objective.space);
+                    // For a fixed floor the log-log regression of y - E is a good start (only a
+                    // start: it minimises the stated objective only when E = 0).
+                    if let Floor::Fixed(e) = self.floor {
+                        if let Ok(p) = ols_fixed_floor(&model, y, e) {
+                            st.insert(0, p);
+                        }
+                    }
+                    st
+                }
             };
             let min = minimize(&problem, &starts, &self.solver)?;
             (min.params, min.report)
@@ -213,8 +259,85 @@ impl PowerLawFitter {
         let a = ac * (alpha * log_ref).exp();
         let law = PowerLaw::new(e, a, alpha)
             .map_err(|_| Error::Numerical(format!("fitted coefficient overflowed: A = {a}")))?;
-        Ok(PowerLawFit { law, report })
+        // the floor's scale is the data's: a floor 1e-6 of the smallest |y| from 0 is at 0
+        let yscale = y.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
+        let yscale = if yscale > 0.0 && yscale.is_finite() {
+            yscale
+        } else {
+            0.0
+        };
+        let (names, natural): (Vec<&str>, Vec<(f64, Bound, f64)>) = match self.floor {
+            Floor::Fitted(b) => (
+                vec!["e", "a", "alpha"],
+                vec![
+                    (e, b, yscale),
+                    (a, Bound::Positive, 0.0),
+                    (alpha, self.alpha_bound, 1.0),
+                ],
+            ),
+            Floor::Fixed(_) => (
+                vec!["a", "alpha"],
+                vec![(a, Bound::Positive, 0.0), (alpha, self.alpha_bound, 1.0)],
+            ),
+        };
+        let warnings = problem.fit_warnings(&params, &report, &names, &natural);
+        Ok(PowerLawFit {
+            law,
+            report,
+            warnings,
+        })
     }
+}
+
+/// Number of distinct `x` (all > 0), counting values within 1e-8 relative of each other once:
+/// closer than that, two points cannot identify an exponent (their log-spacing is at the level
+/// of rounding in the fitted predictions).
+fn distinct_log_count(x: &[f64]) -> usize {
+    let mut l: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    l.sort_by(f64::total_cmp);
+    let mut count = 0;
+    let mut last = f64::NEG_INFINITY;
+    for v in l {
+        if v - last > 1e-8 {
+            count += 1;
+            last = v;
+        }
+    }
+    count
+}
+
+/// The report of a closed-form solution: no iterations, and a status from the convergence
+/// certificate like every other fit.
+fn closed_form_report(
+    problem: &Problem<'_, CenteredPowerLaw>,
+    params: &[f64],
+    solver: &SolverOptions,
+) -> Result<FitReport> {
+    let objective = problem.value_grad(params, None)?;
+    // the gradient norm in the fitted coordinates, as every engine report gives it
+    let mut grad = vec![0.0; params.len()];
+    problem.value_grad_internal(&problem.to_internal(params), &mut grad);
+    let cert = problem.certificate(params, solver.certificate_tolerance)?;
+    let status = if cert.holds {
+        Status::Converged
+    } else {
+        Status::Stalled {
+            relative_gradient: cert.relative_gradient,
+        }
+    };
+    Ok(FitReport {
+        objective,
+        objective_spec: *problem.objective(),
+        status,
+        iterations: 0,
+        evaluations: 1,
+        gradient_norm: grad.iter().map(|g| g * g).sum::<f64>().sqrt() * problem.weight_scale(),
+        n_points: problem.n_points(),
+        n_starts: 1,
+        best_start: 0,
+        n_starts_at_best: 1,
+        starts: None,
+    })
 }
 
 impl PowerLawFitter {
@@ -369,13 +492,9 @@ impl Model for CenteredPowerLaw {
     }
 }
 
-/// Exact least squares in log-log space for a fixed floor `e` (`e = 0`: the pure power law).
-fn ols_fixed_floor(
-    problem: &Problem<'_, CenteredPowerLaw>,
-    model: &CenteredPowerLaw,
-    y: &[f64],
-    e: f64,
-) -> Result<(Vec<f64>, FitReport)> {
+/// Least squares of `log(y - e)` on centred `log x`: `[Ac, alpha]`. Exactly the squared log
+/// objective when `e = 0`; a start otherwise.
+fn ols_fixed_floor(model: &CenteredPowerLaw, y: &[f64], e: f64) -> Result<Vec<f64>> {
     let mut z = Vec::with_capacity(y.len());
     for (i, &v) in y.iter().enumerate() {
         let d = v - e;
@@ -399,31 +518,34 @@ fn ols_fixed_floor(
     }
     let slope = sxz / sxx;
     let params = vec![(mz - slope * mx).exp(), -slope];
-    let mut grad = vec![0.0; 2];
-    let objective = problem.value_grad(&params, Some(&mut grad))?;
-    let report = FitReport {
-        objective,
-        objective_spec: *problem.objective(),
-        status: Status::Converged,
-        iterations: 0,
-        evaluations: 1,
-        gradient_norm: grad.iter().map(|g| g * g).sum::<f64>().sqrt(),
-        n_points: y.len(),
-        n_starts: 1,
-        best_start: 0,
-        n_starts_at_best: 1,
-        starts: None,
-    };
-    Ok((params, report))
+    if params.iter().all(|v| v.is_finite()) && params[0] > 0.0 {
+        Ok(params)
+    } else {
+        Err(Error::Numerical(format!(
+            "log-log regression is not finite (A = {}, alpha = {})",
+            params[0], params[1]
+        )))
+    }
 }
 
 /// Starts by variable projection: for each `alpha` on a log grid the law is linear in
-/// `(E, Ac)`; solve weighted least squares (weights `1/y^2`, a first-order stand-in for log
-/// residuals) with `E >= 0`, and keep the three best local minima of that profile.
-fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor) -> Vec<Vec<f64>> {
-    let fixed = match floor {
-        Floor::Fixed(e) => Some(e),
-        Floor::Fitted(_) => None,
+/// `(E, Ac)`; solve weighted least squares (weights `1/y^2` for log residuals, a first-order
+/// stand-in, and 1 for linear ones) with `E` inside its bound (negative floors included where
+/// the bound allows them), and keep the three best local minima of that profile.
+fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) -> Vec<Vec<f64>> {
+    let w: Vec<f64> = match space {
+        Space::Log => y.iter().map(|v| 1.0 / (v * v)).collect(),
+        Space::Linear => vec![1.0; y.len()],
+    };
+    let (ymin, ymax) = y
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let spread = if ymax > ymin {
+        ymax - ymin
+    } else {
+        ymax.abs().max(1e-300)
     };
     let alphas: Vec<f64> = (0..48)
         .map(|k| 10f64.powf(-2.5 + 3.5 * k as f64 / 47.0))
@@ -431,9 +553,17 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor) -> Vec<Vec<f64
     let mut profile: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(alphas.len());
     for &alpha in &alphas {
         let t: Vec<f64> = model.lx.iter().map(|&l| (-alpha * l).exp()).collect();
-        let (e, ac) = match fixed {
-            Some(e) => (e, fit_slope(&t, y, e)),
-            None => fit_floor_and_slope(&t, y),
+        let (e, ac) = match floor {
+            Floor::Fixed(e) => (e, fit_slope(&t, y, &w, e)),
+            Floor::Fitted(bound) => {
+                let (e, ac) = fit_floor_and_slope(&t, y, &w);
+                if bound.contains(e) && ac > 0.0 {
+                    (e, ac)
+                } else {
+                    let e = inside(&bound, e, ymin, spread);
+                    (e, fit_slope(&t, y, &w, e))
+                }
+            }
         };
         if !(ac > 0.0 && ac.is_finite() && e.is_finite()) {
             continue;
@@ -441,9 +571,10 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor) -> Vec<Vec<f64
         let sse: f64 = t
             .iter()
             .zip(y)
-            .map(|(ti, yi)| {
-                let r = (yi - e - ac * ti) / yi;
-                r * r
+            .zip(&w)
+            .map(|((ti, yi), wi)| {
+                let r = yi - e - ac * ti;
+                wi * r * r
             })
             .sum();
         profile.push((sse, e, ac, alpha));
@@ -459,58 +590,61 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor) -> Vec<Vec<f64
     let mut starts: Vec<Vec<f64>> = minima
         .iter()
         .take(3)
-        .map(|&(_, e, ac, alpha)| {
-            let e = e.max(1e-3 * y.iter().cloned().fold(f64::INFINITY, f64::min));
-            match fixed {
-                Some(_) => vec![ac, alpha],
-                None => vec![e, ac, alpha],
-            }
+        .map(|&(_, e, ac, alpha)| match floor {
+            Floor::Fixed(_) => vec![ac, alpha],
+            Floor::Fitted(bound) => vec![inside(&bound, e, ymin, spread), ac, alpha],
         })
         .collect();
     if starts.is_empty() {
-        let ymin = y
-            .iter()
-            .cloned()
-            .fold(f64::INFINITY, f64::min)
-            .abs()
-            .max(1e-12);
-        starts.push(match fixed {
-            Some(_) => vec![ymin, 0.3],
-            None => vec![0.5 * ymin, 0.5 * ymin, 0.3],
+        let yref = ymin.abs().max(1e-12);
+        starts.push(match floor {
+            Floor::Fixed(_) => vec![yref, 0.3],
+            Floor::Fitted(bound) => vec![inside(&bound, 0.5 * ymin, ymin, spread), yref, 0.3],
         });
     }
     starts
 }
 
-/// Weighted LS (weights 1/y^2) of `y - e = ac t`.
-fn fit_slope(t: &[f64], y: &[f64], e: f64) -> f64 {
+/// `e` moved inside `bound` (a floor at its bound is no start: a positive floor of 0 becomes
+/// 1e-3 of the smallest y, as Hoffmann-style starts have it).
+fn inside(bound: &Bound, e: f64, ymin: f64, spread: f64) -> f64 {
+    if bound.contains(e) {
+        return e;
+    }
+    let gap = 1e-3 * if ymin > 0.0 { ymin } else { spread };
+    match *bound {
+        Bound::Free => e,
+        Bound::Positive => gap,
+        Bound::AtLeast(lo) => lo + gap.max(1e-9 * lo.abs()),
+        Bound::AtMost(hi) => hi - gap.max(1e-9 * hi.abs()),
+        Bound::Between(lo, hi) => e.clamp(lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo)),
+    }
+}
+
+/// Weighted least squares of `y - e = ac t`.
+fn fit_slope(t: &[f64], y: &[f64], w: &[f64], e: f64) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
-    for (&ti, &yi) in t.iter().zip(y) {
-        let w = 1.0 / (yi * yi);
-        num += w * ti * (yi - e);
-        den += w * ti * ti;
+    for ((&ti, &yi), &wi) in t.iter().zip(y).zip(w) {
+        num += wi * ti * (yi - e);
+        den += wi * ti * ti;
     }
     num / den
 }
 
-/// Weighted LS (weights 1/y^2) of `y = e + ac t` with `e >= 0`.
-fn fit_floor_and_slope(t: &[f64], y: &[f64]) -> (f64, f64) {
+/// Weighted least squares of `y = e + ac t`, `e` unconstrained (NaN where singular).
+fn fit_floor_and_slope(t: &[f64], y: &[f64], w: &[f64]) -> (f64, f64) {
     let (mut s0, mut s1, mut s2, mut sy, mut sty) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for (&ti, &yi) in t.iter().zip(y) {
-        let w = 1.0 / (yi * yi);
-        s0 += w;
-        s1 += w * ti;
-        s2 += w * ti * ti;
-        sy += w * yi;
-        sty += w * ti * yi;
+    for ((&ti, &yi), &wi) in t.iter().zip(y).zip(w) {
+        s0 += wi;
+        s1 += wi * ti;
+        s2 += wi * ti * ti;
+        sy += wi * yi;
+        sty += wi * ti * yi;
     }
     let det = s0 * s2 - s1 * s1;
-    if det.abs() > 1e-300 {
-        let e = (s2 * sy - s1 * sty) / det;
-        let ac = (s0 * sty - s1 * sy) / det;
-        if e >= 0.0 {
-            return (e, ac);
-        }
+    if det.abs() > 1e-12 * (s0 * s2).abs() && det.is_finite() {
+        ((s2 * sy - s1 * sty) / det, (s0 * sty - s1 * sy) / det)
+    } else {
+        (f64::NAN, f64::NAN)
     }
-    (0.0, fit_slope(t, y, 0.0))
 }

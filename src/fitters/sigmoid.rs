@@ -1,5 +1,6 @@
 //! Fitting the sigmoidal compute curve `R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B)`.
 
+use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
 use crate::holdout::HoldoutScore;
@@ -19,6 +20,17 @@ pub struct SigmoidFit {
     pub n_dropped: usize,
     /// Points the law was fitted to.
     pub n_used: usize,
+    /// What the answer leans on that the data do not show: a parameter pressed against its
+    /// bound (an asymptote at the end of the metric range, say), or a fit that did not converge.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+impl SigmoidFit {
+    /// The fit's warnings (see the field of the same name).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
 }
 
 /// An extrapolation backtest: a fit on the points with compute up to a cut, scored on the rest.
@@ -363,11 +375,32 @@ impl SigmoidFitter {
                  C_mid = {c_mid}"
             ))
         })?;
+        let (names, natural): (Vec<&str>, Vec<(f64, Bound, f64)>) = match self.fixed_r0 {
+            Some(_) => (
+                vec!["a", "b", "c_mid"],
+                vec![
+                    (a, Bound::Between(lo, hi), 0.0),
+                    (b, Bound::Positive, 0.0),
+                    (c_mid, Bound::Positive, 0.0),
+                ],
+            ),
+            None => (
+                vec!["r0", "a", "b", "c_mid"],
+                vec![
+                    (r0, Bound::Between(lo, hi), 0.0),
+                    (a, Bound::Between(lo, hi), 0.0),
+                    (b, Bound::Positive, 0.0),
+                    (c_mid, Bound::Positive, 0.0),
+                ],
+            ),
+        };
+        let warnings = problem.fit_warnings(&min.params, &min.report, &names, &natural);
         Ok(SigmoidFit {
             law,
             report: min.report,
             n_dropped,
             n_used: c.len(),
+            warnings,
         })
     }
 }

@@ -1,0 +1,335 @@
+//! Issue 11 (engine half): every minimal failing input gets the right answer and status, and
+//! `Converged` always comes with a certificate that holds when recomputed from scratch.
+//!
+//! Expected values come from the inputs' known truth or from
+//! `tests/reference/issue11_engine.py` (its output is `tests/reference/issue11_engine.json`).
+
+use scaling_laws::fit::{Objective, SolverOptions, Status};
+use scaling_laws::{CustomLaw, PowerLawFitter};
+
+fn reference() -> serde_json::Value {
+    serde_json::from_str(include_str!("reference/issue11_engine.json")).unwrap()
+}
+
+fn num(v: &serde_json::Value, path: &[&str]) -> f64 {
+    let mut v = v;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_f64().unwrap()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-300)
+}
+
+fn exp_decay_law() -> CustomLaw {
+    CustomLaw::new(&["a", "b", "c"], |p, x| p[0] * (-x / p[1]).exp() + p[2])
+        .start(vec![1.0, 300.0, 1.0])
+        .objective(Objective::squared_linear())
+}
+
+/// Issue item 2: `a exp(-x/b) + c` from (1, 300, 1): IterationLimit at b = 479 before.
+#[test]
+fn exp_decay_reaches_the_exact_truth_from_the_issue_start() {
+    let r = reference();
+    let x = [0.0, 700.0, 1400.0];
+    let y = [6.9, 3.10727665, 1.71201169];
+    let fit = exp_decay_law().fit(&x, &y).unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+    for (k, name) in ["a", "b", "c"].iter().enumerate() {
+        let want = num(&r, &["exp_decay", name]);
+        assert!(
+            close(fit.params[k], want, 1e-6),
+            "{name}: {} vs {want}",
+            fit.params[k]
+        );
+    }
+}
+
+/// Item 2: the same data in any units gives the same relative answer and status.
+#[test]
+fn exp_decay_is_invariant_to_the_units_of_y() {
+    let x = [0.0, 700.0, 1400.0];
+    let y = [6.9, 3.10727665, 1.71201169];
+    for k in -8..=8 {
+        let s = 10f64.powi(k);
+        let ys: Vec<f64> = y.iter().map(|v| v * s).collect();
+        let law = exp_decay_law().starts(vec![vec![s, 300.0, s]]);
+        let fit = law.fit(&x, &ys).unwrap();
+        assert_eq!(
+            fit.report.status,
+            Status::Converged,
+            "k = {k}: {:?}",
+            fit.report
+        );
+        assert!(
+            close(fit.params[0], 6.0 * s, 1e-6),
+            "k = {k}: {:?}",
+            fit.params
+        );
+        assert!(
+            close(fit.params[1], 700.0, 1e-6),
+            "k = {k}: {:?}",
+            fit.params
+        );
+        assert!(
+            close(fit.params[2], 0.9 * s, 1e-5),
+            "k = {k}: {:?}",
+            fit.params
+        );
+    }
+}
+
+const NEG_X: [f64; 5] = [1.0, 2.0, 4.0, 8.0, 16.0];
+const NEG_Y: [f64; 5] = [3000.0, 2061.261982, 1298.769777, 679.433656, 176.376408];
+
+/// Item 2: a free floor whose truth is negative (E = -2000), in any units of y.
+#[test]
+fn free_floor_finds_a_negative_floor_in_any_units() {
+    let r = reference();
+    for k in -8..=8 {
+        let s = 10f64.powi(k);
+        let y: Vec<f64> = NEG_Y.iter().map(|v| v * s).collect();
+        let fit = PowerLawFitter::new()
+            .floor_bound(scaling_laws::fit::Bound::Free)
+            .objective(Objective::squared_linear())
+            .fit(&NEG_X, &y)
+            .unwrap();
+        assert_eq!(
+            fit.report.status,
+            Status::Converged,
+            "k = {k}: {:?}",
+            fit.report
+        );
+        let e = num(&r, &["negative_floor", "e"]) * s;
+        let a = num(&r, &["negative_floor", "a"]) * s;
+        let alpha = num(&r, &["negative_floor", "alpha"]);
+        assert!(close(fit.law.e, e, 1e-6), "k = {k}: {:?}", fit.law);
+        assert!(close(fit.law.a, a, 1e-6), "k = {k}: {:?}", fit.law);
+        assert!(close(fit.law.alpha, alpha, 1e-6), "k = {k}: {:?}", fit.law);
+    }
+}
+
+/// Item 2, L-BFGS alone: with y in 1e6 units it reported Converged at its start.
+#[test]
+fn lbfgs_alone_is_invariant_to_the_units_of_y() {
+    for k in [-8, -4, 0, 6, 8] {
+        let s = 10f64.powi(k);
+        let y: Vec<f64> = NEG_Y.iter().map(|v| v * s).collect();
+        let fit = PowerLawFitter::new()
+            .floor_bound(scaling_laws::fit::Bound::Free)
+            .objective(Objective::squared_linear())
+            .solver(SolverOptions {
+                method: scaling_laws::fit::Method::Lbfgs,
+                ..SolverOptions::default()
+            })
+            .fit(&NEG_X, &y)
+            .unwrap();
+        // Converged only at the truth; anything else must say it did not converge
+        if fit.report.status == Status::Converged {
+            assert!(
+                close(fit.law.e, -2000.0 * s, 1e-5),
+                "k = {k}: {:?}",
+                fit.law
+            );
+        }
+        assert!(fit.report.iterations > 0, "k = {k}");
+    }
+}
+
+/// Item 3: a fixed floor with a log objective minimises the stated objective.
+#[test]
+fn fixed_floor_with_log_objective_minimises_the_stated_objective() {
+    let r = reference();
+    let fit = PowerLawFitter::new()
+        .fix_floor(1.5)
+        .objective(Objective::squared_log())
+        .fit(&[1.0, 10.0, 100.0], &[3.0, 1.8, 1.52])
+        .unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+    let a = num(&r, &["fixed_floor_log", "a"]);
+    let alpha = num(&r, &["fixed_floor_log", "alpha"]);
+    let obj = num(&r, &["fixed_floor_log", "objective"]);
+    assert!(close(fit.law.a, a, 1e-6), "{:?}", fit.law);
+    assert!(close(fit.law.alpha, alpha, 1e-6), "{:?}", fit.law);
+    assert!(
+        close(fit.report.objective, obj, 1e-6),
+        "{}",
+        fit.report.objective
+    );
+    assert!(fit.report.iterations > 0);
+}
+
+fn power_data() -> (Vec<f64>, Vec<f64>) {
+    let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+    let y = x
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
+        .collect();
+    (x, y)
+}
+
+/// Item 7: uniform weights of 1e-200 or 1e200 change nothing but the objective's scale.
+#[test]
+fn uniform_weights_of_any_size_give_the_unweighted_fit() {
+    let (x, y) = power_data();
+    let plain = PowerLawFitter::new().fit(&x, &y).unwrap();
+    assert_eq!(plain.report.status, Status::Converged);
+    for w in [1e-200, 1e-100, 1e100, 1e200, 1e300] {
+        let fit = PowerLawFitter::new()
+            .weights(vec![w; x.len()])
+            .fit(&x, &y)
+            .unwrap();
+        assert_eq!(
+            fit.report.status,
+            Status::Converged,
+            "w = {w}: {:?}",
+            fit.report
+        );
+        assert!(fit.report.gradient_norm.is_finite(), "w = {w}");
+        assert!(fit.report.iterations > 0, "w = {w}");
+        assert!(
+            close(fit.law.alpha, plain.law.alpha, 1e-6),
+            "w = {w}: {:?}",
+            fit.law
+        );
+        assert!(
+            close(fit.law.e, plain.law.e, 1e-6),
+            "w = {w}: {:?}",
+            fit.law
+        );
+        let want = plain.report.objective * w;
+        if want.is_finite() && want > 0.0 {
+            assert!(close(fit.report.objective, want, 1e-6), "w = {w}");
+        }
+    }
+}
+
+/// Item 7: `pure()` on y near 1e-290 gives a finite gradient and the truth.
+#[test]
+fn pure_power_law_on_tiny_y() {
+    let x: Vec<f64> = (1..=10).map(|i| i as f64).collect();
+    let y: Vec<f64> = x.iter().map(|v| 3e-290 * v.powf(-0.5)).collect();
+    let fit = PowerLawFitter::new().pure().fit(&x, &y).unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+    assert!(fit.report.gradient_norm.is_finite());
+    assert!(close(fit.law.alpha, 0.5, 1e-9), "{:?}", fit.law);
+    assert!(close(fit.law.a, 3e-290, 1e-9), "{:?}", fit.law);
+}
+
+/// Item 7: x values equal to rounding are not distinct points.
+#[test]
+fn x_equal_to_rounding_is_not_two_points() {
+    let err = PowerLawFitter::new()
+        .pure()
+        .fit(&[1e9, 1e9 * (1.0 + 1e-12)], &[2.0, 3.0])
+        .unwrap_err();
+    assert!(matches!(err, scaling_laws::Error::Degenerate(_)), "{err:?}");
+}
+
+/// Item 7: a fixed floor above every observation is bad input (power law and BNSL).
+#[test]
+fn fixed_floor_above_the_data_is_an_error() {
+    let x = [1.0, 2.0, 4.0, 8.0];
+    let y = [3.4, 3.0, 2.8, 2.7];
+    let err = PowerLawFitter::new()
+        .fix_floor(5.0)
+        .fit(&x, &y)
+        .unwrap_err();
+    assert!(
+        matches!(err, scaling_laws::Error::OutOfDomain { .. }),
+        "{err:?}"
+    );
+    let err = scaling_laws::BnslFitter::new(0)
+        .fix_floor(5.0)
+        .fit(&x, &y)
+        .unwrap_err();
+    assert!(
+        matches!(err, scaling_laws::Error::OutOfDomain { .. }),
+        "{err:?}"
+    );
+}
+
+/// Item 7: `e + a x^-alpha` from [1, 100, 0.3] on y x 1e-10 (default Huber objective on logs).
+#[test]
+fn custom_power_law_on_tiny_units() {
+    let (x, y) = power_data();
+    let law = CustomLaw::new(&["e", "a", "alpha"], |p, x| p[0] + p[1] * x.powf(-p[2]))
+        .start(vec![1.0, 100.0, 0.3]);
+    let base = law.fit(&x, &y).unwrap();
+    let ys: Vec<f64> = y.iter().map(|v| v * 1e-10).collect();
+    let law_s = law.clone().starts(vec![vec![1e-10, 100.0 * 1e-10, 0.3]]);
+    for (fit, s) in [
+        (law.fit(&x, &ys), 1e-10),
+        (law_s.fit(&x, &ys), 1e-10),
+        (Ok(base.clone()), 1.0),
+    ] {
+        let fit = fit.unwrap();
+        if fit.report.status == Status::Converged {
+            assert!(fit.params[1] > 0.0, "{:?}", fit.params);
+            assert!(
+                close(fit.params[2], base.params[2], 1e-5),
+                "{:?}",
+                fit.params
+            );
+            assert!(
+                close(fit.params[0], base.params[0] * s, 1e-5),
+                "{:?}",
+                fit.params
+            );
+        }
+    }
+    // from the scaled start the answer must be found
+    let fit = law_s.fit(&x, &ys).unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+}
+
+/// Item 7: a wrong-sign analytic gradient is caught against finite differences, once.
+#[test]
+fn wrong_sign_user_gradient_is_reported() {
+    let (x, y) = power_data();
+    let law = CustomLaw::new(&["e", "a", "alpha"], |p, x| p[0] + p[1] * x.powf(-p[2]))
+        .start(vec![1.0, 100.0, 0.3]);
+    let good = law.clone().gradient(|p, x, g| {
+        g[0] = 1.0;
+        g[1] = x.powf(-p[2]);
+        g[2] = -p[1] * x.powf(-p[2]) * x.ln();
+    });
+    let fit = good.fit(&x, &y).unwrap();
+    assert_eq!(fit.report.status, Status::Converged);
+    let bad = law.gradient(|p, x, g| {
+        g[0] = 1.0;
+        g[1] = x.powf(-p[2]);
+        g[2] = p[1] * x.powf(-p[2]) * x.ln(); // wrong sign
+    });
+    let err = bad.fit(&x, &y).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("alpha") && msg.contains("finite differences"),
+        "{msg}"
+    );
+}
+
+/// Item 6: a floor on its bound is reported, not silent.
+#[test]
+fn floor_on_its_bound_warns() {
+    // a pure power law: the best positive floor is 0, on the bound
+    let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+    let y: Vec<f64> = x.iter().map(|v| 400.0 * v.powf(-0.34) * 1.0001).collect();
+    let fit = PowerLawFitter::new().fit(&x, &y).unwrap();
+    let at_bound = fit.warnings().iter().any(|w| {
+        matches!(w, scaling_laws::diagnostics::Warning::ParameterAtBound { parameter, .. } if parameter == "e")
+    });
+    assert!(
+        at_bound || fit.law.e > 1e-3,
+        "{:?} {:?}",
+        fit.law,
+        fit.warnings()
+    );
+    // and an interior optimum is not flagged
+    let (x, y) = power_data();
+    let fit = PowerLawFitter::new().fit(&x, &y).unwrap();
+    assert!(fit.warnings().is_empty(), "{:?}", fit.warnings());
+}
