@@ -167,13 +167,20 @@ impl Bootstrap {
                 }
             }
         }
-        for i in 0..q {
-            for j in 0..=i {
-                c[i][j] /= (m - 1) as f64;
-                c[j][i] = c[i][j];
-            }
-        }
-        Some(c)
+        let scale = 1.0 / (m - 1) as f64;
+        let lower: Vec<Vec<f64>> = c
+            .iter()
+            .map(|row| row.iter().map(|v| v * scale).collect())
+            .collect();
+        Some(
+            (0..q)
+                .map(|i| {
+                    (0..q)
+                        .map(|j| if j <= i { lower[i][j] } else { lower[j][i] })
+                        .collect()
+                })
+                .collect(),
+        )
     }
 
     /// The bootstrap standard error (standard deviation over resamples) of quantity `name`.

@@ -2249,10 +2249,10 @@ mod lad {
         let score = |ls: f64| -> f64 {
             let inv = (-ls).exp();
             let mut s = 0.0;
-            for i in 0..r.len() {
-                let q = r[i] * inv;
+            for (ri, wi) in r.iter().zip(&d.w) {
+                let q = ri * inv;
                 let c = q.clamp(-ml.delta, ml.delta);
-                s += d.w[i] * c * q;
+                s += wi * c * q;
             }
             s - d.wsum
         };
