@@ -147,7 +147,7 @@ fn bad_inputs_are_typed_errors() {
         alpha: 0.5,
         c: 300.0,
         lambda: 0.995,
-        warmup: WarmupConvention::AtPeak,
+        warmup: WarmupConvention::Ramp,
     };
     let curves = synthetic(&truth);
     assert!(matches!(
