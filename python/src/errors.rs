@@ -176,6 +176,20 @@ pub fn to_py_with(e: Error, cols: Columns<'_>) -> PyErr {
     err
 }
 
+/// The error of element `row` (1-based) of a vectorised call: the row is on the exception
+/// even when the Rust error itself has none (for example no optimum at that budget).
+pub fn to_py_row(e: Error, row: usize) -> PyErr {
+    let err = to_py(at_row(e, row));
+    Python::attach(|py| {
+        let v = err.value(py);
+        if v.getattr("row").map(|r| r.is_none()).unwrap_or(true) {
+            let _ = v.setattr("row", row);
+            let _ = v.setattr("index", row - 1);
+        }
+    });
+    err
+}
+
 /// A Rust error as a Python exception.
 pub fn to_py(e: Error) -> PyErr {
     to_py_with(e, &[])

@@ -558,7 +558,7 @@ fn allocate<'py>(
             .map(|(i, &c)| alloc.minimize_loss(&law, &cost, c).map_err(|e| (e, i)))
             .collect::<Result<Vec<_>, _>>()
     });
-    let out = out.map_err(|(e, i)| to_py(errors::at_row(e, i + 1)))?;
+    let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
     let d = PyDict::new(py);
     d.set_item(
         "params",
@@ -604,7 +604,7 @@ fn cheapest_allocation<'py>(
             .map(|(i, &l)| alloc.minimize_cost(&law, &cost, l).map_err(|e| (e, i)))
             .collect::<Result<Vec<_>, _>>()
     });
-    let out = out.map_err(|(e, i)| to_py(errors::at_row(e, i + 1)))?;
+    let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
     let d = PyDict::new(py);
     d.set_item(
         "params",

@@ -2,7 +2,7 @@
 //! `to_json()` / `from_json()`, pickling and equality through the results' serde form.
 
 use crate::convert::{array, broadcast2, counts, floats, shaped, Floats};
-use crate::errors::{at_row, input_error, to_py, NumericalError};
+use crate::errors::{input_error, to_py, to_py_row, NumericalError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 use scaling_laws::fit::FitReport;
@@ -103,7 +103,7 @@ pub fn map1(input: &Floats, f: impl Fn(f64) -> scaling_laws::Result<f64>) -> PyR
                 if input.scalar {
                     to_py(e)
                 } else {
-                    to_py(at_row(e, i + 1))
+                    to_py_row(e, i + 1)
                 }
             })
         })
@@ -329,7 +329,7 @@ impl PyChinchillaLaw {
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
-        let allocs = allocs.map_err(|(e, i)| to_py(at_row(e, i + 1)))?;
+        let allocs = allocs.map_err(|(e, i)| to_py_row(e, i + 1))?;
         allocation_dict(py, &c, &allocs, Some(("flops", c.values.clone())))
     }
     /// Tokens per parameter D_opt / N_opt at each budget (FLOPs).
@@ -371,7 +371,7 @@ impl PyChinchillaLaw {
             let a = self
                 .inner
                 .allocation_for_loss(x)
-                .map_err(|e| to_py(at_row(e, i + 1)))?;
+                .map_err(|e| to_py_row(e, i + 1))?;
             allocs.push((a.params, a.tokens, a.loss));
         }
         let flops = allocs.iter().map(|a| 6.0 * a.0 * a.1).collect();
@@ -401,7 +401,7 @@ impl PyChinchillaLaw {
             out.push(
                 self.inner
                     .compute_overhead(n, d)
-                    .map_err(|e| to_py(at_row(e, i + 1)))?,
+                    .map_err(|e| to_py_row(e, i + 1))?,
             );
         }
         let like = if n.values.len() >= d.values.len() {
