@@ -1065,7 +1065,8 @@ impl PySchedule {
     fn peak(&self) -> f64 {
         self.inner.peak()
     }
-    /// S1(t), the learning rate summed over steps 1..t, for t = 1..len (numpy array).
+    /// S1(t), the learning rate summed over steps 1..t, for t = 0..len (numpy array of len + 1,
+    /// starting at 0).
     fn cumulative_area<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         array(py, self.inner.cumulative_area())
     }

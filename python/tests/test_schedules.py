@@ -32,7 +32,7 @@ def test_builders():
     assert np.array_equal(sl.Schedule.step_decay(1.0, 5, [2, 4], 0.5).lrs, [1, 1, 0.5, 0.5, 0.25])
     s = sl.Schedule.linear_warmup(3e-4, 100).then(sl.Schedule.cosine(3e-4, 3e-5, 900))
     assert len(s) == 1000 and s.warmup_steps == 100 and s.peak == 3e-4
-    assert np.allclose(s.cumulative_area(), np.cumsum(s.lrs))
+    assert np.allclose(s.cumulative_area(), np.concatenate([[0.0], np.cumsum(s.lrs)]))
     assert len(sl.Schedule.two_stage(1e-3, 10, 1e-4, 5)) == 15
     assert len(sl.Schedule.inverse_sqrt(1e-3, 10, 100)) == 100
     assert np.array_equal(sl.Schedule(np.full(7, 2e-4)).lrs, sl.Schedule.constant(2e-4, 7).lrs)
