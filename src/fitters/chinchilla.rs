@@ -890,6 +890,7 @@ impl Cost for ChinCost<'_> {
                 jacobian: &jac,
                 weights: Some(&d.w),
                 bounds: &[Bound::Free; 5],
+                coordinates: None,
             },
             tolerance,
         )
@@ -1067,6 +1068,7 @@ impl Cost for MlCost<'_> {
                 jacobian: &jac,
                 weights: Some(&d.w),
                 bounds: &[Bound::Free; 5],
+                coordinates: None,
             },
             tolerance,
         )
