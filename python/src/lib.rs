@@ -15,7 +15,7 @@ use scaling_laws::{
     AnnealingFitter, BnslFitter, ChinchillaFitter, ChinchillaLaw, Estimator, MultiPowerFitter,
     PowerLawFitter, Run, SigmoidFitter, Starts,
 };
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 mod convert;
 mod errors;
@@ -446,6 +446,8 @@ fn bootstrap(
 #[derive(Clone)]
 struct PyCostModel {
     inner: CostModel,
+    /// The first exception a Python cost function raised, re-raised after the call.
+    failure: Option<Arc<Mutex<Option<PyErr>>>>,
 }
 
 #[pymethods]
@@ -455,6 +457,7 @@ impl PyCostModel {
     fn six_nd() -> Self {
         Self {
             inner: CostModel::SixND,
+            failure: None,
         }
     }
     /// C = 6ND + 6 n_layer n_ctx d_model D: Kaplan et al.'s count with attention FLOPs.
@@ -466,17 +469,23 @@ impl PyCostModel {
             d_model,
         };
         inner.validate().map_err(to_py)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            failure: None,
+        })
     }
     /// Training plus inference, C = 6ND + 2N D_inference (Sardana et al. 2023).
     #[staticmethod]
     fn training_plus_inference(inference_tokens: f64) -> PyResult<Self> {
         let inner = CostModel::TrainingPlusInference { inference_tokens };
         inner.validate().map_err(to_py)?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            failure: None,
+        })
     }
     /// Any cost `func(N, D) -> float`, increasing in both. It is called with the GIL held;
-    /// an exception or a non-number inside it counts as a non-finite cost.
+    /// the first exception it raises is raised by the allocation that called it.
     #[staticmethod]
     fn custom(name: String, func: Bound<'_, PyAny>) -> PyResult<Self> {
         if !func.is_callable() {
@@ -487,15 +496,24 @@ impl PyCostModel {
             ));
         }
         let func: Py<PyAny> = func.unbind();
+        let failure = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&failure);
         let cost = CustomCost::new(name, move |n, d| {
-            Python::attach(|py| {
-                func.call1(py, (n, d))
-                    .and_then(|r| r.extract::<f64>(py))
-                    .unwrap_or(f64::NAN)
-            })
+            Python::attach(
+                |py| match func.call1(py, (n, d)).and_then(|r| r.extract::<f64>(py)) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if let Ok(mut f) = seen.lock() {
+                            f.get_or_insert(e);
+                        }
+                        f64::NAN
+                    }
+                },
+            )
         });
         Ok(Self {
             inner: CostModel::Custom(cost),
+            failure: Some(failure),
         })
     }
     /// The cost of training N parameters on D tokens.
@@ -525,8 +543,22 @@ fn allocator(
     a
 }
 
-fn cost_of(cost: Option<PyRef<'_, PyCostModel>>) -> CostModel {
-    cost.map(|c| c.inner.clone()).unwrap_or(CostModel::SixND)
+fn cost_of(cost: &Option<PyRef<'_, PyCostModel>>) -> CostModel {
+    cost.as_ref()
+        .map(|c| c.inner.clone())
+        .unwrap_or(CostModel::SixND)
+}
+
+/// The exception a Python cost function raised during the last call, if any.
+fn cost_failure(cost: &Option<PyRef<'_, PyCostModel>>) -> PyResult<()> {
+    let failure = cost
+        .as_ref()
+        .and_then(|c| c.failure.as_ref())
+        .and_then(|f| f.lock().ok().and_then(|mut g| g.take()));
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The (N, D) of lowest loss at each budget under `cost` (default C = 6ND), solved
@@ -547,17 +579,18 @@ fn allocate<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let law = chinchilla_law(law)?;
     let b = convert::floats(budgets, "budgets")?;
-    let (alloc, cost) = (
+    let (alloc, model) = (
         allocator(params_range, tokens_range, grid_points),
-        cost_of(cost),
+        cost_of(&cost),
     );
     let out = py.detach(|| {
         b.values
             .iter()
             .enumerate()
-            .map(|(i, &c)| alloc.minimize_loss(&law, &cost, c).map_err(|e| (e, i)))
+            .map(|(i, &c)| alloc.minimize_loss(&law, &model, c).map_err(|e| (e, i)))
             .collect::<Result<Vec<_>, _>>()
     });
+    cost_failure(&cost)?;
     let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
     let d = PyDict::new(py);
     d.set_item(
@@ -593,17 +626,18 @@ fn cheapest_allocation<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let law = chinchilla_law(law)?;
     let t = convert::floats(target_loss, "target_loss")?;
-    let (alloc, cost) = (
+    let (alloc, model) = (
         allocator(params_range, tokens_range, grid_points),
-        cost_of(cost),
+        cost_of(&cost),
     );
     let out = py.detach(|| {
         t.values
             .iter()
             .enumerate()
-            .map(|(i, &l)| alloc.minimize_cost(&law, &cost, l).map_err(|e| (e, i)))
+            .map(|(i, &l)| alloc.minimize_cost(&law, &model, l).map_err(|e| (e, i)))
             .collect::<Result<Vec<_>, _>>()
     });
+    cost_failure(&cost)?;
     let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
     let d = PyDict::new(py);
     d.set_item(

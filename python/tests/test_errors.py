@@ -181,3 +181,11 @@ def test_the_gil_is_released_during_fits():
         ticks += 1  # Python runs here only while the fit has released the GIL
     t.join()
     assert ticks > 1000
+
+
+def test_an_exception_in_a_python_cost_is_raised():
+    def cost(n, d):
+        raise ZeroDivisionError("in my cost")
+
+    with pytest.raises(ZeroDivisionError, match="in my cost"):
+        sl.allocate(sl.ChinchillaLaw.besiroglu_2024(), 1e21, sl.CostModel.custom("bad", cost))
