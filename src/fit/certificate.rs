@@ -147,6 +147,14 @@ pub struct ResidualPoint<'a> {
 /// for a negative or non-finite weight. Non-finite residuals or Jacobian entries are not an
 /// error: the certificate then fails with `relative_gradient = inf`.
 pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate> {
+    if !validate(point, tolerance)? {
+        return Ok(Certificate::failed_non_finite());
+    }
+    Ok(Residuals::new(point).certify(tolerance))
+}
+
+/// The input checks of [`certify`]; `Ok(false)` when a value is not finite.
+fn validate(point: &ResidualPoint<'_>, tolerance: f64) -> Result<bool> {
     let n = point.residuals.len();
     let dim = point.bounds.len();
     point.objective.validate()?;
@@ -166,16 +174,12 @@ pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate>
     if let Some(u) = point.coordinates {
         check::same_len("coordinates and bounds", u.len(), dim)?;
     }
-    if point
+    Ok(point
         .residuals
         .iter()
         .chain(point.jacobian)
         .chain(point.targets)
-        .any(|v| !v.is_finite())
-    {
-        return Ok(Certificate::failed_non_finite());
-    }
-    Ok(Residuals::new(point).certify(tolerance))
+        .all(|v| v.is_finite()))
 }
 
 /// The fitted coordinates pressed against their bound at this point: those that fail the
@@ -186,8 +190,7 @@ pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate>
 /// # Errors
 /// As [`certify`].
 pub fn active_bounds(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Vec<usize>> {
-    let c = certify(point, tolerance)?;
-    if c.relative_gradient.is_infinite() {
+    if !validate(point, tolerance)? {
         return Ok(Vec::new());
     }
     Ok(Residuals::new(point).active(tolerance))

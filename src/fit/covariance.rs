@@ -348,4 +348,41 @@ mod tests {
         assert!((sd / se_slope - 1.0).abs() < 0.05);
         assert_eq!(draws, c.draws(4000, 7).unwrap());
     }
+
+    /// Issue 12: wrong sizes and absurd draw counts are typed errors, not panics or aborts.
+    #[test]
+    fn wrong_sizes_are_typed_errors() {
+        let x: Vec<f64> = (0..6).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|v| 1.0 + 2.0 * v + 0.1 * (v * 3.0).sin())
+            .collect();
+        let m = Line(x);
+        let p = Problem::new(&m, &y, Objective::squared_linear(), vec![Bound::Free; 2]).unwrap();
+        assert!(matches!(
+            covariance(&p, &[1.0], CovarianceKind::Sandwich),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            p.value_grad(&[1.0, 2.0, 3.0], None),
+            Err(Error::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            p.residuals(&[]),
+            Err(Error::LengthMismatch { .. })
+        ));
+        let c = covariance(&p, &[1.0, 2.0], CovarianceKind::Sandwich).unwrap();
+        assert!(c.try_delta_variance(&[]).is_err());
+        assert!(c.try_delta_variance(&[1.0]).is_err());
+        assert!(c.delta_variance(&[1.0]).is_nan());
+        assert!(c.try_delta_variance(&[1.0, 0.0]).unwrap() > 0.0);
+        assert!(matches!(
+            c.draws(1_000_000_000_000, 1),
+            Err(Error::InvalidOption { .. })
+        ));
+        let mut bad = c.clone();
+        bad.matrix.pop();
+        assert!(matches!(bad.draws(3, 1), Err(Error::LengthMismatch { .. })));
+        assert!(bad.try_delta_variance(&[1.0, 1.0]).is_err());
+    }
 }

@@ -315,8 +315,8 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
     /// # Errors
     /// As [`Problem::certificate`].
     pub fn active_bounds(&self, params: &[f64], tolerance: f64) -> Result<Vec<usize>> {
-        let c = self.certificate(params, tolerance)?;
-        if c.relative_gradient.is_infinite() {
+        check::same_len("parameters", params.len(), self.bounds.len())?;
+        if !params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p)) {
             return Ok(Vec::new());
         }
         let u = self.to_internal(params);
@@ -950,6 +950,15 @@ fn lm_then_lbfgs<M: Model + ?Sized>(
 ) -> LocalResult {
     let lm = super::lm::levenberg_marquardt(problem, u0, options);
     if lm.status == Status::Infeasible {
+        return lm;
+    }
+    // Where Levenberg-Marquardt stopped on its rules and the certificate holds, the L-BFGS
+    // rounds have nothing to add.
+    if lm.status == Status::Converged
+        && problem
+            .certificate_internal(&lm.u, options.certificate_tolerance)
+            .holds
+    {
         return lm;
     }
     let rest = SolverOptions {
