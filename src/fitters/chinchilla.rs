@@ -1498,9 +1498,25 @@ fn same_point(a: &[f64], b: &[f64]) -> bool {
         .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())))
 }
 
-/// Phase 1: every start with exploratory tolerances.
+/// Phase 1: every start with exploratory tolerances. Its end points are certified by the
+/// cheap relative-gradient test ([`Explore`]); the ones that are refined get the full residual
+/// certificate in phase 2.
 fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> Vec<LocalResult> {
-    local_minimize_all_with(cost, starts, &explore_options(options), INNER)
+    local_minimize_all_with(&Explore(cost), starts, &explore_options(options), INNER)
+}
+
+/// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
+/// and a fraction of the residual certificate's price): for exploratory solves.
+struct Explore<'c, C>(&'c C);
+
+impl<C: Cost> Cost for Explore<'_, C> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        self.0.value_grad(u, grad)
+    }
 }
 
 /// Phase 2: the `keep` best distinct phase-1 end points, refined with the caller's options
