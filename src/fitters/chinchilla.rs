@@ -305,6 +305,16 @@ impl ChinchillaFitter {
             ));
         };
         let mut outcomes = outcomes;
+        if !best.status.is_converged() && best.status != Status::IterationLimit {
+            // stalled where the penalty's curvature jumps (a steep asymmetric arm, runs pinned
+            // at the Huber threshold): damped Gauss-Newton on the exact piecewise curvature
+            if let Some(p) = gauss_newton_polish(&cost, &best, self.solver.certificate_tolerance) {
+                if let Some(o) = outcomes.iter_mut().find(|o| **o == best) {
+                    *o = p.clone();
+                }
+                best = p;
+            }
+        }
         if self.estimator == Estimator::MinimumObjective {
             // back to the user's weights (a mean does not depend on their scale)
             let k = match self.objective.reduction {
@@ -1490,9 +1500,25 @@ fn same_point(a: &[f64], b: &[f64]) -> bool {
         .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())))
 }
 
-/// Phase 1: every start with exploratory tolerances.
+/// Phase 1: every start with exploratory tolerances. Its end points are certified by the
+/// cheap relative-gradient test ([`Explore`]); the ones that are refined get the full residual
+/// certificate in phase 2.
 fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> Vec<LocalResult> {
-    local_minimize_all_with(cost, starts, &explore_options(options), INNER)
+    local_minimize_all_with(&Explore(cost), starts, &explore_options(options), INNER)
+}
+
+/// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
+/// and a fraction of the residual certificate's price): for exploratory solves.
+struct Explore<'c, C>(&'c C);
+
+impl<C: Cost> Cost for Explore<'_, C> {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+
+    fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
+        self.0.value_grad(u, grad)
+    }
 }
 
 /// Phase 2: the `keep` best distinct phase-1 end points, refined with the caller's options
@@ -1599,6 +1625,106 @@ fn norm2(g: &[f64]) -> f64 {
         return m;
     }
     m * g.iter().map(|v| (v / m) * (v / m)).sum::<f64>().sqrt()
+}
+
+/// Damped Gauss-Newton steps from `start` on the exact piecewise curvature of the penalty,
+/// `H = sum_i w_i rho''(r_i) J_i J_i^T` (with Levenberg-Marquardt damping), each accepted only
+/// if it lowers the objective; the end point is certified afresh. `None` if nothing improved.
+fn gauss_newton_polish(
+    cost: &ChinCost<'_>,
+    start: &LocalResult,
+    tolerance: f64,
+) -> Option<LocalResult> {
+    use nalgebra::{SMatrix, SVector};
+    let d = cost.data;
+    if cost.objective.space != Space::Log {
+        return None;
+    }
+    let (delta, w_neg) = match cost.objective.loss {
+        Loss::Huber { delta } => (delta, 1.0),
+        Loss::Squared => (f64::INFINITY, 1.0),
+        Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
+    };
+    let norm = match cost.objective.reduction {
+        Reduction::Sum => 1.0,
+        Reduction::Mean => 1.0 / d.wsum,
+    };
+    let mut u = start.u.clone();
+    let mut g = vec![0.0; 5];
+    let mut f = cost.value_grad(&u, &mut g);
+    let mut mu = 1e-6;
+    let mut steps = 0u64;
+    let mut evals = 0u64;
+    for _ in 0..50 {
+        let (r, jac) = residual_jacobian(d, &u);
+        let mut h = SMatrix::<f64, 5, 5>::zeros();
+        for i in 0..r.len() {
+            let curv = if r[i].abs() <= delta {
+                if r[i] < 0.0 {
+                    w_neg
+                } else {
+                    1.0
+                }
+            } else {
+                0.0
+            };
+            if curv > 0.0 && d.w[i] > 0.0 {
+                let row = SVector::<f64, 5>::from_column_slice(&jac[5 * i..5 * i + 5]);
+                h += row * row.transpose() * (d.w[i] * curv * norm);
+            }
+        }
+        let gv = SVector::<f64, 5>::from_column_slice(&g);
+        let mut improved = false;
+        for _ in 0..12 {
+            let mut a = h;
+            let top = (0..5).map(|k| h[(k, k)]).fold(0.0, f64::max).max(1e-300);
+            for k in 0..5 {
+                a[(k, k)] += mu * (h[(k, k)] + 1e-12 * top);
+            }
+            let Some(step) = a.lu().solve(&-gv) else {
+                mu *= 10.0;
+                continue;
+            };
+            let cand: Vec<f64> = (0..5).map(|k| u[k] + step[k]).collect();
+            let mut gc = vec![0.0; 5];
+            let fc = cost.value_grad(&cand, &mut gc);
+            evals += 1;
+            if fc < f {
+                u = cand;
+                f = fc;
+                g = gc;
+                mu = (mu * 0.1).max(1e-12);
+                improved = true;
+                break;
+            }
+            mu *= 10.0;
+        }
+        steps += 1;
+        if !improved {
+            break;
+        }
+        if cost.certificate(&u, f, &g, tolerance).holds {
+            break;
+        }
+    }
+    if !(f < start.f) {
+        return None;
+    }
+    let cert = cost.certificate(&u, f, &g, tolerance);
+    Some(LocalResult {
+        u,
+        f,
+        g,
+        iterations: start.iterations + steps,
+        evaluations: start.evaluations + evals,
+        status: if cert.holds {
+            Status::Converged
+        } else {
+            Status::Stalled {
+                relative_gradient: cert.relative_gradient,
+            }
+        },
+    })
 }
 
 /// The better of two optional results (the first on ties).
