@@ -31,7 +31,7 @@ pub struct SizedAnnealingFit {
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 /// use scaling_laws::SizedAnnealingFitter;
 ///
-/// let truth = SizedAnnealingLaw { l0: 1.8, a: 0.5, alpha: 0.5, b: 400.0, beta: 0.34, c: 300.0,
+/// let truth = SizedAnnealingLaw { l0: 1.8, a: 0.5, alpha: 0.5, b: 400.0, beta: 0.34, c: 0.5,
 ///                                 lambda: 0.999, warmup: WarmupConvention::AtPeak };
 /// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 2900)?);
 /// let steps: Vec<usize> = (1..=30).map(|i| i * 100).collect();
@@ -286,7 +286,7 @@ mod tests {
             alpha: 0.5,
             b: 420.0,
             beta: 0.34,
-            c: 350.0,
+            c: 0.5,
             lambda: 0.999,
             warmup: WarmupConvention::AtPeak,
         }
