@@ -251,7 +251,14 @@ impl fmt::Display for MultiPowerLaw {
 ///
 /// ```
 /// use scaling_laws::laws::annealing::AnnealingLaw;
-/// let law = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999 };
+/// let law = AnnealingLaw {
+///     l0: 2.8,
+///     a: 0.5,
+///     alpha: 0.5,
+///     c: 1.0,
+///     lambda: 0.999,
+///     warmup: Default::default(),
+/// };
 /// assert_eq!(law.to_string(), "L(t) = 2.8 + 0.5 S1(t)^-0.5 - 1 S2(t), lambda = 0.999");
 /// ```
 impl fmt::Display for AnnealingLaw {
@@ -390,7 +397,7 @@ impl fmt::Display for Interval {
 /// use scaling_laws::fit::Status;
 /// assert_eq!(Status::Converged.to_string(), "converged");
 /// let s = Status::Stalled { relative_gradient: 2.5e-3 };
-/// assert_eq!(s.to_string(), "stalled: optimality not certified (relative gradient 0.0025)");
+/// assert_eq!(s.to_string(), "stalled: optimality not certified (relative gradient 2.5e-3)");
 /// ```
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -42,7 +42,13 @@
 //! let cubic = result.fit(VertexEstimator::Cubic).expect("three interior vertices");
 //! assert!((parabola.a() - truth).abs() < 0.01);
 //! assert!((cubic.a() - truth).abs() < 0.01);
-//! assert!(result.warnings.is_empty());
+//! // The grids are centred on 0.3 (C/6)^0.45, not on the true optimum: the only warnings are
+//! // that some vertices sit off the middle of their sampled sizes.
+//! use scaling_laws::isoflop::IsoFlopWarning;
+//! assert!(result
+//!     .warnings
+//!     .iter()
+//!     .all(|w| matches!(w, IsoFlopWarning::LopsidedGrid { .. })));
 //! # Ok::<(), scaling_laws::Error>(())
 //! ```
 
