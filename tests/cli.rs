@@ -502,3 +502,29 @@ fn every_subcommand_has_help_with_an_example() {
         assert!(text.contains("scaling-laws "), "{args:?}:\n{text}");
     }
 }
+
+#[test]
+fn plot_writes_each_figure_as_svg() {
+    for (figure, needle) in [
+        ("loss-vs-flops", "Parameters"),
+        ("compute-optimal", "67B"),
+        ("residuals", "<circle"),
+    ] {
+        let out = tmp(&format!("{figure}.svg"));
+        ok(&[
+            "plot",
+            figure,
+            "--dataset",
+            "chinchilla",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let svg = std::fs::read_to_string(&out).expect("svg written");
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{figure}"
+        );
+        assert!(svg.contains(needle), "{figure}: no {needle}");
+        assert!(!svg.contains("NaN"), "{figure}");
+    }
+}

@@ -870,7 +870,8 @@ mod tests {
     }
 
     #[test]
-    fn long_schedule_is_linear_time() {
+    fn long_schedule_gives_finite_values() {
+        // Timing belongs in the criterion benches, never in a pass/fail test.
         let s = Schedule::linear_warmup(3e-4, 2000)
             .unwrap()
             .then(Schedule::cosine(3e-4, 3e-5, 998_000).unwrap());
@@ -883,9 +884,8 @@ mod tests {
             warmup: Default::default(),
         };
         let steps: Vec<usize> = (1..=500).map(|i| i * 2000).collect();
-        let t0 = std::time::Instant::now();
         let (v, _) = law.predict_with_gradient(&s, &steps);
-        assert!(t0.elapsed().as_secs_f64() < 0.5);
+        assert_eq!(v.len(), 500);
         assert!(v.iter().all(|x| x.is_finite()));
     }
 }

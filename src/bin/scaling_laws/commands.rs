@@ -117,6 +117,20 @@ Examples:
   scaling-laws datasets write chinchilla-245 > chinchilla.csv
   scaling-laws datasets write multipower-25m --out curves.csv")]
     Datasets(DatasetsArgs),
+    /// Draw a figure of runs and their Chinchilla fit as SVG.
+    #[command(after_help = "\
+Examples:
+  scaling-laws plot loss-vs-flops --dataset chinchilla --out loss.svg
+  scaling-laws plot compute-optimal --dataset chinchilla --out optimal.svg
+  scaling-laws plot residuals runs.csv --params N --tokens D --loss loss --out res.svg
+
+Figures:
+  loss-vs-flops:    the runs' loss against FLOPs coloured by model size, with the fitted
+                    law's compute-optimal frontier (Hoffmann et al. 2022, Fig. 2).
+  compute-optimal:  N_opt and D_opt against FLOPs from the fitted law, with Hoffmann et al.'s
+                    67B / 1.5T at 5.76e23 FLOPs marked.
+  residuals:        relative residuals of the fit against FLOPs.")]
+    Plot(PlotArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +261,30 @@ struct BootstrapArgs {
     /// Budgets (FLOPs, repeatable) at which N_opt, D_opt and D/N get intervals.
     #[arg(long, value_name = "C")]
     budget: Vec<f64>,
+}
+
+/// The figure `plot` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Figure {
+    /// Loss against FLOPs coloured by model size, with the fitted frontier.
+    LossVsFlops,
+    /// N_opt and D_opt against FLOPs from the fitted law.
+    ComputeOptimal,
+    /// Relative residuals of the fit against FLOPs.
+    Residuals,
+}
+
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// Which figure.
+    figure: Figure,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    options: FitOptions,
+    /// Where to write the SVG.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -441,7 +479,40 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Isoflop(a) => isoflop(a, json_out, quiet),
         Cmd::Schedule(ScheduleCmd::Optimize(a)) => optimize(a, json_out, quiet),
         Cmd::Datasets(a) => datasets_cmd(a, json_out),
+        Cmd::Plot(a) => plot(a),
     }
+}
+
+/// Fits the Chinchilla law to the input runs and writes the chosen figure as SVG.
+fn plot(a: PlotArgs) -> Result<(), CliError> {
+    use scaling_laws::plot::{self, Mark, PlotOptions, ResidualKind};
+    let (runs, info) = a.input.runs()?;
+    let fit = chinchilla_fitter(&a.options)?
+        .fit(&runs)
+        .map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
+    let options = PlotOptions::default();
+    let svg = match a.figure {
+        Figure::LossVsFlops => plot::loss_vs_flops(&runs, Some(&fit.law), &options)?,
+        Figure::ComputeOptimal => {
+            let lo = runs.iter().map(|r| r.flops()).fold(f64::INFINITY, f64::min);
+            let hi = runs.iter().map(|r| r.flops()).fold(0.0, f64::max);
+            let range = (lo, (100.0 * hi).max(1e24));
+            let marks = [Mark::hoffmann_gopher_budget()];
+            plot::compute_optimal(&fit.law, range, None, None, &marks, &options)?
+        }
+        Figure::Residuals => {
+            let x: Vec<f64> = runs.iter().map(|r| r.flops()).collect();
+            let obs: Vec<f64> = runs.iter().map(|r| r.loss()).collect();
+            let pred: Vec<f64> = runs
+                .iter()
+                .map(|r| fit.law.loss(r.params(), r.tokens()))
+                .collect();
+            plot::residuals(&x, &obs, &pred, ResidualKind::Relative, &options)?
+        }
+    };
+    plot::write_svg(&a.out, &svg)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
 }
 
 fn objective(o: &FitOptions, default: Objective) -> Objective {
