@@ -211,7 +211,8 @@ pub enum Noise {
 }
 
 impl Noise {
-    fn validate(&self) -> Result<()> {
+    /// Every constant finite and `>= 0`.
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |name: &str, v: f64| Error::InvalidOption {
             name: name.into(),
             value: v.to_string(),
@@ -228,7 +229,8 @@ impl Noise {
         }
     }
 
-    fn factor(&self, rng: &mut ChaCha8Rng) -> f64 {
+    /// One draw of the multiplicative noise factor on the loss.
+    pub(crate) fn factor(&self, rng: &mut ChaCha8Rng) -> f64 {
         let normal = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
         let exp1 = |rng: &mut ChaCha8Rng| -> f64 { Exp1.sample(rng) };
         match *self {

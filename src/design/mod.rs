@@ -71,7 +71,6 @@ use crate::ChinchillaFit;
 use crate::Run;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Exp1, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 /// What the user decides with: the quantity whose interval a design is scored on.
@@ -270,42 +269,9 @@ pub(crate) fn check_points(points: &[(f64, f64)]) -> Result<()> {
 }
 
 /// Checks the noise constants (as the simulator does).
+/// The simulator's own validation of the noise constants.
 pub(crate) fn check_noise(noise: &Noise) -> Result<()> {
-    let ok = |name: &str, v: f64| -> Result<()> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(())
-        } else {
-            Err(Error::InvalidOption {
-                name: name.into(),
-                value: v.to_string(),
-                reason: "must be finite and >= 0".into(),
-            })
-        }
-    };
-    match *noise {
-        Noise::None => Ok(()),
-        Noise::LogNormal { sigma } => ok("sigma", sigma),
-        Noise::UnderTuned { scale } => ok("scale", scale),
-        Noise::LogNormalUnderTuned { sigma, scale } => {
-            ok("sigma", sigma)?;
-            ok("scale", scale)
-        }
-    }
-}
-
-/// One draw of `log(noise factor)`, with the same distributions as [`crate::simulate`]
-/// (which keeps its sampler private, and only simulates IsoFLOP designs).
-pub(crate) fn log_noise(noise: &Noise, rng: &mut ChaCha8Rng) -> f64 {
-    let normal = |rng: &mut ChaCha8Rng| -> f64 { StandardNormal.sample(rng) };
-    let exp1 = |rng: &mut ChaCha8Rng| -> f64 { Exp1.sample(rng) };
-    match *noise {
-        Noise::None => 0.0,
-        Noise::LogNormal { sigma } => sigma * normal(rng),
-        Noise::UnderTuned { scale } => (scale * exp1(rng)).ln_1p(),
-        Noise::LogNormalUnderTuned { sigma, scale } => {
-            sigma * normal(rng) + (scale * exp1(rng)).ln_1p()
-        }
-    }
+    noise.validate()
 }
 
 /// Simulated runs of `law` at arbitrary `(N, D)` points with `noise` (the simulator's
@@ -346,7 +312,7 @@ pub(crate) fn simulate_with(
 ) -> Result<Vec<Run>> {
     let mut runs = Vec::with_capacity(points.len());
     for (i, &(n, d)) in points.iter().enumerate() {
-        let l = law.loss(n, d) * log_noise(noise, rng).exp();
+        let l = law.loss(n, d) * noise.factor(rng);
         check::positive("simulated loss", Some(i + 1), l)?;
         runs.push(Run::new(n, d, l)?);
     }
