@@ -240,6 +240,14 @@ proptest! {
         let ln_d: Vec<f64> = runs.iter().map(|r| r.tokens().ln()).collect();
         let (cn, cd) = (ln_n.iter().sum::<f64>() / y.len() as f64,
                         ln_d.iter().sum::<f64>() / y.len() as f64);
+        // the certificate from scratch in centred coordinates (ln E, ln A_c, ln B_c, alpha, beta)
+        let certify = |y: &[f64], u: &[f64; 5]| {
+            certificate_from_scratch(y, &Objective::default(), &[Bound::Free; 5], u, |u| {
+                ln_n.iter().zip(&ln_d).map(|(n, d)| {
+                    u[0].exp() + (u[1] - u[3] * (n - cn)).exp() + (u[2] - u[4] * (d - cd)).exp()
+                }).collect()
+            })
+        };
         let fitter = ChinchillaFitter::new();
         let fit = fitter.fit(&runs).unwrap();
         // a well-posed IsoFLOP design: the default fit must converge, and prove it
@@ -247,25 +255,13 @@ proptest! {
         {
             let l = fit.law;
             let u = [l.e.ln(), l.a.ln() - l.alpha * cn, l.b.ln() - l.beta * cd, l.alpha, l.beta];
-            let c = certificate_from_scratch(&y, &Objective::default(), &[Bound::Free; 5], &u,
-                |u| {
-                    ln_n.iter().zip(&ln_d).map(|(n, d)| {
-                        u[0].exp() + (u[1] - u[3] * (n - cn)).exp()
-                            + (u[2] - u[4] * (d - cd)).exp()
-                    }).collect()
-                });
+            let c = certify(&y, &u);
             prop_assert!(c.holds, "{c:?} {:?} {:?}", fit.report, l);
             // and the same test rejects a point off the optimum (far enough that the residuals leave
             // the Huber threshold: within about delta, the kink test rightly accepts a point)
             let mut off = u;
             off[3] += 0.05;
-            let c_off = certificate_from_scratch(&y, &Objective::default(), &[Bound::Free; 5],
-                &off, |u| {
-                    ln_n.iter().zip(&ln_d).map(|(n, d)| {
-                        u[0].exp() + (u[1] - u[3] * (n - cn)).exp()
-                            + (u[2] - u[4] * (d - cd)).exp()
-                    }).collect()
-                });
+            let c_off = certify(&y, &off);
             prop_assert!(!c_off.holds, "{c_off:?} off the optimum");
         }
         // The Chinchilla fitter's variable projection may finish a capped solve anyway: a
@@ -274,13 +270,7 @@ proptest! {
         if s.report.status == Status::Converged {
             let l = s.law;
             let u = [l.e.ln(), l.a.ln() - l.alpha * cn, l.b.ln() - l.beta * cd, l.alpha, l.beta];
-            let c = certificate_from_scratch(&y, &Objective::default(), &[Bound::Free; 5], &u,
-                |u| {
-                    ln_n.iter().zip(&ln_d).map(|(n, d)| {
-                        u[0].exp() + (u[1] - u[3] * (n - cn)).exp()
-                            + (u[2] - u[4] * (d - cd)).exp()
-                    }).collect()
-                });
+            let c = certify(&y, &u);
             prop_assert!(c.holds, "capped solve: {c:?} {:?}", s.report);
         }
     }
