@@ -55,7 +55,7 @@ fn rl_curve(dir: &Path) -> Res<()> {
     let (fc, fm): (Vec<f64>, Vec<f64>) = compute
         .iter()
         .zip(&metric)
-        .filter(|(&c, _)| c <= cut)
+        .filter(|&(&c, _)| c <= cut)
         .map(|(&c, &m)| (c, m))
         .unzip();
     let grid: Vec<f64> = (0..120)

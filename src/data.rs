@@ -945,16 +945,16 @@ pub fn read_runs_csv_from_reader<R: Read>(reader: R, options: &CsvOptions) -> Re
             }
         }
 
-        if let Some(i) = layout.unique_tokens {
-            if let Some(text) = optional_cell(&record, i, row, names.unique_tokens, options)? {
-                let u = parse_number(text, row, names.unique_tokens)?;
-                run = run.set_unique_tokens(u, Some(row), names.unique_tokens)?;
-            }
+        if let Some(i) = layout.unique_tokens
+            && let Some(text) = optional_cell(&record, i, row, names.unique_tokens, options)?
+        {
+            let u = parse_number(text, row, names.unique_tokens)?;
+            run = run.set_unique_tokens(u, Some(row), names.unique_tokens)?;
         }
-        if let Some(i) = layout.id {
-            if let Some(text) = optional_cell(&record, i, row, name_of(i), options)? {
-                run.id = Some(text.to_string());
-            }
+        if let Some(i) = layout.id
+            && let Some(text) = optional_cell(&record, i, row, name_of(i), options)?
+        {
+            run.id = Some(text.to_string());
         }
         runs.push(run);
     }
@@ -1017,16 +1017,16 @@ fn format_f64(x: f64) -> String {
 pub fn write_runs_csv<W: Write>(writer: W, runs: &[Run]) -> Result<()> {
     let io = |e: csv::Error| Error::Io(e.to_string());
     for (i, r) in runs.iter().enumerate() {
-        if let Some(id) = &r.id {
-            if id.is_empty() || id.trim() != id {
-                return Err(Error::InvalidOption {
-                    name: format!("id of run {}", i + 1),
-                    value: format!("{id:?}"),
-                    reason: "CSV cells are trimmed when read, so an empty or padded id would \
+        if let Some(id) = &r.id
+            && (id.is_empty() || id.trim() != id)
+        {
+            return Err(Error::InvalidOption {
+                name: format!("id of run {}", i + 1),
+                value: format!("{id:?}"),
+                reason: "CSV cells are trimmed when read, so an empty or padded id would \
                              not read back; trim it, or write JSON (runs_to_json)"
-                        .into(),
-                });
-            }
+                    .into(),
+            });
         }
     }
     let with_unique = runs.iter().any(|r| r.unique_tokens.is_some());

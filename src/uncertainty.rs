@@ -72,14 +72,14 @@ impl BootstrapOptions {
                 reason: "must lie in (0, 1)".into(),
             });
         }
-        if let Resampling::Groups(labels) = &self.resampling {
-            if labels.len() != n_points {
-                return Err(Error::LengthMismatch {
-                    what: "group labels and points".into(),
-                    left: labels.len(),
-                    right: n_points,
-                });
-            }
+        if let Resampling::Groups(labels) = &self.resampling
+            && labels.len() != n_points
+        {
+            return Err(Error::LengthMismatch {
+                what: "group labels and points".into(),
+                left: labels.len(),
+                right: n_points,
+            });
         }
         Ok(())
     }
@@ -244,7 +244,7 @@ pub fn resample_indices(
             let mut groups: Vec<usize> = labels.clone();
             groups.sort_unstable();
             groups.dedup();
-            let members = |g: usize| labels.iter().enumerate().filter(move |(_, &l)| l == g);
+            let members = |g: usize| labels.iter().enumerate().filter(move |&(_, &l)| l == g);
             let mut out = Vec::with_capacity(n_points);
             for _ in 0..groups.len() {
                 let g = groups[rng.random_range(0..groups.len())];

@@ -163,24 +163,25 @@ fn chinchilla_fitter(
             ))
         }
     });
-    if let Some(s) = starts {
-        if !s.is_none() {
-            let starts = if let Ok(name) = s.extract::<String>() {
-                match name.as_str() {
-                    "variable_projection" => Starts::VariableProjection,
-                    "hoffmann" => Starts::Hoffmann,
-                    o => {
-                        return Err(input_error(
-                            format!(
-                                "starts must be 'variable_projection', 'hoffmann' or a list of \
+    if let Some(s) = starts
+        && !s.is_none()
+    {
+        let starts = match s.extract::<String>() {
+            Ok(name) => match name.as_str() {
+                "variable_projection" => Starts::VariableProjection,
+                "hoffmann" => Starts::Hoffmann,
+                o => {
+                    return Err(input_error(
+                        format!(
+                            "starts must be 'variable_projection', 'hoffmann' or a list of \
                                  ChinchillaLaw, got '{o}'"
-                            ),
-                            Some("starts"),
-                            None,
-                        ))
-                    }
+                        ),
+                        Some("starts"),
+                        None,
+                    ))
                 }
-            } else {
+            },
+            _ => {
                 let mut laws = Vec::new();
                 for item in s.try_iter()? {
                     let item = item?;
@@ -194,9 +195,9 @@ fn chinchilla_fitter(
                     laws.push(law.get().inner);
                 }
                 Starts::Custom(laws)
-            };
-            f = f.starts(starts);
-        }
+            }
+        };
+        f = f.starts(starts);
     }
     if let Some(w) = weights {
         f = f.weights(w);
@@ -332,10 +333,10 @@ impl Progress {
                 (None, Some(cb)) => cb.call1(py, (done, total)).map(|_| ()),
                 (None, None) => Ok(()),
             };
-            if let Err(e) = r {
-                if let Ok(mut f) = self.failure.lock() {
-                    f.get_or_insert(e);
-                }
+            if let Err(e) = r
+                && let Ok(mut f) = self.failure.lock()
+            {
+                f.get_or_insert(e);
             }
         });
     }
@@ -800,10 +801,9 @@ fn curves_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<LossCurve>> {
     if let Ok(c) = obj.cast::<PyLossCurve>() {
         return Ok(vec![c.get().inner.clone()]);
     }
-    let items: Bound<'_, PyAny> = if let Ok(d) = obj.cast::<PyDict>() {
-        d.values().into_any()
-    } else {
-        obj.clone()
+    let items: Bound<'_, PyAny> = match obj.cast::<PyDict>() {
+        Ok(d) => d.values().into_any(),
+        _ => obj.clone(),
     };
     let mut out = Vec::new();
     for (i, item) in items.try_iter()?.enumerate() {
@@ -896,16 +896,18 @@ fn optimize_schedule(
     knots: usize,
     min_lr: f64,
 ) -> PyResult<PyOptimizedSchedule> {
-    let law = if let Ok(l) = law.cast::<PyMultiPowerLaw>() {
-        l.get().inner
-    } else if let Ok(f) = law.cast::<PyMultiPowerFit>() {
-        f.get().inner.law
-    } else {
-        return Err(input_error(
-            "law must be a MultiPowerLaw or a MultiPowerFit".into(),
-            Some("law"),
-            None,
-        ));
+    let law = match law.cast::<PyMultiPowerLaw>() {
+        Ok(l) => l.get().inner,
+        _ => match law.cast::<PyMultiPowerFit>() {
+            Ok(f) => f.get().inner.law,
+            _ => {
+                return Err(input_error(
+                    "law must be a MultiPowerLaw or a MultiPowerFit".into(),
+                    Some("law"),
+                    None,
+                ));
+            }
+        },
     };
     let options = OptimizeOptions {
         knots,

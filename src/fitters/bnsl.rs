@@ -165,12 +165,12 @@ impl BnslFitter {
         let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
         let (train, held) = idx.split_at(n_train);
         let tw = self.weights.as_ref().map(|w| pick(w, train));
-        if let Some(w) = &tw {
-            if w.iter().all(|&v| v == 0.0) {
-                return Err(Error::Degenerate(
-                    "all weights of the training points are zero".to_string(),
-                ));
-            }
+        if let Some(w) = &tw
+            && w.iter().all(|&v| v == 0.0)
+        {
+            return Err(Error::Degenerate(
+                "all weights of the training points are zero".to_string(),
+            ));
         }
         let fit = self.fit_validated(&pick(x, train), &pick(y, train), tw.as_deref())?;
         let hx = pick(x, held);
@@ -221,18 +221,18 @@ impl BnslFitter {
                 .enumerate()
                 .filter(|(_, v)| v.is_finite())
                 .max_by(|a, b| a.1.total_cmp(b.1));
-            if let Some((i, &ymax)) = top {
-                if ymax <= a {
-                    return Err(Error::OutOfDomain {
-                        field: "fixed floor".into(),
-                        row: None,
-                        value: a,
-                        requirement: format!(
-                            "< the largest y ({ymax}, row {}): the law lies above its floor",
-                            i + 1
-                        ),
-                    });
-                }
+            if let Some((i, &ymax)) = top
+                && ymax <= a
+            {
+                return Err(Error::OutOfDomain {
+                    field: "fixed floor".into(),
+                    row: None,
+                    value: a,
+                    requirement: format!(
+                        "< the largest y ({ymax}, row {}): the law lies above its floor",
+                        i + 1
+                    ),
+                });
             }
         }
         check::all_positive("x", x)?;

@@ -1347,11 +1347,11 @@ fn valley_starts(
             let best = (0..m)
                 .filter_map(node_at)
                 .min_by(|a, b| a.0.sse.total_cmp(&b.0.sse));
-            if let Some((node, ja, jb)) = best {
-                if !near_seen(seen, ja, jb) {
-                    seen.push((ja, jb));
-                    starts.push(node_start(d, basis, &node, ja, jb));
-                }
+            if let Some((node, ja, jb)) = best
+                && !near_seen(seen, ja, jb)
+            {
+                seen.push((ja, jb));
+                starts.push(node_start(d, basis, &node, ja, jb));
             }
         }
     }

@@ -340,23 +340,23 @@ impl ChinchillaFit {
                 });
             }
         }
-        if let Ok(cov) = self.covariance(runs) {
-            if let Some(w) = check_conditioning(&cov, 1e8) {
-                out.push(w);
-                if !out
-                    .iter()
-                    .any(|w| matches!(w, Warning::Unidentified { .. }))
-                {
-                    out.push(Warning::Unidentified {
-                        reason: format!(
-                            "the curvature at the optimum is near-singular (condition number \
+        if let Ok(cov) = self.covariance(runs)
+            && let Some(w) = check_conditioning(&cov, 1e8)
+        {
+            out.push(w);
+            if !out
+                .iter()
+                .any(|w| matches!(w, Warning::Unidentified { .. }))
+            {
+                out.push(Warning::Unidentified {
+                    reason: format!(
+                        "the curvature at the optimum is near-singular (condition number \
                              {:.1e}): some combination of the parameters is not determined \
                              by these runs",
-                            cov.condition_number
-                        ),
-                        advice: FIX_DESIGN.into(),
-                    });
-                }
+                        cov.condition_number
+                    ),
+                    advice: FIX_DESIGN.into(),
+                });
             }
         }
         let c_max = runs.iter().map(|r| r.flops()).fold(0.0, f64::max);

@@ -151,18 +151,18 @@ impl PowerLawFitter {
                 check::finite("fixed e", None, v)?;
                 // A > 0: the law lies above its floor everywhere, so a floor at or above every
                 // observation cannot describe them (it fits a flat line above the data).
-                if let Some((i, &ymax)) = y.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
-                    if ymax <= v {
-                        return Err(Error::OutOfDomain {
-                            field: "fixed e".into(),
-                            row: None,
-                            value: v,
-                            requirement: format!(
-                                "< the largest y ({ymax}, row {}): the law lies above its floor",
-                                i + 1
-                            ),
-                        });
-                    }
+                if let Some((i, &ymax)) = y.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
+                    && ymax <= v
+                {
+                    return Err(Error::OutOfDomain {
+                        field: "fixed e".into(),
+                        row: None,
+                        value: v,
+                        requirement: format!(
+                            "< the largest y ({ymax}, row {}): the law lies above its floor",
+                            i + 1
+                        ),
+                    });
                 }
                 2
             }
@@ -241,10 +241,10 @@ impl PowerLawFitter {
                     let mut st = auto_starts(&model, y, self.floor, self.objective.space);
                     // For a fixed floor the log-log regression of y - E is a good start (only a
                     // start: it minimises the stated objective only when E = 0).
-                    if let Floor::Fixed(e) = self.floor {
-                        if let Ok(p) = ols_fixed_floor(&model, y, e) {
-                            st.insert(0, p);
-                        }
+                    if let Floor::Fixed(e) = self.floor
+                        && let Ok(p) = ols_fixed_floor(&model, y, e)
+                    {
+                        st.insert(0, p);
                     }
                     st
                 }

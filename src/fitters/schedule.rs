@@ -402,14 +402,14 @@ impl MultiPowerFitter {
                     .to_string(),
             ));
         }
-        if let MultiPowerBeta::Fixed(beta) = self.beta {
-            if !(beta.is_finite() && beta > 0.0) {
-                return Err(Error::InvalidOption {
-                    name: "beta".to_string(),
-                    value: beta.to_string(),
-                    reason: "a fixed beta must be finite and > 0".to_string(),
-                });
-            }
+        if let MultiPowerBeta::Fixed(beta) = self.beta
+            && !(beta.is_finite() && beta > 0.0)
+        {
+            return Err(Error::InvalidOption {
+                name: "beta".to_string(),
+                value: beta.to_string(),
+                reason: "a fixed beta must be finite and > 0".to_string(),
+            });
         }
         let betas: Vec<f64> = match self.beta {
             MultiPowerBeta::Fitted => vec![0.3, 0.6, 1.2],

@@ -208,12 +208,12 @@ impl SigmoidFitter {
             });
         }
         let w = self.weights.as_ref().map(|_| tw.as_slice());
-        if let Some(w) = w {
-            if w.iter().all(|&v| v == 0.0) {
-                return Err(Error::Degenerate(
-                    "all weights up to the cut are zero".to_string(),
-                ));
-            }
+        if let Some(w) = w
+            && w.iter().all(|&v| v == 0.0)
+        {
+            return Err(Error::Degenerate(
+                "all weights up to the cut are zero".to_string(),
+            ));
         }
         let fit = self.fit_validated(&tc, &tm, w)?;
         let predicted = fit.law.predict_many(&hc);
@@ -233,14 +233,14 @@ impl SigmoidFitter {
                 reason: "must be finite with lo < hi".into(),
             });
         }
-        if let Some(r0) = self.fixed_r0 {
-            if !(r0 >= lo && r0 <= hi) {
-                return Err(Error::InvalidOption {
-                    name: "fixed r0".into(),
-                    value: r0.to_string(),
-                    reason: format!("must lie in the metric range [{lo}, {hi}]"),
-                });
-            }
+        if let Some(r0) = self.fixed_r0
+            && !(r0 >= lo && r0 <= hi)
+        {
+            return Err(Error::InvalidOption {
+                name: "fixed r0".into(),
+                value: r0.to_string(),
+                reason: format!("must lie in the metric range [{lo}, {hi}]"),
+            });
         }
         if let Some(t) = self.min_compute {
             check::non_negative("min_compute", None, t).map_err(|_| Error::InvalidOption {

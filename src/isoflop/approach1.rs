@@ -370,10 +370,10 @@ fn longest_bracketed_stretch(frontier: &[FrontierPoint]) -> std::ops::Range<usiz
             _ => {}
         }
     }
-    if let Some(s) = start {
-        if frontier.len() - s > best.len() {
-            best = s..frontier.len();
-        }
+    if let Some(s) = start
+        && frontier.len() - s > best.len()
+    {
+        best = s..frontier.len();
     }
     best
 }

@@ -472,14 +472,14 @@ impl AnnealingModel {
                 found: 0,
             });
         }
-        if let Lambda::Fixed(l) = lambda {
-            if !(0.0..=1.0).contains(&l) {
-                return Err(Error::InvalidOption {
-                    name: "lambda".to_string(),
-                    value: l.to_string(),
-                    reason: "must be in [0, 1]".to_string(),
-                });
-            }
+        if let Lambda::Fixed(l) = lambda
+            && !(0.0..=1.0).contains(&l)
+        {
+            return Err(Error::InvalidOption {
+                name: "lambda".to_string(),
+                value: l.to_string(),
+                reason: "must be in [0, 1]".to_string(),
+            });
         }
         Ok(AnnealingModel {
             curves: curves.to_vec(),

@@ -179,14 +179,14 @@ impl SizedAnnealingModel {
         for (i, c) in curves.iter().enumerate() {
             check::positive("n", Some(i + 1), c.n)?;
         }
-        if let Lambda::Fixed(l) = lambda {
-            if !(0.0..=1.0).contains(&l) {
-                return Err(Error::InvalidOption {
-                    name: "lambda".into(),
-                    value: l.to_string(),
-                    reason: "must be in [0, 1]".into(),
-                });
-            }
+        if let Lambda::Fixed(l) = lambda
+            && !(0.0..=1.0).contains(&l)
+        {
+            return Err(Error::InvalidOption {
+                name: "lambda".into(),
+                value: l.to_string(),
+                reason: "must be in [0, 1]".into(),
+            });
         }
         Ok(SizedAnnealingModel {
             curves: curves.to_vec(),

@@ -353,10 +353,12 @@ impl Scale {
 /// The data range of an axis from the drawable values, with a margin, in drawing space.
 fn fit_range(spec: &AxisSpec, values: &[f64]) -> (f64, f64) {
     let s = Scale { log: spec.log };
-    if let Some((lo, hi)) = spec.range {
-        if s.ok(lo) && s.ok(hi) && hi > lo {
-            return (s.t(lo), s.t(hi));
-        }
+    if let Some((lo, hi)) = spec.range
+        && s.ok(lo)
+        && s.ok(hi)
+        && hi > lo
+    {
+        return (s.t(lo), s.t(hi));
     }
     let t: Vec<f64> = values
         .iter()
@@ -620,14 +622,14 @@ fn undrawable(items: &[Item], sx: Scale, sy: Scale) -> usize {
                 n += x
                     .iter()
                     .zip(y)
-                    .filter(|(&a, &b)| !(sx.ok(a) && sy.ok(b)))
+                    .filter(|&(&a, &b)| !(sx.ok(a) && sy.ok(b)))
                     .count();
             }
             Item::Band { x, lo, hi, .. } => {
                 n += x
                     .iter()
                     .zip(lo.iter().zip(hi))
-                    .filter(|(&a, (&l, &h))| !(sx.ok(a) && sy.ok(l) && sy.ok(h)))
+                    .filter(|&(&a, (&l, &h))| !(sx.ok(a) && sy.ok(l) && sy.ok(h)))
                     .count();
             }
             _ => {}
@@ -765,20 +767,18 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, panel: &Panel, font: f6
                             .draw_series(LineSeries::new(seg, style))
                             .map_err(draw_err)?
                     };
-                    if first {
-                        if let Some(l) = label {
-                            any_label = true;
-                            let f = font;
-                            let dashed = *dashed;
-                            ann.label(l.as_str()).legend(move |(px, py)| {
-                                let w = (f * 1.4) as i32;
-                                if dashed {
-                                    PathElement::new(vec![(px, py), (px + w / 2 - 2, py)], style)
-                                } else {
-                                    PathElement::new(vec![(px, py), (px + w, py)], style)
-                                }
-                            });
-                        }
+                    if first && let Some(l) = label {
+                        any_label = true;
+                        let f = font;
+                        let dashed = *dashed;
+                        ann.label(l.as_str()).legend(move |(px, py)| {
+                            let w = (f * 1.4) as i32;
+                            if dashed {
+                                PathElement::new(vec![(px, py), (px + w / 2 - 2, py)], style)
+                            } else {
+                                PathElement::new(vec![(px, py), (px + w, py)], style)
+                            }
+                        });
                     }
                     first = false;
                 }

@@ -798,11 +798,11 @@ pub fn compute_optimal(
     for (quantity, exponent, pick) in [("N_opt", law.a(), 0usize), ("D_opt", law.b(), 1usize)] {
         let get = |a: &crate::laws::Allocation| if pick == 0 { a.params } else { a.tokens };
         let mut items = Vec::new();
-        if let Some(b) = bootstrap {
-            if let Ok(band) = Band::from_bootstrap(b, quantity) {
-                let label = format!("{:.0}% bootstrap band", 100.0 * band.level);
-                items.push(band.item(BLUE).labelled(label));
-            }
+        if let Some(b) = bootstrap
+            && let Ok(band) = Band::from_bootstrap(b, quantity)
+        {
+            let label = format!("{:.0}% bootstrap band", 100.0 * band.level);
+            items.push(band.item(BLUE).labelled(label));
         }
         items.push(
             Item::line(grid.clone(), alloc.iter().map(get).collect(), BLUE)
@@ -812,11 +812,11 @@ pub fn compute_optimal(
         if let Some(v) = vertices {
             let (mut xs, mut ys) = (vec![], vec![]);
             for b in &v.budgets {
-                if let Some(vx) = b.vertex(VertexEstimator::Parabola) {
-                    if vx.interior {
-                        xs.push(b.flops);
-                        ys.push(if pick == 0 { vx.params } else { vx.tokens });
-                    }
+                if let Some(vx) = b.vertex(VertexEstimator::Parabola)
+                    && vx.interior
+                {
+                    xs.push(b.flops);
+                    ys.push(if pick == 0 { vx.params } else { vx.tokens });
                 }
             }
             if !xs.is_empty() {

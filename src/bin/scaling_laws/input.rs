@@ -532,7 +532,7 @@ pub fn write_curves(
         for (i, lr) in c.schedule().lrs().iter().enumerate() {
             let step = i + 1;
             let loss = match obs.peek() {
-                Some((&s, &l)) if s == step => {
+                Some(&(&s, &l)) if s == step => {
                     obs.next();
                     format!("{l}")
                 }
