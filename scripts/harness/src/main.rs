@@ -1,0 +1,389 @@
+//! The jobs of the README's Speed table, as `scaling-laws`' own criterion benches set them up,
+//! through public API that exists in every checkout since af742d5.
+//!
+//! ```text
+//! harness list
+//! harness count <job> <checkout>          # run under valgrind: reps of the job inside `sl_counted`
+//! harness time  <job> <checkout> [samples] # native: median seconds per job
+//! harness dump  <checkout> <dir>           # the generated data sets as CSV, for the peers
+//! ```
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
+use scaling_laws::fit::SolverOptions;
+use scaling_laws::isoflop::{approach1, Approach1Options, TrainingCurve};
+use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+use scaling_laws::schedule::{LossCurve, Schedule};
+use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::{fit_power_law, ChinchillaFitter, ChinchillaLaw, PowerLaw, Starts};
+use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// Everything between the two toggles of `callgrind --toggle-collect=sl_counted` is counted.
+#[no_mangle]
+#[inline(never)]
+pub fn sl_counted(job: &dyn Fn(), reps: usize) {
+    for _ in 0..reps {
+        job();
+    }
+}
+
+/// One row: how to run it once, how often to repeat it under valgrind, what to divide by.
+struct Job {
+    name: &'static str,
+    /// Repetitions counted under valgrind (after one uncounted warm-up when `warm`).
+    reps: usize,
+    warm: bool,
+    /// The job's size in the README's unit (`per` below), e.g. 200 resamples.
+    units: f64,
+    per: &'static str,
+    run: Box<dyn Fn()>,
+}
+
+fn power_law_data() -> (Vec<f64>, Vec<f64>) {
+    // benches/power_law.rs
+    let truth = PowerLaw {
+        e: 1.7,
+        a: 400.0,
+        alpha: 0.34,
+    };
+    let x: Vec<f64> = (0..30)
+        .map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / 29.0))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let z = Normal::<f64>::new(0.0, 0.01).unwrap();
+    let y = x
+        .iter()
+        .map(|&v| truth.predict(v) * z.sample(&mut rng).exp())
+        .collect();
+    (x, y)
+}
+
+fn chinchilla_runs(checkout: &Path) -> Vec<Run> {
+    // benches/chinchilla.rs
+    read_runs_csv(
+        checkout.join("tests/data/chinchilla_sim_besiroglu.csv"),
+        &CsvOptions::new(),
+    )
+    .unwrap()
+}
+
+fn bootstrap_runs() -> Vec<Run> {
+    // benches/bootstrap.rs
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)
+        .unwrap()
+        .with_span(8.0)
+        .unwrap();
+    let runs = simulate(
+        &ChinchillaLaw::besiroglu_2024(),
+        &design,
+        Noise::LogNormal { sigma: 0.01 },
+        2024,
+    )
+    .unwrap();
+    assert_eq!(runs.len(), 240);
+    runs
+}
+
+fn hoffmann_loss(n: f64, d: f64) -> f64 {
+    1.693374 + 406.401 * n.powf(-0.33917084) + 410.723 * d.powf(-0.2849083)
+}
+
+fn approach1_curves() -> Vec<TrainingCurve> {
+    // benches/isoflop.rs
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let z = Normal::<f64>::new(0.0, 0.002).unwrap();
+    (0..50)
+        .map(|i| {
+            let n = 1e7 * 10f64.powf(3.0 * i as f64 / 49.0);
+            let tokens: Vec<f64> = (0..1000)
+                .map(|j| n * 10f64.powf(-0.3 + 3.7 * j as f64 / 999.0))
+                .collect();
+            let l = tokens
+                .iter()
+                .map(|&d| hoffmann_loss(n, d) * z.sample(&mut rng).exp())
+                .collect();
+            TrainingCurve::new(n, tokens, l).unwrap()
+        })
+        .collect()
+}
+
+fn mp_truth() -> MultiPowerLaw {
+    // benches/multipower.rs
+    MultiPowerLaw {
+        l0: 2.375,
+        a: 0.654,
+        alpha: 0.429,
+        b: 523.425,
+        c: 2.025,
+        beta: 0.594,
+        gamma: 0.635,
+    }
+}
+
+fn mp_curves() -> Vec<LossCurve> {
+    let (total, warmup, peak) = (24_000, 2_160, 3e-4);
+    let main = total - warmup;
+    let warm = || Schedule::linear_warmup(peak, warmup).unwrap();
+    let schedules = [
+        warm().then(Schedule::constant(peak, main).unwrap()),
+        warm().then(Schedule::cosine(peak, 3e-5, main).unwrap()),
+        warm().then(Schedule::two_stage(peak, main / 2, 3e-5, main - main / 2).unwrap()),
+    ];
+    let steps: Vec<usize> = (1..=170).map(|i| warmup + i * main / 170).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let noise = Normal::new(0.0, 2e-3).unwrap();
+    let law = mp_truth();
+    schedules
+        .iter()
+        .map(|s| {
+            let loss = law
+                .predict(s, &steps)
+                .into_iter()
+                .map(|v| v * (1.0 + noise.sample(&mut rng)))
+                .collect();
+            LossCurve::new(s.clone(), steps.clone(), loss).unwrap()
+        })
+        .collect()
+}
+
+/// `timing` selects the criterion benches' sizes (4,000 resamples) instead of the counted ones.
+fn job(name: &str, checkout: &Path, timing: bool) -> Job {
+    let j = |reps, warm, units, per, run: Box<dyn Fn()>| Job {
+        name: "",
+        reps,
+        warm,
+        units,
+        per,
+        run,
+    };
+    let mut out = match name {
+        "power_law" => {
+            let (x, y) = power_law_data();
+            j(
+                20,
+                true,
+                1.0,
+                "fit",
+                Box::new(move || {
+                    black_box(fit_power_law(black_box(&x), black_box(&y)).unwrap());
+                }),
+            )
+        }
+        "chinchilla_default" => {
+            let runs = chinchilla_runs(checkout);
+            let f = ChinchillaFitter::new().parallel(false);
+            j(
+                3,
+                true,
+                1.0,
+                "fit",
+                Box::new(move || {
+                    black_box(f.fit(black_box(&runs)).unwrap());
+                }),
+            )
+        }
+        "chinchilla_one_start" => {
+            // Not a Speed-table row: one start from Hoffmann et al.'s law, the unit of issue 19's
+            // "default fit within 2x of one converged start".
+            let runs = chinchilla_runs(checkout);
+            let f = ChinchillaFitter::new()
+                .parallel(false)
+                .starts(Starts::Custom(vec![ChinchillaLaw::hoffmann_2022()]));
+            j(
+                3,
+                true,
+                1.0,
+                "fit",
+                Box::new(move || {
+                    black_box(f.fit(black_box(&runs)).unwrap());
+                }),
+            )
+        }
+        "hoffmann_grid" => {
+            let runs = chinchilla_runs(checkout);
+            let f = ChinchillaFitter::new().starts(Starts::Hoffmann);
+            j(
+                1,
+                false,
+                4500.0,
+                "start",
+                Box::new(move || {
+                    black_box(f.fit(black_box(&runs)).unwrap());
+                }),
+            )
+        }
+        "bootstrap" => {
+            let runs = bootstrap_runs();
+            let resamples = if timing { 4_000 } else { 200 };
+            let options = BootstrapOptions {
+                resamples,
+                seed: 1,
+                ..Default::default()
+            };
+            j(
+                1,
+                false,
+                resamples as f64,
+                "resample",
+                Box::new(move || {
+                    let boot = ChinchillaFitter::new()
+                        .bootstrap(black_box(&runs), &options, &[1e24])
+                        .unwrap();
+                    assert_eq!(boot.n_failed, 0);
+                    black_box(boot);
+                }),
+            )
+        }
+        "approach1" => {
+            let curves = approach1_curves();
+            let opts = Approach1Options::new();
+            assert_eq!(approach1(&curves, &opts).unwrap().frontier.len(), 1500);
+            j(
+                5,
+                true,
+                1.0,
+                "job",
+                Box::new(move || {
+                    black_box(approach1(black_box(&curves), &opts).unwrap());
+                }),
+            )
+        }
+        "multipower_predict" => {
+            let law = mp_truth();
+            let cosine = Schedule::linear_warmup(3e-4, 2_160)
+                .unwrap()
+                .then(Schedule::cosine(3e-4, 3e-5, 72_000 - 2_160).unwrap());
+            let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
+            j(
+                3,
+                true,
+                1.0,
+                "job",
+                Box::new(move || {
+                    black_box(law.predict(black_box(&cosine), black_box(&steps)));
+                }),
+            )
+        }
+        "multipower_fit" => {
+            let curves = mp_curves();
+            let f = MultiPowerFitter::new().solver(SolverOptions {
+                parallel: false,
+                ..SolverOptions::default()
+            });
+            j(
+                1,
+                false,
+                1.0,
+                "fit",
+                Box::new(move || {
+                    black_box(f.fit(black_box(&curves)).unwrap());
+                }),
+            )
+        }
+        other => {
+            eprintln!("unknown job {other}; see `harness list`");
+            std::process::exit(2)
+        }
+    };
+    out.name = JOBS.iter().find(|n| **n == name).unwrap();
+    out
+}
+
+const JOBS: [&str; 8] = [
+    "power_law",
+    "chinchilla_default",
+    "chinchilla_one_start",
+    "hoffmann_grid",
+    "bootstrap",
+    "approach1",
+    "multipower_predict",
+    "multipower_fit",
+];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+fn dump(checkout: &Path, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let (x, y) = power_law_data();
+    let mut f = std::fs::File::create(dir.join("power_law_30.csv"))?;
+    writeln!(f, "x,y")?;
+    for (a, b) in x.iter().zip(&y) {
+        writeln!(f, "{a:e},{b:e}")?;
+    }
+    for (file, runs) in [
+        ("chinchilla_240.csv", chinchilla_runs(checkout)),
+        ("bootstrap_240.csv", bootstrap_runs()),
+    ] {
+        let mut f = std::fs::File::create(dir.join(file))?;
+        writeln!(f, "params,tokens,loss")?;
+        for r in &runs {
+            writeln!(f, "{:e},{:e},{:e}", r.params(), r.tokens(), r.loss())?;
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = || -> ! {
+        eprintln!("usage: harness list | count <job> <checkout> | time <job> <checkout> [samples] | dump <checkout> <dir>");
+        std::process::exit(2)
+    };
+    match args.get(1).map(String::as_str) {
+        Some("list") => JOBS.iter().for_each(|n| println!("{n}")),
+        Some("count") if args.len() == 4 => {
+            let job = job(&args[2], Path::new(&args[3]), false);
+            if job.warm {
+                (job.run)();
+            }
+            sl_counted(&*job.run, job.reps);
+            // Read by instructions.sh: the divisor of the counted total.
+            println!(
+                "{} reps={} units={} per={}",
+                job.name, job.reps, job.units, job.per
+            );
+        }
+        Some("time") if args.len() >= 4 => {
+            let job = job(&args[2], Path::new(&args[3]), true);
+            let samples: usize = args.get(4).map_or(11, |s| s.parse().unwrap());
+            let t = Instant::now();
+            (job.run)();
+            let once = t.elapsed().as_secs_f64();
+            // Batch cheap jobs so each sample lasts about 20 ms.
+            let batch = ((0.02 / once.max(1e-9)).ceil() as usize).clamp(1, 100_000);
+            let times: Vec<f64> = (0..samples)
+                .map(|_| {
+                    let t = Instant::now();
+                    for _ in 0..batch {
+                        (job.run)();
+                    }
+                    t.elapsed().as_secs_f64() / batch as f64
+                })
+                .collect();
+            println!(
+                "{} median_s={:e} samples={} batch={} units={} per={}",
+                job.name,
+                median(times),
+                samples,
+                batch,
+                job.units,
+                job.per
+            );
+        }
+        Some("dump") if args.len() == 4 => dump(Path::new(&args[2]), Path::new(&args[3])).unwrap(),
+        _ => usage(),
+    }
+}
