@@ -34,8 +34,8 @@ vg=$(valgrind --version)
 echo "# instructions (callgrind Ir) per job, $checkout at $rev, harness without 'parallel', $vg"
 printf '%-22s %16s %6s %16s %-9s %s\n' job Ir/job reps Ir/unit unit "${BASELINE:+ratio/baseline}"
 for job in "${jobs[@]}"; do
-  out="$work/callgrind.$job.out"
-  log="$work/callgrind.$job.log"
+  out="$bin.callgrind.$job.out"
+  log="$bin.callgrind.$job.log"
   start=$(date +%s)
   line=$(nice valgrind --tool=callgrind --toggle-collect=sl_counted \
     --callgrind-out-file="$out" --log-file="$log" "$bin" count "$job" "$checkout")

@@ -45,6 +45,6 @@ for job in $("$bin" list); do
 done
 
 {
-  echo "<!-- $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$checkout" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) at the end, scripts/peers/run.sh $quick -->"
+  echo "<!-- $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$checkout" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) as the peers start, scripts/peers/run.sh $quick -->"
   "$venv/bin/python" "$here/peers.py" "$data" "$times" $quick
 } | tee "$work/peers-table.md"
