@@ -756,3 +756,104 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sizes and counts of the fitters, designs, bootstrap and display: every public function and
+// builder setter that takes a size or count (`grep 'pub fn' src`, src/bin and src/plot aside),
+// at usize::MAX and 1e12, gives a typed error before allocating or looping.
+// ---------------------------------------------------------------------------------------------
+
+/// One-break data for the BNSL fitter.
+fn bnsl_points() -> (Vec<f64>, Vec<f64>) {
+    let truth = scaling_laws::Bnsl::new(
+        0.5,
+        20.0,
+        0.1,
+        vec![scaling_laws::BnslBreak {
+            c: 0.4,
+            d: 1e9,
+            f: 0.3,
+        }],
+    )
+    .unwrap();
+    let x: Vec<f64> = (0..20).map(|i| 10f64.powf(6.0 + 0.3 * i as f64)).collect();
+    let y = truth.predict_many(&x);
+    (x, y)
+}
+
+/// Three short loss curves of the published multi-power law.
+fn short_curves() -> Vec<LossCurve> {
+    [3e-4, 6e-4, 1e-3]
+        .iter()
+        .map(|&peak| {
+            let s = Schedule::cosine(peak, 0.1 * peak, 400).unwrap();
+            let steps: Vec<usize> = (1..=20).map(|i| 20 * i).collect();
+            let loss = published().predict(&s, &steps);
+            LossCurve::new(s, steps, loss).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn fitter_sizes_are_typed_errors() {
+    use scaling_laws::laws::sized_annealing::SizedCurve;
+    use scaling_laws::{
+        fit_bnsl, AnnealingFitter, BnslFitter, CurveSelector, MultiPowerFitter,
+        SizedAnnealingFitter,
+    };
+    let (x, y) = bnsl_points();
+    let curves = short_curves();
+    for n in [usize::MAX, 1_000_000_000_000, 17] {
+        assert!(is_invalid_option(&fit_bnsl(&x, &y, n)), "{n}");
+        assert!(is_invalid_option(&BnslFitter::new(n).fit(&x, &y)), "{n}");
+        assert!(
+            is_invalid_option(&BnslFitter::new(n).backtest(&x, &y, 10)),
+            "{n}"
+        );
+    }
+    for n in [usize::MAX, 1_000_000_000_000, 20] {
+        // n_train that leaves nothing out
+        assert!(BnslFitter::new(1).backtest(&x, &y, n).is_err(), "{n}");
+    }
+    // n_starts past the number of automatic candidates runs them all: a correct answer (the
+    // noise-free curves reproduced), not an error
+    let close = |pred: Vec<f64>, c: &LossCurve| {
+        pred.iter()
+            .zip(c.loss())
+            .all(|(p, l)| (p / l - 1.0).abs() < 1e-3)
+    };
+    let n = usize::MAX;
+    let fit = MultiPowerFitter::new().n_starts(n).fit(&curves).unwrap();
+    for c in &curves {
+        assert!(
+            close(fit.law.predict(c.schedule(), c.steps()), c),
+            "{:?}",
+            fit.law
+        );
+    }
+    // (the other laws cannot reproduce multi-power curves: all starts do at least as well as
+    // the default few)
+    let all = AnnealingFitter::new().n_starts(n).fit(&curves).unwrap();
+    let few = AnnealingFitter::new().fit(&curves).unwrap();
+    assert!(
+        all.report.objective <= few.report.objective * (1.0 + 1e-9),
+        "{all:?}"
+    );
+    let sized: Vec<SizedCurve> = curves
+        .iter()
+        .zip([1e8, 2e8, 4e8])
+        .map(|(c, n)| SizedCurve::new(n, c.clone()).unwrap())
+        .collect();
+    let all = SizedAnnealingFitter::new().n_starts(n).fit(&sized).unwrap();
+    let few = SizedAnnealingFitter::new().fit(&sized).unwrap();
+    assert!(
+        all.report.objective <= few.report.objective * (1.0 + 1e-9),
+        "{:?}",
+        all.report
+    );
+    // the curve selector hands n_starts to these fitters (its cross-validation over every
+    // candidate with every start is too slow for a test; its 0 is rejected)
+    assert!(is_invalid_option(
+        &CurveSelector::new().n_starts(0).select(&curves)
+    ));
+}
