@@ -857,3 +857,163 @@ fn fitter_sizes_are_typed_errors() {
         &CurveSelector::new().n_starts(0).select(&curves)
     ));
 }
+
+#[test]
+fn option_sizes_are_typed_errors_or_right_answers() {
+    use scaling_laws::design::{Belief, DesignScorer, Planner, RunBudget, Target};
+    use scaling_laws::fit::SolverOptions;
+    use scaling_laws::uncertainty::BootstrapOptions;
+    use scaling_laws::{Allocator, ChinchillaFitter, PowerLawFitter};
+    let law = ChinchillaLaw::hoffmann_2022_unrounded();
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 4, 6).unwrap();
+    let runs = simulate(&law, &design, Noise::LogNormal { sigma: 0.01 }, 3).unwrap();
+    let belief = Belief::point(law).unwrap();
+    let target = [Target::OptimalParams { flops: 1e24 }];
+    let points: Vec<(f64, f64)> = runs.iter().map(|r| (r.params(), r.tokens())).collect();
+    let x = [1.0, 2.0, 4.0, 8.0, 16.0];
+    let y: Vec<f64> = x.iter().map(|v: &f64| 1.5 + 3.0 * v.powf(-0.4)).collect();
+    let bad = std::cell::RefCell::new(Vec::new());
+    let check = |what: &str, got: String, ok: bool| {
+        if !ok {
+            bad.borrow_mut().push(format!("{what}: {got}"));
+        }
+    };
+    for n in [usize::MAX, 1_000_000_000_000] {
+        // the multi-power schedule optimizer's knots: at most one per post-warmup step is used
+        let o = OptimizeOptions {
+            knots: n,
+            ..Default::default()
+        };
+        let r = optimize_schedule(&published(), 1000, 3e-4, 10, &o).unwrap();
+        assert!(r.knots.len() <= 1000 && r.schedule.len() == 1000, "{n}");
+        // the allocator's grid
+        let a = Allocator {
+            grid_points: n,
+            ..Allocator::new()
+        };
+        check(
+            stringify!(a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)),
+            format!(
+                "{:?}",
+                &a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)),
+        );
+        // the bootstrap's resamples
+        let o = BootstrapOptions {
+            resamples: n,
+            ..Default::default()
+        };
+        check(
+            stringify!(ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])),
+            format!(
+                "{:?}",
+                &ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])),
+        );
+        // design scoring: replicates and truths, the planner's candidate grid and run budget
+        let s = DesignScorer::new(Noise::LogNormal { sigma: 0.01 });
+        check(
+            stringify!(s.clone().truths(n).fisher(&belief, &points, &target)),
+            format!(
+                "{:?}",
+                &s.clone().truths(n).fisher(&belief, &points, &target)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&s.clone().truths(n).fisher(&belief, &points, &target)),
+        );
+        check(
+            stringify!(s
+                .clone()
+                .replicates(n)
+                .monte_carlo(&belief, &points, &target)),
+            format!(
+                "{:?}",
+                &s.clone()
+                    .replicates(n)
+                    .monte_carlo(&belief, &points, &target)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(
+                &s.clone()
+                    .replicates(n)
+                    .monte_carlo(&belief, &points, &target),
+            ),
+        );
+        check(
+            stringify!(RunBudget::new(1e22, n, 1e10)),
+            format!("{:?}", &RunBudget::new(1e22, n, 1e10))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&RunBudget::new(1e22, n, 1e10)),
+        );
+        let budget = RunBudget::new(1e22, 4, 1e10).unwrap();
+        let p = Planner::new(s.clone()).candidates(10.0, n, 3);
+        check(
+            stringify!(p.suggest(&belief, &points, target[0], &budget)),
+            format!("{:?}", &p.suggest(&belief, &points, target[0], &budget))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&p.suggest(&belief, &points, target[0], &budget)),
+        );
+        let p = Planner::new(s).candidates(10.0, 3, n);
+        check(
+            stringify!(p.suggest(&belief, &points, target[0], &budget)),
+            format!("{:?}", &p.suggest(&belief, &points, target[0], &budget))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&p.suggest(&belief, &points, target[0], &budget)),
+        );
+        // the solver's L-BFGS memory; an iteration cap that never binds changes nothing
+        let o = SolverOptions {
+            memory: n,
+            ..SolverOptions::default()
+        };
+        check(
+            stringify!(PowerLawFitter::new().solver(o.clone()).fit(&x, &y)),
+            format!("{:?}", &PowerLawFitter::new().solver(o.clone()).fit(&x, &y))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&PowerLawFitter::new().solver(o.clone()).fit(&x, &y)),
+        );
+        let o = SolverOptions {
+            max_iterations: n as u64,
+            ..SolverOptions::default()
+        };
+        let fit = PowerLawFitter::new().solver(o).fit(&x, &y).unwrap();
+        assert!((fit.law.alpha - 0.4).abs() < 1e-6, "{:?}", fit.law);
+        // display and data helpers: clamped or empty, the right answer
+        assert_eq!(scaling_laws::display::sig(1.81721, n), "1.81721");
+        assert!(scaling_laws::data::drop_highest_losses(&runs, n).is_empty());
+        let _ = scaling_laws::diagnostics::check_levels("N", &x, n);
+        // loss-curve laws at a step past the schedule
+        let small = Schedule::constant(1e-3, 10).unwrap();
+        let ann = scaling_laws::laws::annealing::AnnealingLaw {
+            l0: 2.8,
+            a: 0.5,
+            alpha: 0.5,
+            c: 1.0,
+            lambda: 0.999,
+            warmup: Default::default(),
+        };
+        assert!(ann.try_predict(&small, &[n]).is_err());
+        assert!(ann.predict(&small, &[n])[0].is_nan());
+    }
+    let _ = Approach1Options::MAX_N_FLOPS;
+    assert!(bad.borrow().is_empty(), "{:#?}", bad.borrow());
+}
