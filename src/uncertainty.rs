@@ -55,7 +55,8 @@ impl BootstrapOptions {
     /// Checks the settings against the number of points.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for zero resamples, a level outside (0, 1), or group labels whose
+    /// [`Error::InvalidOption`] for zero resamples or more than
+    /// [`crate::isoflop::Bootstrap::MAX_RESAMPLES`], a level outside (0, 1), or group labels whose
     /// count differs from the number of points.
     pub fn validate(&self, n_points: usize) -> Result<()> {
         if self.resamples == 0 {
@@ -63,6 +64,15 @@ impl BootstrapOptions {
                 name: "resamples".into(),
                 value: "0".into(),
                 reason: "must be >= 1".into(),
+            });
+        }
+        // checked before anything is allocated per resample (issue 12)
+        let cap = crate::isoflop::Bootstrap::MAX_RESAMPLES;
+        if self.resamples > cap {
+            return Err(Error::InvalidOption {
+                name: "resamples".into(),
+                value: self.resamples.to_string(),
+                reason: format!("at most {cap}"),
             });
         }
         if !(self.level > 0.0 && self.level < 1.0) {

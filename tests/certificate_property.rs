@@ -22,47 +22,99 @@ fn logit(p: f64, lo: f64, hi: f64) -> f64 {
     (s / (1.0 - s)).ln()
 }
 
-fn logistic(u: f64, lo: f64, hi: f64) -> f64 {
-    lo + (hi - lo) / (1.0 + (-u).exp())
+/// The fitted coordinate `u` of natural parameter `p` under `bound` (the engine's transforms:
+/// `p = exp(u)`, `p = lo + (hi - lo) / (1 + exp(-u))`, ...), and `dp/du` there.
+fn coordinate(bound: Bound, p: f64) -> (f64, f64) {
+    match bound {
+        Bound::Free => (p, 1.0),
+        Bound::Positive => (p.ln(), p),
+        Bound::AtLeast(lo) => ((p - lo).ln(), p - lo),
+        Bound::AtMost(hi) => ((hi - p).ln(), -(hi - p)),
+        Bound::Between(lo, hi) => (logit(p, lo, hi), (p - lo) * (hi - p) / (hi - lo)),
+    }
 }
 
-/// The certificate at fitted coordinates `u`, from predictions `pred(u)` alone.
+/// The certificate at natural parameters `p`, from the predictions `pred(p)` alone.
+///
+/// The Jacobian in the fitted coordinates `u` is the chain rule `d pred / dp * dp/du`: central
+/// differences in the natural parameters (well scaled everywhere: the model is smooth across a
+/// bound) times the transform's derivative, written out here. Differencing in `u` itself is
+/// not usable next to a bound: where the transform saturates (a sharpness at 1e-13 of its upper
+/// end has `u` = 30 and `dp/du` = 1e-12) no step resolves the change of the predictions, and the
+/// column is rounding noise with a random sign.
 fn certificate_from_scratch(
     y: &[f64],
     objective: &Objective,
     bounds: &[Bound],
-    u: &[f64],
+    p: &[f64],
     pred: impl Fn(&[f64]) -> Vec<f64>,
+) -> scaling_laws::fit::Certificate {
+    certificate_with_partials(y, objective, bounds, p, pred, None)
+}
+
+/// [`certificate_from_scratch`] with the partial derivatives `d pred_i / d p_j` (row-major)
+/// written out by the caller from the law's formula, in place of central differences. A
+/// difference cannot resolve an entry below the rounding of its prediction (a term
+/// `A x^-alpha` with `alpha` = 32 is 1e-12 of the prediction one point away from the point it
+/// fits), yet that entry still counts when its residual is 1e9 times that point's: the power
+/// law's free exponent makes such points.
+fn certificate_with_partials(
+    y: &[f64],
+    objective: &Objective,
+    bounds: &[Bound],
+    p: &[f64],
+    pred: impl Fn(&[f64]) -> Vec<f64>,
+    partials: Option<&dyn Fn(&[f64]) -> Vec<f64>>,
 ) -> scaling_laws::fit::Certificate {
     let t = |v: f64| match objective.space {
         Space::Log => v.ln(),
         Space::Linear => v,
     };
     let targets: Vec<f64> = y.iter().map(|&v| t(v)).collect();
-    let p0: Vec<f64> = pred(u).into_iter().map(t).collect();
+    let p0: Vec<f64> = pred(p).into_iter().map(t).collect();
     let r: Vec<f64> = targets.iter().zip(&p0).map(|(a, b)| a - b).collect();
-    let (n, d) = (y.len(), u.len());
+    let (n, d) = (y.len(), p.len());
     let mut jac = vec![0.0; n * d];
+    let mut u = vec![0.0; d];
     let top = p0.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     for j in 0..d {
-        // a parameter next to its bound (a floor of 1e-10 under losses of 60) moves the
-        // predictions by less than their rounding for a small step: lengthen the step until
-        // the difference is resolved (to 1e-8), at the price of an O(h^2) truncation error
-        let mut h = 1e-6 * u[j].abs().max(1.0);
+        let (uj, dpdu) = coordinate(bounds[j], p[j]);
+        u[j] = uj;
+        // a parameter whose effect is below the predictions' rounding for a small step (a
+        // floor of 1e-10 under losses of 60): lengthen the step until the difference is
+        // resolved (to 1e-8), at the price of an O(h^2) truncation error
+        if let Some(dp) = partials {
+            let raw = pred(p);
+            let dpred = dp(p);
+            for i in 0..n {
+                let d_t = match objective.space {
+                    Space::Log => dpred[i * d + j] / raw[i],
+                    Space::Linear => dpred[i * d + j],
+                };
+                jac[i * d + j] = d_t * dpdu;
+            }
+            continue;
+        }
+        // (a positive parameter steps by a fraction of itself: it may be 1e-300, or 1e-55
+        // under a factor 1e55)
+        let (mut h, h_max) = match bounds[j] {
+            Bound::Positive => (1e-6 * p[j], 0.5 * p[j]),
+            _ => (1e-6 * p[j].abs().max(1.0), 0.1 * p[j].abs().max(1.0)),
+        };
         loop {
-            let (mut up, mut dn) = (u.to_vec(), u.to_vec());
+            let (mut up, mut dn) = (p.to_vec(), p.to_vec());
             up[j] += h;
             dn[j] -= h;
             let (pu, pd) = (pred(&up), pred(&dn));
             let diff: Vec<f64> = pu.iter().zip(&pd).map(|(a, b)| t(*a) - t(*b)).collect();
             let biggest = diff.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            if biggest >= 1e-8 * top.max(1.0) || h >= 0.1 {
+            if biggest >= 1e-8 * top.max(1.0) || h >= h_max {
                 for i in 0..n {
-                    jac[i * d + j] = diff[i] / (2.0 * h);
+                    jac[i * d + j] = diff[i] / (2.0 * h) * dpdu;
                 }
                 break;
             }
-            h *= 10.0;
+            h = (10.0 * h).min(h_max);
         }
     }
     certify(
@@ -73,7 +125,7 @@ fn certificate_from_scratch(
             jacobian: &jac,
             weights: None,
             bounds,
-            coordinates: Some(u),
+            coordinates: Some(&u),
         },
         // central differences carry ~1e-10 of error into the Jacobian; the engine's own
         // tolerance is 1e-6
@@ -82,8 +134,199 @@ fn certificate_from_scratch(
     .unwrap()
 }
 
+/// The property tests' configuration: 12 cases from the fixed [`SEED`], which keeps CI
+/// deterministic; setting `PROPTEST_RNG_SEED` (`random` or a number) and `PROPTEST_CASES`
+/// explores other cases.
+fn config() -> ProptestConfig {
+    let env = ProptestConfig::default();
+    ProptestConfig {
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            env.cases
+        } else {
+            12
+        },
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            env.rng_seed
+        } else {
+            RngSeed::Fixed(SEED)
+        },
+        ..env
+    }
+}
+
 fn log_centre(x: &[f64]) -> f64 {
     x.iter().map(|v| v.ln()).sum::<f64>() / x.len() as f64
+}
+
+/// Thirty points of a one-break law from 1e6 to 1e12 with log-normal noise `sd * noise`.
+#[allow(clippy::too_many_arguments)]
+fn bnsl_data(
+    a: f64,
+    b: f64,
+    c0: f64,
+    c1: f64,
+    d_exp: f64,
+    f: f64,
+    noise: &[f64],
+    sd: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let truth = Bnsl::new(
+        a,
+        b,
+        c0,
+        vec![BnslBreak {
+            c: c1,
+            d: 10f64.powf(d_exp),
+            f,
+        }],
+    )
+    .unwrap();
+    let x: Vec<f64> = (0..30)
+        .map(|i| 10f64.powf(6.0 + 6.0 * i as f64 / 29.0))
+        .collect();
+    let y: Vec<f64> = x
+        .iter()
+        .zip(noise)
+        .map(|(v, z)| truth.predict(*v) * (sd * z).exp())
+        .collect();
+    (x, y)
+}
+
+/// The from-scratch certificate of a one-break fit in `BnslFitter`'s documented fitted
+/// coordinates: `a > 0`, `ln b_c = ln b - c0 l`, `c0`, `c1`, the centred log-location
+/// `ln d - l` between the data's log range widened by 10% each side, the log-sharpness
+/// `ln f` in `[ln 0.01, ln 10]` (`l` the mean of `ln x`).
+fn bnsl_certificate(x: &[f64], y: &[f64], law: &Bnsl) -> scaling_laws::fit::Certificate {
+    let l = log_centre(x);
+    let lx: Vec<f64> = x.iter().map(|v| v.ln() - l).collect();
+    let lmin = lx.iter().cloned().fold(f64::INFINITY, f64::min);
+    let lmax = lx.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let widen = 0.1 * (lmax - lmin);
+    let (dlo, dhi) = (lmin - widen, lmax + widen);
+    let (flo, fhi) = (0.01f64.ln(), 10f64.ln());
+    let br = &law.breaks[0];
+    let p = [
+        law.a,
+        law.b.ln() - law.c0 * l,
+        law.c0,
+        br.c,
+        br.d.ln() - l,
+        br.f.ln(),
+    ];
+    certificate_from_scratch(
+        y,
+        &Objective::squared_log(),
+        &[
+            Bound::Positive,
+            Bound::Free,
+            Bound::Free,
+            Bound::Free,
+            Bound::Between(dlo, dhi),
+            Bound::Between(flo, fhi),
+        ],
+        &p,
+        |p| {
+            let law = Bnsl {
+                a: p[0],
+                b: (p[1] + p[2] * l).exp(),
+                c0: p[2],
+                breaks: vec![BnslBreak {
+                    c: p[3],
+                    d: (p[4] + l).exp(),
+                    f: p[5].exp(),
+                }],
+            };
+            law.predict_many(x)
+        },
+    )
+}
+
+/// The case a random-seed run found (issue 11): the break's sharpness ends on its upper bound
+/// 10 and its location on its lower bound (2.5e5, below the smallest x of 1e6), both pressed
+/// there by the data. The engine's `Converged` was right; the old from-scratch check differenced
+/// in the saturated fitted coordinates (`u` = 30 for `f`), so its Jacobian column was rounding
+/// noise and the certificate failed with a relative gradient of 1.2e-5 (tolerance 1e-5).
+#[test]
+fn bnsl_with_a_break_on_two_bounds() {
+    let noise = [
+        0.5717291384230837,
+        0.7299680543951965,
+        -0.8950326804433709,
+        0.0,
+        0.8472355668878527,
+        0.1058970253506522,
+        0.0,
+        0.0,
+        -0.10163264761762812,
+        0.8858106259630749,
+        0.0,
+        -0.42281008348773524,
+        -0.45092099318714013,
+        -0.15829241568187483,
+        0.0731225928191885,
+        0.9197091325451936,
+        -0.43794448152247006,
+        0.0,
+        -0.02394891733556495,
+        0.0,
+        -0.6129761020913815,
+        0.0,
+        0.0,
+        0.2757040249784622,
+        0.0,
+        0.05627057748115475,
+        0.6737094192291548,
+        0.2717760845375831,
+        0.5733902596261301,
+        0.40518106970550827,
+    ];
+    let (x, y) = bnsl_data(
+        0.9319529557343366,
+        26.862816646002116,
+        0.2642676811135913,
+        0.1,
+        9.900009576756004,
+        0.4903651456214005,
+        &noise,
+        0.009485164978429727,
+    );
+    let fit = BnslFitter::new(1).fit(&x, &y).unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+    let br = fit.law.breaks[0];
+    assert!(
+        br.f > 10.0 * (1.0 - 1e-9) && br.d < 2.5119e5,
+        "{:?}",
+        fit.law
+    );
+    // the data press both onto their bounds: the objective falls (to first order) as `f`
+    // rises above 10 and as `d` falls below its lower end
+    let sse = |d: f64, f: f64| -> f64 {
+        let mut law = fit.law.clone();
+        law.breaks[0] = BnslBreak { d, f, ..br };
+        law.predict_many(&x)
+            .iter()
+            .zip(&y)
+            .map(|(p, y)| (y.ln() - p.ln()).powi(2))
+            .sum()
+    };
+    let h = 1e-7;
+    let (up, dn) = ((h as f64).exp(), (-h as f64).exp());
+    let dfdlnf = (sse(br.d, br.f * up) - sse(br.d, br.f * dn)) / (2.0 * h);
+    let dfdlnd = (sse(br.d * up, br.f) - sse(br.d * dn, br.f)) / (2.0 * h);
+    assert!(dfdlnf < 0.0 && dfdlnd > 0.0, "{dfdlnf} {dfdlnd}");
+    // so the certificate holds (the projected gradient on both), and the fit says it leans on
+    // the bounds
+    let cert = bnsl_certificate(&x, &y, &fit.law);
+    assert!(cert.holds, "{cert:?}");
+    for name in ["d1", "f1"] {
+        assert!(
+            fit.warnings.iter().any(|w| matches!(w,
+                scaling_laws::diagnostics::Warning::ParameterAtBound { parameter, .. }
+                    if parameter == name)),
+            "{name}: {:?}",
+            fit.warnings
+        );
+    }
 }
 
 fn stopped() -> SolverOptions {
@@ -95,12 +338,7 @@ fn stopped() -> SolverOptions {
 }
 
 proptest! {
-    // A fixed seed keeps CI deterministic; `PROPTEST_RNG_SEED=random` explores new cases.
-    #![proptest_config(ProptestConfig {
-        cases: 12,
-        rng_seed: RngSeed::Fixed(SEED),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     #[test]
     fn power_law(e in 0.1f64..3.0, a in 1.0f64..1e3, alpha in 0.05f64..1.5,
@@ -114,13 +352,19 @@ proptest! {
             let l = log_centre(&x);
             let law = fit.law;
             let ac = law.a * (-law.alpha * l).exp();
-            let u = [law.e.ln(), ac.ln(), law.alpha];
-            let c = certificate_from_scratch(&y, &Objective::default(),
-                &[Bound::Positive, Bound::Positive, Bound::Free], &u, |u| {
-                    x.iter().map(|v| u[0].exp() + u[1].exp() * (-u[2] * (v.ln() - l)).exp())
-                        .collect()
-                });
-            prop_assert!(c.holds, "{c:?} {:?} {:?} u = {u:?} y = {y:?}", fit.report, law);
+            let p = [law.e, ac, law.alpha];
+            // y = E + A_c exp(-alpha (ln x - l)): partials 1, t, -A_c t (ln x - l)
+            let partials = |p: &[f64]| -> Vec<f64> {
+                x.iter().flat_map(|v| {
+                    let t = (-p[2] * (v.ln() - l)).exp();
+                    [1.0, t, -p[1] * t * (v.ln() - l)]
+                }).collect()
+            };
+            let c = certificate_with_partials(&y, &Objective::default(),
+                &[Bound::Positive, Bound::Positive, Bound::Free], &p, |p| {
+                    x.iter().map(|v| p[0] + p[1] * (-p[2] * (v.ln() - l)).exp()).collect()
+                }, Some(&partials));
+            prop_assert!(c.holds, "{c:?} {:?} {:?} p = {p:?} y = {y:?}", fit.report, law);
         }
         let s = fitter.solver(stopped()).fit(&x, &y).unwrap();
         prop_assert!(s.report.status != Status::Converged, "{:?}", s.report);
@@ -139,12 +383,11 @@ proptest! {
             let l = log_centre(&c);
             let law = fit.law;
             let (lo, hi) = (0.0, 1.0);
-            let u = [logit(law.r0, lo, hi), logit(law.a, lo, hi), law.b.ln(), law.c_mid.ln() - l];
+            let p = [law.r0, law.a, law.b, law.c_mid.ln() - l];
             let cert = certificate_from_scratch(&y, &Objective::squared_linear(),
                 &[Bound::Between(lo, hi), Bound::Between(lo, hi), Bound::Positive, Bound::Free],
-                &u, |u| {
-                    let law = SigmoidLaw { r0: logistic(u[0], lo, hi), a: logistic(u[1], lo, hi),
-                        b: u[2].exp(), c_mid: (u[3] + l).exp() };
+                &p, |p| {
+                    let law = SigmoidLaw { r0: p[0], a: p[1], b: p[2], c_mid: (p[3] + l).exp() };
                     law.predict_many(&c)
                 });
             prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, law);
@@ -158,36 +401,12 @@ proptest! {
                         c1 in 0.1f64..0.6, d_exp in 7.5f64..10.5, f in 0.1f64..1.0,
                         noise in proptest::collection::vec(-1.0f64..1.0, 30),
                         sd in 0.0f64..0.01) {
-        let truth = Bnsl::new(a, b, c0, vec![BnslBreak { c: c1, d: 10f64.powf(d_exp), f }])
-            .unwrap();
-        let x: Vec<f64> = (0..30).map(|i| 10f64.powf(6.0 + 6.0 * i as f64 / 29.0)).collect();
-        let y: Vec<f64> = x.iter().zip(&noise)
-            .map(|(v, z)| truth.predict(*v) * (sd * z).exp()).collect();
+        let (x, y) = bnsl_data(a, b, c0, c1, d_exp, f, &noise, sd);
         let fitter = BnslFitter::new(1);
         let fit = fitter.fit(&x, &y).unwrap();
         if fit.report.status == Status::Converged {
-            let l = log_centre(&x);
-            let lx: Vec<f64> = x.iter().map(|v| v.ln() - l).collect();
-            let (lmin, lmax) = (lx[0], lx[29]);
-            let widen = 0.1 * (lmax - lmin);
-            let (dlo, dhi) = (lmin - widen, lmax + widen);
-            let (flo, fhi) = (0.01f64.ln(), 10f64.ln());
-            let law = &fit.law;
-            let br = &law.breaks[0];
-            let u = [law.a.ln(), law.b.ln() - law.c0 * l, law.c0, br.c,
-                     logit(br.d.ln() - l, dlo, dhi), logit(br.f.ln(), flo, fhi)];
-            let cert = certificate_from_scratch(&y, &Objective::squared_log(),
-                &[Bound::Positive, Bound::Free, Bound::Free, Bound::Free,
-                  Bound::Between(dlo, dhi), Bound::Between(flo, fhi)],
-                &u, |u| {
-                    let law = Bnsl {
-                        a: u[0].exp(), b: (u[1] + u[2] * l).exp(), c0: u[2],
-                        breaks: vec![BnslBreak { c: u[3], d: (logistic(u[4], dlo, dhi) + l).exp(),
-                                                 f: logistic(u[5], flo, fhi).exp() }],
-                    };
-                    law.predict_many(&x)
-                });
-            prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, law);
+            let cert = bnsl_certificate(&x, &y, &fit.law);
+            prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, fit.law);
         }
         let s = fitter.solver(stopped()).fit(&x, &y).unwrap();
         prop_assert!(s.report.status != Status::Converged, "{:?}", s.report);
@@ -216,12 +435,7 @@ proptest! {
 }
 
 proptest! {
-    // A fixed seed keeps CI deterministic; `PROPTEST_RNG_SEED=random` explores new cases.
-    #![proptest_config(ProptestConfig {
-        cases: 12,
-        rng_seed: RngSeed::Fixed(SEED),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     /// The Chinchilla fitter (its own fused cost and starts): a `Converged` status carries a
     /// certificate that holds when recomputed here in the centred coordinates
@@ -274,4 +488,98 @@ proptest! {
             prop_assert!(c.holds, "capped solve: {c:?} {:?}", s.report);
         }
     }
+}
+
+/// Open (found by a random-seed run of `custom_law`; the custom fitter and the engine are not
+/// this file's): from the start (1, 300, 1) the custom law `a exp(-x/b) + c` ends at
+/// b = 5.68, a spike that fits x = 0 alone (objective 7.80; the truth's is about 1e-3), and is
+/// reported `Converged` with gradient norm 5e-13. Its Jacobian column for `b` is below the
+/// rounding of every prediction (exp(-200 / 5.68) = 5e-16), so the engine's finite-difference
+/// Jacobian sees a zero column and its certificate passes; the derivative written out here
+/// is 1e-14 against residuals of order 1, all of one sign: moving `b` up lowers the objective.
+#[test]
+#[ignore = "open: custom law reported Converged on a plateau (issue 11)"]
+fn custom_law_plateau_is_not_converged() {
+    let (a, b, c, sd) = (
+        5.60986051320181,
+        473.12303927879725,
+        0.4643236389246357,
+        0.006963430684313958,
+    );
+    let noise = [
+        -0.634531186822308,
+        0.0,
+        0.9109927054594086,
+        -0.8784470738226047,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.45440514701096796,
+        0.793306543640624,
+        0.29226955133998334,
+        0.0,
+        -0.867040401064248,
+        0.6713706061480922,
+        0.5343066221971164,
+    ];
+    let x: Vec<f64> = (0..15).map(|i| 200.0 * i as f64).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&noise)
+        .map(|(v, z)| a * (-v / b).exp() + c + sd * z)
+        .collect();
+    let law = CustomLaw::new(&["a", "b", "c"], |p, x| p[0] * (-x / p[1]).exp() + p[2])
+        .start(vec![1.0, 300.0, 1.0])
+        .objective(Objective::squared_linear());
+    let fit = law.fit(&x, &y).unwrap();
+    if fit.report.status == Status::Converged {
+        let partials = |p: &[f64]| -> Vec<f64> {
+            x.iter()
+                .flat_map(|v| {
+                    let t = (-v / p[1]).exp();
+                    [t, p[0] * t * v / (p[1] * p[1]), 1.0]
+                })
+                .collect()
+        };
+        let cert = certificate_with_partials(
+            &y,
+            &Objective::squared_linear(),
+            &[Bound::Free; 3],
+            &fit.params,
+            |u| x.iter().map(|v| u[0] * (-v / u[1]).exp() + u[2]).collect(),
+            Some(&partials),
+        );
+        assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, fit.params);
+    }
+}
+
+/// Open (found by a random-seed run of `chinchilla`; the Chinchilla fitter is not this
+/// file's): a well-posed IsoFLOP design (E = 1, alpha = beta = 0.6, 1.5% noise) ends at
+/// `IterationLimit` after 2,125 iterations (gradient norm 1.3e-6, 1 of 12 starts at the best).
+/// The status is honest; the crawl is the fault.
+#[test]
+#[ignore = "open: Chinchilla fitter reaches IterationLimit on a well-posed design (issue 11)"]
+fn chinchilla_converges_on_a_steep_well_posed_design() {
+    use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+    use scaling_laws::{ChinchillaFitter, ChinchillaLaw};
+    let truth = ChinchillaLaw {
+        e: 1.0,
+        a: 790.1408014488214,
+        b: 830.256470839739,
+        alpha: 0.5990352007233659,
+        beta: 0.5969127045005698,
+    };
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 6, 8).unwrap();
+    let runs = simulate(
+        &truth,
+        &design,
+        Noise::LogNormal {
+            sigma: 0.014643509972016163,
+        },
+        910096,
+    )
+    .unwrap();
+    let fit = ChinchillaFitter::new().fit(&runs).unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
 }

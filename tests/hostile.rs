@@ -756,3 +756,264 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sizes and counts of the fitters, designs, bootstrap and display: every public function and
+// builder setter that takes a size or count (`grep 'pub fn' src`, src/bin and src/plot aside),
+// at usize::MAX and 1e12, gives a typed error before allocating or looping.
+// ---------------------------------------------------------------------------------------------
+
+/// One-break data for the BNSL fitter.
+fn bnsl_points() -> (Vec<f64>, Vec<f64>) {
+    let truth = scaling_laws::Bnsl::new(
+        0.5,
+        20.0,
+        0.1,
+        vec![scaling_laws::BnslBreak {
+            c: 0.4,
+            d: 1e9,
+            f: 0.3,
+        }],
+    )
+    .unwrap();
+    let x: Vec<f64> = (0..20).map(|i| 10f64.powf(6.0 + 0.3 * i as f64)).collect();
+    let y = truth.predict_many(&x);
+    (x, y)
+}
+
+/// Three short loss curves of the published multi-power law.
+fn short_curves() -> Vec<LossCurve> {
+    [3e-4, 6e-4, 1e-3]
+        .iter()
+        .map(|&peak| {
+            let s = Schedule::cosine(peak, 0.1 * peak, 400).unwrap();
+            let steps: Vec<usize> = (1..=20).map(|i| 20 * i).collect();
+            let loss = published().predict(&s, &steps);
+            LossCurve::new(s, steps, loss).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn fitter_sizes_are_typed_errors() {
+    use scaling_laws::laws::sized_annealing::SizedCurve;
+    use scaling_laws::{
+        fit_bnsl, AnnealingFitter, BnslFitter, CurveSelector, MultiPowerFitter,
+        SizedAnnealingFitter,
+    };
+    let (x, y) = bnsl_points();
+    let curves = short_curves();
+    for n in [usize::MAX, 1_000_000_000_000, 17] {
+        assert!(is_invalid_option(&fit_bnsl(&x, &y, n)), "{n}");
+        assert!(is_invalid_option(&BnslFitter::new(n).fit(&x, &y)), "{n}");
+        assert!(
+            is_invalid_option(&BnslFitter::new(n).backtest(&x, &y, 10)),
+            "{n}"
+        );
+    }
+    for n in [usize::MAX, 1_000_000_000_000, 20] {
+        // n_train that leaves nothing out
+        assert!(BnslFitter::new(1).backtest(&x, &y, n).is_err(), "{n}");
+    }
+    // n_starts past the number of automatic candidates runs them all: a correct answer (the
+    // noise-free curves reproduced), not an error
+    let close = |pred: Vec<f64>, c: &LossCurve| {
+        pred.iter()
+            .zip(c.loss())
+            .all(|(p, l)| (p / l - 1.0).abs() < 1e-3)
+    };
+    let n = usize::MAX;
+    let fit = MultiPowerFitter::new().n_starts(n).fit(&curves).unwrap();
+    for c in &curves {
+        assert!(
+            close(fit.law.predict(c.schedule(), c.steps()), c),
+            "{:?}",
+            fit.law
+        );
+    }
+    // (the other laws cannot reproduce multi-power curves: all starts do at least as well as
+    // the default few)
+    let all = AnnealingFitter::new().n_starts(n).fit(&curves).unwrap();
+    let few = AnnealingFitter::new().fit(&curves).unwrap();
+    assert!(
+        all.report.objective <= few.report.objective * (1.0 + 1e-9),
+        "{all:?}"
+    );
+    let sized: Vec<SizedCurve> = curves
+        .iter()
+        .zip([1e8, 2e8, 4e8])
+        .map(|(c, n)| SizedCurve::new(n, c.clone()).unwrap())
+        .collect();
+    let all = SizedAnnealingFitter::new().n_starts(n).fit(&sized).unwrap();
+    let few = SizedAnnealingFitter::new().fit(&sized).unwrap();
+    assert!(
+        all.report.objective <= few.report.objective * (1.0 + 1e-9),
+        "{:?}",
+        all.report
+    );
+    // the curve selector hands n_starts to these fitters (its cross-validation over every
+    // candidate with every start is too slow for a test; its 0 is rejected)
+    assert!(is_invalid_option(
+        &CurveSelector::new().n_starts(0).select(&curves)
+    ));
+}
+
+#[test]
+fn option_sizes_are_typed_errors_or_right_answers() {
+    use scaling_laws::design::{Belief, DesignScorer, Planner, RunBudget, Target};
+    use scaling_laws::fit::SolverOptions;
+    use scaling_laws::uncertainty::BootstrapOptions;
+    use scaling_laws::{Allocator, ChinchillaFitter, PowerLawFitter};
+    let law = ChinchillaLaw::hoffmann_2022_unrounded();
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 4, 6).unwrap();
+    let runs = simulate(&law, &design, Noise::LogNormal { sigma: 0.01 }, 3).unwrap();
+    let belief = Belief::point(law).unwrap();
+    let target = [Target::OptimalParams { flops: 1e24 }];
+    let points: Vec<(f64, f64)> = runs.iter().map(|r| (r.params(), r.tokens())).collect();
+    let x = [1.0, 2.0, 4.0, 8.0, 16.0];
+    let y: Vec<f64> = x.iter().map(|v: &f64| 1.5 + 3.0 * v.powf(-0.4)).collect();
+    let bad = std::cell::RefCell::new(Vec::new());
+    let check = |what: &str, got: String, ok: bool| {
+        if !ok {
+            bad.borrow_mut().push(format!("{what}: {got}"));
+        }
+    };
+    for n in [usize::MAX, 1_000_000_000_000] {
+        // the multi-power schedule optimizer's knots: at most one per post-warmup step is used
+        let o = OptimizeOptions {
+            knots: n,
+            ..Default::default()
+        };
+        let r = optimize_schedule(&published(), 1000, 3e-4, 10, &o).unwrap();
+        assert!(r.knots.len() <= 1000 && r.schedule.len() == 1000, "{n}");
+        // the allocator's grid
+        let a = Allocator {
+            grid_points: n,
+            ..Allocator::new()
+        };
+        check(
+            stringify!(a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)),
+            format!(
+                "{:?}",
+                &a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&a.minimize_loss(&law, &scaling_laws::CostModel::SixND, 1e22)),
+        );
+        // the bootstrap's resamples
+        let o = BootstrapOptions {
+            resamples: n,
+            ..Default::default()
+        };
+        check(
+            stringify!(ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])),
+            format!(
+                "{:?}",
+                &ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&ChinchillaFitter::new().bootstrap(&runs, &o, &[1e22])),
+        );
+        // design scoring: replicates and truths, the planner's candidate grid and run budget
+        let s = DesignScorer::new(Noise::LogNormal { sigma: 0.01 });
+        check(
+            stringify!(s.clone().truths(n).fisher(&belief, &points, &target)),
+            format!(
+                "{:?}",
+                &s.clone().truths(n).fisher(&belief, &points, &target)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(&s.clone().truths(n).fisher(&belief, &points, &target)),
+        );
+        check(
+            stringify!(s
+                .clone()
+                .replicates(n)
+                .monte_carlo(&belief, &points, &target)),
+            format!(
+                "{:?}",
+                &s.clone()
+                    .replicates(n)
+                    .monte_carlo(&belief, &points, &target)
+            )
+            .chars()
+            .take(160)
+            .collect(),
+            is_invalid_option(
+                &s.clone()
+                    .replicates(n)
+                    .monte_carlo(&belief, &points, &target),
+            ),
+        );
+        check(
+            stringify!(RunBudget::new(1e22, n, 1e10)),
+            format!("{:?}", &RunBudget::new(1e22, n, 1e10))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&RunBudget::new(1e22, n, 1e10)),
+        );
+        let budget = RunBudget::new(1e22, 4, 1e10).unwrap();
+        let p = Planner::new(s.clone()).candidates(10.0, n, 3);
+        check(
+            stringify!(p.suggest(&belief, &points, target[0], &budget)),
+            format!("{:?}", &p.suggest(&belief, &points, target[0], &budget))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&p.suggest(&belief, &points, target[0], &budget)),
+        );
+        let p = Planner::new(s).candidates(10.0, 3, n);
+        check(
+            stringify!(p.suggest(&belief, &points, target[0], &budget)),
+            format!("{:?}", &p.suggest(&belief, &points, target[0], &budget))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&p.suggest(&belief, &points, target[0], &budget)),
+        );
+        // the solver's L-BFGS memory; an iteration cap that never binds changes nothing
+        let o = SolverOptions {
+            memory: n,
+            ..SolverOptions::default()
+        };
+        check(
+            stringify!(PowerLawFitter::new().solver(o.clone()).fit(&x, &y)),
+            format!("{:?}", &PowerLawFitter::new().solver(o.clone()).fit(&x, &y))
+                .chars()
+                .take(160)
+                .collect(),
+            is_invalid_option(&PowerLawFitter::new().solver(o.clone()).fit(&x, &y)),
+        );
+        let o = SolverOptions {
+            max_iterations: n as u64,
+            ..SolverOptions::default()
+        };
+        let fit = PowerLawFitter::new().solver(o).fit(&x, &y).unwrap();
+        assert!((fit.law.alpha - 0.4).abs() < 1e-6, "{:?}", fit.law);
+        // display and data helpers: clamped or empty, the right answer
+        assert_eq!(scaling_laws::display::sig(1.81721, n), "1.81721");
+        assert!(scaling_laws::data::drop_highest_losses(&runs, n).is_empty());
+        let _ = scaling_laws::diagnostics::check_levels("N", &x, n);
+        // loss-curve laws at a step past the schedule
+        let small = Schedule::constant(1e-3, 10).unwrap();
+        let ann = scaling_laws::laws::annealing::AnnealingLaw {
+            l0: 2.8,
+            a: 0.5,
+            alpha: 0.5,
+            c: 1.0,
+            lambda: 0.999,
+            warmup: Default::default(),
+        };
+        assert!(ann.try_predict(&small, &[n]).is_err());
+        assert!(ann.predict(&small, &[n])[0].is_nan());
+    }
+    let _ = Approach1Options::MAX_N_FLOPS;
+    assert!(bad.borrow().is_empty(), "{:#?}", bad.borrow());
+}

@@ -209,6 +209,15 @@ impl DesignScorer {
                 reason: "must be >= 1".into(),
             });
         }
+        // checked before the laws and studies are allocated (issue 12)
+        const MAX_STUDIES: usize = 1_000_000;
+        if self.truths.saturating_mul(self.replicates.max(1)) > MAX_STUDIES {
+            return Err(Error::InvalidOption {
+                name: "truths x replicates".into(),
+                value: format!("{} x {}", self.truths, self.replicates),
+                reason: format!("at most {MAX_STUDIES} simulated studies"),
+            });
+        }
         Ok(())
     }
 

@@ -335,6 +335,15 @@ impl Planner {
                 reason: "need a finite span >= 1 and at least one size and budget".into(),
             });
         }
+        // checked before the candidate grid is built (issue 12)
+        const MAX_CANDIDATES: usize = 1_000_000;
+        if self.sizes.saturating_mul(self.budgets) > MAX_CANDIDATES {
+            return Err(Error::InvalidOption {
+                name: "candidates".into(),
+                value: format!("{} sizes x {} budgets", self.sizes, self.budgets),
+                reason: format!("at most {MAX_CANDIDATES} candidate runs"),
+            });
+        }
         if let Some(f) = self.min_flops {
             check::positive("min_flops", None, f)?;
         }
