@@ -63,6 +63,12 @@ pub use laws::{AnnealingLaw, MultiPowerLaw, SizedAnnealingLaw};
 pub use laws::{Bnsl, BnslBreak};
 pub use schedule::{LossCurve, Schedule};
 
+// Temporary, hidden: the doc example of `ChinchillaFitter` (src/fitters/chinchilla.rs, being
+// split by its owner) still imports `scaling_laws::Starts`. Delete this line once it imports
+// `scaling_laws::chinchilla::Starts`.
+#[doc(hidden)]
+pub use fitters::chinchilla::Starts;
+
 /// The Chinchilla fit's own options and results: start strategies ([`Starts`](chinchilla::Starts)),
 /// estimators ([`Estimator`](chinchilla::Estimator)), and the comparison of a fit with a given
 /// law ([`Comparison`](chinchilla::Comparison)), next to the fitter and its result.
