@@ -3,7 +3,7 @@
 //! grid under 2 s on 2 cores with the `parallel` feature).
 use criterion::{criterion_group, criterion_main, Criterion};
 use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
-use scaling_laws::{ChinchillaFitter, Starts};
+use scaling_laws::{chinchilla::Starts, ChinchillaFitter};
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -26,62 +26,14 @@
 //! ```
 
 use crate::error::{check, Error, Result};
-use crate::laws::{Allocation, ChinchillaLaw};
+use crate::laws::{Allocation, DataConstrainedAllocation, DataConstrainedLaw};
 use crate::numeric::{bisect_boundary, brent_min, brent_root};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-/// A law of final loss in model size `N` and training tokens `D`: what the allocation solver
-/// needs.
-///
-/// Implemented by [`ChinchillaLaw`], the Kaplan joint law, the data-constrained law bound to a
-/// number of unique tokens, and every closure `Fn(f64, f64) -> f64`. The loss should decrease in
-/// both `N` and `D`; the solver does not assume convexity.
-pub trait LossSurface {
-    /// The loss at `n` parameters and `d` tokens (non-finite where undefined).
-    fn loss(&self, n: f64, d: f64) -> f64;
-
-    /// `(dL/dN, dL/dD)`. The default is a Richardson-extrapolated central difference in
-    /// `log N` and `log D`; laws with analytic derivatives override it.
-    fn gradient_nd(&self, n: f64, d: f64) -> (f64, f64) {
-        let ln = richardson(|t| self.loss(n * t.exp(), d), 1e-3);
-        let ld = richardson(|t| self.loss(n, d * t.exp()), 1e-3);
-        (ln / n, ld / d)
-    }
-
-    /// The tokens at which `n` parameters reach loss `target`, if known in closed form. The
-    /// default `None` makes the solver find it numerically (the loss must decrease in `D`).
-    fn tokens_for_loss(&self, _n: f64, _target: f64) -> Option<f64> {
-        None
-    }
-}
-
-impl<F: Fn(f64, f64) -> f64> LossSurface for F {
-    fn loss(&self, n: f64, d: f64) -> f64 {
-        self(n, d)
-    }
-}
-
-impl LossSurface for ChinchillaLaw {
-    fn loss(&self, n: f64, d: f64) -> f64 {
-        ChinchillaLaw::loss(self, n, d)
-    }
-    fn gradient_nd(&self, n: f64, d: f64) -> (f64, f64) {
-        ChinchillaLaw::gradient_nd(self, n, d)
-    }
-    fn tokens_for_loss(&self, n: f64, target: f64) -> Option<f64> {
-        ChinchillaLaw::tokens_for_loss(self, n, target)
-    }
-}
-
-/// `d f(t) / dt` at 0 by central differences with step `h` and `h/2`, Richardson-extrapolated.
-fn richardson(f: impl Fn(f64) -> f64, h: f64) -> f64 {
-    let d1 = (f(h) - f(-h)) / (2.0 * h);
-    let h2 = 0.5 * h;
-    let d2 = (f(h2) - f(-h2)) / (2.0 * h2);
-    (4.0 * d2 - d1) / 3.0
-}
+use crate::laws::surface::richardson;
+pub use crate::laws::LossSurface;
 
 /// A user-supplied cost `C(N, D)`, increasing in both arguments, with a name for messages.
 #[derive(Clone)]
@@ -126,6 +78,7 @@ impl PartialEq for CustomCost {
 /// How a model size and token count translate into cost (FLOPs unless a custom model says
 /// otherwise).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum CostModel {
     /// `C = 6 N D` (Kaplan et al. 2020; Hoffmann et al. 2022).
     SixND,
@@ -246,6 +199,7 @@ impl CostModel {
 
 /// The cheapest allocation reaching a target loss ([`Allocator::minimize_cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CostOptimum {
     /// Model parameters `N`.
     pub params: f64,
@@ -614,9 +568,50 @@ pub fn cheapest_allocation<L: LossSurface + ?Sized>(
     Allocator::new().minimize_cost(law, cost, target)
 }
 
+/// Allocation for the data-constrained law needs the numeric solver, so it lives here, above
+/// the laws.
+impl DataConstrainedLaw {
+    /// The lowest-loss `(N, D)` with `6 N D = flops` when only `unique_tokens` unique tokens
+    /// exist, with the number of epochs it implies; solved numerically along the iso-FLOP curve
+    /// ([`Allocator::minimize_loss`]), to machine precision rather than by a grid over epochs.
+    ///
+    /// ```
+    /// use scaling_laws::laws::DataConstrainedLaw;
+    /// let law = DataConstrainedLaw::muennighoff_2023();
+    /// let plenty = law.compute_optimal(1e21, 1e13).unwrap();
+    /// let scarce = law.compute_optimal(1e21, 1e9).unwrap();
+    /// assert!(plenty.epochs < 1.0);
+    /// assert!(scarce.epochs > 10.0 && scarce.loss > plenty.loss);
+    /// ```
+    ///
+    /// # Errors
+    /// `flops` or `unique_tokens` not finite and > 0; otherwise as
+    /// [`Allocator::minimize_loss`].
+    pub fn compute_optimal(
+        &self,
+        flops: f64,
+        unique_tokens: f64,
+    ) -> Result<DataConstrainedAllocation> {
+        check::positive("flops", None, flops)?;
+        check::positive("unique_tokens", None, unique_tokens)?;
+        self.base().validate_for_allocation()?;
+        check::positive("r_d_star", None, self.r_d_star)?;
+        check::positive("r_n_star", None, self.r_n_star)?;
+        let surface = self.with_unique_tokens(unique_tokens);
+        let a = Allocator::new().minimize_loss(&surface, &CostModel::SixND, flops)?;
+        Ok(DataConstrainedAllocation {
+            params: a.params,
+            tokens: a.tokens,
+            epochs: a.tokens / unique_tokens,
+            loss: a.loss,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::laws::ChinchillaLaw;
 
     #[test]
     fn numeric_matches_closed_form() {

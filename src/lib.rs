@@ -24,6 +24,10 @@ pub mod simulate;
 pub mod smoothing;
 pub mod uncertainty;
 
+// The root holds what the README introduces and names that carry their law's name. Options
+// and results specific to one fit whose names are generic (`Starts`, `Estimator`, `Floor`,
+// `Comparison`) live under the fit's module: `scaling_laws::chinchilla::Starts`,
+// `scaling_laws::power_law::Floor`.
 pub use allocate::{Allocator, CostModel, LossSurface};
 pub use data::{FlopModel, Run};
 pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
@@ -33,18 +37,16 @@ pub use error::{Error, Result};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
-    Estimator, HuberLikelihood, Starts,
+    HuberLikelihood,
 };
 pub use fitters::chinchilla_uncertainty::WaldCovariance;
-pub use fitters::chinchilla_uncertainty::{
-    backtest_chinchilla, bootstrap_quantity_names, Comparison,
-};
+pub use fitters::chinchilla_uncertainty::{backtest_chinchilla, bootstrap_quantity_names};
 pub use fitters::curve_select::{
     select_curve_law, CandidateScore, CurveCandidate, CurveCriterion, CurveSelection,
     CurveSelector, CurveValidation, FittedCurveLaw, HeldOutSummary, SelectionReport,
 };
 pub use fitters::custom::{CustomFit, CustomLaw};
-pub use fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+pub use fitters::power::{fit_power_law, PowerLawFit, PowerLawFitter};
 pub use fitters::schedule::MultiPowerBeta;
 pub use fitters::schedule::{
     fit_annealing, fit_multipower, AnnealingFit, AnnealingFitter, MultiPowerFit, MultiPowerFitter,
@@ -57,4 +59,28 @@ pub use laws::multipower::{optimize_schedule, OptimizeOptions, OptimizedSchedule
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;
 pub use laws::{Allocation, ChinchillaLaw, DataConstrainedLaw};
+pub use laws::{AnnealingLaw, MultiPowerLaw, SizedAnnealingLaw};
 pub use laws::{Bnsl, BnslBreak};
+pub use schedule::{LossCurve, Schedule};
+
+// Temporary, hidden: the doc example of `ChinchillaFitter` (src/fitters/chinchilla.rs, being
+// split by its owner) still imports `scaling_laws::Starts`. Delete this line once it imports
+// `scaling_laws::chinchilla::Starts`.
+#[doc(hidden)]
+pub use fitters::chinchilla::Starts;
+
+/// The Chinchilla fit's own options and results: start strategies ([`Starts`](chinchilla::Starts)),
+/// estimators ([`Estimator`](chinchilla::Estimator)), and the comparison of a fit with a given
+/// law ([`Comparison`](chinchilla::Comparison)), next to the fitter and its result.
+pub mod chinchilla {
+    pub use crate::fitters::chinchilla::{
+        fit_chinchilla, ChinchillaFit, ChinchillaFitter, Estimator, HuberLikelihood, Starts,
+    };
+    pub use crate::fitters::chinchilla_uncertainty::{Comparison, WaldCovariance};
+}
+
+/// The one-variable power-law fit's own options: the floor `E`
+/// ([`Floor`](power_law::Floor)), next to the fitter and its result.
+pub mod power_law {
+    pub use crate::fitters::power::{fit_power_law, Floor, PowerLawFit, PowerLawFitter};
+}

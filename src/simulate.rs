@@ -187,6 +187,7 @@ impl IsoFlopDesign {
 /// Noise on simulated losses. Multiplicative, so it is the same in relative terms at every
 /// loss level.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Noise {
     /// Exact losses.
     None,

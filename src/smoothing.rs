@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 /// How strongly an exponential moving average smooths.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum EmaWeight {
     /// The weight of the newest point, `alpha` in `(0, 1]` (1: no smoothing).
     Alpha(f64),

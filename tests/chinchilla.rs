@@ -17,7 +17,8 @@ use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
 use scaling_laws::fit::{Objective, Reduction, SolverOptions, Status};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::{
-    chinchilla_objective, fit_chinchilla, ChinchillaFitter, ChinchillaLaw, Error, Starts,
+    chinchilla::Starts, chinchilla_objective, fit_chinchilla, ChinchillaFitter, ChinchillaLaw,
+    Error,
 };
 
 const DATASETS: [&str; 3] = ["besiroglu", "hoffmann", "besiroglu_isoflop"];

@@ -4,7 +4,7 @@
 
 use scaling_laws::data::{read_runs_csv, CsvOptions};
 use scaling_laws::fit::Status;
-use scaling_laws::{ChinchillaFitter, Starts};
+use scaling_laws::{chinchilla::Starts, ChinchillaFitter};
 
 #[test]
 fn hoffmann_grid_reaches_the_scipy_grid_optimum() {

@@ -17,7 +17,8 @@ use scaling_laws::fit::{Objective, Status};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::{
-    chinchilla_objective, ChinchillaFitter, ChinchillaLaw, Error, Starts, WaldCovariance,
+    chinchilla::Starts, chinchilla_objective, ChinchillaFitter, ChinchillaLaw, Error,
+    WaldCovariance,
 };
 
 fn reference() -> serde_json::Value {

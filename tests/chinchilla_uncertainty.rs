@@ -6,7 +6,7 @@ use scaling_laws::diagnostics::Warning;
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::{
-    backtest_chinchilla, fit_chinchilla, ChinchillaFitter, ChinchillaLaw, Run, Starts,
+    backtest_chinchilla, chinchilla::Starts, fit_chinchilla, ChinchillaFitter, ChinchillaLaw, Run,
 };
 
 fn runs(seed: u64, budgets: usize, sizes: usize) -> Vec<Run> {

@@ -12,8 +12,8 @@ use scaling_laws::laws::multipower::OptimizeOptions;
 use scaling_laws::schedule::LossCurve;
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::{
-    AnnealingFitter, BnslFitter, ChinchillaFitter, ChinchillaLaw, Estimator, MultiPowerFitter,
-    PowerLawFitter, Run, SigmoidFitter, Starts,
+    chinchilla::Estimator, chinchilla::Starts, AnnealingFitter, BnslFitter, ChinchillaFitter,
+    ChinchillaLaw, MultiPowerFitter, PowerLawFitter, Run, SigmoidFitter,
 };
 use std::sync::{Arc, Mutex};
 

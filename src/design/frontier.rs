@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// One point of the frontier: the best run at its budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FrontierPoint {
     /// Training compute, in FLOPs (the run's own, as recorded).
     pub flops: f64,
@@ -23,6 +24,7 @@ pub struct FrontierPoint {
 /// The compute frontier: the lowest loss per budget, over final runs, keeping only budgets
 /// that improve on every smaller one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Frontier {
     /// The frontier, by increasing compute (losses strictly decreasing).
     pub points: Vec<FrontierPoint>,

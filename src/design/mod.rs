@@ -75,6 +75,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the user decides with: the quantity whose interval a design is scored on.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Target {
     /// The compute-optimal model size `N_opt(C)` (parameters) at `flops` FLOPs under
     /// `C = 6ND` ([`ChinchillaLaw::compute_optimal`]).

@@ -5,8 +5,9 @@ use super::{check_noise, check_points, simulate_with, Belief, Target};
 use crate::error::{Error, Result};
 use crate::fit::{Covariance, CovarianceKind, Objective, Space};
 use crate::laws::ChinchillaLaw;
+use crate::numeric::quantile;
 use crate::simulate::Noise;
-use crate::uncertainty::{quantile, run_indexed};
+use crate::uncertainty::run_indexed;
 use crate::ChinchillaFitter;
 use nalgebra::{Matrix5, Vector5};
 use rand::SeedableRng;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a score was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ScoreMethod {
     /// The linearised Fisher information and the delta method.
     Fisher,
@@ -34,6 +36,7 @@ pub enum ScoreMethod {
 /// `log g`; for the exponent `a`, `lower = estimate + l`. With several laws drawn from the
 /// belief the errors are pooled over them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DesignScore {
     /// The quantity scored.
     pub target: Target,
@@ -248,12 +251,15 @@ impl DesignScorer {
         points: &[(f64, f64)],
         targets: &[Target],
     ) -> Result<Vec<DesignScore>> {
+        self.check_inputs(points, targets)?;
+        self.fisher_with(belief, points, targets, self.kappa())
+    }
+
+    /// The options, the points and the targets, checked as every score checks them.
+    fn check_inputs(&self, points: &[(f64, f64)], targets: &[Target]) -> Result<()> {
         self.validate()?;
         check_points(points)?;
-        for t in targets {
-            t.validate()?;
-        }
-        self.fisher_with(belief, points, targets, self.kappa())
+        targets.iter().try_for_each(Target::validate)
     }
 
     pub(crate) fn fisher_with(
@@ -276,11 +282,7 @@ impl DesignScorer {
             for law in &truths {
                 let lin = Linearised::new(law, centre);
                 let Some(p) = lin.inverse_information(points) else {
-                    return Err(Error::Degenerate(
-                        "the design does not identify (E, A, B, alpha, beta): its information \
-                         matrix is singular"
-                            .into(),
-                    ));
+                    return Err(not_identified());
                 };
                 let Some(g) = lin.gradient(target) else {
                     continue;
@@ -323,13 +325,7 @@ impl DesignScorer {
         super::validate_law(law)?;
         let centre = Centre::of(points);
         let lin = Linearised::new(law, centre);
-        let p = lin.inverse_information(points).ok_or_else(|| {
-            Error::Degenerate(
-                "the design does not identify (E, A, B, alpha, beta): its information matrix \
-                 is singular"
-                    .into(),
-            )
-        })?;
+        let p = lin.inverse_information(points).ok_or_else(not_identified)?;
         let kappa = self.kappa();
         let mut t = Matrix5::zeros();
         t[(0, 0)] = law.e;
@@ -339,36 +335,24 @@ impl DesignScorer {
         t[(2, 4)] = law.b * centre.log_d;
         t[(3, 3)] = 1.0;
         t[(4, 4)] = 1.0;
-        let c = t * (p * kappa) * t.transpose();
-        let c = (c + c.transpose()) * 0.5;
-        let std_errors: Vec<f64> = (0..5).map(|i| c[(i, i)].max(0.0).sqrt()).collect();
-        let correlation = (0..5)
-            .map(|i| {
-                (0..5)
-                    .map(|j| {
-                        let d = std_errors[i] * std_errors[j];
-                        if d > 0.0 {
-                            c[(i, j)] / d
-                        } else {
-                            f64::NAN
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
         let info = lin.information(points);
         let scaled = Matrix5::from_fn(|i, j| info[(i, j)] / (info[(i, i)] * info[(j, j)]).sqrt());
         let eig = scaled.symmetric_eigen().eigenvalues;
-        Ok(Covariance {
-            params: vec![law.e, law.a, law.b, law.alpha, law.beta],
+        // The covariance of the centred log parameters, carried to the natural ones by `T`.
+        let centred = Covariance {
+            params: vec![0.0; 5],
             matrix: (0..5)
-                .map(|i| (0..5).map(|j| c[(i, j)]).collect())
+                .map(|i| (0..5).map(|j| kappa * p[(i, j)]).collect())
                 .collect(),
-            std_errors,
-            correlation,
+            std_errors: Vec::new(),
+            correlation: Vec::new(),
             condition_number: eig.max() / eig.min(),
             kind: CovarianceKind::Classical,
-        })
+        };
+        let jac: Vec<Vec<f64>> = (0..5)
+            .map(|i| (0..5).map(|j| t[(i, j)]).collect())
+            .collect();
+        Ok(centred.transformed(vec![law.e, law.a, law.b, law.alpha, law.beta], &jac))
     }
 
     /// The Monte Carlo score of `points`: for each law (see [`DesignScorer::truths`]),
@@ -389,11 +373,7 @@ impl DesignScorer {
         points: &[(f64, f64)],
         targets: &[Target],
     ) -> Result<Vec<DesignScore>> {
-        self.validate()?;
-        check_points(points)?;
-        for t in targets {
-            t.validate()?;
-        }
+        self.check_inputs(points, targets)?;
         if self.replicates == 0 {
             return Err(Error::InvalidOption {
                 name: "replicates".into(),
@@ -673,6 +653,14 @@ fn latin_hypercube_log_noise(noise: &Noise, m: usize) -> Vec<f64> {
             .map(|(a, b)| sigma * a + (scale * b).ln_1p())
             .collect(),
     }
+}
+
+/// The error of a design whose information matrix is singular.
+fn not_identified() -> Error {
+    Error::Degenerate(
+        "the design does not identify (E, A, B, alpha, beta): its information matrix is singular"
+            .into(),
+    )
 }
 
 fn normal_cdf(x: f64) -> f64 {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where the covariance of a round's belief came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CovarianceSource {
     /// The fit's sandwich covariance ([`crate::ChinchillaFit::covariance`]).
     Sandwich,
@@ -21,6 +22,7 @@ pub enum CovarianceSource {
 
 /// One round of a [`Study`]: the fit of the runs so far and the runs suggested next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Round {
     /// How many runs the study had when the round was planned.
     pub runs_before: usize,

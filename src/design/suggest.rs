@@ -52,6 +52,7 @@ impl RunBudget {
 
 /// What the planner chooses among.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Strategy {
     /// Single runs, anywhere on the candidate grid (the most information per FLOP).
     Points,
@@ -66,6 +67,7 @@ pub enum Strategy {
 
 /// One suggested run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PlannedRun {
     /// Model size `N`, in parameters.
     pub params: f64,
@@ -218,6 +220,7 @@ fn check_grid_options(points: usize, min_span: f64, max_span: f64) -> Result<()>
 
 /// Suggested runs and what they are expected to buy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Suggestion {
     /// The runs to train, in the order chosen (most useful first).
     pub runs: Vec<PlannedRun>,

@@ -48,21 +48,8 @@ pub struct Bnsl {
     pub breaks: Vec<BnslBreak>,
 }
 
-/// `log(1 + exp(z))` without overflow or loss of precision.
-#[inline]
-pub(crate) fn softplus(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
-/// `1 / (1 + exp(-z))`, the derivative of [`softplus`].
-#[inline]
-pub(crate) fn sigmoid(z: f64) -> f64 {
-    crate::laws::sigmoid::logistic(z)
-}
+// The one copy of each lives in `numeric`; `sigmoid` is the derivative of `softplus`.
+pub(crate) use crate::numeric::{logistic as sigmoid, softplus};
 
 impl Bnsl {
     /// A validated law.

@@ -1,9 +1,7 @@
 //! Data-constrained scaling (Muennighoff et al. 2023, "Scaling Data-Constrained Language
 //! Models"): the Chinchilla law with repeated data and excess parameters discounted.
 
-use crate::allocate::{Allocator, CostModel, LossSurface};
-use crate::error::{check, Result};
-use crate::laws::ChinchillaLaw;
+use crate::laws::{ChinchillaLaw, LossSurface};
 use serde::{Deserialize, Serialize};
 
 /// `L(N, D; U_D) = E + A / N'^alpha + B / D'^beta` with effective data and parameters
@@ -49,6 +47,7 @@ pub struct DataConstrainedLaw {
 
 /// A data-constrained compute-optimal allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DataConstrainedAllocation {
     /// Model parameters `N`.
     pub params: f64,
@@ -153,42 +152,6 @@ impl DataConstrainedLaw {
             law: *self,
             unique_tokens,
         }
-    }
-
-    /// The lowest-loss `(N, D)` with `6 N D = flops` when only `unique_tokens` unique tokens
-    /// exist, with the number of epochs it implies; solved numerically along the iso-FLOP curve
-    /// ([`Allocator::minimize_loss`]), to machine precision rather than by a grid over epochs.
-    ///
-    /// ```
-    /// use scaling_laws::laws::DataConstrainedLaw;
-    /// let law = DataConstrainedLaw::muennighoff_2023();
-    /// let plenty = law.compute_optimal(1e21, 1e13).unwrap();
-    /// let scarce = law.compute_optimal(1e21, 1e9).unwrap();
-    /// assert!(plenty.epochs < 1.0);
-    /// assert!(scarce.epochs > 10.0 && scarce.loss > plenty.loss);
-    /// ```
-    ///
-    /// # Errors
-    /// `flops` or `unique_tokens` not finite and > 0; otherwise as
-    /// [`Allocator::minimize_loss`].
-    pub fn compute_optimal(
-        &self,
-        flops: f64,
-        unique_tokens: f64,
-    ) -> Result<DataConstrainedAllocation> {
-        check::positive("flops", None, flops)?;
-        check::positive("unique_tokens", None, unique_tokens)?;
-        self.base().validate_for_allocation()?;
-        check::positive("r_d_star", None, self.r_d_star)?;
-        check::positive("r_n_star", None, self.r_n_star)?;
-        let surface = self.with_unique_tokens(unique_tokens);
-        let a = Allocator::new().minimize_loss(&surface, &CostModel::SixND, flops)?;
-        Ok(DataConstrainedAllocation {
-            params: a.params,
-            tokens: a.tokens,
-            epochs: a.tokens / unique_tokens,
-            loss: a.loss,
-        })
     }
 }
 

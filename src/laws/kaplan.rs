@@ -16,8 +16,8 @@
 //! assert_eq!(PF_DAY, 8.64e19);
 //! ```
 
-use crate::allocate::LossSurface;
 use crate::error::{check, Result};
+use crate::laws::LossSurface;
 use crate::laws::PowerLaw;
 use serde::{Deserialize, Serialize};
 

@@ -32,16 +32,8 @@ pub struct SigmoidLaw {
     pub c_mid: f64,
 }
 
-/// `1 / (1 + exp(-t))` without overflow.
-#[inline]
-pub(crate) fn logistic(t: f64) -> f64 {
-    if t >= 0.0 {
-        1.0 / (1.0 + (-t).exp())
-    } else {
-        let e = t.exp();
-        e / (1.0 + e)
-    }
-}
+// The one copy lives in `numeric`; re-exported for the fitter.
+pub(crate) use crate::numeric::logistic;
 
 impl SigmoidLaw {
     /// A validated law.

@@ -48,9 +48,10 @@ use crate::error::{check, Error, Result};
 use crate::isoflop::{Approach2Result, IsoFlopGroup, VertexEstimator};
 use crate::laws::multipower::MultiPowerLaw;
 use crate::laws::{ChinchillaLaw, SigmoidLaw};
+use crate::numeric::quantile;
 use crate::schedule::{LossCurve, Schedule};
 use crate::smoothing::EmaWeight;
-use crate::uncertainty::{quantile, Bootstrap};
+use crate::uncertainty::Bootstrap;
 use canvas::{
     AxisSpec, ColourBar, Figure, Item, LegendAt, Panel, Rgb, BLACK_RGB, BLUE, GREY, ORANGE, RED,
 };
@@ -505,6 +506,7 @@ pub fn metric_vs_compute(figure: &MetricFigure, options: &PlotOptions) -> Result
 /// A column of a [`Run`], for axes and levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RunField {
     /// Parameters `N`.
     Params,
@@ -1168,6 +1170,7 @@ pub fn isoflop_profiles(
 /// How [`residuals`] measures the misfit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ResidualKind {
     /// `observed - predicted`, in the data's units.
     Absolute,

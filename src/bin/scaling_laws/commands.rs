@@ -17,8 +17,8 @@ use scaling_laws::laws::multipower::{optimize_schedule, MultiPowerFitter, Optimi
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::{
-    bootstrap_quantity_names, datasets, BnslFitter, ChinchillaFitter, Estimator, HoldoutScore,
-    PowerLawFitter, SigmoidFitter, Starts,
+    bootstrap_quantity_names, chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter,
+    ChinchillaFitter, HoldoutScore, PowerLawFitter, SigmoidFitter,
 };
 
 use crate::input::{write_curves, Dataset, InputArgs, InputInfo};
