@@ -1,4 +1,5 @@
-//! The local solver and the multi-start driver.
+//! The local solver: Levenberg-Marquardt, then L-BFGS rounds, the optional Newton polish and the
+//! convergence certificate that decides whether a start has converged.
 //!
 //! Each start runs argmin's L-BFGS with a More-Thuente line search on the unconstrained
 //! parameters, in *rounds*: every round divides the objective by its current scale

@@ -33,7 +33,7 @@ mod lbfgs;
 mod lm;
 mod local;
 mod model;
-mod multistart;
+pub(crate) mod multistart;
 mod objective;
 mod options;
 mod problem;

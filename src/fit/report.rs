@@ -36,7 +36,9 @@ impl Status {
     }
 }
 
-/// The outcome of one start.
+/// The outcome of one of the caller's starts: where its local solves ended after every phase
+/// of the multi-start driver it went through (its exploratory solve, and its refinement when it
+/// was among the finalists of a two-phase plan), with the work summed over them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartOutcome {
     /// The start, in natural parameters.
@@ -64,22 +66,24 @@ pub struct FitReport {
     pub objective_spec: Objective,
     /// How the best start ended.
     pub status: Status,
-    /// Iterations of the best start.
+    /// Iterations of the best start, over every phase.
     pub iterations: u64,
-    /// Objective evaluations of the best start.
+    /// Objective evaluations of the best start, over every phase.
     pub evaluations: u64,
     /// Gradient norm at the returned parameters, with respect to the unconstrained parameters
     /// (log of positive parameters, and so on).
     pub gradient_norm: f64,
     /// Number of data points.
     pub n_points: usize,
-    /// Number of starts tried.
+    /// Number of starts tried (every start the caller gave, whatever phase it reached).
     pub n_starts: usize,
-    /// Index of the start that gave the returned parameters.
+    /// Index, into the caller's starts (in the order given), of the start whose local solves
+    /// (over every phase) gave the returned parameters: the lowest objective, ties going to the
+    /// earliest start.
     pub best_start: usize,
     /// Number of starts whose objective is within 1e-9 (relative) of the best.
     pub n_starts_at_best: usize,
-    /// Every start's outcome, when [`SolverOptions::record_starts`] is set.
+    /// Every start's outcome (one per caller's start, in order), when [`SolverOptions::record_starts`] is set.
     pub starts: Option<Vec<StartOutcome>>,
 }
 
