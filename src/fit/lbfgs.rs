@@ -7,7 +7,7 @@
 //! allocation, evaluation counters in hash maps) costs a fifth of the time: the Chinchilla
 //! fitter's 4,500-start grid.
 
-use super::engine::Cost;
+use super::problem::Cost;
 
 /// Where one run ended: the best point evaluated.
 pub(crate) struct LeanRun {
@@ -278,7 +278,7 @@ fn line_search<C: Cost + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::engine::{local_minimize_cost_with, Inner};
+    use super::super::local::{local_minimize_cost_with, Inner};
     use super::super::SolverOptions;
     use super::*;
 

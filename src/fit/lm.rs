@@ -20,8 +20,10 @@
 //! The engine runs this first and then its L-BFGS rounds from where it stopped, so the
 //! reported status and gradient always come from the same stopping rules.
 
-use super::engine::{GaussNewton, LocalResult, Problem, SolverOptions, Status};
+use super::local::LocalResult;
+use super::problem::{GaussNewton, Problem};
 use super::{Bound, Model};
+use super::{SolverOptions, Status};
 use nalgebra::{DMatrix, DVector};
 
 /// Largest damping (relative to the scaled diagonal) before the solver gives up.

@@ -29,11 +29,17 @@
 mod bounds;
 mod certificate;
 mod covariance;
-mod engine;
 mod lbfgs;
 mod lm;
+mod local;
 mod model;
+pub(crate) mod multistart;
 mod objective;
+mod options;
+mod problem;
+mod report;
+#[cfg(test)]
+mod test_models;
 
 pub use bounds::Bound;
 pub use certificate::{
@@ -41,9 +47,12 @@ pub use certificate::{
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use engine::{local_minimize_all, local_minimize_all_with, Cost, Inner, LocalResult};
-pub use engine::{
-    minimize, FitReport, Method, Minimum, Problem, SolverOptions, StartOutcome, Status,
-};
+pub(crate) use local::{Inner, LocalResult};
 pub use model::{Model, Space};
+pub use multistart::minimize;
+pub(crate) use multistart::{local_minimize_all, local_minimize_all_with};
 pub use objective::{Loss, Objective, Reduction};
+pub use options::{Method, SolverOptions};
+pub(crate) use problem::Cost;
+pub use problem::Problem;
+pub use report::{FitReport, Minimum, StartOutcome, Status};

@@ -249,7 +249,13 @@ impl PowerLawFitter {
                     st
                 }
             };
-            let min = minimize(&problem, &starts, &self.solver)?;
+            // A few starts on a few thousand points take microseconds each: handing them to
+            // the thread pool costs more than it saves (results do not depend on it).
+            let solver = SolverOptions {
+                parallel: self.solver.parallel && x.len() >= PARALLEL_POINTS,
+                ..self.solver.clone()
+            };
+            let min = minimize(&problem, &starts, &solver)?;
             (min.params, min.report)
         };
         let (e, ac, alpha) = match self.floor {
@@ -288,6 +294,9 @@ impl PowerLawFitter {
         })
     }
 }
+
+/// Fewest points for which the starts of a power-law fit run on several threads.
+const PARALLEL_POINTS: usize = 2_000;
 
 /// Number of distinct `x` (all > 0), counting values within 1e-8 relative of each other once:
 /// closer than that, two points cannot identify an exponent (their log-spacing is at the level
