@@ -35,6 +35,7 @@ pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
     Estimator, HuberLikelihood, Starts,
 };
+pub use fitters::chinchilla_uncertainty::ChinchillaQuantity;
 pub use fitters::chinchilla_uncertainty::WaldCovariance;
 pub use fitters::chinchilla_uncertainty::{
     backtest_chinchilla, bootstrap_quantity_names, Comparison,
