@@ -25,6 +25,17 @@ fn bench(c: &mut Criterion) {
         seed: 1,
         ..Default::default()
     };
+    // every resample warm-started from the full-data optimum must still be certified
+    let once = ChinchillaFitter::new()
+        .bootstrap(&runs, &options, &[1e24])
+        .unwrap();
+    eprintln!(
+        "bootstrap: {} resamples, {} certified, {} not certified, {} failed",
+        options.resamples,
+        options.resamples - once.n_failed - once.n_not_converged,
+        once.n_not_converged,
+        once.n_failed
+    );
     let mut group = c.benchmark_group("bootstrap");
     group
         .sample_size(10)

@@ -39,6 +39,7 @@ pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
     HuberLikelihood,
 };
+pub use fitters::chinchilla_uncertainty::ChinchillaQuantity;
 pub use fitters::chinchilla_uncertainty::WaldCovariance;
 pub use fitters::chinchilla_uncertainty::{backtest_chinchilla, bootstrap_quantity_names};
 pub use fitters::curve_select::{
@@ -63,12 +64,6 @@ pub use laws::{AnnealingLaw, MultiPowerLaw, SizedAnnealingLaw};
 pub use laws::{Bnsl, BnslBreak};
 pub use schedule::{LossCurve, Schedule};
 
-// Temporary, hidden: the doc example of `ChinchillaFitter` (src/fitters/chinchilla.rs, being
-// split by its owner) still imports `scaling_laws::Starts`. Delete this line once it imports
-// `scaling_laws::chinchilla::Starts`.
-#[doc(hidden)]
-pub use fitters::chinchilla::Starts;
-
 /// The Chinchilla fit's own options and results: start strategies ([`Starts`](chinchilla::Starts)),
 /// estimators ([`Estimator`](chinchilla::Estimator)), and the comparison of a fit with a given
 /// law ([`Comparison`](chinchilla::Comparison)), next to the fitter and its result.
@@ -76,7 +71,9 @@ pub mod chinchilla {
     pub use crate::fitters::chinchilla::{
         fit_chinchilla, ChinchillaFit, ChinchillaFitter, Estimator, HuberLikelihood, Starts,
     };
-    pub use crate::fitters::chinchilla_uncertainty::{Comparison, WaldCovariance};
+    pub use crate::fitters::chinchilla_uncertainty::{
+        ChinchillaQuantity, Comparison, WaldCovariance,
+    };
 }
 
 /// The one-variable power-law fit's own options: the floor `E`

@@ -6,7 +6,8 @@ use scaling_laws::diagnostics::Warning;
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::{
-    backtest_chinchilla, chinchilla::Starts, fit_chinchilla, ChinchillaFitter, ChinchillaLaw, Run,
+    backtest_chinchilla, chinchilla::Starts, chinchilla_objective, fit_chinchilla,
+    ChinchillaFitter, ChinchillaLaw, ChinchillaQuantity, Run,
 };
 
 fn runs(seed: u64, budgets: usize, sizes: usize) -> Vec<Run> {
@@ -85,6 +86,57 @@ fn chinchilla_bootstrap_is_bit_identical_on_one_and_two_threads() {
         .interval("N_opt(1e24)")
         .unwrap()
         .contains(a.estimate[a.names.iter().position(|n| n == "N_opt(1e24)").unwrap()]));
+    // the typed key finds the same interval, and survives serde
+    let key = ChinchillaQuantity::OptimalParams { flops: 1e24 };
+    assert_eq!(key.interval(&a), a.interval("N_opt(1e24)"));
+    let back: ChinchillaQuantity =
+        serde_json::from_str(&serde_json::to_string(&key).unwrap()).unwrap();
+    assert_eq!(back, key);
+    assert_eq!(
+        ChinchillaQuantity::all(&[1e22, 1e24])
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        a.names
+    );
+}
+
+/// The bootstrap's own resamples (the runs weighted by how often each was drawn, warm-started
+/// from the full-data optimum) end at the optimum a cold multi-start fit finds on the copied
+/// resample.
+#[test]
+fn bootstrap_resamples_reach_the_cold_multi_start_optimum() {
+    use scaling_laws::fit::Objective;
+    use scaling_laws::uncertainty::{resample_indices, Resampling};
+    let data = runs(2, 8, 15);
+    let opts = BootstrapOptions {
+        resamples: 20,
+        seed: 5,
+        ..Default::default()
+    };
+    let boot = ChinchillaFitter::new()
+        .bootstrap(&data, &opts, &[])
+        .unwrap();
+    assert_eq!(boot.n_failed + boot.n_not_converged, 0);
+    assert_eq!(boot.draws.len(), 20);
+    for (k, q) in boot.draws.iter().enumerate() {
+        let idx = resample_indices(data.len(), &Resampling::Points, 5, k);
+        let sample: Vec<Run> = idx.iter().map(|&i| data[i].clone()).collect();
+        let law = ChinchillaLaw {
+            e: q[0],
+            a: q[1],
+            b: q[2],
+            alpha: q[3],
+            beta: q[4],
+        };
+        let warm = chinchilla_objective(&law, &sample, &Objective::default()).unwrap();
+        let cold = fit_chinchilla(&sample).unwrap();
+        assert!(
+            warm <= cold.objective * (1.0 + 1e-9),
+            "resample {k}: bootstrap {warm} vs multi-start {}",
+            cold.objective
+        );
+    }
 }
 
 /// Warm-started resamples end at their own optimum: refitting the same resamples from the

@@ -421,7 +421,15 @@ fn bootstrap(
         let names = scaling_laws::bootstrap_quantity_names(&budgets);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let quantities = |law: &ChinchillaLaw| {
-            let mut q = vec![law.e, law.a, law.b, law.alpha, law.beta, law.a(), law.b()];
+            let mut q = vec![
+                law.e,
+                law.a,
+                law.b,
+                law.alpha,
+                law.beta,
+                law.n_opt_exponent(),
+                law.d_opt_exponent(),
+            ];
             for &c in &budgets {
                 match law.compute_optimal(c) {
                     Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),

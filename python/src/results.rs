@@ -307,7 +307,7 @@ impl PyChinchillaLaw {
     }
     /// The exponents (a, b) of N_opt ~ C^a and D_opt ~ C^b under C = 6ND.
     fn allocation_exponents(&self) -> (f64, f64) {
-        (self.inner.a(), self.inner.b())
+        (self.inner.n_opt_exponent(), self.inner.d_opt_exponent())
     }
     /// Compute-optimal N, D and loss under C = 6ND at each budget (FLOPs), in closed form:
     /// a dict of floats for a scalar budget, of numpy arrays for an array of budgets.

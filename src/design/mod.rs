@@ -137,7 +137,7 @@ impl Target {
                 if !(law.alpha > 0.0 && law.beta > 0.0) {
                     return None;
                 }
-                law.a()
+                law.n_opt_exponent()
             }
         };
         v.is_finite().then_some(v)

@@ -13,7 +13,9 @@
 //!   least squares for `(E, A, B)` at every node (weights `1 / L^2`, so residuals approximate
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
-//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions. Then one step
+//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions, as a race: every
+//!   start gets five iterations, then the best runs on to exploratory tolerances, and the others
+//!   only while their objective is within 30% of the best finished one. Then one step
 //!   of iteratively reweighted least squares from the best fit (weights `rho'(r) / r`, which for
 //!   the Huber penalty with a small `delta` discount far-off runs as least absolute deviations
 //!   do) gives a second profile whose new minima are tried too. The best distinct basins are
@@ -97,7 +99,7 @@ pub struct ChinchillaFit {
 /// Options for [`fit_chinchilla`]: starts, objective, estimator, weights, solver settings.
 ///
 /// ```
-/// use scaling_laws::{ChinchillaFitter, ChinchillaLaw, Starts};
+/// use scaling_laws::{chinchilla::Starts, ChinchillaFitter, ChinchillaLaw};
 /// use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 /// let truth = ChinchillaLaw::hoffmann_2022_unrounded();
 /// let design = IsoFlopDesign::log_spaced(1e18, 1e21, 4, 8).unwrap();
@@ -115,6 +117,9 @@ pub struct ChinchillaFitter {
     solver: SolverOptions,
     /// Whether a steep asymmetric penalty is approached by continuation (off inside it).
     continuation: bool,
+    /// Custom starts near the optimum (bootstrap resamples from the full-data optimum): one
+    /// tight solve, the two phases only if it is not certified.
+    warm: bool,
 }
 
 impl Default for ChinchillaFitter {
@@ -129,6 +134,7 @@ impl Default for ChinchillaFitter {
                 ..SolverOptions::default()
             },
             continuation: true,
+            warm: false,
         }
     }
 }
@@ -228,9 +234,30 @@ impl ChinchillaFitter {
     /// - [`Error::Numerical`] if no start gives a finite objective or the fitted coefficients
     ///   overflow.
     pub fn fit(&self, runs: &[Run]) -> Result<ChinchillaFit> {
+        self.fit_weighted(runs, self.weights.as_deref())
+    }
+
+    /// Warm starts: custom starts are taken to be near the optimum (see [`Self::fit`]).
+    pub(crate) fn warm_started(mut self) -> Self {
+        self.warm = true;
+        self
+    }
+
+    /// The per-run weights given to [`Self::weights`].
+    pub(crate) fn user_weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
+    /// [`Self::fit`] with these weights in place of the fitter's (a bootstrap resample is the
+    /// runs weighted by how often each was drawn: the summed objective is the resample's).
+    pub(crate) fn fit_weighted(
+        &self,
+        runs: &[Run],
+        weights: Option<&[f64]>,
+    ) -> Result<ChinchillaFit> {
         self.objective.validate()?;
         self.solver.validate()?;
-        let data = Data::new(runs, self.weights.as_deref())?;
+        let data = Data::new(runs, weights)?;
         let cost = ChinCost {
             data: &data,
             objective: self.objective,
@@ -270,7 +297,21 @@ impl ChinchillaFitter {
                     }
                     starts.push(data.to_internal(&p));
                 }
-                let (mut best, mut outcomes) = two_phase(&cost, &starts, &self.solver, keep);
+                let warm = self.warm.then(|| {
+                    // one tight solve from near the optimum; no polish unless it is needed
+                    let tight = SolverOptions {
+                        polish: false,
+                        ..self.solver.clone()
+                    };
+                    local_minimize_all_with(&cost, &starts, &tight, INNER)
+                });
+                let (mut best, mut outcomes) = match warm {
+                    Some(r) if r.iter().all(|o| o.status.is_converged()) => {
+                        let best = r.iter().min_by(|a, b| a.f.total_cmp(&b.f)).cloned();
+                        (best, r)
+                    }
+                    _ => two_phase(&cost, &starts, &self.solver, keep),
+                };
                 // a start on a plateau (a term that no run can see, as with alpha = 5) stops
                 // where nothing moves; the default starts find the basin
                 if best
@@ -1507,6 +1548,60 @@ fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> V
     local_minimize_all_with(&Explore(cost), starts, &explore_options(options), INNER)
 }
 
+/// Iterations every start of the race gets before the starts are compared.
+const RACE_ITERATIONS: u64 = 5;
+
+/// A raced start is run on only while its short-budget objective is within this relative
+/// margin of the best finished start (its optimum may still be lower: on the datasets of the
+/// tests, any margin from 0.2 to 0.5 reaches the global optimum, 0.01 misses it on the far-off
+/// two-budget case).
+const RACE_MARGIN: f64 = 0.3;
+
+/// Phase 1 as a race: every start gets a short exploratory budget; then, best first, a start is
+/// run on to the exploratory tolerances only while its short-budget objective is within a margin
+/// of the best finished one (`best_f` from earlier races). The others keep their short-budget
+/// outcome (not converged, so never refined).
+fn race<C: Cost>(
+    cost: &C,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    best_f: f64,
+) -> (Vec<LocalResult>, Vec<bool>) {
+    let ex = explore_options(options);
+    let short = SolverOptions {
+        max_iterations: ex.max_iterations.min(RACE_ITERATIONS),
+        max_rounds: 1,
+        ..ex.clone()
+    };
+    let mut res = local_minimize_all_with(&Explore(cost), starts, &short, INNER);
+    let mut order: Vec<usize> = (0..res.len()).filter(|&k| res[k].f.is_finite()).collect();
+    order.sort_by(|&a, &b| res[a].f.total_cmp(&res[b].f).then(a.cmp(&b)));
+    let mut best_f = best_f;
+    let mut finished = vec![false; res.len()];
+    for k in order {
+        finished[k] = true;
+        if res[k].status.is_converged() {
+            best_f = best_f.min(res[k].f);
+            continue;
+        }
+        if best_f.is_finite() && res[k].f > best_f * (1.0 + RACE_MARGIN) {
+            finished[k] = false;
+            continue;
+        }
+        let mut r =
+            local_minimize_all_with(&Explore(cost), std::slice::from_ref(&res[k].u), &ex, INNER)
+                .pop()
+                .expect("one start, one result");
+        r.iterations += res[k].iterations;
+        r.evaluations += res[k].evaluations;
+        if r.f <= res[k].f {
+            best_f = best_f.min(r.f);
+            res[k] = r;
+        }
+    }
+    (res, finished)
+}
+
 /// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
 /// and a fraction of the residual certificate's price): for exploratory solves.
 struct Explore<'c, C>(&'c C);
@@ -1526,11 +1621,12 @@ impl<C: Cost> Cost for Explore<'_, C> {
 fn refine<C: Cost>(
     cost: &C,
     phase1: &mut [LocalResult],
+    eligible: &[bool],
     options: &SolverOptions,
     keep: usize,
 ) -> Option<LocalResult> {
     let mut order: Vec<usize> = (0..phase1.len())
-        .filter(|&k| phase1[k].f.is_finite())
+        .filter(|&k| phase1[k].f.is_finite() && eligible[k])
         .collect();
     order.sort_by(|&a, &b| phase1[a].f.total_cmp(&phase1[b].f).then(a.cmp(&b)));
     let mut chosen: Vec<usize> = Vec::new();
@@ -1577,7 +1673,8 @@ fn two_phase<C: Cost>(
     keep: usize,
 ) -> (Option<LocalResult>, Vec<LocalResult>) {
     let mut phase1 = explore(cost, starts, options);
-    let best = refine(cost, &mut phase1, options, keep);
+    let eligible = vec![true; phase1.len()];
+    let best = refine(cost, &mut phase1, &eligible, options, keep);
     (best, phase1)
 }
 
@@ -1601,20 +1698,23 @@ fn variable_projection_fit(
         starts.push(fallback_start(d));
     }
     starts.extend(valley_starts(d, &basis, &p, &mut seen));
-    let mut results = explore(cost, &starts, options);
+    let (mut results, mut eligible) = race(cost, &starts, options, f64::INFINITY);
     let best1 = results
         .iter()
         .filter(|r| r.f.is_finite())
         .min_by(|a, b| a.f.total_cmp(&b.f));
     if let Some(b) = best1 {
+        let bf = b.f;
         let w = irls_weights(d, &cost.objective, &base, &b.u);
         let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
         if !more.is_empty() {
-            results.extend(explore(cost, &more, options));
+            let (r2, e2) = race(cost, &more, options, bf);
+            results.extend(r2);
+            eligible.extend(e2);
             starts.extend(more);
         }
     }
-    let best = refine(cost, &mut results, options, keep);
+    let best = refine(cost, &mut results, &eligible, options, keep);
     (starts, best, results)
 }
 

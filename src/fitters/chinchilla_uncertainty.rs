@@ -43,20 +43,22 @@ impl Model for ChinchillaModel {
         Space::Log
     }
     fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
-        let (e, a, b, alpha, beta) = (p[0], p[1], p[2], p[3], p[4]);
+        let law = ChinchillaLaw {
+            e: p[0],
+            a: p[1],
+            b: p[2],
+            alpha: p[3],
+            beta: p[4],
+        };
         let mut jac = jac;
         for i in 0..self.log_n.len() {
-            let tn = a * (-alpha * self.log_n[i]).exp();
-            let td = b * (-beta * self.log_d[i]).exp();
-            let l = e + tn + td;
+            let (l, g) = law.loss_and_gradient_at_logs(self.log_n[i], self.log_d[i]);
             pred[i] = l.ln();
             if let Some(j) = jac.as_deref_mut() {
-                let row = &mut j[5 * i..5 * i + 5];
-                row[0] = 1.0 / l;
-                row[1] = tn / a / l;
-                row[2] = td / b / l;
-                row[3] = -tn * self.log_n[i] / l;
-                row[4] = -td * self.log_d[i] / l;
+                // d log L = dL / L
+                for (r, gk) in j[5 * i..5 * i + 5].iter_mut().zip(g) {
+                    *r = gk / l;
+                }
             }
         }
     }
@@ -70,20 +72,116 @@ fn losses(runs: &[Run]) -> Vec<f64> {
     runs.iter().map(|r| r.loss()).collect()
 }
 
-/// The names [`ChinchillaFitter::bootstrap`] gives its quantities, for the given budgets:
-/// `E, A, B, alpha, beta, a, b`, then for each budget `C`: `N_opt(C)`, `D_opt(C)`, `D/N(C)`
-/// (with `C` formatted as `{:e}`).
-pub fn bootstrap_quantity_names(budgets: &[f64]) -> Vec<String> {
-    let mut names: Vec<String> = ["E", "A", "B", "alpha", "beta", "a", "b"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    for c in budgets {
-        names.push(format!("N_opt({c:e})"));
-        names.push(format!("D_opt({c:e})"));
-        names.push(format!("D/N({c:e})"));
+/// A quantity [`ChinchillaFitter::bootstrap`] reports, keyed by value. `Display` gives the
+/// name the [`Bootstrap`] carries (`E`, `alpha`, `a`, `N_opt(5.76e23)`, ...), and
+/// [`ChinchillaQuantity::interval`] looks its interval up.
+///
+/// ```
+/// use scaling_laws::ChinchillaQuantity;
+/// assert_eq!(ChinchillaQuantity::OptimalParams { flops: 5.76e23 }.to_string(), "N_opt(5.76e23)");
+/// assert_eq!(ChinchillaQuantity::TokensPerParam { flops: 1e24 }.to_string(), "D/N(1e24)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ChinchillaQuantity {
+    /// The irreducible loss `E`.
+    E,
+    /// The coefficient `A` of the parameter term.
+    A,
+    /// The coefficient `B` of the data term.
+    B,
+    /// The parameter exponent `alpha`.
+    Alpha,
+    /// The data exponent `beta`.
+    Beta,
+    /// The allocation exponent `a` of `N_opt ~ C^a` ([`ChinchillaLaw::n_opt_exponent`]).
+    NOptExponent,
+    /// The allocation exponent `b` of `D_opt ~ C^b` ([`ChinchillaLaw::d_opt_exponent`]).
+    DOptExponent,
+    /// The compute-optimal parameter count at a budget of `flops` FLOPs (`C = 6ND`).
+    OptimalParams {
+        /// The compute budget, in FLOPs.
+        flops: f64,
+    },
+    /// The compute-optimal token count at a budget of `flops` FLOPs.
+    OptimalTokens {
+        /// The compute budget, in FLOPs.
+        flops: f64,
+    },
+    /// Compute-optimal tokens per parameter `D_opt / N_opt` at a budget of `flops` FLOPs.
+    TokensPerParam {
+        /// The compute budget, in FLOPs.
+        flops: f64,
+    },
+}
+
+impl ChinchillaQuantity {
+    /// Every quantity [`ChinchillaFitter::bootstrap`] reports for these budgets, in its order:
+    /// the five constants, the two allocation exponents, then per budget `N_opt`, `D_opt` and
+    /// `D/N`.
+    pub fn all(budgets: &[f64]) -> Vec<ChinchillaQuantity> {
+        use ChinchillaQuantity::*;
+        let mut q = vec![E, A, B, Alpha, Beta, NOptExponent, DOptExponent];
+        for &flops in budgets {
+            q.extend([
+                OptimalParams { flops },
+                OptimalTokens { flops },
+                TokensPerParam { flops },
+            ]);
+        }
+        q
     }
-    names
+
+    /// The value of this quantity for `law` (NaN where the allocation is undefined).
+    pub fn of(&self, law: &ChinchillaLaw) -> f64 {
+        use ChinchillaQuantity::*;
+        let alloc = |flops: f64| law.compute_optimal(flops).ok();
+        match *self {
+            E => law.e,
+            A => law.a,
+            B => law.b,
+            Alpha => law.alpha,
+            Beta => law.beta,
+            NOptExponent => law.n_opt_exponent(),
+            DOptExponent => law.d_opt_exponent(),
+            OptimalParams { flops } => alloc(flops).map_or(f64::NAN, |a| a.params),
+            OptimalTokens { flops } => alloc(flops).map_or(f64::NAN, |a| a.tokens),
+            TokensPerParam { flops } => alloc(flops).map_or(f64::NAN, |a| a.tokens / a.params),
+        }
+    }
+
+    /// This quantity's interval in `boot` (`None` if it was not bootstrapped).
+    pub fn interval(&self, boot: &Bootstrap) -> Option<Interval> {
+        boot.interval(&self.to_string())
+    }
+}
+
+impl std::fmt::Display for ChinchillaQuantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ChinchillaQuantity::*;
+        match self {
+            E => write!(f, "E"),
+            A => write!(f, "A"),
+            B => write!(f, "B"),
+            Alpha => write!(f, "alpha"),
+            Beta => write!(f, "beta"),
+            NOptExponent => write!(f, "a"),
+            DOptExponent => write!(f, "b"),
+            OptimalParams { flops } => write!(f, "N_opt({flops:e})"),
+            OptimalTokens { flops } => write!(f, "D_opt({flops:e})"),
+            TokensPerParam { flops } => write!(f, "D/N({flops:e})"),
+        }
+    }
+}
+
+/// The names [`ChinchillaFitter::bootstrap`] gives its quantities, for the given budgets: the
+/// `Display` of each [`ChinchillaQuantity::all`] (`E, A, B, alpha, beta, a, b`, then for each
+/// budget `C`: `N_opt(C)`, `D_opt(C)`, `D/N(C)`, with `C` formatted as `{:e}`).
+pub fn bootstrap_quantity_names(budgets: &[f64]) -> Vec<String> {
+    ChinchillaQuantity::all(budgets)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 impl ChinchillaFitter {
@@ -92,9 +190,13 @@ impl ChinchillaFitter {
     /// parameters, the allocation exponents `a` and `b`, and for each of `budgets` the
     /// compute-optimal `N`, `D` and tokens per parameter.
     ///
-    /// Each resample is fitted by this fitter's local search (L-BFGS rounds and the Newton
-    /// polish) started from the full-data optimum, so it ends at the resample's own optimum,
-    /// not near the start; resamples whose fit fails are counted, not hidden.
+    /// Each resample is the runs weighted by how often each was drawn (the same summed
+    /// objective as the resample itself, without copying the runs), fitted by L-BFGS rounds to
+    /// this fitter's tolerances started from the full-data optimum, so it ends at the
+    /// resample's own optimum, not near the start. The end point must pass the convergence
+    /// certificate; where it does not, the resample gets the full two-phase search with the
+    /// Newton polish. Resamples whose fit fails are counted (`n_failed`), and so are those
+    /// still not certified (`n_not_converged`), not hidden.
     /// Resample `k` depends only on `(seed, k)`: the intervals are bit-identical on any number
     /// of threads.
     ///
@@ -109,23 +211,14 @@ impl ChinchillaFitter {
         for (i, &c) in budgets.iter().enumerate() {
             crate::error::check::positive("budget", Some(i + 1), c)?;
         }
-        let names = bootstrap_quantity_names(budgets);
+        let quantities = ChinchillaQuantity::all(budgets);
+        let names: Vec<String> = quantities.iter().map(ToString::to_string).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let budgets = budgets.to_vec();
         self.bootstrap_with(
             runs,
             options,
             &refs,
-            move |law| {
-                let mut q = vec![law.e, law.a, law.b, law.alpha, law.beta, law.a(), law.b()];
-                for &c in &budgets {
-                    match law.compute_optimal(c) {
-                        Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),
-                        Err(_) => q.extend([f64::NAN; 3]),
-                    }
-                }
-                q
-            },
+            move |law| quantities.iter().map(|q| q.of(law)).collect(),
             None,
         )
     }
@@ -152,7 +245,9 @@ impl ChinchillaFitter {
         let warm = self
             .clone()
             .starts(Starts::Custom(vec![full.law]))
-            .parallel(false);
+            .parallel(false)
+            .warm_started();
+        let user = self.user_weights();
         bootstrap(
             runs.len(),
             options,
@@ -160,8 +255,16 @@ impl ChinchillaFitter {
                 if idx.len() == runs.len() && idx.iter().enumerate().all(|(i, &k)| i == k) {
                     return Ok((full.law, full.report.clone()));
                 }
-                let sample: Vec<Run> = idx.iter().map(|&i| runs[i].clone()).collect();
-                warm.fit(&sample).map(|f| (f.law, f.report))
+                // the resample as the runs weighted by how often each was drawn (times the
+                // user's weights): the same summed objective, no copy of the runs
+                let mut w = vec![0.0; runs.len()];
+                for &i in idx {
+                    w[i] += 1.0;
+                }
+                if let Some(u) = user {
+                    w.iter_mut().zip(u).for_each(|(c, u)| *c *= u);
+                }
+                warm.fit_weighted(runs, Some(&w)).map(|f| (f.law, f.report))
             },
             quantities,
             names,

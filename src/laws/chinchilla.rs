@@ -135,9 +135,20 @@ impl ChinchillaLaw {
     /// Derivatives of [`ChinchillaLaw::loss`] at `(n, d)` with respect to the constants
     /// `(E, A, B, alpha, beta)`.
     pub fn gradient(&self, n: f64, d: f64) -> [f64; 5] {
-        let tn = n.powf(-self.alpha);
-        let td = d.powf(-self.beta);
-        [1.0, tn, td, -self.a * tn * n.ln(), -self.b * td * d.ln()]
+        self.loss_and_gradient_at_logs(n.ln(), d.ln()).1
+    }
+
+    /// The predicted loss and its derivatives with respect to `(E, A, B, alpha, beta)` at
+    /// `(log N, log D)` (natural logs; Hoffmann et al. 2022, eq. 2): the one place the law's
+    /// gradient is written, for callers that hold the logs of many runs (the covariance and
+    /// the likelihood). The fitter's objective fuses the same formula in centred log-parameters
+    /// over chunks of runs, its hot path.
+    #[inline]
+    pub fn loss_and_gradient_at_logs(&self, log_n: f64, log_d: f64) -> (f64, [f64; 5]) {
+        let tn = (-self.alpha * log_n).exp();
+        let td = (-self.beta * log_d).exp();
+        let (an, bd) = (self.a * tn, self.b * td);
+        (self.e + an + bd, [1.0, tn, td, -an * log_n, -bd * log_d])
     }
 
     /// Derivatives of the loss with respect to `N` and `D`:
@@ -149,17 +160,18 @@ impl ChinchillaLaw {
         )
     }
 
-    /// The exponent `a = beta / (alpha + beta)` of `N_opt ~ C^a` under `C = 6ND`.
-    ///
-    /// (Not to be confused with the field `a`, the coefficient `A`.) Hoffmann et al. report
-    /// `a = 0.46` for Approach 3 and 0.50 for Approaches 1 and 2; Kaplan et al. 0.73.
-    pub fn a(&self) -> f64 {
+    /// The allocation exponent `a = beta / (alpha + beta)` of `N_opt ~ C^a` under `C = 6ND`
+    /// (Hoffmann et al. 2022, eq. 4; the paper calls it `a`, a name this law's field `a`, the
+    /// coefficient `A`, already has). Hoffmann et al. report `a = 0.46` for Approach 3 and 0.50
+    /// for Approaches 1 and 2; Kaplan et al. 0.73.
+    pub fn n_opt_exponent(&self) -> f64 {
         self.beta / (self.alpha + self.beta)
     }
 
-    /// The exponent `b = alpha / (alpha + beta)` of `D_opt ~ C^b` under `C = 6ND`
-    /// (not the field `b`, the coefficient `B`). `a() + b() = 1`.
-    pub fn b(&self) -> f64 {
+    /// The allocation exponent `b = alpha / (alpha + beta)` of `D_opt ~ C^b` under `C = 6ND`
+    /// (Hoffmann et al. 2022, eq. 4; the paper's `b`, not the field `b`, the coefficient `B`).
+    /// `n_opt_exponent() + d_opt_exponent() = 1`.
+    pub fn d_opt_exponent(&self) -> f64 {
         self.alpha / (self.alpha + self.beta)
     }
 
@@ -211,8 +223,8 @@ impl ChinchillaLaw {
         check::positive("flops", None, flops)?;
         let ls = (flops / 6.0).ln();
         let lg = self.log_g();
-        let params = (lg + self.a() * ls).exp();
-        let tokens = (self.b() * ls - lg).exp();
+        let params = (lg + self.n_opt_exponent() * ls).exp();
+        let tokens = (self.d_opt_exponent() * ls - lg).exp();
         let mut out = finite_allocation(self, params, tokens)?;
         // For extreme exponents (alpha = 1e300, say) N_opt rounds to a double at which
         // A N^-alpha is far from its value at the exact optimum; the closed-form optimal loss
@@ -430,7 +442,7 @@ mod tests {
     #[test]
     fn closed_forms_are_consistent() {
         let law = ChinchillaLaw::hoffmann_2022();
-        assert!((law.a() + law.b() - 1.0).abs() < 1e-15);
+        assert!((law.n_opt_exponent() + law.d_opt_exponent() - 1.0).abs() < 1e-15);
         for &c in &[1e18, 1e21, 1e24] {
             let o = law.compute_optimal(c).unwrap();
             assert!((6.0 * o.params * o.tokens / c - 1.0).abs() < 1e-12);

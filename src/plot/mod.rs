@@ -797,7 +797,10 @@ pub fn compute_optimal(
         .map(|&c| law.compute_optimal(c))
         .collect::<Result<_>>()?;
     let mut panels = Vec::new();
-    for (quantity, exponent, pick) in [("N_opt", law.a(), 0usize), ("D_opt", law.b(), 1usize)] {
+    for (quantity, exponent, pick) in [
+        ("N_opt", law.n_opt_exponent(), 0usize),
+        ("D_opt", law.d_opt_exponent(), 1usize),
+    ] {
         let get = |a: &crate::laws::Allocation| if pick == 0 { a.params } else { a.tokens };
         let mut items = Vec::new();
         if let Some(b) = bootstrap

@@ -926,7 +926,15 @@ fn bootstrap(a: BootstrapArgs, json_out: bool, quiet: bool) -> Result<(), CliErr
         &opts,
         &refs,
         move |law| {
-            let mut q = vec![law.e, law.a, law.b, law.alpha, law.beta, law.a(), law.b()];
+            let mut q = vec![
+                law.e,
+                law.a,
+                law.b,
+                law.alpha,
+                law.beta,
+                law.n_opt_exponent(),
+                law.d_opt_exponent(),
+            ];
             for &c in &budgets {
                 match law.compute_optimal(c) {
                     Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),
