@@ -52,6 +52,9 @@ fn certificate_from_scratch(
     certificate_with_partials(y, objective, bounds, p, pred, None)
 }
 
+/// The partial derivatives `d pred_i / d p_j` at natural parameters, row-major.
+type Partials<'a> = dyn Fn(&[f64]) -> Vec<f64> + 'a;
+
 /// [`certificate_from_scratch`] with the partial derivatives `d pred_i / d p_j` (row-major)
 /// written out by the caller from the law's formula, in place of central differences. A
 /// difference cannot resolve an entry below the rounding of its prediction (a term
@@ -64,7 +67,7 @@ fn certificate_with_partials(
     bounds: &[Bound],
     p: &[f64],
     pred: impl Fn(&[f64]) -> Vec<f64>,
-    partials: Option<&dyn Fn(&[f64]) -> Vec<f64>>,
+    partials: Option<&Partials<'_>>,
 ) -> scaling_laws::fit::Certificate {
     let t = |v: f64| match objective.space {
         Space::Log => v.ln(),
@@ -309,8 +312,8 @@ fn bnsl_with_a_break_on_two_bounds() {
             .map(|(p, y)| (y.ln() - p.ln()).powi(2))
             .sum()
     };
-    let h = 1e-7;
-    let (up, dn) = ((h as f64).exp(), (-h as f64).exp());
+    let h: f64 = 1e-7;
+    let (up, dn) = (h.exp(), (-h).exp());
     let dfdlnf = (sse(br.d, br.f * up) - sse(br.d, br.f * dn)) / (2.0 * h);
     let dfdlnd = (sse(br.d * up, br.f) - sse(br.d * dn, br.f)) / (2.0 * h);
     assert!(dfdlnf < 0.0 && dfdlnd > 0.0, "{dfdlnf} {dfdlnd}");
