@@ -11,6 +11,7 @@ pub mod sized_annealing;
 pub use bnsl::{Bnsl, BnslBreak};
 pub use power::PowerLaw;
 pub use sigmoid::SigmoidLaw;
+pub use {annealing::AnnealingLaw, multipower::MultiPowerLaw};
 mod chinchilla;
 mod data_constrained;
 pub mod kaplan;
