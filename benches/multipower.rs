@@ -8,8 +8,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use scaling_laws::fit::SolverOptions;
-use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{LossCurve, Schedule};
+use scaling_laws::MultiPowerFitter;
 use std::hint::black_box;
 use std::time::Duration;
 

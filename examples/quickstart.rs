@@ -6,8 +6,8 @@
 
 use scaling_laws::datasets::{self, MultiPowerModel, MULTIPOWER_TRAINING};
 use scaling_laws::display::sig;
-use scaling_laws::laws::multipower::MultiPowerFitter;
 use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::MultiPowerFitter;
 use scaling_laws::{ChinchillaFitter, HoldoutScore};
 
 /// Gopher's training compute (Hoffmann et al. 2022, Table 3 and Figure 1's annotation).

@@ -52,11 +52,13 @@ pub use fitters::schedule::MultiPowerBeta;
 pub use fitters::schedule::{
     fit_annealing, fit_multipower, AnnealingFit, AnnealingFitter, MultiPowerFit, MultiPowerFitter,
 };
+pub use fitters::schedule_opt::{
+    optimize_schedule, OptimizeOptions, OptimizedSchedule, MAX_OPTIMIZE_STEPS,
+};
 pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
 pub use fitters::sized_annealing::{SizedAnnealingFit, SizedAnnealingFitter};
 pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
-pub use laws::multipower::{optimize_schedule, OptimizeOptions, OptimizedSchedule};
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;
 pub use laws::{Allocation, ChinchillaLaw, DataConstrainedLaw};

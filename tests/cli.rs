@@ -8,9 +8,9 @@ use std::process::{Command, Output};
 
 use scaling_laws::datasets::{self, MultiPowerModel, MULTIPOWER_TRAINING};
 use scaling_laws::isoflop::{approach2, Approach2Options, IsoFlopGroup, VertexEstimator};
-use scaling_laws::laws::annealing::AnnealingFitter;
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::AnnealingFitter;
 use scaling_laws::{fit_chinchilla, fit_power_law, ChinchillaFit, ChinchillaFitter, MultiPowerFit};
 use serde_json::Value;
 

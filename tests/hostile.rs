@@ -11,10 +11,11 @@ use scaling_laws::isoflop::{
     approach1, approach2, Approach1Options, Approach2Options, Bootstrap, IsoFlopGroup,
     IsoFlopWarning, TrainingCurve,
 };
-use scaling_laws::laws::multipower::{optimize_schedule, MultiPowerLaw, OptimizeOptions};
+use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{Decay, LossCurve, Schedule};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::smoothing::{ema, ema_irregular, hampel, robust_ema, EmaWeight, Hampel};
+use scaling_laws::{optimize_schedule, OptimizeOptions};
 use scaling_laws::{ChinchillaLaw, Error};
 
 const HUGE: [usize; 3] = [usize::MAX, 1_000_000_000_000, Schedule::MAX_STEPS + 1];
@@ -169,7 +170,7 @@ fn predict_at_the_cap() {
 #[test]
 #[ignore]
 fn optimize_schedule_at_the_cap() {
-    use scaling_laws::laws::multipower::MAX_OPTIMIZE_STEPS;
+    use scaling_laws::MAX_OPTIMIZE_STEPS;
     let opt = optimize_schedule(
         &published(),
         MAX_OPTIMIZE_STEPS,

@@ -6,8 +6,9 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{Decay, LossCurve, Schedule};
+use scaling_laws::MultiPowerFitter;
 
 const TOTAL: usize = 24_000;
 const WARMUP: usize = 2_160;
@@ -126,7 +127,7 @@ fn fit_recovers_parameters_and_predicts_wsd() {
 
 #[test]
 fn optimized_schedule_beats_standard_schedules() {
-    use scaling_laws::laws::multipower::{optimize_schedule, OptimizeOptions};
+    use scaling_laws::{optimize_schedule, OptimizeOptions};
     let law = truth();
     let opt = optimize_schedule(&law, TOTAL, PEAK, WARMUP, &OptimizeOptions::default()).unwrap();
     let main = TOTAL - WARMUP;

@@ -8,9 +8,9 @@ use scaling_laws::allocate::{Allocator, CostModel, CustomCost};
 use scaling_laws::data::drop_highest_losses;
 use scaling_laws::fit::{Objective, Reduction, Space};
 use scaling_laws::laws::annealing::Lambda;
-use scaling_laws::laws::multipower::OptimizeOptions;
 use scaling_laws::schedule::LossCurve;
 use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::OptimizeOptions;
 use scaling_laws::{
     chinchilla::Estimator, chinchilla::Starts, AnnealingFitter, BnslFitter, ChinchillaFitter,
     ChinchillaLaw, MultiPowerFitter, PowerLawFitter, Run, SigmoidFitter,

@@ -7,5 +7,6 @@ pub(crate) mod curve_select;
 pub(crate) mod custom;
 pub(crate) mod power;
 pub(crate) mod schedule;
+pub(crate) mod schedule_opt;
 pub(crate) mod sigmoid;
 pub(crate) mod sized_annealing;

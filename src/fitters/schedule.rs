@@ -19,7 +19,28 @@ use crate::laws::annealing::{
     AnnealingLaw, AnnealingModel, Lambda, WarmupConvention, DEFAULT_LAMBDA,
 };
 use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
+use crate::laws::sized_annealing::SizedAnnealingModel;
 use crate::schedule::LossCurve;
+use crate::uncertainty::run_chunks_mut;
+
+/// Binds the loss-curve laws' data-bound evaluators to the engine: the laws offer the values
+/// and the Jacobian, the fitters hand them to [`crate::fit`].
+macro_rules! engine_model {
+    ($($ty:ty),*) => {$(
+        impl Model for $ty {
+            fn n_params(&self) -> usize {
+                <$ty>::n_params(self)
+            }
+            fn n_points(&self) -> usize {
+                <$ty>::n_points(self)
+            }
+            fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+                <$ty>::eval(self, params, pred, jac)
+            }
+        }
+    )*};
+}
+engine_model!(MultiPowerModel, AnnealingModel, SizedAnnealingModel);
 
 /// Default number of automatic starts handed to the engine.
 const DEFAULT_STARTS: usize = 8;
@@ -45,7 +66,8 @@ impl MultiPowerFit {
     ///
     /// ```
     /// use scaling_laws::fit::CovarianceKind;
-    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::laws::multipower::MultiPowerLaw;
+    /// use scaling_laws::MultiPowerFitter;
     /// use scaling_laws::schedule::{LossCurve, Schedule};
     ///
     /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
@@ -98,7 +120,8 @@ impl MultiPowerFit {
     /// - an ill-conditioned curvature (condition number above 1e8, or not computable).
     ///
     /// ```
-    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::laws::multipower::MultiPowerLaw;
+    /// use scaling_laws::MultiPowerFitter;
     /// use scaling_laws::schedule::{LossCurve, Schedule};
     ///
     /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
@@ -161,7 +184,8 @@ impl MultiPowerFit {
     /// finite and `> 0`).
     ///
     /// ```
-    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::laws::multipower::MultiPowerLaw;
+    /// use scaling_laws::MultiPowerFitter;
     /// use scaling_laws::schedule::{LossCurve, Schedule};
     ///
     /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
@@ -185,7 +209,8 @@ impl MultiPowerFit {
 /// cosine and a two-stage curve with the summed Huber penalty, `delta = 1e-3`, on log loss).
 ///
 /// ```
-/// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+/// use scaling_laws::laws::multipower::MultiPowerLaw;
+/// use scaling_laws::MultiPowerFitter;
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
 /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
@@ -289,7 +314,7 @@ impl MultiPowerFitter {
     /// starts of a variable-projection scan over `(alpha, C, beta, gamma)`.
     ///
     /// ```
-    /// use scaling_laws::laws::multipower::MultiPowerFitter;
+    /// use scaling_laws::MultiPowerFitter;
     /// let f = MultiPowerFitter::new();
     /// # let _ = f;
     /// ```
@@ -300,7 +325,7 @@ impl MultiPowerFitter {
     /// The objective (see [`Objective`]).
     ///
     /// ```
-    /// use scaling_laws::{fit::Objective, laws::multipower::MultiPowerFitter};
+    /// use scaling_laws::{fit::Objective, MultiPowerFitter};
     /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
     /// # let _ = f;
     /// ```
@@ -313,7 +338,7 @@ impl MultiPowerFitter {
     /// law itself needs `c > 0` and `beta > 0`.
     ///
     /// ```
-    /// use scaling_laws::{fit::Bound, laws::multipower::MultiPowerFitter};
+    /// use scaling_laws::{fit::Bound, MultiPowerFitter};
     /// let mut b = [Bound::Positive; 7];
     /// b[6] = Bound::Between(0.0, 1.5); // gamma
     /// let f = MultiPowerFitter::new().bounds(b);
@@ -327,7 +352,8 @@ impl MultiPowerFitter {
     /// Explicit starting laws, replacing the automatic starts.
     ///
     /// ```
-    /// use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+    /// use scaling_laws::laws::multipower::MultiPowerLaw;
+    /// use scaling_laws::MultiPowerFitter;
     /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
     /// let f = MultiPowerFitter::new().starts(vec![s]);
     /// # let _ = f;
@@ -340,7 +366,7 @@ impl MultiPowerFitter {
     /// How many of the automatic starts to run (default 8, at least 1).
     ///
     /// ```
-    /// use scaling_laws::laws::multipower::MultiPowerFitter;
+    /// use scaling_laws::MultiPowerFitter;
     /// let f = MultiPowerFitter::new().n_starts(3);
     /// # let _ = f;
     /// ```
@@ -352,7 +378,7 @@ impl MultiPowerFitter {
     /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
     ///
     /// ```
-    /// use scaling_laws::{laws::multipower::MultiPowerFitter, MultiPowerBeta};
+    /// use scaling_laws::{MultiPowerBeta, MultiPowerFitter};
     /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
     /// # let _ = f;
     /// ```
@@ -364,7 +390,7 @@ impl MultiPowerFitter {
     /// Solver tolerances and caps.
     ///
     /// ```
-    /// use scaling_laws::{fit::SolverOptions, laws::multipower::MultiPowerFitter};
+    /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
     /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
     /// # let _ = f;
     /// ```
@@ -419,7 +445,14 @@ impl MultiPowerFitter {
             Some(s) => explicit_starts(s.iter().map(|l| l.params().to_vec()), &self.bounds)?,
             None => {
                 check_n_starts(self.n_starts)?;
-                multipower_starts(&model, &y, &self.bounds, &betas, self.n_starts)
+                multipower_starts(
+                    &model,
+                    &y,
+                    &self.bounds,
+                    &betas,
+                    self.n_starts,
+                    self.solver.parallel,
+                )
             }
         };
         let min = match self.beta {
@@ -456,7 +489,8 @@ impl MultiPowerFitter {
 /// Fits the multi-power law to `curves` with the default options (see [`MultiPowerFitter`]).
 ///
 /// ```
-/// use scaling_laws::laws::multipower::{fit_multipower, MultiPowerLaw};
+/// use scaling_laws::fit_multipower;
+/// use scaling_laws::laws::multipower::MultiPowerLaw;
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
 /// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
@@ -490,7 +524,8 @@ impl AnnealingFit {
     ///
     /// ```
     /// use scaling_laws::fit::CovarianceKind;
-    /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+    /// use scaling_laws::laws::annealing::AnnealingLaw;
+    /// use scaling_laws::AnnealingFitter;
     /// use scaling_laws::schedule::{LossCurve, Schedule};
     ///
     /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
@@ -537,7 +572,8 @@ impl AnnealingFit {
 /// summed Huber penalty, `delta = 1e-3`, on log loss, parameters `>= 0`, `lambda = 0.999`).
 ///
 /// ```
-/// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+/// use scaling_laws::laws::annealing::AnnealingLaw;
+/// use scaling_laws::AnnealingFitter;
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
 /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
@@ -578,7 +614,7 @@ impl AnnealingFitter {
     /// `l0, a, alpha, c > 0`, the best 8 starts of a variable-projection scan over `alpha`.
     ///
     /// ```
-    /// use scaling_laws::laws::annealing::AnnealingFitter;
+    /// use scaling_laws::AnnealingFitter;
     /// let f = AnnealingFitter::new();
     /// # let _ = f;
     /// ```
@@ -589,7 +625,7 @@ impl AnnealingFitter {
     /// The objective (see [`Objective`]).
     ///
     /// ```
-    /// use scaling_laws::{fit::Objective, laws::annealing::AnnealingFitter};
+    /// use scaling_laws::{fit::Objective, AnnealingFitter};
     /// let f = AnnealingFitter::new().objective(Objective::squared_log());
     /// # let _ = f;
     /// ```
@@ -602,7 +638,7 @@ impl AnnealingFitter {
     /// `(0, 1)`.
     ///
     /// ```
-    /// use scaling_laws::laws::annealing::{AnnealingFitter, Lambda};
+    /// use scaling_laws::{laws::annealing::Lambda, AnnealingFitter};
     /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
     /// # let _ = f;
     /// ```
@@ -615,7 +651,7 @@ impl AnnealingFitter {
     /// fitted law carries the choice.
     ///
     /// ```
-    /// use scaling_laws::laws::annealing::{AnnealingFitter, WarmupConvention};
+    /// use scaling_laws::{laws::annealing::WarmupConvention, AnnealingFitter};
     /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
     /// # let _ = f;
     /// ```
@@ -627,7 +663,7 @@ impl AnnealingFitter {
     /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
     ///
     /// ```
-    /// use scaling_laws::{fit::Bound, laws::annealing::AnnealingFitter};
+    /// use scaling_laws::{fit::Bound, AnnealingFitter};
     /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
     /// # let _ = f;
     /// ```
@@ -640,7 +676,8 @@ impl AnnealingFitter {
     /// when `lambda` is fitted).
     ///
     /// ```
-    /// use scaling_laws::laws::annealing::{AnnealingFitter, AnnealingLaw};
+    /// use scaling_laws::laws::annealing::AnnealingLaw;
+    /// use scaling_laws::AnnealingFitter;
     /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
     /// let f = AnnealingFitter::new().starts(vec![s]);
     /// # let _ = f;
@@ -653,7 +690,7 @@ impl AnnealingFitter {
     /// How many of the automatic starts to run (default 8, at least 1).
     ///
     /// ```
-    /// use scaling_laws::laws::annealing::AnnealingFitter;
+    /// use scaling_laws::AnnealingFitter;
     /// let f = AnnealingFitter::new().n_starts(2);
     /// # let _ = f;
     /// ```
@@ -665,7 +702,7 @@ impl AnnealingFitter {
     /// Solver tolerances and caps.
     ///
     /// ```
-    /// use scaling_laws::{fit::SolverOptions, laws::annealing::AnnealingFitter};
+    /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
     /// let f = AnnealingFitter::new().solver(SolverOptions::default());
     /// # let _ = f;
     /// ```
@@ -740,7 +777,8 @@ impl AnnealingFitter {
 /// Fits the annealing law to `curves` with the default options (see [`AnnealingFitter`]).
 ///
 /// ```
-/// use scaling_laws::laws::annealing::{fit_annealing, AnnealingLaw};
+/// use scaling_laws::fit_annealing;
+/// use scaling_laws::laws::annealing::AnnealingLaw;
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
 /// let truth = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 0.5, lambda: 0.999, warmup: Default::default() };
@@ -872,28 +910,54 @@ fn multipower_starts(
     bounds: &[Bound],
     betas: &[f64],
     n: usize,
+    parallel: bool,
 ) -> Vec<Vec<f64>> {
     let np = model.n_points();
-    let (mut area, mut drop) = (vec![0.0; np], vec![0.0; np]);
     let ones = vec![1.0; np];
-    let mut cands = Vec::new();
-    for alpha in [0.3, 0.5, 0.7] {
-        for c in [0.5, 2.0, 8.0] {
-            for &beta in betas {
-                for gamma in [0.3, 0.6, 0.9] {
-                    model.eval(&[0.0, 1.0, alpha, 0.0, c, beta, gamma], &mut area, None);
-                    model.eval(&[0.0, 0.0, alpha, 1.0, c, beta, gamma], &mut drop, None);
-                    if let Some((x, sse)) = least_squares_3([&ones, &area, &drop], y) {
-                        // prefer physically meaningful fits (A, B > 0) over better-fitting
-                        // nonsense
-                        let penalty = if x[1] > 0.0 && x[2] > 0.0 { 1.0 } else { 1e6 };
-                        cands.push((
-                            sse * penalty + if sse.is_finite() { 0.0 } else { f64::INFINITY },
-                            vec![x[0], x[1], alpha, x[2], c, beta, gamma],
-                        ));
-                    }
-                }
+    // The area column `u^(-alpha)` needs no loss drop, and the drop column no `alpha`: one
+    // loss-drop evaluation per `(C, beta, gamma)`, spread over threads when allowed.
+    let alphas = [0.3, 0.5, 0.7];
+    let u = model.areas();
+    let areas: Vec<Vec<f64>> = alphas
+        .iter()
+        .map(|&alpha| u.iter().map(|&v| v.powf(-alpha)).collect())
+        .collect();
+    let mut shapes = Vec::with_capacity(9 * betas.len());
+    for c in [0.5, 2.0, 8.0] {
+        for &beta in betas {
+            for gamma in [0.3, 0.6, 0.9] {
+                shapes.push((c, beta, gamma));
             }
+        }
+    }
+    let mut drops = vec![0.0; shapes.len() * np];
+    run_chunks_mut(&mut drops, np, parallel, |k, out| {
+        let (c, beta, gamma) = shapes[k];
+        model.eval(&[0.0, 0.0, 0.5, 1.0, c, beta, gamma], out, None);
+    });
+    let mut cands = Vec::new();
+    let mut grid = Vec::with_capacity(alphas.len() * shapes.len());
+    for (&(c, beta, gamma), drop) in shapes.iter().zip(drops.chunks_exact(np.max(1))) {
+        for (&alpha, area) in alphas.iter().zip(&areas) {
+            grid.push((
+                alpha,
+                c,
+                beta,
+                gamma,
+                least_squares_3([&ones, area, drop], y),
+            ));
+        }
+    }
+    // The candidates in the scan's historical order (alpha outermost): ties keep their order.
+    grid.sort_by(|p, q| p.0.total_cmp(&q.0));
+    for (alpha, c, beta, gamma, fit) in grid {
+        if let Some((x, sse)) = fit {
+            // prefer physically meaningful fits (A, B > 0) over better-fitting nonsense
+            let penalty = if x[1] > 0.0 && x[2] > 0.0 { 1.0 } else { 1e6 };
+            cands.push((
+                sse * penalty + if sse.is_finite() { 0.0 } else { f64::INFINITY },
+                vec![x[0], x[1], alpha, x[2], c, beta, gamma],
+            ));
         }
     }
     if cands.is_empty() {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
-use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions};
+use crate::fit::{minimize, Bound, FitReport, Objective, Problem, SolverOptions};
 use crate::fitters::curve_select::HeldOutSummary;
 use crate::laws::annealing::{Lambda, WarmupConvention};
 use crate::laws::sized_annealing::{SizedAnnealingLaw, SizedAnnealingModel, SizedCurve};

@@ -24,10 +24,7 @@ use crate::numeric::Neumaier as Acc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check, Error, Result};
-use crate::fit::Model;
 use crate::schedule::{LossCurve, Schedule};
-
-pub use crate::fitters::schedule::{fit_annealing, AnnealingFit, AnnealingFitter};
 
 /// The paper's usual momentum decay.
 pub const DEFAULT_LAMBDA: f64 = 0.999;
@@ -429,7 +426,6 @@ impl Default for Lambda {
 /// (with [`Lambda::Fitted`]); predictions are losses (linear space), curve after curve.
 ///
 /// ```
-/// use scaling_laws::fit::Model;
 /// use scaling_laws::laws::annealing::{AnnealingLaw, AnnealingModel, Lambda};
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
@@ -545,19 +541,25 @@ impl AnnealingModel {
     }
 }
 
-impl Model for AnnealingModel {
-    fn n_params(&self) -> usize {
+/// Evaluation for the fitters (which bind it to the engine's `Model`).
+impl AnnealingModel {
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
         match self.lambda {
             Lambda::Fixed(_) => 4,
             Lambda::Fitted => 5,
         }
     }
 
-    fn n_points(&self) -> usize {
+    /// Number of observed points, curve after curve.
+    pub fn n_points(&self) -> usize {
         self.n_points
     }
 
-    fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+    /// Predictions at `params` into `pred` (`n_points` long) and, if given, the Jacobian into
+    /// `jac` (row-major, `n_points x n_params`). A parameter vector of the wrong length gives
+    /// NaN predictions.
+    pub fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
         let np = self.n_params();
         let law = match (params, self.lambda) {
             (&[l0, a, alpha, c], Lambda::Fixed(lambda)) => AnnealingLaw {

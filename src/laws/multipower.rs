@@ -87,22 +87,15 @@
 //! of `(u - s)^(-beta) ln(u - s)`), with an expansion order whose tails obey the same
 //! tolerance relative to the scale `|B| V` of the loss drop.
 
-mod optimize;
 mod powersum;
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::optimize::{
-    optimize_schedule, OptimizeOptions, OptimizedSchedule, MAX_OPTIMIZE_STEPS,
-};
 use self::powersum::{Mode, Sums, Terms, Tree};
 use crate::error::{check, Error, Result};
-use crate::fit::Model;
-pub use crate::fitters::schedule::{fit_multipower, MultiPowerFit, MultiPowerFitter};
 use crate::schedule::{compensated_prefix_sums, LossCurve, Schedule};
-use crate::uncertainty::{run_chunks_mut, run_indexed};
 
 /// Guaranteed bound on the truncation error of the fast loss drop, in loss units (before
 /// floating-point rounding); see the [module docs](self).
@@ -332,8 +325,8 @@ impl MultiPowerLaw {
             .filter(|&t| t <= schedule.len())
             .max()
             .unwrap_or(0);
-        let prep = Prepared::new(schedule, max_step, true);
-        evaluate(self, &prep, steps, mode, true)
+        let prep = Prepared::new(schedule, max_step);
+        evaluate(self, &prep, steps, mode)
     }
 }
 
@@ -478,9 +471,8 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`); `parallel` as in
-    /// [`evaluate`].
-    fn new(schedule: &'a Schedule, max_step: usize, parallel: bool) -> Prepared<'a> {
+    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`).
+    fn new(schedule: &'a Schedule, max_step: usize) -> Prepared<'a> {
         let lrs = schedule.lrs();
         let max_step = max_step.min(lrs.len());
         let area = Cow::Borrowed(&schedule.area()[..=max_step]);
@@ -516,14 +508,8 @@ impl<'a> Prepared<'a> {
                 });
             }
         }
-        // ln eta_k: the one transcendental per term, spread over threads for long schedules
-        let mut ln_eta = vec![0.0; k.len()];
-        run_chunks_mut(&mut ln_eta, TERM_CHUNK, parallel, |chunk, out| {
-            let lo = chunk * TERM_CHUNK;
-            for (slot, &kk) in out.iter_mut().zip(&k[lo..]) {
-                *slot = lrs[kk - 1].ln();
-            }
-        });
+        // ln eta_k: the one parameter-free transcendental per term
+        let ln_eta: Vec<f64> = k.iter().map(|&kk| lrs[kk - 1].ln()).collect();
         let d_prefix = compensated_prefix_sums(&d);
         let zero_d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
         let zero_d_prefix = compensated_prefix_sums(&zero_d);
@@ -564,20 +550,9 @@ struct Evaluation {
     bounds: Vec<f64>,
 }
 
-/// Terms per parallel task when the per-term arrays are filled.
-const TERM_CHUNK: usize = 4096;
-
-/// The core: values (and gradients) at `steps` from a prepared schedule. With `parallel`
-/// (and the feature), the per-term arrays, the tree's levels and the queries are spread over
-/// threads; every value is computed by the same operations in the same order either way, so
-/// the results are identical.
-fn evaluate(
-    law: &MultiPowerLaw,
-    prep: &Prepared,
-    steps: &[usize],
-    mode: Mode,
-    parallel: bool,
-) -> Evaluation {
+/// The core: values (and gradients) at `steps` from a prepared schedule, on the calling
+/// thread (callers spread curves or starts over threads).
+fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -> Evaluation {
     let n_steps = steps.len();
     let grad = mode == Mode::Gradient;
     let mut out = Evaluation {
@@ -605,7 +580,6 @@ fn evaluate(
 
     // Parameter-dependent per-term arrays. `ln e` is clamped to [-f64::MAX, LN_E_CAP] so
     // that `e` and `s = P(k-1) - e` stay finite (see LN_E_CAP for the error this costs).
-    let n = prep.k.len();
     let total_area = prep.area.last().copied().unwrap_or(0.0);
     let mut capped_variation = 0.0;
     let ln_e: Vec<f64> = prep
@@ -639,13 +613,7 @@ fn evaluate(
         }
         return out;
     }
-    let mut e = vec![0.0; n];
-    run_chunks_mut(&mut e, TERM_CHUNK, parallel, |chunk, out| {
-        let lo = chunk * TERM_CHUNK;
-        for (slot, &le) in out.iter_mut().zip(&ln_e[lo..]) {
-            *slot = le.exp();
-        }
-    });
+    let e: Vec<f64> = ln_e.iter().map(|&le| le.exp()).collect();
     let s: Vec<f64> = prep.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
     let terms = Terms {
         c: &prep.start,
@@ -663,7 +631,7 @@ fn evaluate(
         f64::INFINITY
     };
     let order = powersum::choose_order(beta, tau, mode);
-    let tree = Tree::new(terms, beta, mode, order, parallel);
+    let tree = Tree::new(terms, beta, mode, order);
 
     // Updates whose rate drops to exactly zero. For gamma > 0 each contributes d (G = 1) once
     // training resumes after it and nothing before; for gamma < 0 nothing; for gamma = 0,
@@ -689,7 +657,7 @@ fn evaluate(
             d,
             ln_eta,
         };
-        Tree::new(terms, beta, mode, order, parallel)
+        Tree::new(terms, beta, mode, order)
     });
 
     let one = |i: usize, stack: &mut Vec<(usize, usize)>| -> Option<(f64, f64, [f64; 7])> {
@@ -740,12 +708,8 @@ fn evaluate(
         Some((value, bound, g))
     };
     // The traversal stack is reused across queries on one thread (fits evaluate this often).
-    let results: Vec<_> = if parallel && n > TERM_CHUNK {
-        run_indexed(n_steps, true, |i| one(i, &mut Vec::with_capacity(64)))
-    } else {
-        let mut stack = Vec::with_capacity(64);
-        (0..n_steps).map(|i| one(i, &mut stack)).collect()
-    };
+    let mut stack = Vec::with_capacity(64);
+    let results: Vec<_> = (0..n_steps).map(|i| one(i, &mut stack)).collect();
     for (i, r) in results.into_iter().enumerate() {
         if let Some((v, bound, g)) = r {
             out.values[i] = v;
@@ -765,7 +729,6 @@ fn evaluate(
 /// work (prefix areas, change points, logarithms of the rates) is done once here.
 ///
 /// ```
-/// use scaling_laws::fit::Model;
 /// use scaling_laws::laws::multipower::{MultiPowerLaw, MultiPowerModel};
 /// use scaling_laws::schedule::{LossCurve, Schedule};
 ///
@@ -818,7 +781,7 @@ impl MultiPowerModel {
         let curves: Vec<PreparedCurve> = curves
             .iter()
             .map(|c| PreparedCurve {
-                prep: Prepared::new(c.schedule(), c.steps().last().copied().unwrap_or(0), false)
+                prep: Prepared::new(c.schedule(), c.steps().last().copied().unwrap_or(0))
                     .into_owned(),
                 steps: c.steps().to_vec(),
                 loss: c.loss().to_vec(),
@@ -850,18 +813,33 @@ impl MultiPowerModel {
             .flat_map(|c| c.loss.iter().copied())
             .collect()
     }
+
+    /// The learning-rate area `P(t)` (warmup included) at each observed point, in prediction
+    /// order.
+    pub(crate) fn areas(&self) -> Vec<f64> {
+        self.curves
+            .iter()
+            .flat_map(|c| c.steps.iter().map(|&t| c.prep.area[t]))
+            .collect()
+    }
 }
 
-impl Model for MultiPowerModel {
-    fn n_params(&self) -> usize {
+/// Evaluation for the fitters (which bind it to the engine's `Model`).
+impl MultiPowerModel {
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
         MultiPowerLaw::N_PARAMS
     }
 
-    fn n_points(&self) -> usize {
+    /// Number of observed points, curve after curve.
+    pub fn n_points(&self) -> usize {
         self.n_points
     }
 
-    fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+    /// Predictions at `params` into `pred` (`n_points` long) and, if given, the Jacobian into
+    /// `jac` (row-major, `n_points x n_params`). A parameter vector of the wrong length gives
+    /// NaN predictions.
+    pub fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
         let np = MultiPowerLaw::N_PARAMS;
         let law = match params {
             &[l0, a, alpha, b, c, beta, gamma] => MultiPowerLaw {
@@ -891,8 +869,7 @@ impl Model for MultiPowerModel {
         let mut jac = jac;
         let mut offset = 0;
         for curve in &self.curves {
-            // serial: the engine already runs starts (and bootstrap resamples) in parallel
-            let ev = evaluate(&law, &curve.prep, &curve.steps, mode, false);
+            let ev = evaluate(&law, &curve.prep, &curve.steps, mode);
             for (i, &v) in ev.values.iter().enumerate() {
                 if let Some(slot) = pred.get_mut(offset + i) {
                     *slot = v;

@@ -7,15 +7,23 @@
 //! ```
 //!
 //! with `S1`, `S2` the forward and annealing areas of the annealing law
-//! ([`crate::laws::annealing`], Tissue et al. 2024, "Scaling Law with Learning Rate
-//! Annealing", Eq. 1, with momentum decay `lambda` and a [`WarmupConvention`]) and `N` the
-//! number of model parameters. This is the model-size extension Tissue et al. 2024 describe
-//! (a Chinchilla-style additive `B N^(-beta)` term next to the area term; their discussion of
-//! extending the law to model sizes) and the form of the "forward-momentum" law of Wang et al.
-//! 2026, `L = L0 + A S^(-alpha_S) + B N^(-alpha_N) - C M`, whose `S` and `M` are this `S1`
-//! and `S2`. (The paper text could not be consulted while this was written: the form is the
-//! one quoted in the project's issue 17; check the equation against the paper before citing
-//! it.) Every size shares `A, alpha, C, lambda`; only the plateau `L0 + B N^(-beta)` moves
+//! ([`crate::laws::annealing`]: Tissue et al. 2024, "Scaling Law with Learning Rate
+//! Annealing", arXiv:2408.11029, Eq. 1, with momentum decay `lambda` and a
+//! [`WarmupConvention`]) and `N` the number of model parameters. The size term is the
+//! Chinchilla-style additive power law in `N` (Hoffmann et al. 2022, Eq. 2, with the data term
+//! replaced by the annealing law's area terms). The crate composes the two; neither paper
+//! fits this exact form:
+//! - the closest published law is the "forward-momentum" law of Wang et al. 2026 ("Scaling
+//!   and Transferability of Annealing Strategies in Large Language Model Training", AAAI 2026,
+//!   arXiv:2512.13705), `L = L0 + A S^(-alpha_S) + B N^(-alpha_N) - C M`, with the same
+//!   additive size term and `S` this `S1`; but its `M` is not this `S2`: in the authors'
+//!   reference code (github.com/xmed-lab/fm-annealing) `M` accumulates Adam-style normalised
+//!   moments `m_i / sqrt(v_i)` of the learning-rate decrements (`beta1 = 0.9`,
+//!   `beta2 = 0.999`), where `S2` is Tissue et al.'s momentum of the decrements, so the two
+//!   laws' drop terms differ in shape and scale;
+//! - Tissue et al. 2024's law (their Eq. 1) has no `N` term.
+//!
+//! Every size shares `A, alpha, C, lambda`; only the plateau `L0 + B N^(-beta)` moves
 //! with `N`, so one fit to curves of several sizes predicts a larger size's whole curve
 //! under any schedule.
 //!
@@ -25,7 +33,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check, Error, Result};
-use crate::fit::Model;
 use crate::laws::annealing::{AnnealingLaw, Lambda, WarmupConvention};
 use crate::schedule::{LossCurve, Schedule};
 
@@ -230,19 +237,25 @@ impl SizedAnnealingModel {
     }
 }
 
-impl Model for SizedAnnealingModel {
-    fn n_params(&self) -> usize {
+/// Evaluation for the fitters (which bind it to the engine's `Model`).
+impl SizedAnnealingModel {
+    /// Number of parameters.
+    pub fn n_params(&self) -> usize {
         match self.lambda {
             Lambda::Fixed(_) => 6,
             Lambda::Fitted => 7,
         }
     }
 
-    fn n_points(&self) -> usize {
+    /// Number of observed points, curve after curve.
+    pub fn n_points(&self) -> usize {
         self.n_points
     }
 
-    fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+    /// Predictions at `params` into `pred` (`n_points` long) and, if given, the Jacobian into
+    /// `jac` (row-major, `n_points x n_params`). A parameter vector of the wrong length gives
+    /// NaN predictions.
+    pub fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
         let np = self.n_params();
         let law = self.law(params);
         let mut jac = jac;

@@ -12,14 +12,14 @@ use scaling_laws::isoflop::{
     approach1, approach2, curves_from_runs, group_by_budget, Approach1Options, Approach2Options,
     Bootstrap as IsoBootstrap, IsoFlopGroup, VertexEstimator,
 };
-use scaling_laws::laws::annealing::AnnealingFitter;
-use scaling_laws::laws::multipower::{optimize_schedule, MultiPowerFitter, OptimizeOptions};
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::AnnealingFitter;
 use scaling_laws::{
     bootstrap_quantity_names, chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter,
     ChinchillaFitter, HoldoutScore, PowerLawFitter, SigmoidFitter,
 };
+use scaling_laws::{optimize_schedule, MultiPowerFitter, OptimizeOptions};
 
 use crate::input::{write_curves, Dataset, InputArgs, InputInfo};
 use crate::output::{json, progress, write_file, AnyFit, FitFile};

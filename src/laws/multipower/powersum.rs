@@ -26,8 +26,6 @@
 //! (`c'_n = dc_n/dbeta`), and the kernel of exponent `beta + 1` (coefficients
 //! `c_n(beta + 1)`).
 
-use crate::uncertainty::run_chunks_mut;
-
 /// Terms per leaf.
 const LEAF: usize = 32;
 /// Largest expansion order.
@@ -199,13 +197,7 @@ pub(super) struct Tree<'a> {
 impl<'a> Tree<'a> {
     /// Builds the tree. `order = None` disables expansions (exact direct summation, used when
     /// no admissible order exists); zero-radius blocks are still expanded (exactly).
-    pub fn new(
-        terms: Terms<'a>,
-        beta: f64,
-        mode: Mode,
-        order: Option<(f64, usize)>,
-        parallel: bool,
-    ) -> Self {
+    pub fn new(terms: Terms<'a>, beta: f64, mode: Mode, order: Option<(f64, usize)>) -> Self {
         let n = terms.s.len();
         let (r_max, p) = order.unwrap_or((0.0, 1));
         let tail = if order.is_some() {
@@ -227,7 +219,7 @@ impl<'a> Tree<'a> {
             coef1: rising_coefficients(beta + 1.0, p),
         };
         if n > 0 {
-            tree.build(parallel);
+            tree.build();
         }
         tree
     }
@@ -245,7 +237,7 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn build(&mut self, parallel: bool) {
+    fn build(&mut self) {
         let (p, sets, stride) = (self.p, self.mode.n_sets(), self.stride());
         let beta = self.beta;
         let t = &self.terms;
@@ -272,6 +264,13 @@ impl<'a> Tree<'a> {
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max);
             let mut wabs = 0.0;
+            // e / e_max without a second exponential when e_max is a normal number (e is
+            // exp(ln e), so this is exp(ln e - lmax) to within an ulp or two)
+            let inv_emax = if lmax.abs() < 700.0 {
+                (-lmax).exp()
+            } else {
+                f64::NAN
+            };
             for j in 0..len {
                 let r = t.ln_e[lo + j] - lmax;
                 let a0 = t.d[lo + j] * (beta * r).exp();
@@ -279,7 +278,12 @@ impl<'a> Tree<'a> {
                 delta[j] = (s[j] - centre) * inv;
                 pw[0][j] = a0;
                 if sets > 1 {
-                    let a2 = a0 * r.exp();
+                    let rel = if inv_emax.is_nan() {
+                        r.exp()
+                    } else {
+                        t.e[lo + j] * inv_emax
+                    };
+                    let a2 = a0 * rel;
                     let le = t.ln_eta[lo + j];
                     pw[1][j] = a0 * le;
                     pw[2][j] = a2;
@@ -296,7 +300,7 @@ impl<'a> Tree<'a> {
             }
             [centre, radius, lmax, wabs]
         };
-        let meta = run_chunks_mut(&mut mom, stride, parallel, leaf_moments);
+        let meta = for_chunks(&mut mom, stride, leaf_moments);
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
         let binom = binomials(p);
@@ -364,7 +368,7 @@ impl<'a> Tree<'a> {
                 }
                 [centre, radius, lmax, wabs]
             };
-            let meta = run_chunks_mut(&mut mom, stride, parallel && count >= 512, parent);
+            let meta = for_chunks(&mut mom, stride, parent);
             let level = Level::from_parts(meta, mom);
             self.levels.push(level);
         }
@@ -456,6 +460,18 @@ impl<'a> Tree<'a> {
             }
         }
     }
+}
+
+/// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
+fn for_chunks<F: FnMut(usize, &mut [f64]) -> [f64; 4]>(
+    data: &mut [f64],
+    stride: usize,
+    mut f: F,
+) -> Vec<[f64; 4]> {
+    data.chunks_mut(stride.max(1))
+        .enumerate()
+        .map(|(k, c)| f(k, c))
+        .collect()
 }
 
 /// Column-major Pascal triangle, `binom[j * p + n] = C(n, j)` (zero for `n < j`).

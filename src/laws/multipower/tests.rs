@@ -174,7 +174,7 @@ fn random_steps(rng: &mut ChaCha8Rng, len: usize) -> Vec<usize> {
 
 fn eval_full(law: &MultiPowerLaw, s: &Schedule, steps: &[usize], mode: Mode) -> Evaluation {
     let max = steps.iter().copied().max().unwrap_or(0);
-    evaluate(law, &Prepared::new(s, max, false), steps, mode, false)
+    evaluate(law, &Prepared::new(s, max), steps, mode)
 }
 
 #[test]
@@ -530,34 +530,6 @@ fn accuracy_72k_steps_500_points() {
     }
 }
 
-/// Spreading a long evaluation over threads changes nothing: values, gradients and bounds
-/// are bit-identical to the serial evaluation.
-#[test]
-fn parallel_evaluation_is_bit_identical_to_serial() {
-    let s = Schedule::linear_warmup(3e-4, 500)
-        .unwrap()
-        .then(Schedule::cosine(3e-4, 3e-5, 30_000).unwrap());
-    let law = published_400m();
-    let steps: Vec<usize> = (1..=300).map(|i| i * 100 + 7).collect();
-    for mode in [Mode::Value, Mode::Gradient] {
-        let serial = evaluate(&law, &Prepared::new(&s, 30_107, false), &steps, mode, false);
-        let par = evaluate(&law, &Prepared::new(&s, 30_107, true), &steps, mode, true);
-        assert_eq!(serial.values, par.values);
-        assert_eq!(serial.grads, par.grads);
-        assert_eq!(serial.bounds, par.bounds);
-    }
-    let (v, g) = law.predict_with_gradient(&s, &steps);
-    let serial = evaluate(
-        &law,
-        &Prepared::new(&s, 30_107, false),
-        &steps,
-        Mode::Gradient,
-        false,
-    );
-    assert_eq!(v, serial.values);
-    assert_eq!(g, serial.grads);
-}
-
 /// Minimum wall time over 25 repetitions: robust to a loaded machine.
 fn min_time<T>(mut f: impl FnMut() -> T) -> (T, f64) {
     // minimum wall time over repetitions: robust to a loaded machine
@@ -581,9 +553,9 @@ fn timing_breakdown() {
     let law = published_400m();
     let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
     for _ in 0..5 {
-        let (prep, t1) = min_time(|| Prepared::new(&s, 72000, true));
-        let (_, t2) = min_time(|| evaluate(&law, &prep, &steps, Mode::Value, true));
-        let (_, t3) = min_time(|| evaluate(&law, &prep, &steps, Mode::Gradient, true));
+        let (prep, t1) = min_time(|| Prepared::new(&s, 72000));
+        let (_, t2) = min_time(|| evaluate(&law, &prep, &steps, Mode::Value));
+        let (_, t3) = min_time(|| evaluate(&law, &prep, &steps, Mode::Gradient));
         let (_, t4) = min_time(|| law.predict(&s, &steps));
         eprintln!(
             "min over 25: prepare {:.2} ms, value {:.2} ms, gradient {:.2} ms, predict total {:.2} ms",

@@ -23,10 +23,13 @@
 //!
 //! (`U` the total area, `x_k = eta_k^(-gamma) S_k(T)`), then chained to the knots and to `z`.
 //! The crate's L-BFGS engine minimises over `z` from two starts (near-constant, and
-//! cosine-like); every run is capped by [`SolverOptions::max_iterations`].
+//! cosine-like); every run is capped by [`SolverOptions::max_iterations`]. The law
+//! ([`MultiPowerLaw`]) only evaluates; this fitter-layer module binds it to the engine.
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fit::{local_minimize_all, Cost, SolverOptions, Status};
+use crate::fit::{local_minimize_all, Cost, FitReport, Objective, SolverOptions, Status};
 use crate::laws::multipower::MultiPowerLaw;
 use crate::schedule::Schedule;
 
@@ -39,11 +42,11 @@ pub const MAX_OPTIMIZE_STEPS: usize = 250_000;
 /// Options for [`optimize_schedule`].
 ///
 /// ```
-/// use scaling_laws::laws::multipower::OptimizeOptions;
+/// use scaling_laws::OptimizeOptions;
 /// let o = OptimizeOptions { knots: 32, ..Default::default() };
 /// assert_eq!(o.min_lr, 0.0);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizeOptions {
     /// Number of knots of the piecewise-linear post-warmup schedule (default 48, at least 2;
     /// capped at the number of post-warmup updates).
@@ -69,7 +72,7 @@ impl Default for OptimizeOptions {
 }
 
 /// The result of [`optimize_schedule`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizedSchedule {
     /// The optimised schedule: linear warmup to `peak` (marked as warmup), then the
     /// non-increasing optimised rates.
@@ -82,6 +85,11 @@ pub struct OptimizedSchedule {
     pub iterations: u64,
     /// How the winning start ended.
     pub status: Status,
+    /// The optimizer's report: `objective` is the predicted final loss at the winning start,
+    /// `n_points` the number of updates, `n_starts` 2 (near-constant, cosine-like);
+    /// `objective_spec` is the default [`Objective`] and does not apply (the cost is the
+    /// law's prediction, not a penalty on residuals).
+    pub report: FitReport,
 }
 
 /// The non-increasing schedule of `steps` updates (warmup included) with a linear warmup of
@@ -98,7 +106,8 @@ pub struct OptimizedSchedule {
 /// [`Error::Numerical`] if the final loss cannot be evaluated at any start.
 ///
 /// ```
-/// use scaling_laws::laws::multipower::{optimize_schedule, MultiPowerLaw, OptimizeOptions};
+/// use scaling_laws::laws::multipower::MultiPowerLaw;
+/// use scaling_laws::{optimize_schedule, OptimizeOptions};
 /// use scaling_laws::schedule::Schedule;
 ///
 /// let law = MultiPowerLaw { l0: 2.375, a: 0.654, alpha: 0.429, b: 523.4, c: 2.025, beta: 0.594, gamma: 0.635 };
@@ -176,11 +185,13 @@ pub fn optimize_schedule(
         // softplus^-1(inc) = ln(exp(inc) - 1)
         cosine_like.push(inc.exp_m1().ln());
     }
-    let results = local_minimize_all(&cost, &[flat, cosine_like], &options.solver);
-    let best = results
-        .into_iter()
-        .filter(|r| r.f.is_finite())
-        .min_by(|a, b| a.f.total_cmp(&b.f))
+    let starts = [flat, cosine_like];
+    let results = local_minimize_all(&cost, &starts, &options.solver);
+    let (best_start, best) = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.f.is_finite())
+        .min_by(|a, b| a.1.f.total_cmp(&b.1.f))
         .ok_or_else(|| {
             Error::Numerical("the predicted final loss is not finite at any start".to_string())
         })?;
@@ -193,12 +204,27 @@ pub fn optimize_schedule(
         post
     };
     let final_loss = law.final_loss(&schedule);
+    let tol = 1e-9 * best.f.abs().max(f64::MIN_POSITIVE);
+    let report = FitReport {
+        objective: best.f,
+        objective_spec: Objective::default(),
+        status: best.status,
+        iterations: best.iterations,
+        evaluations: best.evaluations,
+        gradient_norm: best.g.iter().map(|g| g * g).sum::<f64>().sqrt(),
+        n_points: steps,
+        n_starts: starts.len(),
+        best_start,
+        n_starts_at_best: results.iter().filter(|r| r.f - best.f <= tol).count(),
+        starts: None,
+    };
     Ok(OptimizedSchedule {
         schedule,
         final_loss,
         knots: v,
         iterations: best.iterations,
         status: best.status,
+        report,
     })
 }
 
