@@ -17,6 +17,7 @@ pub mod holdout;
 pub mod isoflop;
 pub mod laws;
 mod numeric;
+mod parallel;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod schedule;
