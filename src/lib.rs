@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod display;
 pub mod error;
 pub mod fit;
+pub mod fitted;
 mod fitters;
 pub mod holdout;
 pub mod isoflop;
@@ -31,6 +32,7 @@ pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
 
 pub use display::Summary;
 pub use error::{Error, Result};
+pub use fitted::{Fitted, Parameter};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,

@@ -19,6 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 #[allow(unused_imports)]
 pub(crate) use crate::parallel::{run_chunks_mut, run_indexed};
 
+/// A progress callback: called with `(resamples done, total)` after each resample, possibly
+/// from several threads at once.
+pub type Progress = dyn Fn(usize, usize) + Sync;
+
 /// What is resampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Resampling {
