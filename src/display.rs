@@ -31,7 +31,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::allocate::CostOptimum;
-use crate::diagnostics::{check_report, Backtest, GoodnessOfFit, TestResult, Warning};
+use crate::diagnostics::{Backtest, GoodnessOfFit, TestResult, Warning};
 use crate::fit::{
     Covariance, CovarianceKind, FitReport, Loss, Objective, Reduction, Space, Status,
 };
@@ -46,7 +46,6 @@ use crate::isoflop::{AllocationFit, AllocationLaw};
 use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
 use crate::laws::{Allocation, Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
-use crate::schedule::LossCurve;
 use crate::uncertainty::{Bootstrap, Interval};
 
 /// Significant digits when the format string gives no precision.
@@ -583,13 +582,17 @@ impl fmt::Display for Backtest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%",
+            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%; \
+             RMSE {}, MAE {}, max |err| {}",
             self.n_train,
             sig(self.threshold, 4),
             self.points.len(),
             sig(100.0 * self.mean_abs_rel_error, 3),
             sig(100.0 * self.median_abs_rel_error, 3),
-            sig(100.0 * self.max_abs_rel_error, 3)
+            sig(100.0 * self.max_abs_rel_error, 3),
+            sig(self.rmse, 4),
+            sig(self.mae, 4),
+            sig(self.max_abs_error, 4)
         )
     }
 }
@@ -946,73 +949,4 @@ pub(crate) fn summarise<F: Fitted + ?Sized>(fit: &F) -> Summary {
     s.goodness_of_fit = fit.goodness_of_fit().ok();
     s.warnings = fit.warnings();
     s
-}
-
-/// The ill-conditioning warning from a summary's condition number (limit 1e8, as the fitters).
-fn conditioning(s: &Summary) -> Option<Warning> {
-    s.condition_number
-        .filter(|c| !(*c <= 1e8))
-        .map(|c| Warning::IllConditioned {
-            condition_number: c,
-        })
-}
-
-fn curves_fit(
-    curves: &[LossCurve],
-    predict: impl Fn(&LossCurve) -> Vec<f64>,
-) -> Option<GoodnessOfFit> {
-    let mut obs = Vec::new();
-    let mut pred = Vec::new();
-    for c in curves {
-        obs.extend_from_slice(c.loss());
-        pred.extend(predict(c));
-    }
-    GoodnessOfFit::new(&obs, &pred).ok()
-}
-
-impl MultiPowerFit {
-    /// The fit report on the `curves` it was fitted on: the seven parameters with sandwich
-    /// standard errors ([`MultiPowerFit::covariance`]), the objective and status, goodness of
-    /// fit over every checkpoint and [`MultiPowerFit::warnings`].
-    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
-        let mut s = Summary::new(
-            "multi-power law for loss curves (Luo et al. 2025)",
-            self.law.to_string(),
-            &self.report,
-        );
-        s.set_params(
-            &["L0", "A", "alpha", "B", "C", "beta", "gamma"],
-            &self.law.params(),
-            self.covariance(curves, CovarianceKind::Sandwich),
-        );
-        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
-        s.warnings = self.warnings(curves);
-        s
-    }
-}
-
-impl AnnealingFit {
-    /// The fit report on the `curves` it was fitted on: `L0, A, alpha, C` with sandwich
-    /// standard errors ([`AnnealingFit::covariance`], `lambda` held), the objective and
-    /// status, goodness of fit over every checkpoint and warnings.
-    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
-        let mut s = Summary::new(
-            "annealing law for loss curves (Tissue et al. 2024)",
-            self.law.to_string(),
-            &self.report,
-        );
-        let p = self.law.params();
-        s.set_params(
-            &["L0", "A", "alpha", "C"],
-            &p[..4],
-            self.covariance(curves, CovarianceKind::Sandwich),
-        );
-        s.params
-            .push(ParamSummary::new("lambda (held)", self.law.lambda, None));
-        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
-        let mut w = check_report(&self.report);
-        w.extend(conditioning(&s));
-        s.warnings = w;
-        s
-    }
 }

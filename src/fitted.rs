@@ -138,8 +138,12 @@ use crate::fitters::bnsl::{BnslFit, BnslFitter};
 use crate::fitters::chinchilla::{ChinchillaFit, ChinchillaFitter, Starts};
 use crate::fitters::chinchilla_uncertainty::backtest_chinchilla;
 use crate::fitters::power::{PowerLawFit, PowerLawFitter};
+use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
 use crate::fitters::sigmoid::{SigmoidFit, SigmoidFitter};
+use crate::laws::annealing::AnnealingLaw;
+use crate::laws::multipower::MultiPowerLaw;
 use crate::laws::{Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
+use crate::schedule::LossCurve;
 use crate::uncertainty::{bootstrap, Bootstrap, BootstrapOptions, Progress};
 
 /// A fitted parameter: its name as in the law's formula and its value, in the units of the
@@ -383,7 +387,14 @@ macro_rules! inherent_fitted {
     )*};
 }
 
-inherent_fitted!(ChinchillaFit, PowerLawFit, SigmoidFit, BnslFit);
+inherent_fitted!(
+    ChinchillaFit,
+    PowerLawFit,
+    SigmoidFit,
+    BnslFit,
+    MultiPowerFit,
+    AnnealingFit
+);
 
 /// Bootstrap of the named parameters with `refit` on index lists (shared by the fits).
 fn bootstrap_parameters<L, R>(
@@ -415,6 +426,17 @@ fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warning>) {
 fn conditioning(cov: Result<Covariance>) -> Option<Warning> {
     cov.ok()
         .and_then(|c| crate::diagnostics::check_conditioning(&c, 1e8))
+}
+
+/// Standard errors from `cov` for the parameters `from..` of a summary whose first `from`
+/// parameters are held (for example a fixed floor).
+fn fill_std_errors(s: &mut Summary, cov: &Covariance, from: usize) {
+    for (p, se) in s.params.iter_mut().skip(from).zip(&cov.std_errors) {
+        p.std_error = Some(*se);
+    }
+    s.std_errors_from = Some(cov.kind);
+    s.condition_number = Some(cov.condition_number);
+    s.notes.retain(|n| !n.starts_with("no standard errors"));
 }
 
 fn pick(v: &[f64], idx: &[usize]) -> Vec<f64> {
@@ -610,11 +632,7 @@ impl Fitted for PowerLawFit {
         {
             // Fixed floor: standard errors of A and alpha only.
             s.params[0].name = "E (fixed)".into();
-            s.params[1].std_error = Some(c.std_errors[0]);
-            s.params[2].std_error = Some(c.std_errors[1]);
-            s.std_errors_from = Some(c.kind);
-            s.condition_number = Some(c.condition_number);
-            s.notes.retain(|n| !n.starts_with("no standard errors"));
+            fill_std_errors(&mut s, &c, 1);
         }
         s
     }
@@ -841,10 +859,11 @@ impl Fitted for SigmoidFit {
     }
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
-        if let Some(p) = s.params.first_mut()
-            && self.source.get("").is_ok_and(|(_, f)| f.fixed_r0.is_some())
-        {
-            p.name = "R0 (held)".into();
+        if self.source.get("").is_ok_and(|(_, f)| f.fixed_r0.is_some()) {
+            s.params[0].name = "R0 (held)".into();
+            if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
+                fill_std_errors(&mut s, &c, 1);
+            }
         }
         if self.n_dropped > 0 {
             s.notes.push(format!(
@@ -968,4 +987,254 @@ impl Fitted for BnslFit {
             bnsl_values,
         )
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loss-curve laws (multi-power, annealing)
+// ---------------------------------------------------------------------------------------------
+
+/// Goodness of fit of `predict` over every checkpoint of `curves`.
+fn curves_fit(
+    curves: &[LossCurve],
+    predict: impl Fn(&LossCurve) -> Vec<f64>,
+) -> Result<GoodnessOfFit> {
+    let mut obs = Vec::new();
+    let mut pred = Vec::new();
+    for c in curves {
+        obs.extend_from_slice(c.loss());
+        pred.extend(predict(c));
+    }
+    GoodnessOfFit::new(&obs, &pred)
+}
+
+/// The backtest of a loss-curve fit: every curve's checkpoints at steps `<= threshold` are
+/// refitted together by `refit`, the later checkpoints of every curve predicted.
+fn curves_backtest<L>(
+    curves: &[LossCurve],
+    threshold: f64,
+    refit: impl FnOnce(&[LossCurve]) -> Result<L>,
+    predict: impl Fn(&L, &LossCurve) -> Vec<f64>,
+) -> Result<Backtest> {
+    let mut at = Vec::new(); // (curve, checkpoint) of each flat index
+    let (mut split, mut observed) = (Vec::new(), Vec::new());
+    for (k, c) in curves.iter().enumerate() {
+        for (j, (&s, &l)) in c.steps().iter().zip(c.loss()).enumerate() {
+            at.push((k, j));
+            split.push(s as f64);
+            observed.push(l);
+        }
+    }
+    backtest(&split, &observed, threshold, |train, test| {
+        let mut early = Vec::new();
+        for (k, c) in curves.iter().enumerate() {
+            let js: Vec<usize> = train
+                .iter()
+                .filter(|&&i| at[i].0 == k)
+                .map(|&i| at[i].1)
+                .collect();
+            if !js.is_empty() {
+                let steps = js.iter().map(|&j| c.steps()[j]).collect();
+                let loss = js.iter().map(|&j| c.loss()[j]).collect();
+                early.push(LossCurve::new(c.schedule().clone(), steps, loss)?);
+            }
+        }
+        let law = refit(&early)?;
+        let full: Vec<Vec<f64>> = curves.iter().map(|c| predict(&law, c)).collect();
+        Ok(test.iter().map(|&i| full[at[i].0][at[i].1]).collect())
+    })
+}
+
+/// The bootstrap of a loss-curve fit: whole curves are resampled with replacement (checkpoints
+/// of one run are not independent), so at least 2 curves are needed.
+fn curves_bootstrap<L: Send>(
+    curves: &[LossCurve],
+    names: &[Parameter],
+    options: &BootstrapOptions,
+    progress: Option<&Progress>,
+    refit: impl Fn(&[LossCurve]) -> Result<(L, FitReport)> + Sync,
+    values: impl Fn(&L) -> Vec<f64> + Sync,
+) -> Result<Bootstrap> {
+    if curves.len() < 2 {
+        return Err(Error::Unavailable {
+            what: "a bootstrap of a loss-curve fit".into(),
+            reason: format!(
+                "whole curves are resampled and there is {} curve; fit more curves",
+                curves.len()
+            ),
+        });
+    }
+    bootstrap_parameters(
+        curves.len(),
+        names,
+        options,
+        progress,
+        |idx| refit(&idx.iter().map(|&i| curves[i].clone()).collect::<Vec<_>>()),
+        values,
+    )
+}
+
+/// The multi-power fit: data are the loss curves; [`Fitted::predict`] gives the loss at a
+/// curve's steps under its schedule (its observed losses are not used); the backtest splits
+/// every curve at a step; the bootstrap resamples whole curves (at least 2).
+impl Fitted for MultiPowerFit {
+    type Law = MultiPowerLaw;
+    /// A curve: its schedule and steps.
+    type Input = LossCurve;
+    /// The loss at each of the curve's steps.
+    type Prediction = Vec<f64>;
+
+    fn model(&self) -> &'static str {
+        "multi-power law for loss curves (Luo et al. 2025)"
+    }
+    fn law(&self) -> &MultiPowerLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        ["L0", "A", "alpha", "B", "C", "beta", "gamma"]
+            .iter()
+            .zip(self.law.params())
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, c: &LossCurve) -> Vec<f64> {
+        self.law.predict(c.schedule(), c.steps())
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        match self.source.get("warnings") {
+            Ok((curves, _)) => self.warnings_on(curves),
+            Err(_) => check_report(&self.report),
+        }
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (curves, _) = self.source.get("a covariance")?;
+        self.covariance_on(curves, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (curves, _) = self.source.get("goodness of fit")?;
+        curves_fit(curves, |c| self.predict(c))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (curves, fitter) = self.source.get("a backtest")?;
+        curves_backtest(
+            curves,
+            threshold,
+            |early| fitter.fit(early),
+            |f, c| f.law.predict(c.schedule(), c.steps()),
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (curves, fitter) = self.source.get("a bootstrap")?;
+        curves_bootstrap(
+            curves,
+            &self.parameters(),
+            options,
+            progress,
+            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+            |l: &MultiPowerLaw| l.params().to_vec(),
+        )
+    }
+}
+
+/// The annealing fit: as the multi-power fit; `lambda` is held in the covariance (so the
+/// covariance is of `[L0, A, alpha, C]`).
+impl Fitted for AnnealingFit {
+    type Law = AnnealingLaw;
+    /// A curve: its schedule and steps.
+    type Input = LossCurve;
+    /// The loss at each of the curve's steps.
+    type Prediction = Vec<f64>;
+
+    fn model(&self) -> &'static str {
+        "annealing law for loss curves (Tissue et al. 2024)"
+    }
+    fn law(&self) -> &AnnealingLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        ["L0", "A", "alpha", "C", "lambda"]
+            .iter()
+            .zip(self.law.params())
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, c: &LossCurve) -> Vec<f64> {
+        self.law.predict(c.schedule(), c.steps())
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = check_report(&self.report);
+        if let Ok((curves, _)) = self.source.get("warnings") {
+            merge(&mut out, check_levels_curves(curves));
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (curves, _) = self.source.get("a covariance")?;
+        self.covariance_on(curves, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (curves, _) = self.source.get("goodness of fit")?;
+        curves_fit(curves, |c| self.predict(c))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (curves, fitter) = self.source.get("a backtest")?;
+        curves_backtest(
+            curves,
+            threshold,
+            |early| fitter.fit(early),
+            |f, c| f.law.predict(c.schedule(), c.steps()),
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (curves, fitter) = self.source.get("a bootstrap")?;
+        curves_bootstrap(
+            curves,
+            &self.parameters(),
+            options,
+            progress,
+            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+            |l: &AnnealingLaw| l.params().to_vec(),
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        s.params[4].name = "lambda (held)".into();
+        if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
+            fill_std_errors(&mut s, &c, 0);
+            s.params[4].std_error = None;
+        }
+        s
+    }
+}
+
+/// Fewer than 2 curves: the loss-drop terms are weakly identified from one schedule.
+fn check_levels_curves(curves: &[LossCurve]) -> Option<Warning> {
+    (curves.len() < 2).then(|| Warning::FewDistinctLevels {
+        variable: "curves".into(),
+        distinct: curves.len(),
+        wanted: 2,
+    })
 }

@@ -626,7 +626,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&curves);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&curves);
+            let s = fit.summary();
             (AnyFit::MultiPower(fit), s, info)
         }
         Law::Annealing => {
@@ -640,7 +640,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&curves);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&curves);
+            let s = fit.summary();
             (AnyFit::Annealing(fit), s, info)
         }
     };
