@@ -26,7 +26,7 @@ fn main() -> Result<(), scaling_laws::Error> {
         "Chinchilla law fitted to {} real training runs\n",
         runs.len()
     );
-    println!("{}", fit.summary(&runs));
+    println!("{}", fit.summary());
     println!(
         "In words: the loss can never fall below E = {:.4} nats per token; the model-size term \
          shrinks as N^-{:.4} and the data term as D^-{:.4}. The summed Huber objective at the \

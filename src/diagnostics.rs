@@ -151,6 +151,7 @@ pub fn huber_log_likelihood_at(residuals: &[f64], delta: f64, sigma: f64) -> f64
 
 /// One held-out point of a backtest.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BacktestPoint {
     /// Index of the point in the input.
     pub index: usize,
@@ -160,12 +161,17 @@ pub struct BacktestPoint {
     pub observed: f64,
     /// Predicted value from the fit on the points below the threshold.
     pub predicted: f64,
+    /// `predicted - observed`, in the units of the data (positive: over-prediction).
+    pub error: f64,
     /// `|predicted - observed| / observed`.
     pub abs_rel_error: f64,
 }
 
-/// An extrapolation backtest: fit below a threshold, score above it.
+/// An extrapolation backtest: fit below a threshold, score above it, with absolute errors (in
+/// the units of the data) and relative errors. Every fit's [`backtest`](crate::Fitted::backtest)
+/// returns this shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Backtest {
     /// The threshold on the split variable; points with value <= threshold were fitted.
     pub threshold: f64,
@@ -179,6 +185,12 @@ pub struct Backtest {
     pub median_abs_rel_error: f64,
     /// Largest absolute relative error over held-out points.
     pub max_abs_rel_error: f64,
+    /// Root mean squared error over held-out points, in the units of the data.
+    pub rmse: f64,
+    /// Mean absolute error over held-out points, in the units of the data.
+    pub mae: f64,
+    /// Largest absolute error over held-out points, in the units of the data.
+    pub max_abs_error: f64,
 }
 
 /// Extrapolation backtest: points whose `split` value is `<= threshold` are handed to
@@ -222,11 +234,17 @@ where
             split_value: split[i],
             observed: observed[i],
             predicted: p,
+            error: p - observed[i],
             abs_rel_error: (p - observed[i]).abs() / observed[i],
         })
         .collect();
     let errs: Vec<f64> = points.iter().map(|p| p.abs_rel_error).collect();
+    let abs: Vec<f64> = points.iter().map(|p| p.error.abs()).collect();
+    let n = abs.len() as f64;
     Ok(Backtest {
+        rmse: (abs.iter().map(|e| e * e).sum::<f64>() / n).sqrt(),
+        mae: abs.iter().sum::<f64>() / n,
+        max_abs_error: abs.iter().cloned().fold(0.0, f64::max),
         threshold,
         n_train: train.len(),
         mean_abs_rel_error: errs.iter().sum::<f64>() / errs.len() as f64,
@@ -540,6 +558,28 @@ pub fn likelihood_ratio_test(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Absolute and relative errors of a backtest, by hand: observed 2 and 4 above the
+    /// threshold, predicted 2.2 and 3.6: errors +0.2 and -0.4, relative 10% and 10%.
+    #[test]
+    fn backtest_scores_absolute_and_relative_errors() {
+        let split = [1.0, 2.0, 3.0, 4.0];
+        let observed = [1.0, 1.5, 2.0, 4.0];
+        let b = backtest(&split, &observed, 2.0, |train, test| {
+            assert_eq!((train, test), (&[0, 1][..], &[2, 3][..]));
+            Ok(vec![2.2, 3.6])
+        })
+        .unwrap();
+        assert_eq!(b.n_train, 2);
+        assert!((b.points[0].error - 0.2).abs() < 1e-12);
+        assert!((b.points[1].error + 0.4).abs() < 1e-12);
+        assert!((b.mean_abs_rel_error - 0.1).abs() < 1e-12);
+        assert!((b.mae - 0.3).abs() < 1e-12);
+        assert!((b.rmse - (0.1f64).sqrt()).abs() < 1e-12); // sqrt((0.04 + 0.16) / 2)
+        assert!((b.max_abs_error - 0.4).abs() < 1e-12);
+        assert!(b.to_string().contains("MAE 0.3"), "{b}");
+        assert!(backtest(&split, &observed, 10.0, |_, _| Ok(vec![])).is_err());
+    }
 
     /// The Huber density integrates to one: integrate exp(-Huber(r)) / Z numerically.
     #[test]

@@ -15,7 +15,7 @@
 //! let line = fit.law.to_string();
 //! assert!(line.starts_with("L(N, D) = 1.8172 + 477.83 / N^0.34731"), "{line}");
 //! // ... and the whole report: law, standard errors, objective, status, fit, warnings.
-//! let summary = fit.summary(&runs);
+//! let summary = fit.summary();
 //! let text = summary.to_string();
 //! assert!(text.contains("summed Huber (delta = 0.001) of log residuals"), "{text}");
 //! assert!(text.contains("= 1.01827e-3"), "{text}");
@@ -31,16 +31,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::allocate::CostOptimum;
-use crate::data::Run;
-use crate::diagnostics::{
-    check_levels, check_report, Backtest, GoodnessOfFit, TestResult, Warning,
-};
+use crate::diagnostics::{Backtest, GoodnessOfFit, TestResult, Warning};
 use crate::fit::{
     Covariance, CovarianceKind, FitReport, Loss, Objective, Reduction, Space, Status,
 };
+use crate::fitted::Fitted;
 use crate::fitters::bnsl::BnslFit;
 use crate::fitters::chinchilla::ChinchillaFit;
-use crate::fitters::power::{PowerLawFit, PowerLawFitter};
+use crate::fitters::power::PowerLawFit;
 use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
 use crate::fitters::sigmoid::SigmoidFit;
 use crate::holdout::HoldoutScore;
@@ -48,7 +46,6 @@ use crate::isoflop::{AllocationFit, AllocationLaw};
 use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
 use crate::laws::{Allocation, Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
-use crate::schedule::LossCurve;
 use crate::uncertainty::{Bootstrap, Interval};
 
 /// Significant digits when the format string gives no precision.
@@ -585,13 +582,17 @@ impl fmt::Display for Backtest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%",
+            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%; \
+             RMSE {}, MAE {}, max |err| {}",
             self.n_train,
             sig(self.threshold, 4),
             self.points.len(),
             sig(100.0 * self.mean_abs_rel_error, 3),
             sig(100.0 * self.median_abs_rel_error, 3),
-            sig(100.0 * self.max_abs_rel_error, 3)
+            sig(100.0 * self.max_abs_rel_error, 3),
+            sig(self.rmse, 4),
+            sig(self.mae, 4),
+            sig(self.max_abs_error, 4)
         )
     }
 }
@@ -781,7 +782,7 @@ impl Summary {
     /// let fit = fitter.fit(&runs)?;
     /// let opts = BootstrapOptions { resamples: 20, seed: 1, ..Default::default() };
     /// let boot = fitter.bootstrap(&runs, &opts, &[5.76e23])?;
-    /// let s = fit.summary(&runs).with_bootstrap(&boot);
+    /// let s = fit.summary().with_bootstrap(&boot);
     /// assert!(s.params[3].interval.unwrap().contains(fit.law.alpha));
     /// assert_eq!(s.derived[0].name, "a");
     /// assert!(s.to_string().contains("N_opt(5.76e23)"));
@@ -936,260 +937,16 @@ impl fmt::Display for Summary {
     }
 }
 
-impl ChinchillaFit {
-    /// The fit report on the `runs` it was fitted on: the law, `E, A, B, alpha, beta` with
-    /// sandwich standard errors ([`ChinchillaFit::covariance`]), the objective and status,
-    /// goodness of fit and [`ChinchillaFit::warnings`]. Add bootstrap intervals with
-    /// [`Summary::with_bootstrap`]. See the [module docs](crate::display) for an example.
-    pub fn summary(&self, runs: &[Run]) -> Summary {
-        let mut s = Summary::new(
-            "Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022)",
-            self.law.to_string(),
-            &self.report,
-        );
-        let l = &self.law;
-        s.set_params(
-            &["E", "A", "B", "alpha", "beta"],
-            &[l.e, l.a, l.b, l.alpha, l.beta],
-            self.covariance(runs),
-        );
-        s.goodness_of_fit = self.goodness_of_fit(runs).ok();
-        s.warnings = self.warnings(runs);
-        if let Some(lk) = &self.likelihood {
-            s.notes.push(format!(
-                "maximum likelihood: sigma = {}, log-likelihood {}",
-                sig(lk.sigma, 5),
-                sig(lk.log_likelihood, 6)
-            ));
-        }
-        s
-    }
-}
-
-/// Warnings shared by the one-variable fits: few distinct x, the report, conditioning.
-fn one_variable_warnings(x: &[f64], report: &FitReport, s: &Summary) -> Vec<Warning> {
-    let mut out: Vec<Warning> = check_levels("x", x, 4).into_iter().collect();
-    out.extend(check_report(report));
-    out.extend(conditioning(s));
-    out
-}
-
-/// The ill-conditioning warning from a summary's condition number (limit 1e8, as the fitters).
-fn conditioning(s: &Summary) -> Option<Warning> {
-    s.condition_number
-        .filter(|c| !(*c <= 1e8))
-        .map(|c| Warning::IllConditioned {
-            condition_number: c,
-        })
-}
-
-impl PowerLawFit {
-    /// The fit report on the data `(x, y)` it was fitted on: `E, A, alpha` with sandwich
-    /// standard errors (from [`PowerLawFitter::covariance`] with the fit's objective; weights
-    /// and a fixed floor are not known to the fit, so use [`PowerLawFit::summary_with`] with
-    /// the fitter for those), the objective and status, goodness of fit and warnings.
-    ///
-    /// ```
-    /// // 30 points of y = 1.7 + 400 x^-0.34 with a deterministic +-2% wiggle.
-    /// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 0.1 * i as f64)).collect();
-    /// let y: Vec<f64> = x.iter().enumerate()
-    ///     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
-    ///     .collect();
-    /// let fit = scaling_laws::fit_power_law(&x, &y)?;
-    /// let s = fit.summary(&x, &y);
-    /// assert_eq!(s.params[2].name, "alpha");
-    /// assert!(s.params.iter().all(|p| p.std_error.unwrap() > 0.0));
-    /// assert!(s.goodness_of_fit.as_ref().unwrap().r2 > 0.9);
-    /// assert!(s.to_string().contains("y = 1."));
-    ///
-    /// // On 8 points few log residuals fall inside the Huber threshold (1e-3): the curvature
-    /// // is not estimable, and the summary says so instead of printing a number.
-    /// let (x8, y8) = (&x[..30].iter().step_by(4).copied().collect::<Vec<_>>(),
-    ///                 &y[..30].iter().step_by(4).copied().collect::<Vec<_>>());
-    /// let s8 = scaling_laws::fit_power_law(x8, y8)?.summary(x8, y8);
-    /// if s8.params[0].std_error.is_none() {
-    ///     assert!(s8.notes[0].starts_with("no standard errors"));
-    /// }
-    /// # Ok::<(), scaling_laws::Error>(())
-    /// ```
-    pub fn summary(&self, x: &[f64], y: &[f64]) -> Summary {
-        self.summary_with(
-            &PowerLawFitter::new().objective(self.report.objective_spec),
-            x,
-            y,
-        )
-    }
-
-    /// As [`PowerLawFit::summary`], with the standard errors computed for `fitter` (the one
-    /// that made this fit: its objective, weights and floor).
-    pub fn summary_with(&self, fitter: &PowerLawFitter, x: &[f64], y: &[f64]) -> Summary {
-        let mut s = Summary::new(
-            "power law y = E + A x^-alpha",
-            self.law.to_string(),
-            &self.report,
-        );
-        let l = &self.law;
-        let cov = fitter.covariance(self, x, y, CovarianceKind::Sandwich);
-        match cov {
-            Ok(c) if c.std_errors.len() == 2 => {
-                s.set_params(&["A", "alpha"], &[l.a, l.alpha], Ok(c));
-                s.params
-                    .insert(0, ParamSummary::new("E (fixed)", l.e, None));
-            }
-            other => s.set_params(&["E", "A", "alpha"], &[l.e, l.a, l.alpha], other),
-        }
-        if x.len() == y.len() {
-            s.goodness_of_fit = GoodnessOfFit::new(y, &l.predict_many(x)).ok();
-        }
-        s.warnings = one_variable_warnings(x, &self.report, &s);
-        s
-    }
-}
-
-impl SigmoidFit {
-    /// The fit report on the data it was fitted on (`compute`, `metric`, all points: those the
-    /// fitter dropped below its minimum compute are left out again, as the `n_dropped`
-    /// smallest): `R0, A, B, C_mid`, the objective and status, goodness of fit and warnings.
-    /// The sigmoid fit has no covariance yet, so no standard errors: use the bootstrap.
-    ///
-    /// ```
-    /// let compute: Vec<f64> = (0..40).map(|i| 250.0 * 1.08f64.powi(i)).collect();
-    /// let metric: Vec<f64> = compute.iter().enumerate()
-    ///     .map(|(i, c)| 0.3 + 0.31 / (1.0 + (5000.0 / c).powi(2)) + 0.002 * ((i % 3) as f64 - 1.0))
-    ///     .collect();
-    /// let fit = scaling_laws::fit_sigmoid(&compute, &metric)?;
-    /// let s = fit.summary(&compute, &metric);
-    /// assert_eq!(s.params[3].name, "C_mid");
-    /// assert!(s.goodness_of_fit.as_ref().unwrap().r2 > 0.99);
-    /// assert!(s.to_string().contains("R(C) = "));
-    /// # Ok::<(), scaling_laws::Error>(())
-    /// ```
-    pub fn summary(&self, compute: &[f64], metric: &[f64]) -> Summary {
-        let mut s = Summary::new(
-            "sigmoid R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025)",
-            self.law.to_string(),
-            &self.report,
-        );
-        let l = &self.law;
-        s.set_params(
-            &["R0", "A", "B", "C_mid"],
-            &[l.r0, l.a, l.b, l.c_mid],
-            Err(crate::Error::Numerical(
-                "the sigmoid fit has no covariance; use the bootstrap".into(),
-            )),
-        );
-        s.notes.clear();
-        s.notes
-            .push("no standard errors for the sigmoid fit yet: use the bootstrap".into());
-        if compute.len() == metric.len() {
-            let mut idx: Vec<usize> = (0..compute.len()).collect();
-            idx.sort_by(|&i, &j| compute[i].total_cmp(&compute[j]));
-            let used: Vec<usize> = idx.into_iter().skip(self.n_dropped).collect();
-            let c: Vec<f64> = used.iter().map(|&i| compute[i]).collect();
-            let m: Vec<f64> = used.iter().map(|&i| metric[i]).collect();
-            s.goodness_of_fit = GoodnessOfFit::new(&m, &l.predict_many(&c)).ok();
-            s.warnings = one_variable_warnings(&c, &self.report, &s);
-        }
-        if self.n_dropped > 0 {
-            s.notes.push(format!(
-                "{} points below the minimum compute were not fitted",
-                self.n_dropped
-            ));
-        }
-        s
-    }
-}
-
-impl BnslFit {
-    /// The fit report on the data `(x, y)` it was fitted on: `a, b, c0` and each break's
-    /// `c_i, d_i, f_i`, the objective and status, goodness of fit and warnings (no standard
-    /// errors yet: use the bootstrap).
-    pub fn summary(&self, x: &[f64], y: &[f64]) -> Summary {
-        let mut s = Summary::new(
-            "broken neural scaling law (Caballero et al. 2022)",
-            self.law.to_string(),
-            &self.report,
-        );
-        let l = &self.law;
-        let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
-        let mut values = vec![l.a, l.b, l.c0];
-        for (i, br) in l.breaks.iter().enumerate() {
-            for (n, v) in [("c", br.c), ("d", br.d), ("f", br.f)] {
-                names.push(format!("{n}{}", i + 1));
-                values.push(v);
-            }
-        }
-        s.params = names
-            .iter()
-            .zip(values)
-            .map(|(n, v)| ParamSummary::new(n, v, None))
-            .collect();
-        s.notes
-            .push("no standard errors for the broken power law yet: use the bootstrap".into());
-        if x.len() == y.len() {
-            s.goodness_of_fit = GoodnessOfFit::new(y, &l.predict_many(x)).ok();
-        }
-        s.warnings = one_variable_warnings(x, &self.report, &s);
-        s
-    }
-}
-
-fn curves_fit(
-    curves: &[LossCurve],
-    predict: impl Fn(&LossCurve) -> Vec<f64>,
-) -> Option<GoodnessOfFit> {
-    let mut obs = Vec::new();
-    let mut pred = Vec::new();
-    for c in curves {
-        obs.extend_from_slice(c.loss());
-        pred.extend(predict(c));
-    }
-    GoodnessOfFit::new(&obs, &pred).ok()
-}
-
-impl MultiPowerFit {
-    /// The fit report on the `curves` it was fitted on: the seven parameters with sandwich
-    /// standard errors ([`MultiPowerFit::covariance`]), the objective and status, goodness of
-    /// fit over every checkpoint and [`MultiPowerFit::warnings`].
-    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
-        let mut s = Summary::new(
-            "multi-power law for loss curves (Luo et al. 2025)",
-            self.law.to_string(),
-            &self.report,
-        );
-        s.set_params(
-            &["L0", "A", "alpha", "B", "C", "beta", "gamma"],
-            &self.law.params(),
-            self.covariance(curves, CovarianceKind::Sandwich),
-        );
-        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
-        s.warnings = self.warnings(curves);
-        s
-    }
-}
-
-impl AnnealingFit {
-    /// The fit report on the `curves` it was fitted on: `L0, A, alpha, C` with sandwich
-    /// standard errors ([`AnnealingFit::covariance`], `lambda` held), the objective and
-    /// status, goodness of fit over every checkpoint and warnings.
-    pub fn summary(&self, curves: &[LossCurve]) -> Summary {
-        let mut s = Summary::new(
-            "annealing law for loss curves (Tissue et al. 2024)",
-            self.law.to_string(),
-            &self.report,
-        );
-        let p = self.law.params();
-        s.set_params(
-            &["L0", "A", "alpha", "C"],
-            &p[..4],
-            self.covariance(curves, CovarianceKind::Sandwich),
-        );
-        s.params
-            .push(ParamSummary::new("lambda (held)", self.law.lambda, None));
-        s.goodness_of_fit = curves_fit(curves, |c| self.law.predict(c.schedule(), c.steps()));
-        let mut w = check_report(&self.report);
-        w.extend(conditioning(&s));
-        s.warnings = w;
-        s
-    }
+/// The report of any fit from its [`Fitted`] methods: the law, parameters with sandwich
+/// standard errors (when [`Fitted::covariance`] has one per parameter; otherwise a note says
+/// why not), the objective and status, goodness of fit and warnings.
+pub(crate) fn summarise<F: Fitted + ?Sized>(fit: &F) -> Summary {
+    let mut s = Summary::new(fit.model(), fit.law().to_string(), fit.report());
+    let params = fit.parameters();
+    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    let values: Vec<f64> = params.iter().map(|p| p.value).collect();
+    s.set_params(&names, &values, fit.covariance(CovarianceKind::Sandwich));
+    s.goodness_of_fit = fit.goodness_of_fit().ok();
+    s.warnings = fit.warnings();
+    s
 }

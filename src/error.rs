@@ -98,6 +98,15 @@ pub enum Error {
     /// could not have prevented by validating inputs.
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// A result a fit cannot honestly give: for example a covariance of a law whose objective
+    /// has no usable curvature, or a diagnostic of a fit that no longer holds its data.
+    #[error("{what} is not available: {reason}")]
+    Unavailable {
+        /// What was asked for, for example `"a covariance"`.
+        what: String,
+        /// Why it cannot be given, and what to do instead.
+        reason: String,
+    },
 }
 
 fn at_row(row: Option<usize>) -> String {

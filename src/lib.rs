@@ -12,11 +12,13 @@ pub mod diagnostics;
 pub mod display;
 pub mod error;
 pub mod fit;
+pub mod fitted;
 mod fitters;
 pub mod holdout;
 pub mod isoflop;
 pub mod laws;
 mod numeric;
+mod parallel;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod schedule;
@@ -34,6 +36,7 @@ pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
 
 pub use display::Summary;
 pub use error::{Error, Result};
+pub use fitted::{Fitted, Parameter};
 pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,

@@ -14,6 +14,15 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+// The parallel helpers moved to `crate::parallel`; re-exported here until every call site
+// imports them from there.
+#[allow(unused_imports)]
+pub(crate) use crate::parallel::{run_chunks_mut, run_indexed};
+
+/// A progress callback: called with `(resamples done, total)` after each resample, possibly
+/// from several threads at once.
+pub type Progress = dyn Fn(usize, usize) + Sync;
+
 /// What is resampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Resampling {
@@ -388,49 +397,6 @@ where
                 .collect();
             percentile_interval(estimate[q], &column, level)
         })
-        .collect()
-}
-
-/// Runs `f(0..n)` in order, on several threads when asked and available; output in index order.
-pub(crate) fn run_indexed<T, F>(n: usize, parallel: bool, f: F) -> Vec<T>
-where
-    T: Send,
-    F: Fn(usize) -> T + Sync,
-{
-    #[cfg(feature = "parallel")]
-    {
-        if parallel && n > 1 {
-            use rayon::prelude::*;
-            return (0..n).into_par_iter().map(&f).collect();
-        }
-    }
-    let _ = parallel;
-    (0..n).map(f).collect()
-}
-
-/// Calls `f(k, chunk)` on the consecutive `chunk`-long pieces of `data` (the last may be
-/// shorter), on several threads when asked and available; results in chunk order.
-pub(crate) fn run_chunks_mut<T, F>(data: &mut [f64], chunk: usize, parallel: bool, f: F) -> Vec<T>
-where
-    T: Send,
-    F: Fn(usize, &mut [f64]) -> T + Sync,
-{
-    let chunk = chunk.max(1);
-    #[cfg(feature = "parallel")]
-    {
-        if parallel && data.len() > chunk {
-            use rayon::prelude::*;
-            return data
-                .par_chunks_mut(chunk)
-                .enumerate()
-                .map(|(k, c)| f(k, c))
-                .collect();
-        }
-    }
-    let _ = parallel;
-    data.chunks_mut(chunk)
-        .enumerate()
-        .map(|(k, c)| f(k, c))
         .collect()
 }
 

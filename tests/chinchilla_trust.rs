@@ -202,7 +202,9 @@ fn nan_laws_and_wrong_size_covariances_are_typed_errors() {
         "{err}"
     );
     let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
-    let cov = fit.covariance(&runs).unwrap();
+    let cov = fit
+        .covariance(scaling_laws::fit::CovarianceKind::Sandwich)
+        .unwrap();
     let mut nan0 = fit.law.log_params().to_vec();
     nan0[2] = f64::NAN;
     let err = wald_test(&cov, &[1.0, 2.0, f64::NAN, 0.3, 0.3]).unwrap_err();
@@ -352,7 +354,7 @@ fn one_tokens_per_parameter_ratio_warns_and_says_what_fixes_it() {
         })
         .collect();
     let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
-    let w = fit.warnings(&runs);
+    let w = fit.warnings();
     let unidentified: Vec<&Warning> = w
         .iter()
         .filter(|w| matches!(w, Warning::Unidentified { .. }))
@@ -377,7 +379,7 @@ fn one_tokens_per_parameter_ratio_warns_and_says_what_fixes_it() {
         .parallel(false)
         .fit(&good)
         .unwrap()
-        .warnings(&good);
+        .warnings();
     assert!(
         !w.iter().any(|w| matches!(
             w,

@@ -167,7 +167,9 @@ fn covariance_prediction_interval_and_goodness_of_fit() {
     let truth = ChinchillaLaw::besiroglu_2024();
     let data = runs(3, 10, 24);
     let fit = fit_chinchilla(&data).unwrap();
-    let cov = fit.covariance(&data).unwrap();
+    let cov = fit
+        .covariance(scaling_laws::fit::CovarianceKind::Sandwich)
+        .unwrap();
     assert!(cov.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
     // alpha and beta within 4 standard errors of the truth
     assert!((fit.law.alpha - truth.alpha).abs() < 4.0 * cov.std_errors[3]);
@@ -177,7 +179,7 @@ fn covariance_prediction_interval_and_goodness_of_fit() {
     let pi = fit.prediction_interval(&data, &cov, n, d, 0.95).unwrap();
     assert!(pi.contains(truth.loss(n, d)), "{pi:?}");
     assert!(pi.width() / pi.estimate < 0.1);
-    let gof = fit.goodness_of_fit(&data).unwrap();
+    let gof = fit.goodness_of_fit().unwrap();
     assert!(gof.rmse_log > 0.005 && gof.rmse_log < 0.02, "{gof:?}");
     assert!(gof.r2 > 0.9);
     assert!(fit
@@ -197,14 +199,14 @@ fn warnings_for_weak_designs() {
         }
     }
     let fit = fit_chinchilla(&data).unwrap();
-    let w = fit.warnings(&data);
+    let w = fit.warnings();
     assert!(
         w.iter().any(|w| matches!(w, Warning::FewDistinctLevels { variable, distinct: 2, .. } if variable == "params")),
         "{w:?}"
     );
     // a good design gives no level warnings
     let good = runs(4, 8, 12);
-    let w = fit_chinchilla(&good).unwrap().warnings(&good);
+    let w = fit_chinchilla(&good).unwrap().warnings();
     assert!(
         !w.iter()
             .any(|w| matches!(w, Warning::FewDistinctLevels { .. })),

@@ -210,7 +210,7 @@ impl Belief {
     /// # Errors
     /// As [`Belief::point`] for the fitted law.
     pub fn from_fit(fit: &ChinchillaFit, runs: &[Run]) -> Result<Self> {
-        match fit.covariance(runs) {
+        match fit.covariance_on(runs, crate::fit::CovarianceKind::Sandwich) {
             Ok(cov) if cov.matrix.iter().flatten().all(|v| v.is_finite()) => {
                 Belief::with_covariance(fit.law, cov)
             }

@@ -20,13 +20,9 @@ pub struct BnslFit {
     /// at 0), or a fit that did not converge.
     #[serde(default)]
     pub warnings: Vec<Warning>,
-}
-
-impl BnslFit {
-    /// The fit's warnings (see the field of the same name).
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
-    }
+    /// The data and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<crate::fitted::Xy, BnslFitter>,
 }
 
 /// An extrapolation backtest: a fit on the points with the smallest `x`, scored on the rest.
@@ -76,7 +72,7 @@ pub struct BnslFitter {
     fixed_a: Option<f64>,
     sharpness: (f64, f64),
     starts: Option<Vec<Bnsl>>,
-    weights: Option<Vec<f64>>,
+    pub(crate) weights: Option<Vec<f64>>,
     solver: SolverOptions,
 }
 
@@ -144,6 +140,7 @@ impl BnslFitter {
     pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<BnslFit> {
         self.validate(x, y)?;
         self.fit_validated(x, y, self.weights.as_deref())
+            .map(|f| f.attach(x, y, self))
     }
 
     /// The extrapolation check of Caballero et al.: fits on the `n_train` points with the
@@ -371,6 +368,7 @@ impl BnslFitter {
             law,
             report: min.report,
             warnings,
+            source: Default::default(),
         })
     }
 }

@@ -94,6 +94,9 @@ pub struct ChinchillaFit {
     pub report: FitReport,
     /// Scale and log-likelihood of a [`Estimator::MaximumLikelihood`] fit; `None` otherwise.
     pub likelihood: Option<HuberLikelihood>,
+    /// The runs and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<Vec<Run>, ChinchillaFitter>,
 }
 
 /// Options for [`fit_chinchilla`]: starts, objective, estimator, weights, solver settings.
@@ -382,7 +385,9 @@ impl ChinchillaFitter {
                     objective: best.f,
                     report,
                     likelihood: None,
-                })
+                    source: Default::default(),
+                }
+                .attach(runs, self))
             }
             Estimator::MaximumLikelihood => {
                 let user: &[Vec<f64>] = match self.starts {
@@ -390,6 +395,7 @@ impl ChinchillaFitter {
                     _ => &[],
                 };
                 self.fit_likelihood(&data, &best, &outcomes, user)
+                    .map(|f| f.attach(runs, self))
             }
         }
     }
@@ -528,6 +534,7 @@ impl ChinchillaFitter {
                 delta,
                 log_likelihood: -best.f,
             }),
+            source: Default::default(),
         })
     }
 }

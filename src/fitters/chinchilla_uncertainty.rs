@@ -326,7 +326,7 @@ impl ChinchillaFit {
     /// # Errors
     /// As [`crate::fit::covariance`], and runs that are not the ones fitted (validated only by
     /// their count being at least 6).
-    pub fn covariance(&self, runs: &[Run]) -> Result<Covariance> {
+    pub(crate) fn covariance_on(&self, runs: &[Run], kind: CovarianceKind) -> Result<Covariance> {
         if runs.len() < 6 {
             return Err(Error::TooFewPoints {
                 what: "runs for a covariance of 5 parameters".into(),
@@ -336,7 +336,7 @@ impl ChinchillaFit {
         }
         let model = ChinchillaModel::new(runs);
         let problem = self.problem(&model, runs)?;
-        covariance(&problem, &law_params(&self.law), CovarianceKind::Sandwich)
+        covariance(&problem, &law_params(&self.law), kind)
     }
 
     /// A prediction interval for the loss of a new run of `n` parameters and `d` tokens: the
@@ -404,7 +404,7 @@ impl ChinchillaFit {
     ///
     /// # Errors
     /// As [`GoodnessOfFit::new`].
-    pub fn goodness_of_fit(&self, runs: &[Run]) -> Result<GoodnessOfFit> {
+    pub(crate) fn goodness_of_fit_on(&self, runs: &[Run]) -> Result<GoodnessOfFit> {
         let pred: Vec<f64> = runs
             .iter()
             .map(|r| self.law.loss(r.params(), r.tokens()))
@@ -420,7 +420,7 @@ impl ChinchillaFit {
     /// fix it); and a compute-optimal N at the data's largest budget that lies outside the N
     /// the data sampled. For decisions beyond the data see
     /// [`ChinchillaFit::compute_optimal_checked`] and [`ChinchillaFit::prediction_warnings`].
-    pub fn warnings(&self, runs: &[Run]) -> Vec<Warning> {
+    pub(crate) fn warnings_on(&self, runs: &[Run]) -> Vec<Warning> {
         let n: Vec<f64> = runs.iter().map(|r| r.params()).collect();
         let d: Vec<f64> = runs.iter().map(|r| r.tokens()).collect();
         let mut out: Vec<Warning> = [check_levels("params", &n, 3), check_levels("tokens", &d, 3)]
@@ -443,7 +443,7 @@ impl ChinchillaFit {
                 });
             }
         }
-        if let Ok(cov) = self.covariance(runs)
+        if let Ok(cov) = self.covariance_on(runs, CovarianceKind::Sandwich)
             && let Some(w) = check_conditioning(&cov, 1e8)
         {
             out.push(w);
@@ -537,7 +537,7 @@ impl ChinchillaFit {
     /// The covariance's errors; a published law that is not finite or gives non-positive
     /// losses on the runs.
     pub fn compare_with(&self, runs: &[Run], published: &ChinchillaLaw) -> Result<Comparison> {
-        let cov = self.covariance(runs)?;
+        let cov = self.covariance_on(runs, CovarianceKind::Sandwich)?;
         let wald = diagnostics::wald_test(&cov, &law_params(published))?;
         Ok(Comparison {
             wald,

@@ -20,13 +20,9 @@ pub struct PowerLawFit {
     /// bound (the floor at 0, say), or a fit that did not converge.
     #[serde(default)]
     pub warnings: Vec<Warning>,
-}
-
-impl PowerLawFit {
-    /// The fit's warnings (see [`PowerLawFit::warnings`](field@PowerLawFit::warnings)).
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
-    }
+    /// The data and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<crate::fitted::Xy, PowerLawFitter>,
 }
 
 /// How `E` is treated.
@@ -57,7 +53,7 @@ pub struct PowerLawFitter {
     floor: Floor,
     alpha_bound: Bound,
     starts: Option<Vec<PowerLaw>>,
-    weights: Option<Vec<f64>>,
+    pub(crate) weights: Option<Vec<f64>>,
     solver: SolverOptions,
 }
 
@@ -291,6 +287,7 @@ impl PowerLawFitter {
             law,
             report,
             warnings,
+            source: crate::fitted::Source::new((x.to_vec(), y.to_vec()), self.clone()),
         })
     }
 }

@@ -52,6 +52,9 @@ pub struct MultiPowerFit {
     pub law: MultiPowerLaw,
     /// The optimizer's report (objective, status, iterations, gradient norm, starts).
     pub report: FitReport,
+    /// The curves and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<Vec<LossCurve>, MultiPowerFitter>,
 }
 
 impl MultiPowerFit {
@@ -89,7 +92,7 @@ impl MultiPowerFit {
     ///     })
     ///     .collect::<Result<_, _>>()?;
     /// let fit = MultiPowerFitter::new().fit(&curves)?;
-    /// let cov = fit.covariance(&curves, CovarianceKind::Sandwich)?;
+    /// let cov = fit.covariance(CovarianceKind::Sandwich)?;
     /// assert_eq!(cov.std_errors.len(), 7);
     /// assert!(cov.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
     /// # Ok::<(), scaling_laws::Error>(())
@@ -98,7 +101,11 @@ impl MultiPowerFit {
     /// # Errors
     /// As [`MultiPowerModel::new`] and [`crate::fit::covariance`] (for example no residual
     /// inside the Huber threshold, or a singular curvature).
-    pub fn covariance(&self, curves: &[LossCurve], kind: CovarianceKind) -> Result<Covariance> {
+    pub(crate) fn covariance_on(
+        &self,
+        curves: &[LossCurve],
+        kind: CovarianceKind,
+    ) -> Result<Covariance> {
         let model = MultiPowerModel::new(curves)?;
         let problem = Problem::new(
             &model,
@@ -129,12 +136,12 @@ impl MultiPowerFit {
     /// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
     /// let c = LossCurve::new(s.clone(), steps.clone(), truth.predict(&s, &steps))?;
     /// let fit = MultiPowerFitter::new().fit(std::slice::from_ref(&c))?;
-    /// let w = fit.warnings(&[c]);
+    /// let w = fit.warnings();
     /// assert!(w.iter().any(|w| matches!(w,
     ///     scaling_laws::diagnostics::Warning::FewDistinctLevels { .. })));
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
-    pub fn warnings(&self, curves: &[LossCurve]) -> Vec<Warning> {
+    pub(crate) fn warnings_on(&self, curves: &[LossCurve]) -> Vec<Warning> {
         let mut out = Vec::new();
         if curves.len() < 2 {
             out.push(Warning::FewDistinctLevels {
@@ -166,7 +173,7 @@ impl MultiPowerFit {
                 });
             }
         }
-        match self.covariance(curves, CovarianceKind::Sandwich) {
+        match self.covariance_on(curves, CovarianceKind::Sandwich) {
             Ok(cov) => out.extend(check_conditioning(&cov, 1e8)),
             Err(_) => out.push(Warning::IllConditioned {
                 condition_number: f64::INFINITY,
@@ -482,6 +489,7 @@ impl MultiPowerFitter {
         Ok(MultiPowerFit {
             law,
             report: min.report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
     }
 }
@@ -515,6 +523,9 @@ pub struct AnnealingFit {
     pub law: AnnealingLaw,
     /// The optimizer's report.
     pub report: FitReport,
+    /// The curves and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<Vec<LossCurve>, AnnealingFitter>,
 }
 
 impl AnnealingFit {
@@ -536,14 +547,18 @@ impl AnnealingFit {
     ///     .collect();
     /// let c = LossCurve::new(s, steps, loss)?;
     /// let fit = AnnealingFitter::new().fit(std::slice::from_ref(&c))?;
-    /// let cov = fit.covariance(&[c], CovarianceKind::Sandwich)?;
+    /// let cov = fit.covariance(CovarianceKind::Sandwich)?;
     /// assert!(cov.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     ///
     /// # Errors
     /// As [`AnnealingModel::new`] and [`crate::fit::covariance`].
-    pub fn covariance(&self, curves: &[LossCurve], kind: CovarianceKind) -> Result<Covariance> {
+    pub(crate) fn covariance_on(
+        &self,
+        curves: &[LossCurve],
+        kind: CovarianceKind,
+    ) -> Result<Covariance> {
         let model = AnnealingModel::new(curves, Lambda::Fixed(self.law.lambda))?
             .with_warmup(self.law.warmup);
         let problem = Problem::new(
@@ -770,6 +785,7 @@ impl AnnealingFitter {
         Ok(AnnealingFit {
             law,
             report: min.report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
     }
 }
@@ -1111,7 +1127,9 @@ mod tests {
                 .starts(vec![truth])
                 .fit(&curves)
                 .unwrap();
-            let cov = fit.covariance(&curves, CovarianceKind::Sandwich).unwrap();
+            let cov = fit
+                .covariance_on(&curves, CovarianceKind::Sandwich)
+                .unwrap();
             fitted.push(fit.law.params());
             ses.push(cov.std_errors);
         }
@@ -1144,7 +1162,7 @@ mod tests {
         };
         let good = make(24_000, 2_160, 5);
         let fit = MultiPowerFitter::new().fit(&good).unwrap();
-        assert_eq!(fit.warnings(&good), vec![], "{:?}", fit.law);
+        assert_eq!(fit.warnings_on(&good), vec![], "{:?}", fit.law);
         // seed 1004 of the Monte Carlo study above: beta ~ 2e-8, B ~ 3e9
         let short = {
             let mut rng = ChaCha8Rng::seed_from_u64(1004);
@@ -1162,7 +1180,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let fit = MultiPowerFitter::new().fit(&short).unwrap();
-        let w = fit.warnings(&short);
+        let w = fit.warnings_on(&short);
         assert!(
             w.iter().any(
                 |w| matches!(w, Warning::ParameterAtBound { parameter, .. } if parameter == "beta")
@@ -1201,7 +1219,9 @@ mod tests {
                 })
                 .collect();
             let fit = AnnealingFitter::new().fit(&curves).unwrap();
-            let cov = fit.covariance(&curves, CovarianceKind::Sandwich).unwrap();
+            let cov = fit
+                .covariance_on(&curves, CovarianceKind::Sandwich)
+                .unwrap();
             fitted.push(fit.law.params());
             ses.push(cov.std_errors);
         }

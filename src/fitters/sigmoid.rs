@@ -24,13 +24,9 @@ pub struct SigmoidFit {
     /// bound (an asymptote at the end of the metric range, say), or a fit that did not converge.
     #[serde(default)]
     pub warnings: Vec<Warning>,
-}
-
-impl SigmoidFit {
-    /// The fit's warnings (see the field of the same name).
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
-    }
+    /// The data and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<crate::fitted::Xy, SigmoidFitter>,
 }
 
 /// An extrapolation backtest: a fit on the points with compute up to a cut, scored on the rest.
@@ -70,11 +66,11 @@ pub struct SigmoidBacktest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SigmoidFitter {
     objective: Objective,
-    fixed_r0: Option<f64>,
+    pub(crate) fixed_r0: Option<f64>,
     range: (f64, f64),
     min_compute: Option<f64>,
     starts: Option<Vec<SigmoidLaw>>,
-    weights: Option<Vec<f64>>,
+    pub(crate) weights: Option<Vec<f64>>,
     solver: SolverOptions,
 }
 
@@ -165,6 +161,7 @@ impl SigmoidFitter {
     pub fn fit(&self, compute: &[f64], metric: &[f64]) -> Result<SigmoidFit> {
         self.validate(compute, metric)?;
         self.fit_validated(compute, metric, self.weights.as_deref())
+            .map(|f| f.attach(compute, metric, self))
     }
 
     /// The extrapolation protocol of Khatri et al. (2025): fits on the points with
@@ -401,6 +398,7 @@ impl SigmoidFitter {
             n_dropped,
             n_used: c.len(),
             warnings,
+            source: Default::default(),
         })
     }
 }

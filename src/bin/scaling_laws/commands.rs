@@ -571,7 +571,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&runs);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&runs);
+            let s = fit.summary();
             (AnyFit::Chinchilla(fit), s, info)
         }
         Law::Power => {
@@ -581,7 +581,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter
                 .fit(&x, &y)
                 .map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary_with(&fitter, &x, &y);
+            let s = fit.summary();
             (AnyFit::Power(fit), s, info)
         }
         Law::Sigmoid => {
@@ -601,7 +601,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter
                 .fit(&x, &y)
                 .map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&x, &y);
+            let s = fit.summary();
             (AnyFit::Sigmoid(fit), s, info)
         }
         Law::Bnsl => {
@@ -612,7 +612,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&x, &y);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&x, &y);
+            let s = fit.summary();
             (AnyFit::Bnsl(fit), s, info)
         }
         Law::Multipower => {
@@ -626,7 +626,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&curves);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&curves);
+            let s = fit.summary();
             (AnyFit::MultiPower(fit), s, info)
         }
         Law::Annealing => {
@@ -640,7 +640,7 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             let fit = fitter.fit(&curves);
             pb.finish_and_clear();
             let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary(&curves);
+            let s = fit.summary();
             (AnyFit::Annealing(fit), s, info)
         }
     };
@@ -948,7 +948,7 @@ fn bootstrap(a: BootstrapArgs, json_out: bool, quiet: bool) -> Result<(), CliErr
     pb.finish_and_clear();
     let boot = boot.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
     let fit = fitter.fit(&runs)?;
-    let summary = fit.summary(&runs).with_bootstrap(&boot);
+    let summary = fit.summary().with_bootstrap(&boot);
     if json_out {
         #[derive(Serialize)]
         struct Quantity<'a> {

@@ -1,0 +1,1240 @@
+//! One post-fit interface for every fit: [`Fitted`].
+//!
+//! Every fit ([`ChinchillaFit`], [`PowerLawFit`], [`SigmoidFit`], ...) offers the same things
+//! by the same names, and none of them takes the data again: a fit keeps a shared
+//! (reference-counted) handle on the data it was fitted on and on the fitter (its settings), so
+//! diagnostics can never be computed on other runs by mistake.
+//!
+//! | method | what it gives |
+//! |---|---|
+//! | [`law`](Fitted::law), [`report`](Fitted::report) | the fitted law and the optimizer's report |
+//! | [`parameters`](Fitted::parameters) | the law's parameters by name, in the law's order |
+//! | [`predict`](Fitted::predict) | the law's prediction at a new input |
+//! | [`warnings`](Fitted::warnings) | what the answer leans on that the data do not show |
+//! | [`covariance`](Fitted::covariance) | curvature covariance of the parameters at the optimum |
+//! | [`goodness_of_fit`](Fitted::goodness_of_fit) | errors of the law on the fitted points |
+//! | [`backtest`](Fitted::backtest) | refit below a threshold, score above it ([`Backtest`]) |
+//! | [`bootstrap`](Fitted::bootstrap) | refit on resamples: parameter intervals ([`Bootstrap`]) |
+//! | [`summary`](Fitted::summary) | all of it as a printable report ([`Summary`]) |
+//!
+//! Each fit type also has these as inherent methods, so `fit.summary()` works without
+//! importing the trait; import [`Fitted`] to write code generic over fits.
+//!
+//! # Serialisation
+//! The data handle is **not** serialised: a fit read back from JSON keeps its law, report,
+//! parameters, predictions and stored warnings, and [`Fitted::summary`] still prints them, but
+//! the methods that need the data ([`Fitted::covariance`], [`Fitted::goodness_of_fit`],
+//! [`Fitted::backtest`], [`Fitted::bootstrap`]) return [`Error::Unavailable`], and
+//! [`Fitted::has_data`] is `false`. Fits compare equal (`==`) by their results; the handle is
+//! not compared.
+//!
+//! ```
+//! use scaling_laws::fit::CovarianceKind;
+//! use scaling_laws::uncertainty::BootstrapOptions;
+//! use scaling_laws::{datasets, fit_chinchilla};
+//!
+//! let runs = datasets::chinchilla_besiroglu_240();
+//! let fit = fit_chinchilla(&runs)?;
+//! // 240 runs over a wide grid of N and D: nothing to warn about.
+//! assert!(fit.warnings().is_empty());
+//! let cov = fit.covariance(CovarianceKind::Sandwich)?;
+//! assert_eq!(cov.std_errors.len(), 5);
+//! let gof = fit.goodness_of_fit()?;
+//! assert_eq!(gof.n, 240);
+//! let boot = fit.bootstrap(&BootstrapOptions { resamples: 8, ..Default::default() }, None)?;
+//! assert_eq!(boot.names[3], "alpha");
+//! let text = fit.summary().to_string();
+//! assert!(text.contains("L(N, D) = 1.8172"), "{text}");
+//! println!("{text}");
+//! # Ok::<(), scaling_laws::Error>(())
+//! ```
+//!
+//! The same calls on a power law, a sigmoid and a broken power law:
+//!
+//! ```
+//! use scaling_laws::fit::CovarianceKind;
+//! use scaling_laws::uncertainty::BootstrapOptions;
+//! use scaling_laws::{fit_bnsl, fit_power_law, fit_sigmoid, Error};
+//! let opts = BootstrapOptions { resamples: 16, seed: 3, ..Default::default() };
+//!
+//! // Power law: 30 points of y = 1.7 + 400 x^-0.34 with a deterministic +-2% wiggle.
+//! let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 0.1 * i as f64)).collect();
+//! let y: Vec<f64> = x.iter().enumerate()
+//!     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i * 7 % 5) as f64 - 2.0)))
+//!     .collect();
+//! let fit = fit_power_law(&x, &y)?;
+//! assert!(fit.warnings().is_empty(), "{:?}", fit.warnings());
+//! let cov = fit.covariance(CovarianceKind::Sandwich)?;
+//! assert!(cov.std_errors[2] > 0.0 && cov.std_errors[2] < 0.1); // alpha
+//! assert!(fit.goodness_of_fit()?.r2 > 0.9);
+//! let boot = fit.bootstrap(&opts, None)?;
+//! assert_eq!(boot.names, ["E", "A", "alpha"]);
+//! let bt = fit.backtest(1.5e9)?; // fit the 22 x <= 1.5e9, predict the 8 larger x
+//! assert_eq!((bt.n_train, bt.points.len()), (22, 8));
+//! assert!(bt.mean_abs_rel_error < 0.05);
+//! let s = fit.summary();
+//! assert!(s.params[2].std_error.is_some());
+//! println!("{s}");
+//!
+//! // Sigmoid: a metric rising from 0.3 to 0.61 around 5,000 units of compute.
+//! let c: Vec<f64> = (0..40).map(|i| 250.0 * 1.08f64.powi(i)).collect();
+//! let m: Vec<f64> = c.iter().enumerate()
+//!     .map(|(i, c)| 0.3 + 0.31 / (1.0 + (5000.0 / c).powi(2)) + 0.002 * ((i % 3) as f64 - 1.0))
+//!     .collect();
+//! let fit = fit_sigmoid(&c, &m)?;
+//! assert!(fit.warnings().iter().all(|w| !w.to_string().contains("converge")));
+//! let cov = fit.covariance(CovarianceKind::Sandwich)?;
+//! assert_eq!(cov.std_errors.len(), 4); // R0, A, B, C_mid
+//! assert!(cov.std_errors[3] / fit.law.c_mid < 0.1);
+//! assert!(fit.goodness_of_fit()?.r2 > 0.99);
+//! let boot = fit.bootstrap(&opts, None)?;
+//! assert!(boot.interval("C_mid").unwrap().contains(fit.law.c_mid));
+//! let s = fit.summary();
+//! assert!(s.to_string().contains("R(C) = "));
+//!
+//! // Broken power law with one break: no covariance (a typed error says why).
+//! let truth = scaling_laws::laws::Bnsl::new(
+//!     0.5, 20.0, 0.1, vec![scaling_laws::laws::BnslBreak { c: 0.4, d: 1e9, f: 0.3 }])?;
+//! let xb: Vec<f64> = (0..30).map(|i| 10f64.powf(6.0 + 6.0 * i as f64 / 29.0)).collect();
+//! let yb: Vec<f64> = xb.iter().enumerate()
+//!     .map(|(i, &v)| truth.predict(v) * (1.0 + 0.002 * ((i % 3) as f64 - 1.0)))
+//!     .collect();
+//! let fit = fit_bnsl(&xb, &yb, 1)?;
+//! assert!(fit.warnings().iter().all(|w| !w.to_string().contains("distinct")));
+//! assert!(matches!(fit.covariance(CovarianceKind::Sandwich), Err(Error::Unavailable { .. })));
+//! assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.01);
+//! let boot = fit.bootstrap(&BootstrapOptions { resamples: 4, ..opts }, None)?;
+//! assert_eq!(boot.names[4], "d1");
+//! assert!(fit.summary().to_string().contains("no standard errors"));
+//! # Ok::<(), scaling_laws::Error>(())
+//! ```
+//!
+//! A deserialised fit keeps its results but not its data:
+//!
+//! ```
+//! use scaling_laws::{fit::CovarianceKind, Error, PowerLawFit};
+//! let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+//! let y: Vec<f64> = x.iter().map(|v| 1.7 + 400.0 * v.powf(-0.34)).collect();
+//! let fit = scaling_laws::fit_power_law(&x, &y)?;
+//! let back: PowerLawFit = serde_json::from_str(&serde_json::to_string(&fit).unwrap()).unwrap();
+//! assert_eq!(back, fit);
+//! assert!(fit.has_data() && !back.has_data());
+//! assert!(matches!(back.covariance(CovarianceKind::Sandwich), Err(Error::Unavailable { .. })));
+//! assert!(back.summary().to_string().contains("y = 1.7"));
+//! # Ok::<(), scaling_laws::Error>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Run;
+use crate::diagnostics::{backtest, check_levels, check_report, Backtest, GoodnessOfFit, Warning};
+use crate::display::Summary;
+use crate::error::{Error, Result};
+use crate::fit::{covariance, Bound, Covariance, CovarianceKind, FitReport, Model, Problem};
+use crate::fitters::bnsl::{BnslFit, BnslFitter};
+use crate::fitters::chinchilla::{ChinchillaFit, ChinchillaFitter, Starts};
+use crate::fitters::chinchilla_uncertainty::backtest_chinchilla;
+use crate::fitters::power::{PowerLawFit, PowerLawFitter};
+use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
+use crate::fitters::sigmoid::{SigmoidFit, SigmoidFitter};
+use crate::laws::annealing::AnnealingLaw;
+use crate::laws::multipower::MultiPowerLaw;
+use crate::laws::{Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
+use crate::schedule::LossCurve;
+use crate::uncertainty::{bootstrap, Bootstrap, BootstrapOptions, Progress};
+
+/// A fitted parameter: its name as in the law's formula and its value, in the units of the
+/// data.
+///
+/// ```
+/// let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().map(|v| 1.7 + 400.0 * v.powf(-0.34)).collect();
+/// let fit = scaling_laws::fit_power_law(&x, &y)?;
+/// let p = &fit.parameters()[2];
+/// assert_eq!(p.name, "alpha");
+/// assert!((p.value - 0.34).abs() < 1e-6);
+/// assert!(p.to_string().starts_with("alpha = 0.34"));
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Parameter {
+    /// The name, for example `"alpha"`.
+    pub name: String,
+    /// The fitted value.
+    pub value: f64,
+}
+
+impl Parameter {
+    fn new(name: &str, value: f64) -> Self {
+        Parameter {
+            name: name.to_string(),
+            value,
+        }
+    }
+}
+
+impl fmt::Display for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = f.precision().unwrap_or(5);
+        write!(f, "{} = {}", self.name, crate::display::sig(self.value, d))
+    }
+}
+
+/// The shared handle a fit keeps on what it was fitted on: the data `D` as given to the fitter
+/// and the fitter `F` (its settings), behind one [`Arc`]. Cloning a fit clones the handle, not
+/// the data. Empty for a fit read back from serialised form (see the [module docs](self)).
+pub(crate) struct Source<D, F>(Option<Arc<(D, F)>>);
+
+impl<D, F> Source<D, F> {
+    /// A handle on `data` fitted by `fitter`.
+    pub(crate) fn new(data: D, fitter: F) -> Self {
+        Source(Some(Arc::new((data, fitter))))
+    }
+
+    /// The data and fitter, or [`Error::Unavailable`] naming `what` could not be computed.
+    pub(crate) fn get(&self, what: &str) -> Result<(&D, &F)> {
+        match &self.0 {
+            Some(a) => Ok((&a.0, &a.1)),
+            None => Err(Error::Unavailable {
+                what: what.to_string(),
+                reason: "this fit carries no data (it was deserialised or made by a backtest); \
+                         refit to get it"
+                    .into(),
+            }),
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl<D, F> Default for Source<D, F> {
+    fn default() -> Self {
+        Source(None)
+    }
+}
+
+impl<D, F> Clone for Source<D, F> {
+    fn clone(&self) -> Self {
+        Source(self.0.clone())
+    }
+}
+
+/// Fits compare by their results: the handle is always "equal".
+impl<D, F> PartialEq for Source<D, F> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<D, F> fmt::Debug for Source<D, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Source(attached)"
+        } else {
+            "Source(none)"
+        })
+    }
+}
+
+/// The post-fit interface every fit offers (see the [module docs](self) for the table).
+///
+/// None of the methods takes data: each uses the data and fitter the fit was made with.
+pub trait Fitted {
+    /// The fitted law.
+    type Law: fmt::Display;
+    /// What [`Fitted::predict`] takes: `f64` for a one-variable law, `(N, D)` for the
+    /// Chinchilla law, ...
+    type Input: ?Sized;
+    /// What [`Fitted::predict`] returns.
+    type Prediction;
+
+    /// What was fitted, for the summary's title (with the paper the law comes from).
+    fn model(&self) -> &'static str;
+
+    /// The fitted law, in the units of the data.
+    fn law(&self) -> &Self::Law;
+
+    /// The optimizer's report (objective, status, iterations, gradient norm, starts).
+    fn report(&self) -> &FitReport;
+
+    /// The law's parameters by name, in the law's order (the order of
+    /// [`Fitted::covariance`] and [`Fitted::bootstrap`]).
+    fn parameters(&self) -> Vec<Parameter>;
+
+    /// The law's prediction at `input`.
+    fn predict(&self, input: &Self::Input) -> Self::Prediction;
+
+    /// Whether the fit still holds the data it was fitted on (false after deserialising).
+    fn has_data(&self) -> bool;
+
+    /// What the answer leans on that the data do not show: too few distinct inputs, a
+    /// non-converged optimizer, a parameter at a bound, an ill-conditioned curvature, and the
+    /// law-specific checks. Empty means nothing was found, not that the fit is right.
+    /// Without data (see [`Fitted::has_data`]) only the warnings stored at fit time and those
+    /// read off the report are returned.
+    fn warnings(&self) -> Vec<Warning>;
+
+    /// Covariance of [`Fitted::parameters`] from the curvature of the fit's objective at the
+    /// optimum ([`crate::fit::covariance`]; `kind` chooses sandwich or classical).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] without data or for a law whose covariance is not offered (the
+    /// message says why); the errors of [`crate::fit::covariance`] (for example a singular
+    /// curvature, or no residual inside the Huber threshold).
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance>;
+
+    /// Goodness of fit of the law on the points it was fitted on.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] without data; those of [`GoodnessOfFit::new`] (for example a
+    /// metric that is not > 0, whose log errors are undefined).
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit>;
+
+    /// Extrapolation backtest with this fit's fitter: the points whose split variable (see
+    /// each fit: FLOPs for Chinchilla, `x` or compute for one-variable laws) is at most
+    /// `threshold` are refitted, the others predicted and scored, with absolute and relative
+    /// errors ([`Backtest`]).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] without data; those of [`crate::diagnostics::backtest`] (an empty
+    /// side) and of the refit.
+    fn backtest(&self, threshold: f64) -> Result<Backtest>;
+
+    /// The nonparametric bootstrap ([`crate::uncertainty::bootstrap`]): the law is refitted by
+    /// this fit's fitter on `options.resamples` resamples of the data, and percentile intervals
+    /// are read off [`Fitted::parameters`] (named alike). `progress`, if given, is called with
+    /// `(done, total)` after each resample, possibly from several threads.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] without data; invalid options; the full-data refit's errors.
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap>;
+
+    /// The fit report: the law, each parameter with its sandwich standard error (when the
+    /// covariance is offered), the objective and status, goodness of fit and warnings. Add
+    /// intervals with [`Summary::with_bootstrap`]; print it with `{}`.
+    fn summary(&self) -> Summary {
+        crate::display::summarise(self)
+    }
+}
+
+/// Inherent copies of the [`Fitted`] methods, so no trait import is needed.
+macro_rules! inherent_fitted {
+    ($($ty:ty),* $(,)?) => {$(
+        impl $ty {
+            /// The law's parameters by name ([`Fitted::parameters`]).
+            pub fn parameters(&self) -> Vec<Parameter> {
+                <Self as Fitted>::parameters(self)
+            }
+            /// The law's prediction at `input` ([`Fitted::predict`]).
+            pub fn predict(&self, input: &<Self as Fitted>::Input) -> <Self as Fitted>::Prediction {
+                <Self as Fitted>::predict(self, input)
+            }
+            /// Whether the fit holds its data ([`Fitted::has_data`]).
+            pub fn has_data(&self) -> bool {
+                <Self as Fitted>::has_data(self)
+            }
+            /// What the answer leans on that the data do not show ([`Fitted::warnings`]).
+            pub fn warnings(&self) -> Vec<Warning> {
+                <Self as Fitted>::warnings(self)
+            }
+            /// Curvature covariance of the parameters ([`Fitted::covariance`]).
+            ///
+            /// # Errors
+            /// As [`Fitted::covariance`].
+            pub fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+                <Self as Fitted>::covariance(self, kind)
+            }
+            /// Goodness of fit on the fitted points ([`Fitted::goodness_of_fit`]).
+            ///
+            /// # Errors
+            /// As [`Fitted::goodness_of_fit`].
+            pub fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+                <Self as Fitted>::goodness_of_fit(self)
+            }
+            /// Extrapolation backtest at `threshold` ([`Fitted::backtest`]).
+            ///
+            /// # Errors
+            /// As [`Fitted::backtest`].
+            pub fn backtest(&self, threshold: f64) -> Result<Backtest> {
+                <Self as Fitted>::backtest(self, threshold)
+            }
+            /// Bootstrap intervals of the parameters ([`Fitted::bootstrap`]).
+            ///
+            /// # Errors
+            /// As [`Fitted::bootstrap`].
+            pub fn bootstrap(
+                &self,
+                options: &BootstrapOptions,
+                progress: Option<&Progress>,
+            ) -> Result<Bootstrap> {
+                <Self as Fitted>::bootstrap(self, options, progress)
+            }
+            /// The printable fit report ([`Fitted::summary`]).
+            pub fn summary(&self) -> Summary {
+                <Self as Fitted>::summary(self)
+            }
+        }
+    )*};
+}
+
+inherent_fitted!(
+    ChinchillaFit,
+    PowerLawFit,
+    SigmoidFit,
+    BnslFit,
+    MultiPowerFit,
+    AnnealingFit
+);
+
+/// Bootstrap of the named parameters with `refit` on index lists (shared by the fits).
+fn bootstrap_parameters<L, R>(
+    n_points: usize,
+    names: &[Parameter],
+    options: &BootstrapOptions,
+    progress: Option<&Progress>,
+    refit: R,
+    values: impl Fn(&L) -> Vec<f64> + Sync,
+) -> Result<Bootstrap>
+where
+    L: Send,
+    R: Fn(&[usize]) -> Result<(L, FitReport)> + Sync,
+{
+    let names: Vec<&str> = names.iter().map(|p| p.name.as_str()).collect();
+    bootstrap(n_points, options, refit, values, &names, progress)
+}
+
+/// Adds the warnings of `extra` that are not already in `out`.
+fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warning>) {
+    for w in extra {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+}
+
+/// The conditioning warning from a covariance (limit 1e8).
+fn conditioning(cov: Result<Covariance>) -> Option<Warning> {
+    cov.ok()
+        .and_then(|c| crate::diagnostics::check_conditioning(&c, 1e8))
+}
+
+/// Standard errors from `cov` for the parameters `from..` of a summary whose first `from`
+/// parameters are held (for example a fixed floor).
+fn fill_std_errors(s: &mut Summary, cov: &Covariance, from: usize) {
+    for (p, se) in s.params.iter_mut().skip(from).zip(&cov.std_errors) {
+        p.std_error = Some(*se);
+    }
+    s.std_errors_from = Some(cov.kind);
+    s.condition_number = Some(cov.condition_number);
+    s.notes.retain(|n| !n.starts_with("no standard errors"));
+}
+
+fn pick(v: &[f64], idx: &[usize]) -> Vec<f64> {
+    idx.iter().map(|&i| v[i]).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chinchilla
+// ---------------------------------------------------------------------------------------------
+
+impl ChinchillaFit {
+    /// Attaches the runs and fitter this fit was made from.
+    pub(crate) fn attach(mut self, runs: &[Run], fitter: &ChinchillaFitter) -> Self {
+        self.source = Source::new(runs.to_vec(), fitter.clone());
+        self
+    }
+}
+
+/// The Chinchilla fit: data are the runs; the backtest splits on FLOPs (`6 N D` or the runs'
+/// own FLOPs); the bootstrap refits from the full-data optimum
+/// ([`ChinchillaFitter::bootstrap_with`]). For intervals on compute-optimal allocations use
+/// [`ChinchillaFitter::bootstrap`].
+impl Fitted for ChinchillaFit {
+    type Law = ChinchillaLaw;
+    /// `(N, D)`: parameters and tokens.
+    type Input = (f64, f64);
+    /// The loss.
+    type Prediction = f64;
+
+    fn model(&self) -> &'static str {
+        "Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022)"
+    }
+    fn law(&self) -> &ChinchillaLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        let l = &self.law;
+        [
+            ("E", l.e),
+            ("A", l.a),
+            ("B", l.b),
+            ("alpha", l.alpha),
+            ("beta", l.beta),
+        ]
+        .iter()
+        .map(|&(n, v)| Parameter::new(n, v))
+        .collect()
+    }
+    fn predict(&self, &(n, d): &(f64, f64)) -> f64 {
+        self.law.loss(n, d)
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        match self.source.get("warnings") {
+            Ok((runs, _)) => self.warnings_on(runs),
+            Err(_) => check_report(&self.report),
+        }
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (runs, _) = self.source.get("a covariance")?;
+        self.covariance_on(runs, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (runs, _) = self.source.get("goodness of fit")?;
+        self.goodness_of_fit_on(runs)
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (runs, fitter) = self.source.get("a backtest")?;
+        backtest_chinchilla(runs, threshold, fitter)
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (runs, fitter) = self.source.get("a bootstrap")?;
+        let names = ["E", "A", "B", "alpha", "beta"];
+        // Warm-start every resample at this fit's law (not a refit of the full data).
+        let fitter = fitter.clone().starts(Starts::Custom(vec![self.law]));
+        fitter.bootstrap_with(
+            runs,
+            options,
+            &names,
+            |l| vec![l.e, l.a, l.b, l.alpha, l.beta],
+            progress,
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        if let Some(lk) = &self.likelihood {
+            s.notes.push(format!(
+                "maximum likelihood: sigma = {}, log-likelihood {}",
+                crate::display::sig(lk.sigma, 5),
+                crate::display::sig(lk.log_likelihood, 6)
+            ));
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Power law
+// ---------------------------------------------------------------------------------------------
+
+/// The data of a one-variable fit: inputs and observations as given.
+pub(crate) type Xy = (Vec<f64>, Vec<f64>);
+
+/// The power-law fit: data are `(x, y)`; the backtest splits on `x`. With a fixed floor the
+/// covariance is of `[A, alpha]` only (`E` has no error).
+impl Fitted for PowerLawFit {
+    type Law = PowerLaw;
+    /// `x`.
+    type Input = f64;
+    /// `y`.
+    type Prediction = f64;
+
+    fn model(&self) -> &'static str {
+        "power law y = E + A x^-alpha"
+    }
+    fn law(&self) -> &PowerLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        let l = &self.law;
+        vec![
+            Parameter::new("E", l.e),
+            Parameter::new("A", l.a),
+            Parameter::new("alpha", l.alpha),
+        ]
+    }
+    fn predict(&self, x: &f64) -> f64 {
+        self.law.predict(*x)
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = self.warnings.clone();
+        merge(&mut out, check_report(&self.report));
+        if let Ok(((x, _), _)) = self.source.get("warnings") {
+            merge(&mut out, check_levels("x", x, 4));
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let ((x, y), fitter) = self.source.get("a covariance")?;
+        fitter.covariance(self, x, y, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let ((x, y), _) = self.source.get("goodness of fit")?;
+        GoodnessOfFit::new(y, &self.law.predict_many(x))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (xy, fitter) = self.source.get("a backtest")?;
+        xy_backtest(
+            xy,
+            threshold,
+            |i| Ok(power_refit(xy, fitter, i)?.0),
+            PowerLaw::predict,
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (xy, fitter) = self.source.get("a bootstrap")?;
+        bootstrap_parameters(
+            xy.0.len(),
+            &self.parameters(),
+            options,
+            progress,
+            |idx| power_refit(xy, fitter, idx),
+            |l: &PowerLaw| vec![l.e, l.a, l.alpha],
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        if let Ok(c) = self.covariance(CovarianceKind::Sandwich)
+            && c.std_errors.len() == 2
+        {
+            // Fixed floor: standard errors of A and alpha only.
+            s.params[0].name = "E (fixed)".into();
+            fill_std_errors(&mut s, &c, 1);
+        }
+        s
+    }
+}
+
+/// `fitter` with its per-point `weights` (if any) restricted to the points `idx`, set by
+/// `with` (weights follow the points into a refit).
+fn subset<F: Clone>(
+    fitter: &F,
+    weights: &Option<Vec<f64>>,
+    idx: &[usize],
+    with: impl FnOnce(F, Vec<f64>) -> F,
+) -> F {
+    match weights {
+        Some(w) => with(fitter.clone(), pick(w, idx)),
+        None => fitter.clone(),
+    }
+}
+
+/// The backtest of a one-variable fit: `refit` on the training indices, `predict` the rest.
+fn xy_backtest<L>(
+    (x, y): &Xy,
+    threshold: f64,
+    refit: impl FnOnce(&[usize]) -> Result<L>,
+    predict: impl Fn(&L, f64) -> f64,
+) -> Result<Backtest> {
+    backtest(x, y, threshold, |train, test| {
+        let law = refit(train)?;
+        Ok(test.iter().map(|&i| predict(&law, x[i])).collect())
+    })
+}
+
+/// Refits the power law on the points `idx`.
+fn power_refit(
+    (x, y): &Xy,
+    fitter: &PowerLawFitter,
+    idx: &[usize],
+) -> Result<(PowerLaw, FitReport)> {
+    subset(fitter, &fitter.weights, idx, PowerLawFitter::weights)
+        .fit(&pick(x, idx), &pick(y, idx))
+        .map(|f| (f.law, f.report))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sigmoid
+// ---------------------------------------------------------------------------------------------
+
+/// The sigmoid law in natural parameters `[R0, A, B, C_mid]` (or `[A, B, C_mid]` with `R0`
+/// held), predicting the metric, for the covariance.
+struct SigmoidModel<'a> {
+    compute: &'a [f64],
+    fixed_r0: Option<f64>,
+}
+
+impl Model for SigmoidModel<'_> {
+    fn n_params(&self) -> usize {
+        if self.fixed_r0.is_some() {
+            3
+        } else {
+            4
+        }
+    }
+    fn n_points(&self) -> usize {
+        self.compute.len()
+    }
+    fn eval(&self, p: &[f64], pred: &mut [f64], mut jac: Option<&mut [f64]>) {
+        let (r0, rest) = match self.fixed_r0 {
+            Some(r0) => (r0, p),
+            None => (p[0], &p[1..]),
+        };
+        let (a, b, c_mid) = (rest[0], rest[1], rest[2]);
+        let np = self.n_params();
+        for (i, &c) in self.compute.iter().enumerate() {
+            // R = r0 + (a - r0) s, s = 1 / (1 + u), u = (c_mid / c)^b
+            let lr = (c_mid / c).ln();
+            let u = (b * lr).exp();
+            let s = 1.0 / (1.0 + u);
+            pred[i] = r0 + (a - r0) * s;
+            if let Some(j) = jac.as_deref_mut() {
+                let ds = -(a - r0) * s * s * u; // d R / d (b lr)
+                let row = &mut j[i * np..(i + 1) * np];
+                let k = if self.fixed_r0.is_none() {
+                    row[0] = 1.0 - s;
+                    1
+                } else {
+                    0
+                };
+                row[k] = s;
+                row[k + 1] = ds * lr;
+                row[k + 2] = ds * b / c_mid;
+            }
+        }
+    }
+}
+
+/// Refits the sigmoid on the points `idx`.
+fn sigmoid_refit(
+    (c, m): &Xy,
+    fitter: &SigmoidFitter,
+    idx: &[usize],
+) -> Result<(SigmoidLaw, FitReport)> {
+    subset(fitter, &fitter.weights, idx, SigmoidFitter::weights)
+        .fit(&pick(c, idx), &pick(m, idx))
+        .map(|f| (f.law, f.report))
+}
+
+impl SigmoidFit {
+    /// Attaches the data and fitter this fit was made from.
+    pub(crate) fn attach(mut self, compute: &[f64], metric: &[f64], f: &SigmoidFitter) -> Self {
+        self.source = Source::new((compute.to_vec(), metric.to_vec()), f.clone());
+        self
+    }
+
+    /// Indices of the points fitted: all but the `n_dropped` of smallest compute.
+    fn used(&self, compute: &[f64]) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..compute.len()).collect();
+        idx.sort_by(|&i, &j| compute[i].total_cmp(&compute[j]));
+        let mut used: Vec<usize> = idx.into_iter().skip(self.n_dropped).collect();
+        used.sort_unstable();
+        used
+    }
+}
+
+/// The sigmoid fit: data are `(compute, metric)` as given (the points below the fitter's
+/// minimum compute are left out again); the backtest splits on compute.
+impl Fitted for SigmoidFit {
+    type Law = SigmoidLaw;
+    /// Compute.
+    type Input = f64;
+    /// The metric.
+    type Prediction = f64;
+
+    fn model(&self) -> &'static str {
+        "sigmoid R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025)"
+    }
+    fn law(&self) -> &SigmoidLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        let l = &self.law;
+        vec![
+            Parameter::new("R0", l.r0),
+            Parameter::new("A", l.a),
+            Parameter::new("B", l.b),
+            Parameter::new("C_mid", l.c_mid),
+        ]
+    }
+    fn predict(&self, c: &f64) -> f64 {
+        self.law.predict(*c)
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = self.warnings.clone();
+        merge(&mut out, check_report(&self.report));
+        if let Ok(((c, _), _)) = self.source.get("warnings") {
+            let used = pick(c, &self.used(c));
+            merge(&mut out, check_levels("compute", &used, 5));
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    /// Covariance of `[R0, A, B, C_mid]` (`[A, B, C_mid]` when `R0` is held) in natural
+    /// parameters, on the points fitted, with the fitter's objective and weights.
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let ((c, m), fitter) = self.source.get("a covariance")?;
+        let used = self.used(c);
+        let (cu, mu) = (pick(c, &used), pick(m, &used));
+        let model = SigmoidModel {
+            compute: &cu,
+            fixed_r0: fitter.fixed_r0,
+        };
+        let mut problem = Problem::new(
+            &model,
+            &mu,
+            self.report.objective_spec,
+            vec![Bound::Free; model.n_params()],
+        )?;
+        if let Some(w) = &fitter.weights {
+            problem = problem.with_weights(&pick(w, &used))?;
+        }
+        let l = &self.law;
+        let p = match fitter.fixed_r0 {
+            Some(_) => vec![l.a, l.b, l.c_mid],
+            None => vec![l.r0, l.a, l.b, l.c_mid],
+        };
+        covariance(&problem, &p, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let ((c, m), _) = self.source.get("goodness of fit")?;
+        let used = self.used(c);
+        GoodnessOfFit::new(&pick(m, &used), &self.law.predict_many(&pick(c, &used)))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (xy, fitter) = self.source.get("a backtest")?;
+        xy_backtest(
+            xy,
+            threshold,
+            |i| Ok(sigmoid_refit(xy, fitter, i)?.0),
+            SigmoidLaw::predict,
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (xy, fitter) = self.source.get("a bootstrap")?;
+        bootstrap_parameters(
+            xy.0.len(),
+            &self.parameters(),
+            options,
+            progress,
+            |idx| sigmoid_refit(xy, fitter, idx),
+            |l: &SigmoidLaw| vec![l.r0, l.a, l.b, l.c_mid],
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        if self.source.get("").is_ok_and(|(_, f)| f.fixed_r0.is_some()) {
+            s.params[0].name = "R0 (held)".into();
+            if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
+                fill_std_errors(&mut s, &c, 1);
+            }
+        }
+        if self.n_dropped > 0 {
+            s.notes.push(format!(
+                "{} points below the minimum compute were not fitted",
+                self.n_dropped
+            ));
+        }
+        s
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broken neural scaling law
+// ---------------------------------------------------------------------------------------------
+
+/// The values of a broken power law in the order of its parameter names.
+fn bnsl_values(l: &Bnsl) -> Vec<f64> {
+    let mut v = vec![l.a, l.b, l.c0];
+    for br in &l.breaks {
+        v.extend([br.c, br.d, br.f]);
+    }
+    v
+}
+
+/// Refits the broken power law on the points `idx`.
+fn bnsl_refit((x, y): &Xy, fitter: &BnslFitter, idx: &[usize]) -> Result<(Bnsl, FitReport)> {
+    subset(fitter, &fitter.weights, idx, BnslFitter::weights)
+        .fit(&pick(x, idx), &pick(y, idx))
+        .map(|f| (f.law.clone(), f.report))
+}
+
+impl BnslFit {
+    /// Attaches the data and fitter this fit was made from.
+    pub(crate) fn attach(mut self, x: &[f64], y: &[f64], fitter: &BnslFitter) -> Self {
+        self.source = Source::new((x.to_vec(), y.to_vec()), fitter.clone());
+        self
+    }
+}
+
+/// The broken power law fit: data are `(x, y)`; the backtest splits on `x`. No covariance:
+/// see [`Fitted::covariance`] below.
+impl Fitted for BnslFit {
+    type Law = Bnsl;
+    /// `x`.
+    type Input = f64;
+    /// `y`.
+    type Prediction = f64;
+
+    fn model(&self) -> &'static str {
+        "broken neural scaling law (Caballero et al. 2022)"
+    }
+    fn law(&self) -> &Bnsl {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    /// `a, b, c0`, then `c_i, d_i, f_i` of each break `i = 1..`.
+    fn parameters(&self) -> Vec<Parameter> {
+        let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
+        for i in 1..=self.law.breaks.len() {
+            names.extend(["c", "d", "f"].map(|n| format!("{n}{i}")));
+        }
+        names
+            .iter()
+            .zip(bnsl_values(&self.law))
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, x: &f64) -> f64 {
+        self.law.predict(*x)
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = self.warnings.clone();
+        merge(&mut out, check_report(&self.report));
+        if let Ok(((x, _), _)) = self.source.get("warnings") {
+            let wanted = 3 + 3 * self.law.breaks.len();
+            merge(&mut out, check_levels("x", x, wanted));
+        }
+        out
+    }
+    /// Always [`Error::Unavailable`]: a break's location and sharpness are often pressed
+    /// against their bounds or traded against each other, where the curvature at the optimum
+    /// says little about their spread; the bootstrap does not lean on the curvature.
+    fn covariance(&self, _kind: CovarianceKind) -> Result<Covariance> {
+        Err(Error::Unavailable {
+            what: "a covariance of the broken power law".into(),
+            reason: "break locations and sharpnesses sit at bounds or trade off, where the \
+                     curvature misleads; use bootstrap()"
+                .into(),
+        })
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let ((x, y), _) = self.source.get("goodness of fit")?;
+        GoodnessOfFit::new(y, &self.law.predict_many(x))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (xy, fitter) = self.source.get("a backtest")?;
+        xy_backtest(
+            xy,
+            threshold,
+            |i| Ok(bnsl_refit(xy, fitter, i)?.0),
+            Bnsl::predict,
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (xy, fitter) = self.source.get("a bootstrap")?;
+        bootstrap_parameters(
+            xy.0.len(),
+            &self.parameters(),
+            options,
+            progress,
+            |idx| bnsl_refit(xy, fitter, idx),
+            bnsl_values,
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loss-curve laws (multi-power, annealing)
+// ---------------------------------------------------------------------------------------------
+
+/// Goodness of fit of `predict` over every checkpoint of `curves`.
+fn curves_fit(
+    curves: &[LossCurve],
+    predict: impl Fn(&LossCurve) -> Vec<f64>,
+) -> Result<GoodnessOfFit> {
+    let mut obs = Vec::new();
+    let mut pred = Vec::new();
+    for c in curves {
+        obs.extend_from_slice(c.loss());
+        pred.extend(predict(c));
+    }
+    GoodnessOfFit::new(&obs, &pred)
+}
+
+/// The backtest of a loss-curve fit: every curve's checkpoints at steps `<= threshold` are
+/// refitted together by `refit`, the later checkpoints of every curve predicted.
+fn curves_backtest<L>(
+    curves: &[LossCurve],
+    threshold: f64,
+    refit: impl FnOnce(&[LossCurve]) -> Result<L>,
+    predict: impl Fn(&L, &LossCurve) -> Vec<f64>,
+) -> Result<Backtest> {
+    let mut at = Vec::new(); // (curve, checkpoint) of each flat index
+    let (mut split, mut observed) = (Vec::new(), Vec::new());
+    for (k, c) in curves.iter().enumerate() {
+        for (j, (&s, &l)) in c.steps().iter().zip(c.loss()).enumerate() {
+            at.push((k, j));
+            split.push(s as f64);
+            observed.push(l);
+        }
+    }
+    backtest(&split, &observed, threshold, |train, test| {
+        let mut early = Vec::new();
+        for (k, c) in curves.iter().enumerate() {
+            let js: Vec<usize> = train
+                .iter()
+                .filter(|&&i| at[i].0 == k)
+                .map(|&i| at[i].1)
+                .collect();
+            if !js.is_empty() {
+                let steps = js.iter().map(|&j| c.steps()[j]).collect();
+                let loss = js.iter().map(|&j| c.loss()[j]).collect();
+                early.push(LossCurve::new(c.schedule().clone(), steps, loss)?);
+            }
+        }
+        let law = refit(&early)?;
+        let full: Vec<Vec<f64>> = curves.iter().map(|c| predict(&law, c)).collect();
+        Ok(test.iter().map(|&i| full[at[i].0][at[i].1]).collect())
+    })
+}
+
+/// The bootstrap of a loss-curve fit: whole curves are resampled with replacement (checkpoints
+/// of one run are not independent), so at least 2 curves are needed.
+fn curves_bootstrap<L: Send>(
+    curves: &[LossCurve],
+    names: &[Parameter],
+    options: &BootstrapOptions,
+    progress: Option<&Progress>,
+    refit: impl Fn(&[LossCurve]) -> Result<(L, FitReport)> + Sync,
+    values: impl Fn(&L) -> Vec<f64> + Sync,
+) -> Result<Bootstrap> {
+    if curves.len() < 2 {
+        return Err(Error::Unavailable {
+            what: "a bootstrap of a loss-curve fit".into(),
+            reason: format!(
+                "whole curves are resampled and there is {} curve; fit more curves",
+                curves.len()
+            ),
+        });
+    }
+    bootstrap_parameters(
+        curves.len(),
+        names,
+        options,
+        progress,
+        |idx| refit(&idx.iter().map(|&i| curves[i].clone()).collect::<Vec<_>>()),
+        values,
+    )
+}
+
+/// The multi-power fit: data are the loss curves; [`Fitted::predict`] gives the loss at a
+/// curve's steps under its schedule (its observed losses are not used); the backtest splits
+/// every curve at a step; the bootstrap resamples whole curves (at least 2).
+impl Fitted for MultiPowerFit {
+    type Law = MultiPowerLaw;
+    /// A curve: its schedule and steps.
+    type Input = LossCurve;
+    /// The loss at each of the curve's steps.
+    type Prediction = Vec<f64>;
+
+    fn model(&self) -> &'static str {
+        "multi-power law for loss curves (Luo et al. 2025)"
+    }
+    fn law(&self) -> &MultiPowerLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        ["L0", "A", "alpha", "B", "C", "beta", "gamma"]
+            .iter()
+            .zip(self.law.params())
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, c: &LossCurve) -> Vec<f64> {
+        self.law.predict(c.schedule(), c.steps())
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        match self.source.get("warnings") {
+            Ok((curves, _)) => self.warnings_on(curves),
+            Err(_) => check_report(&self.report),
+        }
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (curves, _) = self.source.get("a covariance")?;
+        self.covariance_on(curves, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (curves, _) = self.source.get("goodness of fit")?;
+        curves_fit(curves, |c| self.predict(c))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (curves, fitter) = self.source.get("a backtest")?;
+        curves_backtest(
+            curves,
+            threshold,
+            |early| fitter.fit(early),
+            |f, c| f.law.predict(c.schedule(), c.steps()),
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (curves, fitter) = self.source.get("a bootstrap")?;
+        curves_bootstrap(
+            curves,
+            &self.parameters(),
+            options,
+            progress,
+            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+            |l: &MultiPowerLaw| l.params().to_vec(),
+        )
+    }
+}
+
+/// The annealing fit: as the multi-power fit; `lambda` is held in the covariance (so the
+/// covariance is of `[L0, A, alpha, C]`).
+impl Fitted for AnnealingFit {
+    type Law = AnnealingLaw;
+    /// A curve: its schedule and steps.
+    type Input = LossCurve;
+    /// The loss at each of the curve's steps.
+    type Prediction = Vec<f64>;
+
+    fn model(&self) -> &'static str {
+        "annealing law for loss curves (Tissue et al. 2024)"
+    }
+    fn law(&self) -> &AnnealingLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        ["L0", "A", "alpha", "C", "lambda"]
+            .iter()
+            .zip(self.law.params())
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, c: &LossCurve) -> Vec<f64> {
+        self.law.predict(c.schedule(), c.steps())
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = check_report(&self.report);
+        if let Ok((curves, _)) = self.source.get("warnings") {
+            merge(&mut out, check_levels_curves(curves));
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (curves, _) = self.source.get("a covariance")?;
+        self.covariance_on(curves, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (curves, _) = self.source.get("goodness of fit")?;
+        curves_fit(curves, |c| self.predict(c))
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (curves, fitter) = self.source.get("a backtest")?;
+        curves_backtest(
+            curves,
+            threshold,
+            |early| fitter.fit(early),
+            |f, c| f.law.predict(c.schedule(), c.steps()),
+        )
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (curves, fitter) = self.source.get("a bootstrap")?;
+        curves_bootstrap(
+            curves,
+            &self.parameters(),
+            options,
+            progress,
+            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+            |l: &AnnealingLaw| l.params().to_vec(),
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        s.params[4].name = "lambda (held)".into();
+        if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
+            fill_std_errors(&mut s, &c, 0);
+            s.params[4].std_error = None;
+        }
+        s
+    }
+}
+
+/// Fewer than 2 curves: the loss-drop terms are weakly identified from one schedule.
+fn check_levels_curves(curves: &[LossCurve]) -> Option<Warning> {
+    (curves.len() < 2).then(|| Warning::FewDistinctLevels {
+        variable: "curves".into(),
+        distinct: curves.len(),
+        wanted: 2,
+    })
+}
