@@ -27,7 +27,8 @@ fn runs(seed: u64, budgets: usize, sizes: usize) -> Vec<Run> {
 /// 500 datasets with known truth: the 95% percentile intervals of alpha and beta must cover
 /// the truth in 90% to 98% of them.
 #[test]
-fn bootstrap_intervals_cover_the_truth() {
+#[ignore = "slow: 500 datasets x 200 bootstrap refits; .ci/run runs the slow_* group"]
+fn slow_bootstrap_intervals_cover_the_truth() {
     let truth = ChinchillaLaw::besiroglu_2024();
     let (mut cover_alpha, mut cover_beta) = (0, 0);
     let datasets = 500;

@@ -13,9 +13,7 @@
 //!   least squares for `(E, A, B)` at every node (weights `1 / L^2`, so residuals approximate
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
-//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions, as a race: every
-//!   start gets five iterations, then the best runs on to exploratory tolerances, and the others
-//!   only while their objective is within 30% of the best finished one. Then one step
+//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions. Then one step
 //!   of iteratively reweighted least squares from the best fit (weights `rho'(r) / r`, which for
 //!   the Huber penalty with a small `delta` discount far-off runs as least absolute deviations
 //!   do) gives a second profile whose new minima are tried too. The best distinct basins are
@@ -1555,60 +1553,6 @@ fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> V
     local_minimize_all_with(&Explore(cost), starts, &explore_options(options), INNER)
 }
 
-/// Iterations every start of the race gets before the starts are compared.
-const RACE_ITERATIONS: u64 = 5;
-
-/// A raced start is run on only while its short-budget objective is within this relative
-/// margin of the best finished start (its optimum may still be lower: on the datasets of the
-/// tests, any margin from 0.2 to 0.5 reaches the global optimum, 0.01 misses it on the far-off
-/// two-budget case).
-const RACE_MARGIN: f64 = 0.3;
-
-/// Phase 1 as a race: every start gets a short exploratory budget; then, best first, a start is
-/// run on to the exploratory tolerances only while its short-budget objective is within a margin
-/// of the best finished one (`best_f` from earlier races). The others keep their short-budget
-/// outcome (not converged, so never refined).
-fn race<C: Cost>(
-    cost: &C,
-    starts: &[Vec<f64>],
-    options: &SolverOptions,
-    best_f: f64,
-) -> (Vec<LocalResult>, Vec<bool>) {
-    let ex = explore_options(options);
-    let short = SolverOptions {
-        max_iterations: ex.max_iterations.min(RACE_ITERATIONS),
-        max_rounds: 1,
-        ..ex.clone()
-    };
-    let mut res = local_minimize_all_with(&Explore(cost), starts, &short, INNER);
-    let mut order: Vec<usize> = (0..res.len()).filter(|&k| res[k].f.is_finite()).collect();
-    order.sort_by(|&a, &b| res[a].f.total_cmp(&res[b].f).then(a.cmp(&b)));
-    let mut best_f = best_f;
-    let mut finished = vec![false; res.len()];
-    for k in order {
-        finished[k] = true;
-        if res[k].status.is_converged() {
-            best_f = best_f.min(res[k].f);
-            continue;
-        }
-        if best_f.is_finite() && res[k].f > best_f * (1.0 + RACE_MARGIN) {
-            finished[k] = false;
-            continue;
-        }
-        let mut r =
-            local_minimize_all_with(&Explore(cost), std::slice::from_ref(&res[k].u), &ex, INNER)
-                .pop()
-                .expect("one start, one result");
-        r.iterations += res[k].iterations;
-        r.evaluations += res[k].evaluations;
-        if r.f <= res[k].f {
-            best_f = best_f.min(r.f);
-            res[k] = r;
-        }
-    }
-    (res, finished)
-}
-
 /// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
 /// and a fraction of the residual certificate's price): for exploratory solves.
 struct Explore<'c, C>(&'c C);
@@ -1628,12 +1572,11 @@ impl<C: Cost> Cost for Explore<'_, C> {
 fn refine<C: Cost>(
     cost: &C,
     phase1: &mut [LocalResult],
-    eligible: &[bool],
     options: &SolverOptions,
     keep: usize,
 ) -> Option<LocalResult> {
     let mut order: Vec<usize> = (0..phase1.len())
-        .filter(|&k| phase1[k].f.is_finite() && eligible[k])
+        .filter(|&k| phase1[k].f.is_finite())
         .collect();
     order.sort_by(|&a, &b| phase1[a].f.total_cmp(&phase1[b].f).then(a.cmp(&b)));
     let mut chosen: Vec<usize> = Vec::new();
@@ -1680,8 +1623,7 @@ fn two_phase<C: Cost>(
     keep: usize,
 ) -> (Option<LocalResult>, Vec<LocalResult>) {
     let mut phase1 = explore(cost, starts, options);
-    let eligible = vec![true; phase1.len()];
-    let best = refine(cost, &mut phase1, &eligible, options, keep);
+    let best = refine(cost, &mut phase1, options, keep);
     (best, phase1)
 }
 
@@ -1705,23 +1647,20 @@ fn variable_projection_fit(
         starts.push(fallback_start(d));
     }
     starts.extend(valley_starts(d, &basis, &p, &mut seen));
-    let (mut results, mut eligible) = race(cost, &starts, options, f64::INFINITY);
+    let mut results = explore(cost, &starts, options);
     let best1 = results
         .iter()
         .filter(|r| r.f.is_finite())
         .min_by(|a, b| a.f.total_cmp(&b.f));
     if let Some(b) = best1 {
-        let bf = b.f;
         let w = irls_weights(d, &cost.objective, &base, &b.u);
         let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
         if !more.is_empty() {
-            let (r2, e2) = race(cost, &more, options, bf);
-            results.extend(r2);
-            eligible.extend(e2);
+            results.extend(explore(cost, &more, options));
             starts.extend(more);
         }
     }
-    let best = refine(cost, &mut results, &eligible, options, keep);
+    let best = refine(cost, &mut results, options, keep);
     (starts, best, results)
 }
 
