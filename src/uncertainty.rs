@@ -14,10 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-// The parallel helpers moved to `crate::parallel`; re-exported here until every call site
-// imports them from there.
-#[allow(unused_imports)]
-pub(crate) use crate::parallel::{run_chunks_mut, run_indexed};
+use crate::parallel::run_indexed;
 
 /// A progress callback: called with `(resamples done, total)` after each resample, possibly
 /// from several threads at once.
@@ -220,19 +217,7 @@ impl Bootstrap {
     }
 }
 
-/// The `q`-quantile (0..=1) of `values` with linear interpolation between order statistics
-/// (type 7 of Hyndman & Fan, numpy's default). NaN if `values` is empty.
-pub fn quantile(values: &[f64], q: f64) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-}
+pub use crate::numeric::quantile;
 
 /// Percentile interval of `draws` at central coverage `level`, around `estimate`.
 pub fn percentile_interval(estimate: f64, draws: &[f64], level: f64) -> Interval {

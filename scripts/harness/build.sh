@@ -5,6 +5,9 @@
 # WORK/target shared by all checkouts (dependencies compile once).
 build_harness() {
   local src=$1 checkout=$2 work=$3 features=$4
+  if grep -q '^pub mod chinchilla' "$checkout/src/lib.rs"; then
+    features="${features:+$features,}chinchilla-module"
+  fi
   local key
   key=$(printf '%s %s' "$checkout" "$features" | sha1sum | cut -c1-10)
   local dir="$work/src-$key"

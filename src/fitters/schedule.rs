@@ -20,8 +20,8 @@ use crate::laws::annealing::{
 };
 use crate::laws::multipower::{MultiPowerLaw, MultiPowerModel};
 use crate::laws::sized_annealing::SizedAnnealingModel;
+use crate::parallel::run_chunks_mut;
 use crate::schedule::LossCurve;
-use crate::uncertainty::run_chunks_mut;
 
 /// Binds the loss-curve laws' data-bound evaluators to the engine: the laws offer the values
 /// and the Jacobian, the fitters hand them to [`crate::fit`].

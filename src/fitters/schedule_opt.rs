@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::fit::{local_minimize_all, Cost, FitReport, Objective, SolverOptions, Status};
 use crate::laws::multipower::MultiPowerLaw;
+use crate::numeric::{logistic as sigmoid, softplus};
 use crate::schedule::Schedule;
 
 /// The most updates [`optimize_schedule`] accepts (`250,000`, over three times the
@@ -238,18 +239,6 @@ struct FinalLoss {
     knots: usize,
     peak: f64,
     floor: f64,
-}
-
-fn softplus(z: f64) -> f64 {
-    if z > 30.0 {
-        z
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
 }
 
 impl FinalLoss {

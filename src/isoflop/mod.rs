@@ -71,6 +71,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::numeric::quantile_sorted;
 
 /// `y = coefficient * C^exponent`: a compute-optimal allocation, `N_opt(C)` or `D_opt(C)`, with
 /// `C` in FLOPs.
@@ -456,14 +457,6 @@ impl Bootstrap {
     }
 }
 
-/// Linear interpolation between order statistics (Hyndman & Fan type 7, numpy's default).
-fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
-}
-
 /// Ordinary least squares of `y` on `x`: `(slope, intercept)`. `None` if fewer than two
 /// points, all `x` equal, or a non-finite result.
 fn ols(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
@@ -531,16 +524,6 @@ mod tests {
         assert!((s - 0.5).abs() < 1e-15 && (i + 2.0).abs() < 1e-14);
         assert!(ols(&[1.0], &[1.0]).is_none());
         assert!(ols(&[2.0, 2.0], &[1.0, 3.0]).is_none());
-    }
-
-    #[test]
-    fn quantiles_interpolate_like_numpy() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
-        assert_eq!(quantile_sorted(&v, 1.0), 5.0);
-        assert_eq!(quantile_sorted(&v, 0.5), 3.0);
-        // numpy.quantile([1, 2, 3, 4, 5], 0.025) = 1.1
-        assert!((quantile_sorted(&v, 0.025) - 1.1).abs() < 1e-12);
     }
 
     #[test]

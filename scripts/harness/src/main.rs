@@ -13,11 +13,17 @@ use rand_distr::{Distribution, Normal};
 use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
 use scaling_laws::fit::SolverOptions;
 use scaling_laws::isoflop::{approach1, Approach1Options, TrainingCurve};
-use scaling_laws::laws::multipower::{MultiPowerFitter, MultiPowerLaw};
+use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
-use scaling_laws::{fit_power_law, ChinchillaFitter, ChinchillaLaw, PowerLaw, Starts};
+// `Starts` moved from the root to `scaling_laws::chinchilla` after af742d5; build.sh turns the
+// feature on for checkouts that have the module.
+#[cfg(feature = "chinchilla-module")]
+use scaling_laws::chinchilla::Starts;
+#[cfg(not(feature = "chinchilla-module"))]
+use scaling_laws::Starts;
+use scaling_laws::{fit_power_law, ChinchillaFitter, ChinchillaLaw, MultiPowerFitter, PowerLaw};
 use std::hint::black_box;
 use std::io::Write;
 use std::path::Path;
