@@ -54,11 +54,8 @@ impl Plan {
         }
     }
 
-    // The two-phase plan's builders are used by the BNSL fitter once it moves to the driver
-    // (see the engine branch's report); until then only the tests call them.
     /// Two phases: every start with `explore`, then the `finalists` best distinct end points
     /// with the caller's options.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn two_phase(explore: SolverOptions, finalists: usize) -> Self {
         Plan {
             explore: Some(explore),
@@ -69,7 +66,6 @@ impl Plan {
     }
 
     /// Exploratory end points above `factor` times the best objective are not refined.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn within(self, factor: f64) -> Self {
         Plan {
             within: factor,

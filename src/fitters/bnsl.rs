@@ -2,6 +2,7 @@
 
 use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
+use crate::fit::multistart::{minimize_planned, Plan};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
 use crate::holdout::HoldoutScore;
 use crate::laws::bnsl::{sigmoid, softplus};
@@ -711,10 +712,12 @@ fn auto_starts(
 
 /// Multi-start in two phases: every start gets a short L-BFGS run (at most 200 iterations, no
 /// polish); the three best distinct end points (among those within a factor 2 of the best
-/// objective) then run to convergence with the caller's options. Starts that drift along a degenerate ridge (two breaks at one place with opposite
-/// slopes cancelling) stop costing the full iteration budget. The report counts every start
-/// (`n_starts`), names the caller's start that won (`best_start`) and its work over both phases;
-/// `n_starts_at_best` and recorded outcomes are those of the finalists.
+/// objective) then run to convergence with the caller's options, through the engine's one
+/// multi-start driver. Starts that drift along a degenerate ridge (two breaks at one place with
+/// opposite slopes cancelling) stop costing the full iteration budget. The report means what
+/// the driver says: `n_starts` counts every start, `best_start` is the caller's start that won,
+/// with its work over both phases, and `n_starts_at_best` and the recorded outcomes cover every
+/// start (a finalist as it ended after refinement).
 fn two_phase<M: Model>(
     problem: &Problem<'_, M>,
     starts: &[Vec<f64>],
@@ -725,46 +728,19 @@ fn two_phase<M: Model>(
     if starts.len() <= FINALISTS || solver.max_iterations <= SHORT {
         return minimize(problem, starts, solver);
     }
-    let short = SolverOptions {
+    // the engine's two-phase plan: every start for SHORT iterations, then the FINALISTS best
+    // distinct end points within twice the best objective to the caller's tolerances
+    let explore = SolverOptions {
         max_iterations: SHORT,
         polish: false,
-        record_starts: true,
         ..solver.clone()
     };
-    let first = minimize(problem, starts, &short)?;
-    let mut outcomes: Vec<(usize, crate::fit::StartOutcome)> = first
-        .report
-        .starts
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-        .collect();
-    outcomes.sort_by(|u, v| u.1.objective.total_cmp(&v.1.objective));
-    let mut finalists: Vec<(usize, crate::fit::StartOutcome)> = Vec::with_capacity(FINALISTS);
-    let best = outcomes.first().map_or(f64::INFINITY, |(_, o)| o.objective);
-    for (k, o) in outcomes {
-        // a start more than twice as bad as the best after the short run is not a contender
-        if finalists.len() == FINALISTS || !o.objective.is_finite() || o.objective > 2.0 * best {
-            break;
-        }
-        if finalists.iter().all(|(_, f)| f.params != o.params) {
-            finalists.push((k, o));
-        }
-    }
-    if finalists.is_empty() {
-        return Err(Error::Numerical(
-            "no starting point gave a finite objective".to_string(),
-        ));
-    }
-    let second: Vec<Vec<f64>> = finalists.iter().map(|(_, o)| o.params.clone()).collect();
-    let mut min = minimize(problem, &second, solver)?;
-    // report in terms of the caller's starts: which one won, and its work over both phases
-    let (k, o) = &finalists[min.report.best_start];
-    min.report.best_start = *k;
-    min.report.n_starts = starts.len();
-    min.report.iterations += o.iterations;
-    min.report.evaluations += o.evaluations;
-    Ok(min)
+    minimize_planned(
+        problem,
+        starts,
+        solver,
+        Plan::two_phase(explore, FINALISTS).within(2.0),
+    )
 }
 
 #[cfg(test)]
