@@ -418,26 +418,11 @@ fn bootstrap(
     let progress = Progress::new(py, progress, resamples)?;
     let result = if progress.active() {
         // The quantities of ChinchillaFitter::bootstrap, with a progress callback.
-        let names = scaling_laws::bootstrap_quantity_names(&budgets);
+        let typed = scaling_laws::ChinchillaQuantity::all(&budgets);
+        let names: Vec<String> = typed.iter().map(ToString::to_string).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let quantities = |law: &ChinchillaLaw| {
-            let mut q = vec![
-                law.e,
-                law.a,
-                law.b,
-                law.alpha,
-                law.beta,
-                law.n_opt_exponent(),
-                law.d_opt_exponent(),
-            ];
-            for &c in &budgets {
-                match law.compute_optimal(c) {
-                    Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),
-                    Err(_) => q.extend([f64::NAN; 3]),
-                }
-            }
-            q
-        };
+        let quantities =
+            |law: &ChinchillaLaw| -> Vec<f64> { typed.iter().map(|q| q.of(law)).collect() };
         let tick = |done: usize, total: usize| progress.tick(done, total);
         py.detach(|| fitter.bootstrap_with(&runs, &options, &refs, quantities, Some(&tick)))
     } else {

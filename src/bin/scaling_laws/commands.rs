@@ -16,8 +16,8 @@ use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::AnnealingFitter;
 use scaling_laws::{
-    bootstrap_quantity_names, chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter,
-    ChinchillaFitter, HoldoutScore, PowerLawFitter, SigmoidFitter,
+    chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter, ChinchillaFitter,
+    ChinchillaQuantity, HoldoutScore, PowerLawFitter, SigmoidFitter,
 };
 use scaling_laws::{optimize_schedule, MultiPowerFitter, OptimizeOptions};
 
@@ -916,33 +916,16 @@ fn bootstrap(a: BootstrapArgs, json_out: bool, quiet: bool) -> Result<(), CliErr
         level: a.level,
         ..Default::default()
     };
-    let names = bootstrap_quantity_names(&a.budget);
+    let typed = ChinchillaQuantity::all(&a.budget);
+    let names: Vec<String> = typed.iter().map(ToString::to_string).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let budgets = a.budget.clone();
     let pb = progress(a.resamples as u64, "bootstrap", quiet);
     let tick = |done: usize, _total: usize| pb.set_position(done as u64);
     let boot = fitter.bootstrap_with(
         &runs,
         &opts,
         &refs,
-        move |law| {
-            let mut q = vec![
-                law.e,
-                law.a,
-                law.b,
-                law.alpha,
-                law.beta,
-                law.n_opt_exponent(),
-                law.d_opt_exponent(),
-            ];
-            for &c in &budgets {
-                match law.compute_optimal(c) {
-                    Ok(al) => q.extend([al.params, al.tokens, al.tokens / al.params]),
-                    Err(_) => q.extend([f64::NAN; 3]),
-                }
-            }
-            q
-        },
+        move |law| typed.iter().map(|q| q.of(law)).collect(),
         Some(&tick),
     );
     pb.finish_and_clear();
