@@ -347,9 +347,10 @@ impl ChinchillaFitter {
             ));
         };
         let mut outcomes = outcomes;
-        if !best.status.is_converged() && best.status != Status::IterationLimit {
-            // stalled where the penalty's curvature jumps (a steep asymmetric arm, runs pinned
-            // at the Huber threshold): damped Gauss-Newton on the exact piecewise curvature
+        if !best.status.is_converged() {
+            // stalled, or still crawling at the iteration limit, where the penalty's curvature
+            // jumps (a steep asymmetric arm, runs pinned at the Huber threshold): damped
+            // Gauss-Newton on the exact piecewise curvature
             if let Some(p) = gauss_newton_polish(&cost, &best, self.solver.certificate_tolerance) {
                 if let Some(o) = outcomes.iter_mut().find(|o| **o == best) {
                     *o = p.clone();
