@@ -946,7 +946,7 @@ impl Cost for ChinCost<'_> {
                 residuals: &res,
                 jacobian: &jac,
                 weights: Some(&d.w),
-                bounds: &[Bound::Free; 5],
+                bounds: &LOG_BOUNDS,
                 coordinates: None,
             },
             tolerance,
@@ -954,6 +954,18 @@ impl Cost for ChinCost<'_> {
         .unwrap_or(NOT_CERTIFIED)
     }
 }
+
+/// The bounds behind the internal coordinates `(ln E, ln A_c, ln B_c, alpha, beta)`: E, A and B
+/// are fitted through their logarithms, so their bound `> 0` sits at `u -> -inf` (where a term
+/// has vanished, its optimum is the bound's: the certificate's projected-gradient test); the
+/// exponents are free.
+const LOG_BOUNDS: [Bound; 5] = [
+    Bound::Positive,
+    Bound::Positive,
+    Bound::Positive,
+    Bound::Free,
+    Bound::Free,
+];
 
 /// A certificate that could not be computed (non-finite inputs).
 const NOT_CERTIFIED: Certificate = Certificate {
@@ -1124,7 +1136,7 @@ impl Cost for MlCost<'_> {
                 residuals: &r,
                 jacobian: &jac,
                 weights: Some(&d.w),
-                bounds: &[Bound::Free; 5],
+                bounds: &LOG_BOUNDS,
                 coordinates: None,
             },
             tolerance,
