@@ -313,14 +313,7 @@ impl Run {
         flop_model: &FlopModel,
     ) -> Result<Run> {
         flop_model.validate()?;
-        Run::build(
-            params,
-            Volume::Tokens(tokens),
-            loss,
-            flop_model,
-            None,
-            &FieldNames::CANONICAL,
-        )
+        Run::build_canonical(params, Volume::Tokens(tokens), loss, flop_model)
     }
 
     /// A run with FLOPs given explicitly (for example measured, or counted by the training
@@ -331,13 +324,11 @@ impl Run {
     /// [`Error::NonFinite`] or [`Error::OutOfDomain`] naming the field (`params`, `tokens`,
     /// `loss` or `flops`) that is not finite and > 0.
     pub fn with_flops(params: f64, tokens: f64, loss: f64, flops: f64) -> Result<Run> {
-        Run::build(
+        Run::build_canonical(
             params,
             Volume::Both { tokens, flops },
             loss,
             &FlopModel::SixND,
-            None,
-            &FieldNames::CANONICAL,
         )
     }
 
@@ -358,14 +349,7 @@ impl Run {
         flop_model: &FlopModel,
     ) -> Result<Run> {
         flop_model.validate()?;
-        Run::build(
-            params,
-            Volume::Flops(flops),
-            loss,
-            flop_model,
-            None,
-            &FieldNames::CANONICAL,
-        )
+        Run::build_canonical(params, Volume::Flops(flops), loss, flop_model)
     }
 
     /// Sets the number of unique tokens `U` (the rest of the `D` tokens are repeats; `D / U`
@@ -420,6 +404,23 @@ impl Run {
     /// infinite or 0 only for absurd magnitudes.
     pub fn tokens_per_param(&self) -> f64 {
         self.tokens / self.params
+    }
+
+    /// [`Run::build`] for a run given in code: no row, the canonical field names.
+    fn build_canonical(
+        params: f64,
+        volume: Volume,
+        loss: f64,
+        flop_model: &FlopModel,
+    ) -> Result<Run> {
+        Run::build(
+            params,
+            volume,
+            loss,
+            flop_model,
+            None,
+            &FieldNames::CANONICAL,
+        )
     }
 
     /// The one place a run is validated and assembled.
@@ -502,6 +503,25 @@ impl Column {
     }
 }
 
+/// The two setters of an optional column `$field` of [`CsvOptions`]: `$with` names it (which
+/// makes it required), `$without` never reads it. `$what` names the quantity in the docs, and
+/// `$fallback` says what happens without the column.
+macro_rules! optional_column {
+    ($field:ident, $with:ident, $without:ident, $what:literal, $fallback:literal) => {
+        #[doc = concat!("Column holding ", $what, "; naming it makes it required.")]
+        pub fn $with(mut self, name: impl Into<String>) -> CsvOptions {
+            self.$field = Column::Required(name.into());
+            self
+        }
+
+        #[doc = concat!("Never read ", $what, " from the file", $fallback, ".")]
+        pub fn $without(mut self) -> CsvOptions {
+            self.$field = Column::Ignored;
+            self
+        }
+    };
+}
+
 /// How to read runs from a CSV table: column names, delimiter and FLOP convention.
 ///
 /// Defaults ([`CsvOptions::new`], same as [`Default`]):
@@ -571,53 +591,28 @@ impl CsvOptions {
         self
     }
 
-    /// Column holding training tokens `D`; naming it makes it required.
-    pub fn with_tokens_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.tokens = Column::Required(name.into());
-        self
-    }
-
-    /// Never read tokens from the file; derive them from params and flops.
-    pub fn without_tokens_column(mut self) -> CsvOptions {
-        self.tokens = Column::Ignored;
-        self
-    }
-
-    /// Column holding training FLOPs `C`; naming it makes it required.
-    pub fn with_flops_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.flops = Column::Required(name.into());
-        self
-    }
-
-    /// Never read FLOPs from the file; derive them from params and tokens.
-    pub fn without_flops_column(mut self) -> CsvOptions {
-        self.flops = Column::Ignored;
-        self
-    }
-
-    /// Column holding unique tokens `U`; naming it makes it required.
-    pub fn with_unique_tokens_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.unique_tokens = Column::Required(name.into());
-        self
-    }
-
-    /// Never read unique tokens from the file.
-    pub fn without_unique_tokens_column(mut self) -> CsvOptions {
-        self.unique_tokens = Column::Ignored;
-        self
-    }
-
-    /// Column holding the run id; naming it makes it required.
-    pub fn with_id_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.id = Column::Required(name.into());
-        self
-    }
-
-    /// Never read ids from the file.
-    pub fn without_id_column(mut self) -> CsvOptions {
-        self.id = Column::Ignored;
-        self
-    }
+    optional_column!(
+        tokens,
+        with_tokens_column,
+        without_tokens_column,
+        "training tokens `D`",
+        "; derive them from params and flops"
+    );
+    optional_column!(
+        flops,
+        with_flops_column,
+        without_flops_column,
+        "training FLOPs `C`",
+        "; derive them from params and tokens"
+    );
+    optional_column!(
+        unique_tokens,
+        with_unique_tokens_column,
+        without_unique_tokens_column,
+        "unique tokens `U`",
+        ""
+    );
+    optional_column!(id, with_id_column, without_id_column, "the run id", "");
 
     /// Field delimiter (default `b','`; for example `b'\t'` for TSV or `b';'`).
     pub fn with_delimiter(mut self, delimiter: u8) -> CsvOptions {

@@ -138,30 +138,32 @@ pub(crate) mod check {
 
     /// `value` must be finite and strictly positive.
     pub fn positive(field: &str, row: Option<usize>, value: f64) -> Result<f64> {
-        finite(field, row, value)?;
-        if value > 0.0 {
-            Ok(value)
-        } else {
-            Err(Error::OutOfDomain {
-                field: field.to_string(),
-                row,
-                value,
-                requirement: "> 0".to_string(),
-            })
-        }
+        bounded_below(field, row, value, value > 0.0, "> 0")
     }
 
     /// `value` must be finite and >= 0.
     pub fn non_negative(field: &str, row: Option<usize>, value: f64) -> Result<f64> {
+        bounded_below(field, row, value, value >= 0.0, ">= 0")
+    }
+
+    /// `value` must be finite, and `ok` (the caller's comparison) must hold; otherwise an
+    /// [`Error::OutOfDomain`] naming `requirement`.
+    fn bounded_below(
+        field: &str,
+        row: Option<usize>,
+        value: f64,
+        ok: bool,
+        requirement: &str,
+    ) -> Result<f64> {
         finite(field, row, value)?;
-        if value >= 0.0 {
+        if ok {
             Ok(value)
         } else {
             Err(Error::OutOfDomain {
                 field: field.to_string(),
                 row,
                 value,
-                requirement: ">= 0".to_string(),
+                requirement: requirement.to_string(),
             })
         }
     }

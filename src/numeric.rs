@@ -31,18 +31,14 @@ pub(crate) fn brent_root(
     let mut e = d;
     for _ in 0..300 {
         if fb.signum() == fc.signum() {
-            c = a;
-            fc = fa;
+            (c, fc) = (a, fa);
             d = b - a;
             e = d;
         }
         if fc.abs() < fb.abs() {
-            a = b;
-            b = c;
-            c = a;
-            fa = fb;
-            fb = fc;
-            fc = fa;
+            // swap so that b is the best estimate: (a, b, c) <- (b, c, b)
+            (a, b, c) = (b, c, b);
+            (fa, fb, fc) = (fb, fc, fb);
         }
         let tol = 2.0 * f64::EPSILON * b.abs() + 0.5 * xtol;
         let m = 0.5 * (c - b);
@@ -145,12 +141,7 @@ pub(crate) fn brent_min(mut f: impl FnMut(f64) -> f64, a: f64, b: f64, tol: f64)
             } else {
                 b = x;
             }
-            v = w;
-            fv = fw;
-            w = x;
-            fw = fx;
-            x = u;
-            fx = fu;
+            (v, fv, w, fw, x, fx) = (w, fw, x, fx, u, fu);
         } else {
             if u < x {
                 a = u;
@@ -158,13 +149,9 @@ pub(crate) fn brent_min(mut f: impl FnMut(f64) -> f64, a: f64, b: f64, tol: f64)
                 b = u;
             }
             if fu <= fw || w == x {
-                v = w;
-                fv = fw;
-                w = u;
-                fw = fu;
+                (v, fv, w, fw) = (w, fw, u, fu);
             } else if fu <= fv || v == x || v == w {
-                v = u;
-                fv = fu;
+                (v, fv) = (u, fu);
             }
         }
     }

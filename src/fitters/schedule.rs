@@ -1030,7 +1030,7 @@ fn annealing_starts(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::fit::{Method, Status};
     use crate::schedule::{Decay, Schedule};
@@ -1058,7 +1058,9 @@ mod tests {
         ]
     }
 
-    fn truth() -> MultiPowerLaw {
+    /// A multi-power law near the paper's 400M fit (Luo et al. 2025), rounded: the truth the
+    /// schedule tests (here and in the schedule optimiser) simulate from.
+    pub(crate) fn truth() -> MultiPowerLaw {
         MultiPowerLaw {
             l0: 2.375,
             a: 0.654,

@@ -391,17 +391,7 @@ impl Cost for FinalLoss {
 mod tests {
     use super::*;
 
-    fn law() -> MultiPowerLaw {
-        MultiPowerLaw {
-            l0: 2.375,
-            a: 0.654,
-            alpha: 0.429,
-            b: 523.4,
-            c: 2.025,
-            beta: 0.594,
-            gamma: 0.635,
-        }
-    }
+    use crate::fitters::schedule::tests::truth as law;
 
     fn cost(warmup: usize) -> FinalLoss {
         let warm = if warmup > 0 {

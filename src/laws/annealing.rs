@@ -174,26 +174,9 @@ impl AnnealingLaw {
     /// ```
     pub fn try_predict(&self, schedule: &Schedule, steps: &[usize]) -> Result<Vec<f64>> {
         self.validate()?;
-        let n = schedule.len();
-        for (i, &t) in steps.iter().enumerate() {
-            if t == 0 || t > n {
-                return Err(Error::OutOfDomain {
-                    field: "steps".to_string(),
-                    row: Some(i + 1),
-                    value: t as f64,
-                    requirement: format!("in 1..={n}"),
-                });
-            }
-        }
-        let values = self.predict(schedule, steps);
-        for (&t, &v) in steps.iter().zip(&values) {
-            if !v.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "annealing-law prediction at step {t} is not finite ({v})"
-                )));
-            }
-        }
-        Ok(values)
+        super::checked_predictions("annealing-law prediction", schedule.len(), steps, || {
+            self.predict(schedule, steps)
+        })
     }
 
     /// Predictions and their gradients with respect to `[l0, a, alpha, c, lambda]`
@@ -264,16 +247,7 @@ impl AnnealingLaw {
                 reason: "need len >= 1 and warmup_steps <= len".to_string(),
             });
         }
-        for (i, &t) in steps.iter().enumerate() {
-            if t == 0 || t > len {
-                return Err(Error::OutOfDomain {
-                    field: "steps".to_string(),
-                    row: Some(i + 1),
-                    value: t as f64,
-                    requirement: format!("in 1..={len}"),
-                });
-            }
-        }
+        super::check_steps(len, steps)?;
         let mut check = |i: usize, v: f64| check::non_negative("lr", Some(i), v).map(|_| ());
         let peak = if self.warmup == WarmupConvention::AtPeak && warmup_steps > 0 {
             let mut peak = 0.0_f64;
@@ -288,14 +262,7 @@ impl AnnealingLaw {
         };
         let (values, _) =
             evaluate_stream(self, len, warmup_steps, peak, lr, &mut check, steps, false)?;
-        for (&t, &v) in steps.iter().zip(&values) {
-            if !v.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "annealing-law prediction at step {t} is not finite ({v})"
-                )));
-            }
-        }
-        Ok(values)
+        super::finite_predictions("annealing-law prediction", steps, values)
     }
 
     /// The predicted loss after the schedule's last update.
@@ -709,19 +676,40 @@ mod tests {
         }
     }
 
-    #[test]
-    fn matches_naive_and_gradient_matches_finite_differences() {
-        let s = Schedule::linear_warmup(3e-4, 50).unwrap().then(
-            Schedule::wsd(3e-4, 3e-5, 950, 0.2, crate::schedule::Decay::Exponential).unwrap(),
-        );
-        let law = AnnealingLaw {
+    /// 50 warmup updates, then a WSD schedule with an exponential decay (1000 updates).
+    fn warm_wsd() -> Schedule {
+        Schedule::linear_warmup(3e-4, 50)
+            .unwrap()
+            .then(Schedule::wsd(3e-4, 3e-5, 950, 0.2, crate::schedule::Decay::Exponential).unwrap())
+    }
+
+    /// A plain law: `L0 = 2.8`, `A = alpha = 0.5`, `C = 1`, the default `lambda`.
+    fn plain_law() -> AnnealingLaw {
+        AnnealingLaw {
+            l0: 2.8,
+            a: 0.5,
+            alpha: 0.5,
+            c: 1.0,
+            lambda: DEFAULT_LAMBDA,
+            warmup: Default::default(),
+        }
+    }
+
+    /// A law with a strong annealing term (`C = 300`) and a short memory (`lambda = 0.99`).
+    fn law_300(warmup: WarmupConvention) -> AnnealingLaw {
+        AnnealingLaw {
             l0: 2.5,
             a: 0.6,
             alpha: 0.45,
             c: 300.0,
             lambda: 0.99,
-            warmup: Default::default(),
-        };
+            warmup,
+        }
+    }
+
+    #[test]
+    fn matches_naive_and_gradient_matches_finite_differences() {
+        let (s, law) = (warm_wsd(), law_300(Default::default()));
         let steps = [1, 50, 51, 700, 800, 900, 1000];
         let (v, g) = law.predict_with_gradient(&s, &steps);
         let p = law.params();
@@ -753,14 +741,7 @@ mod tests {
     #[test]
     fn invalid_inputs_and_model() {
         let s = Schedule::cosine(3e-4, 3e-5, 100).unwrap();
-        let law = AnnealingLaw {
-            l0: 2.8,
-            a: 0.5,
-            alpha: 0.5,
-            c: 1.0,
-            lambda: DEFAULT_LAMBDA,
-            warmup: Default::default(),
-        };
+        let law = plain_law();
         let v = law.predict(&s, &[0, 100, 101]);
         assert!(v[0].is_nan() && v[1].is_finite() && v[2].is_nan());
         let bad = AnnealingLaw {
@@ -806,17 +787,7 @@ mod tests {
 
     #[test]
     fn warmup_conventions_and_streaming() {
-        let s = Schedule::linear_warmup(3e-4, 50).unwrap().then(
-            Schedule::wsd(3e-4, 3e-5, 950, 0.2, crate::schedule::Decay::Exponential).unwrap(),
-        );
-        let at_peak = AnnealingLaw {
-            l0: 2.5,
-            a: 0.6,
-            alpha: 0.45,
-            c: 300.0,
-            lambda: 0.99,
-            warmup: WarmupConvention::AtPeak,
-        };
+        let (s, at_peak) = (warm_wsd(), law_300(WarmupConvention::AtPeak));
         let ramp = AnnealingLaw {
             warmup: WarmupConvention::Ramp,
             ..at_peak
@@ -877,14 +848,7 @@ mod tests {
         let s = Schedule::linear_warmup(3e-4, 2000)
             .unwrap()
             .then(Schedule::cosine(3e-4, 3e-5, 998_000).unwrap());
-        let law = AnnealingLaw {
-            l0: 2.8,
-            a: 0.5,
-            alpha: 0.5,
-            c: 1.0,
-            lambda: DEFAULT_LAMBDA,
-            warmup: Default::default(),
-        };
+        let law = plain_law();
         let steps: Vec<usize> = (1..=500).map(|i| i * 2000).collect();
         let (v, _) = law.predict_with_gradient(&s, &steps);
         assert_eq!(v.len(), 500);

@@ -31,3 +31,46 @@ pub mod kaplan;
 pub use chinchilla::{Allocation, ChinchillaLaw};
 pub use data_constrained::{DataConstrainedAllocation, DataConstrainedAt, DataConstrainedLaw};
 pub use kaplan::{CriticalBatch, KaplanJoint, KaplanPowerLaw, KaplanSteps};
+
+use crate::error::{Error, Result};
+
+/// Every step must be an update of a schedule of `len` updates (`1..=len`); the error names the
+/// field `"steps"` and the 1-based row.
+pub(crate) fn check_steps(len: usize, steps: &[usize]) -> Result<()> {
+    match steps.iter().position(|&t| t == 0 || t > len) {
+        None => Ok(()),
+        Some(i) => Err(Error::OutOfDomain {
+            field: "steps".to_string(),
+            row: Some(i + 1),
+            value: steps[i] as f64,
+            requirement: format!("in 1..={len}"),
+        }),
+    }
+}
+
+/// [`check_steps`], then the law's predictions `predict()` at `steps` through
+/// [`finite_predictions`].
+pub(crate) fn checked_predictions(
+    what: &str,
+    len: usize,
+    steps: &[usize],
+    predict: impl FnOnce() -> Vec<f64>,
+) -> Result<Vec<f64>> {
+    check_steps(len, steps)?;
+    finite_predictions(what, steps, predict())
+}
+
+/// `values` (a law's predictions at `steps`) as an error if one is not finite: the
+/// [`Error::Numerical`] names `what` (for example `"multi-power prediction"`) and the step.
+pub(crate) fn finite_predictions(
+    what: &str,
+    steps: &[usize],
+    values: Vec<f64>,
+) -> Result<Vec<f64>> {
+    match steps.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
+        None => Ok(values),
+        Some((t, v)) => Err(Error::Numerical(format!(
+            "{what} at step {t} is not finite ({v})"
+        ))),
+    }
+}

@@ -261,16 +261,9 @@ impl MultiPowerLaw {
     /// ```
     pub fn try_predict(&self, schedule: &Schedule, steps: &[usize]) -> Result<Vec<f64>> {
         self.validate()?;
-        check_steps(schedule, steps)?;
-        let values = self.predict(schedule, steps);
-        for (&t, &v) in steps.iter().zip(&values) {
-            if !v.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "multi-power prediction at step {t} is not finite ({v})"
-                )));
-            }
-        }
-        Ok(values)
+        super::checked_predictions("multi-power prediction", schedule.len(), steps, || {
+            self.predict(schedule, steps)
+        })
     }
 
     /// Predictions and their gradients with respect to `[l0, a, alpha, b, c, beta, gamma]`
@@ -421,21 +414,6 @@ fn drop_g(law: &MultiPowerLaw, ln_eta: f64, sk: f64) -> f64 {
         ln_y.exp().ln_1p()
     };
     -(-law.beta * l1p).exp_m1()
-}
-
-fn check_steps(schedule: &Schedule, steps: &[usize]) -> Result<()> {
-    let n = schedule.len();
-    for (i, &t) in steps.iter().enumerate() {
-        if t == 0 || t > n {
-            return Err(Error::OutOfDomain {
-                field: "steps".to_string(),
-                row: Some(i + 1),
-                value: t as f64,
-                requirement: format!("in 1..={n}"),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// An update whose rate drops to exactly zero (after warmup).

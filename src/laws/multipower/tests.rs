@@ -15,15 +15,7 @@ use crate::schedule::Decay;
 fn naive(law: &MultiPowerLaw, s: &Schedule, t: usize) -> (f64, [f64; 7]) {
     let lrs = s.lrs();
     let w = s.warmup_steps();
-    let MultiPowerLaw {
-        l0,
-        a,
-        alpha,
-        b,
-        c,
-        beta,
-        gamma,
-    } = *law;
+    let [l0, a, alpha, b, c, beta, gamma] = law.params();
     let mut area = Acc::default();
     for &x in &lrs[..t] {
         area.add(x);
