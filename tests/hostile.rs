@@ -8,8 +8,8 @@
 use proptest::prelude::*;
 use scaling_laws::data::{read_runs_csv_from_reader, write_runs_csv, CsvOptions, Run};
 use scaling_laws::isoflop::{
-    approach1, approach2, Approach1Options, Approach2Options, Bootstrap, IsoFlopGroup,
-    IsoFlopWarning, TrainingCurve,
+    approach1, approach2, Approach1Options, Approach2Options, IsoFlopGroup, IsoFlopWarning,
+    TrainingCurve,
 };
 use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{Decay, LossCurve, Schedule};
@@ -118,9 +118,19 @@ fn absurd_sizes_are_typed_errors() {
     for n in [usize::MAX, 1_000_000_000_000] {
         let o = Approach1Options::new().with_n_flops(n);
         assert!(is_invalid_option(&approach1(&curves, &o)), "{n}");
-        let o = Approach1Options::new().with_bootstrap(Bootstrap::new(n, 1));
+        let o =
+            Approach1Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions {
+                resamples: n,
+                seed: 1,
+                ..Default::default()
+            });
         assert!(is_invalid_option(&approach1(&curves, &o)));
-        let o = Approach2Options::new().with_bootstrap(Bootstrap::new(n, 1));
+        let o =
+            Approach2Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions {
+                resamples: n,
+                seed: 1,
+                ..Default::default()
+            });
         assert!(is_invalid_option(&approach2(&groups, &o)));
     }
     // a deserialized design is checked again before simulating
@@ -661,7 +671,7 @@ proptest! {
             })
             .collect();
         let _ = approach2(&groups, &Approach2Options::new());
-        let _ = approach2(&groups, &Approach2Options::new().with_bootstrap(Bootstrap::new(resamples.min(20), 1)));
+        let _ = approach2(&groups, &Approach2Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions { resamples: resamples.min(20), seed: 1, ..Default::default() }));
         let curves: Vec<TrainingCurve> = rows
             .chunks(4)
             .filter_map(|ch| {

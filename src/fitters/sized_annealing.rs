@@ -18,6 +18,9 @@ pub struct SizedAnnealingFit {
     pub law: SizedAnnealingLaw,
     /// The optimizer's report.
     pub report: FitReport,
+    /// The curves and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<Vec<SizedCurve>, SizedAnnealingFitter>,
 }
 
 /// Options for fitting [`SizedAnnealingLaw`]: summed Huber (`delta = 1e-3`) on log loss,
@@ -46,8 +49,8 @@ pub struct SizedAnnealingFit {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizedAnnealingFitter {
-    lambda: Lambda,
-    warmup: WarmupConvention,
+    pub(crate) lambda: Lambda,
+    pub(crate) warmup: WarmupConvention,
     n_starts: usize,
     solver: SolverOptions,
 }
@@ -125,17 +128,24 @@ impl SizedAnnealingFitter {
                 found: model.n_sizes(),
             });
         }
-        let mut bounds = vec![Bound::Positive; 6];
-        if self.lambda == Lambda::Fitted {
-            bounds.push(Bound::Between(0.0, 1.0));
-        }
+        let bounds = self.bounds();
         let problem = Problem::new(&model, &y, Objective::default(), bounds.clone())?;
         let starts = self.starts(&model, &y, &bounds);
         let min = minimize(&problem, &starts, &self.solver)?;
         Ok(SizedAnnealingFit {
             law: model.law(&min.params),
             report: min.report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
+    }
+
+    /// The engine's bounds: `l0, a, alpha, b, beta, c > 0`, a fitted `lambda` in `[0, 1]`.
+    pub(crate) fn bounds(&self) -> Vec<Bound> {
+        let mut bounds = vec![Bound::Positive; 6];
+        if self.lambda == Lambda::Fitted {
+            bounds.push(Bound::Between(0.0, 1.0));
+        }
+        bounds
     }
 
     /// Variable projection over `(alpha, beta)` (and `lambda` when fitted).
