@@ -47,10 +47,9 @@ pub use certificate::{
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use local::{Inner, LocalResult};
+pub(crate) use local::{local_minimize_cost, local_minimize_cost_with, Inner, LocalResult};
 pub use model::{Model, Space};
 pub use multistart::minimize;
-pub(crate) use multistart::{local_minimize_all, local_minimize_all_with};
 pub use objective::{Loss, Objective, Reduction};
 pub use options::{Method, SolverOptions};
 pub(crate) use problem::Cost;

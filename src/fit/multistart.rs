@@ -17,12 +17,9 @@
 //! going to the earliest start. **`StartOutcome`** is, for each of those starts, where it ended
 //! after every phase it went through and the work summed over them.
 
-use super::local::{
-    lbfgs_scaled, lm_then_lbfgs, local_minimize_cost, local_minimize_cost_with, norm, Inner,
-    LocalResult,
-};
+use super::local::{lbfgs_scaled, lm_then_lbfgs, norm, LocalResult};
 use super::options::{Method, SolverOptions};
-use super::problem::{Cost, Problem};
+use super::problem::Problem;
 use super::report::{FitReport, Minimum, StartOutcome};
 use super::Model;
 use crate::error::{check, Error, Result};
@@ -74,7 +71,6 @@ impl Plan {
     }
 
     /// The one-basin tolerance (see [`Plan::basin`](field@Plan::basin)).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn basin(self, basin: f64) -> Self {
         Plan { basin, ..self }
     }
@@ -215,8 +211,9 @@ where
     }
 }
 
-/// Index of the lowest finite objective, ties going to the earliest.
-fn best_of(outcomes: &[LocalResult]) -> Option<usize> {
+/// `best_start` over outcomes gathered from several drivers (concatenated in the order of
+/// their starts): the index of the lowest finite objective, ties going to the earliest.
+pub(crate) fn best_of(outcomes: &[LocalResult]) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (k, o) in outcomes.iter().enumerate() {
         if o.f.is_finite() && best.is_none_or(|b| o.f < outcomes[b].f) {
@@ -331,42 +328,6 @@ pub(crate) fn minimize_planned<M: Model + ?Sized>(
         params: b.params,
         report,
     })
-}
-
-/// Local minimisation of any [`Cost`] from every start (unconstrained coordinates) with
-/// argmin's L-BFGS, through the driver's one-phase plan; results in start order.
-///
-/// A thin wrapper kept for callers outside the engine while they move to [`MultiStart`].
-pub(crate) fn local_minimize_all<C: Cost + ?Sized>(
-    cost: &C,
-    starts: &[Vec<f64>],
-    options: &SolverOptions,
-) -> Vec<LocalResult> {
-    let mut driver = MultiStart::new(
-        options,
-        Plan::single(),
-        |u: &[f64], o: &SolverOptions, _: Phase| local_minimize_cost(cost, u, o),
-    );
-    driver.explore(starts);
-    driver.into_outcomes()
-}
-
-/// [`local_minimize_all`] with a choice of inner L-BFGS.
-///
-/// A thin wrapper kept for callers outside the engine while they move to [`MultiStart`].
-pub(crate) fn local_minimize_all_with<C: Cost + ?Sized>(
-    cost: &C,
-    starts: &[Vec<f64>],
-    options: &SolverOptions,
-    inner: Inner,
-) -> Vec<LocalResult> {
-    let mut driver = MultiStart::new(
-        options,
-        Plan::single(),
-        |u: &[f64], o: &SolverOptions, _: Phase| local_minimize_cost_with(cost, u, o, inner),
-    );
-    driver.explore(starts);
-    driver.into_outcomes()
 }
 
 #[cfg(test)]

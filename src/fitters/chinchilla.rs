@@ -25,8 +25,9 @@
 
 use crate::data::Run;
 use crate::error::{check, Error, Result};
+use crate::fit::multistart::{best_of, MultiStart, Phase, Plan};
 use crate::fit::{
-    certify, local_minimize_all_with, Bound, Certificate, CertificateTest, Cost, FitReport, Inner,
+    certify, local_minimize_cost_with, Bound, Certificate, CertificateTest, Cost, FitReport, Inner,
     LocalResult, Loss, Objective, Reduction, ResidualPoint, SolverOptions, Space, StartOutcome,
     Status,
 };
@@ -267,15 +268,16 @@ impl ChinchillaFitter {
             Starts::Hoffmann => 5,
             _ => 3,
         };
-        let (starts, best, outcomes) = match &self.starts {
+        let (starts, mut outcomes) = match &self.starts {
             Starts::VariableProjection => variable_projection_fit(&data, &cost, &self.solver, keep),
             Starts::Hoffmann => {
                 let starts: Vec<Vec<f64>> = hoffmann_grid()
                     .iter()
                     .map(|p| data.to_internal(p))
                     .collect();
-                let (best, outcomes) = two_phase(&cost, &starts, &self.solver, keep);
-                (starts, best, outcomes)
+                let outcomes =
+                    run_starts(&cost, &starts, &self.solver, two_phase(&self.solver, keep));
+                (starts, outcomes)
             }
             Starts::Custom(laws) => {
                 if laws.is_empty() {
@@ -304,58 +306,53 @@ impl ChinchillaFitter {
                         polish: false,
                         ..self.solver.clone()
                     };
-                    local_minimize_all_with(&cost, &starts, &tight, INNER)
+                    run_starts(&cost, &starts, &tight, Plan::single())
                 });
-                let (mut best, mut outcomes) = match warm {
-                    Some(r) if r.iter().all(|o| o.status.is_converged()) => {
-                        let best = r.iter().min_by(|a, b| a.f.total_cmp(&b.f)).cloned();
-                        (best, r)
-                    }
-                    _ => two_phase(&cost, &starts, &self.solver, keep),
+                let mut outcomes = match warm {
+                    Some(r) if r.iter().all(|o| o.status.is_converged()) => r,
+                    _ => run_starts(&cost, &starts, &self.solver, two_phase(&self.solver, keep)),
                 };
                 // a start on a plateau (a term that no run can see, as with alpha = 5) stops
                 // where nothing moves; the default starts find the basin
-                if best
-                    .as_ref()
-                    .is_some_and(|b| !b.status.is_converged() && dead_term(&data, &b.u))
-                {
-                    let (more, b2, o2) = variable_projection_fit(&data, &cost, &self.solver, keep);
+                if best_of(&outcomes).is_some_and(|b| {
+                    !outcomes[b].status.is_converged() && dead_term(&data, &outcomes[b].u)
+                }) {
+                    let (more, o2) = variable_projection_fit(&data, &cost, &self.solver, keep);
                     starts.extend(more);
                     outcomes.extend(o2);
-                    best = better(best, b2);
                 }
-                (starts, best, outcomes)
+                (starts, outcomes)
             }
         };
         // a steep asymmetric penalty (lower envelope): its landscape is a cliff for every start;
         // approach it by continuation in the over-weight, from the symmetric fit upwards
-        let (starts, best, outcomes) = match self.continuation_start(runs) {
-            Some(law) => {
-                let (mut starts, mut best, mut outcomes) = (starts, best, outcomes);
-                let s = data.to_internal(&law.log_params());
-                let (b2, o2) = two_phase(&cost, std::slice::from_ref(&s), &self.solver, 1);
-                starts.push(s);
-                outcomes.extend(o2);
-                best = better(best, b2);
-                (starts, best, outcomes)
-            }
-            None => (starts, best, outcomes),
-        };
-        let Some(mut best) = best else {
+        let mut starts = starts;
+        if let Some(law) = self.continuation_start(runs) {
+            let s = data.to_internal(&law.log_params());
+            let o2 = run_starts(
+                &cost,
+                std::slice::from_ref(&s),
+                &self.solver,
+                two_phase(&self.solver, 1),
+            );
+            starts.push(s);
+            outcomes.extend(o2);
+        }
+        // best_start: the lowest objective over every start, ties to the earliest (the driver's)
+        let Some(best) = best_of(&outcomes) else {
             return Err(Error::Numerical(
                 "no starting point gave a finite objective".into(),
             ));
         };
-        let mut outcomes = outcomes;
-        if !best.status.is_converged() {
+        let status = outcomes[best].status;
+        if !status.is_converged() {
             // stalled, or still crawling at the iteration limit, where the penalty's curvature
             // jumps (a steep asymmetric arm, runs pinned at the Huber threshold): damped
             // Gauss-Newton on the exact piecewise curvature
-            if let Some(p) = gauss_newton_polish(&cost, &best, self.solver.certificate_tolerance) {
-                if let Some(o) = outcomes.iter_mut().find(|o| **o == best) {
-                    *o = p.clone();
-                }
-                best = p;
+            if let Some(p) =
+                gauss_newton_polish(&cost, &outcomes[best], self.solver.certificate_tolerance)
+            {
+                outcomes[best] = p;
             }
         }
         if self.estimator == Estimator::MinimumObjective {
@@ -364,24 +361,25 @@ impl ChinchillaFitter {
                 Reduction::Sum => data.w_scale,
                 Reduction::Mean => 1.0,
             };
-            for r in outcomes.iter_mut().chain(std::iter::once(&mut best)) {
+            for r in outcomes.iter_mut() {
                 unscale(r, k);
             }
         }
         match self.estimator {
             Estimator::MinimumObjective => {
-                let law = data.to_law(&best.u)?;
+                let b = &outcomes[best];
+                let law = data.to_law(&b.u)?;
                 let report = build_report(
                     &data,
                     self.objective,
-                    &best,
+                    (best, b),
                     &starts,
                     &outcomes,
                     self.solver.record_starts,
                 );
                 Ok(ChinchillaFit {
                     law,
-                    objective: best.f,
+                    objective: b.f,
                     report,
                     likelihood: None,
                     source: Default::default(),
@@ -393,7 +391,7 @@ impl ChinchillaFitter {
                     Starts::Custom(_) => &starts,
                     _ => &[],
                 };
-                self.fit_likelihood(&data, &best, &outcomes, user)
+                self.fit_likelihood(&data, &outcomes[best], &outcomes, user)
                     .map(|f| f.attach(runs, self))
             }
         }
@@ -471,9 +469,10 @@ impl ChinchillaFitter {
                 starts.push(u);
             }
         }
-        let (best, outcomes) = two_phase(&ml, &starts, &self.solver, 2);
-        let mut best = best
+        let mut outcomes = run_starts(&ml, &starts, &self.solver, two_phase(&self.solver, 2));
+        let b = best_of(&outcomes)
             .ok_or_else(|| Error::Numerical("the likelihood is not finite at any start".into()))?;
+        let mut best = outcomes[b].clone();
         // the smooth optimizer stalls at the likelihood's kinks: finish at the vertex
         if let Some(vx) = lad::vertex(data, &best.u) {
             let (x, ev) = lad::refine(&ml, &vx.u);
@@ -497,12 +496,13 @@ impl ChinchillaFitter {
                 };
             }
         }
+        // best_start's outcome is where the fit ended (after the vertex step, if it helped);
         // the report counts every stage: the minimum-objective fit the likelihood starts from
+        outcomes[b] = best.clone();
         best.iterations += point.iterations;
         best.evaluations += point.evaluations;
         let law = data.to_law(&best.u[..5])?;
         let sigma = best.u[5].exp();
-        let mut outcomes = outcomes;
         for r in outcomes.iter_mut().chain(std::iter::once(&mut best)) {
             unscale(r, data.w_scale);
         }
@@ -519,7 +519,7 @@ impl ChinchillaFitter {
         let report = build_report(
             data,
             spec,
-            &best,
+            (b, &best),
             &starts,
             &outcomes,
             self.solver.record_starts,
@@ -1545,13 +1545,10 @@ fn explore_options(o: &SolverOptions) -> SolverOptions {
     }
 }
 
-/// Two end points in one basin of the objective: the refinement of one reaches the optimum of
+/// Two exploratory end points are one basin (only the better is refined) when every coordinate
+/// differs by at most `BASIN * (1 + max(|a|, |b|))`: the refinement of one reaches the optimum of
 /// both (the basins of this objective are long flat valleys, so the test is loose).
-fn same_basin(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(x, y)| (x - y).abs() <= 1e-2 * (1.0 + x.abs().max(y.abs())))
-}
+const BASIN: f64 = 1e-2;
 
 fn same_point(a: &[f64], b: &[f64]) -> bool {
     a.iter()
@@ -1559,11 +1556,42 @@ fn same_point(a: &[f64], b: &[f64]) -> bool {
         .all(|(x, y)| (x - y).abs() <= 1e-6 * (1.0 + x.abs().max(y.abs())))
 }
 
-/// Phase 1: every start with exploratory tolerances. Its end points are certified by the
-/// cheap relative-gradient test ([`Explore`]); the ones that are refined get the full residual
-/// certificate in phase 2.
-fn explore<C: Cost>(cost: &C, starts: &[Vec<f64>], options: &SolverOptions) -> Vec<LocalResult> {
-    local_minimize_all_with(&Explore(cost), starts, &explore_options(options), INNER)
+/// The plan of every Chinchilla multi-start: every start with [`explore_options`], then the
+/// `keep` best end points in distinct basins ([`same_basin`]) refined with the caller's options.
+fn two_phase(options: &SolverOptions, keep: usize) -> Plan {
+    Plan::two_phase(explore_options(options), keep).basin(BASIN)
+}
+
+/// The starts through the engine's driver with `plan` (both phases of a two-phase plan);
+/// every start's outcome, in order. Exploratory solves are certified by the cheap
+/// relative-gradient test ([`Explore`]); the ones that are refined get the cost's own
+/// certificate in the second phase.
+fn run_starts<C: Cost>(
+    cost: &C,
+    starts: &[Vec<f64>],
+    options: &SolverOptions,
+    plan: Plan,
+) -> Vec<LocalResult> {
+    let mut driver = driver(cost, options, plan);
+    driver.explore(starts);
+    driver.refine();
+    driver.into_outcomes()
+}
+
+/// The engine's driver on `cost` with the lean L-BFGS ([`INNER`]).
+fn driver<'o, C: Cost>(
+    cost: &C,
+    options: &'o SolverOptions,
+    plan: Plan,
+) -> MultiStart<'o, impl Fn(&[f64], &SolverOptions, Phase) -> LocalResult + Sync> {
+    let exploring = plan.explore.is_some();
+    MultiStart::new(options, plan, move |u: &[f64], o: &SolverOptions, phase| {
+        if exploring && phase == Phase::First {
+            local_minimize_cost_with(&Explore(cost), u, o, INNER)
+        } else {
+            local_minimize_cost_with(cost, u, o, INNER)
+        }
+    })
 }
 
 /// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
@@ -1580,66 +1608,6 @@ impl<C: Cost> Cost for Explore<'_, C> {
     }
 }
 
-/// Phase 2: the `keep` best distinct phase-1 end points, refined with the caller's options
-/// (their outcomes replace the phase-1 ones in `phase1`). Returns the best.
-fn refine<C: Cost>(
-    cost: &C,
-    phase1: &mut [LocalResult],
-    options: &SolverOptions,
-    keep: usize,
-) -> Option<LocalResult> {
-    let mut order: Vec<usize> = (0..phase1.len())
-        .filter(|&k| phase1[k].f.is_finite())
-        .collect();
-    order.sort_by(|&a, &b| phase1[a].f.total_cmp(&phase1[b].f).then(a.cmp(&b)));
-    let mut chosen: Vec<usize> = Vec::new();
-    for &k in &order {
-        if chosen.len() >= keep {
-            break;
-        }
-        if chosen
-            .iter()
-            .any(|&c| same_basin(&phase1[c].u, &phase1[k].u))
-        {
-            continue;
-        }
-        chosen.push(k);
-    }
-    let refine: Vec<Vec<f64>> = chosen.iter().map(|&k| phase1[k].u.clone()).collect();
-    let phase2 = local_minimize_all_with(cost, &refine, options, INNER);
-    let mut best: Option<(usize, LocalResult)> = None;
-    for (&k, mut r) in chosen.iter().zip(phase2) {
-        // a refinement never makes a start worse
-        if !(r.f <= phase1[k].f) {
-            r = phase1[k].clone();
-        } else {
-            r.iterations += phase1[k].iterations;
-            r.evaluations += phase1[k].evaluations;
-        }
-        phase1[k] = r.clone();
-        let better = match &best {
-            None => true,
-            Some((bk, b)) => r.f < b.f || (r.f == b.f && k < *bk),
-        };
-        if better {
-            best = Some((k, r));
-        }
-    }
-    best.map(|(_, r)| r)
-}
-
-/// Both phases. Returns the best result and every start's outcome.
-fn two_phase<C: Cost>(
-    cost: &C,
-    starts: &[Vec<f64>],
-    options: &SolverOptions,
-    keep: usize,
-) -> (Option<LocalResult>, Vec<LocalResult>) {
-    let mut phase1 = explore(cost, starts, options);
-    let best = refine(cost, &mut phase1, options, keep);
-    (best, phase1)
-}
-
 /// The default strategy: starts at the best minima of the least-squares variable-projection
 /// profile; then, from the best exploratory fit, one step of iteratively reweighted least
 /// squares towards the objective's penalty and starts at the new profile's minima (robust to
@@ -1650,7 +1618,7 @@ fn variable_projection_fit(
     cost: &ChinCost<'_>,
     options: &SolverOptions,
     keep: usize,
-) -> (Vec<Vec<f64>>, Option<LocalResult>, Vec<LocalResult>) {
+) -> (Vec<Vec<f64>>, Vec<LocalResult>) {
     let basis = Basis::new(d);
     let base = base_weights(d, &cost.objective);
     let mut seen = Vec::new();
@@ -1660,21 +1628,18 @@ fn variable_projection_fit(
         starts.push(fallback_start(d));
     }
     starts.extend(valley_starts(d, &basis, &p, &mut seen));
-    let mut results = explore(cost, &starts, options);
-    let best1 = results
-        .iter()
-        .filter(|r| r.f.is_finite())
-        .min_by(|a, b| a.f.total_cmp(&b.f));
-    if let Some(b) = best1 {
-        let w = irls_weights(d, &cost.objective, &base, &b.u);
+    let mut driver = driver(cost, options, two_phase(options, keep));
+    let first = driver.explore(&starts);
+    let w = best_of(first).map(|b| irls_weights(d, &cost.objective, &base, &first[b].u));
+    if let Some(w) = w {
         let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
         if !more.is_empty() {
-            results.extend(explore(cost, &more, options));
+            driver.explore(&more);
             starts.extend(more);
         }
     }
-    let best = refine(cost, &mut results, options, keep);
-    (starts, best, results)
+    driver.refine();
+    (starts, driver.into_outcomes())
 }
 
 /// Euclidean norm without overflow (the gradient of a sum with weights near 1e200).
@@ -1786,14 +1751,6 @@ fn gauss_newton_polish(
     })
 }
 
-/// The better of two optional results (the first on ties).
-fn better(a: Option<LocalResult>, b: Option<LocalResult>) -> Option<LocalResult> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b.f < a.f { b } else { a }),
-        (a, b) => a.or(b),
-    }
-}
-
 /// Whether the `A` or `B` term is below `1e-12` of the prediction at every run: a plateau of
 /// the objective where that term's parameters do not move it.
 fn dead_term(d: &Data, u: &[f64]) -> bool {
@@ -1825,12 +1782,11 @@ fn report_params(data: &Data, u: &[f64]) -> Vec<f64> {
 fn build_report(
     data: &Data,
     objective: Objective,
-    best: &LocalResult,
+    (best_index, best): (usize, &LocalResult),
     starts: &[Vec<f64>],
     outcomes: &[LocalResult],
     record: bool,
 ) -> FitReport {
-    let best_index = outcomes.iter().position(|o| o == best).unwrap_or(0);
     let tol = 1e-9 * best.f.abs().max(f64::MIN_POSITIVE);
     let n_at_best = outcomes.iter().filter(|o| o.f - best.f <= tol).count();
     let starts = record.then(|| {
@@ -1996,7 +1952,7 @@ mod phase1_study {
             ..SolverOptions::default()
         };
         let t = std::time::Instant::now();
-        let truth = local_minimize_all_with(&cost, &starts, &tight, INNER);
+        let truth = run_starts(&cost, &starts, &tight, Plan::single());
         let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
         println!("tight: {ev} evals, {:?}", t.elapsed());
         let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
@@ -2018,7 +1974,7 @@ mod phase1_study {
                 ..SolverOptions::default()
             };
             let t = std::time::Instant::now();
-            let res = local_minimize_all_with(&cost, &starts, &o, INNER);
+            let res = run_starts(&cost, &starts, &o, Plan::single());
             let el = t.elapsed();
             let ev: u64 = res.iter().map(|r| r.evaluations).sum();
             let mut gaps: Vec<f64> = res

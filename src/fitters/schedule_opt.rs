@@ -29,7 +29,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::fit::{local_minimize_all, Cost, FitReport, Objective, SolverOptions, Status};
+use crate::fit::multistart::{MultiStart, Phase, Plan};
+use crate::fit::{local_minimize_cost, Cost, FitReport, Objective, SolverOptions, Status};
 use crate::laws::multipower::MultiPowerLaw;
 use crate::numeric::{logistic as sigmoid, softplus};
 use crate::schedule::Schedule;
@@ -187,15 +188,16 @@ pub fn optimize_schedule(
         cosine_like.push(inc.exp_m1().ln());
     }
     let starts = [flat, cosine_like];
-    let results = local_minimize_all(&cost, &starts, &options.solver);
-    let (best_start, best) = results
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.f.is_finite())
-        .min_by(|a, b| a.1.f.total_cmp(&b.1.f))
-        .ok_or_else(|| {
-            Error::Numerical("the predicted final loss is not finite at any start".to_string())
-        })?;
+    let mut driver = MultiStart::new(
+        &options.solver,
+        Plan::single(),
+        |u: &[f64], o: &SolverOptions, _: Phase| local_minimize_cost(&cost, u, o),
+    );
+    driver.explore(&starts);
+    let best_start = driver.best().ok_or_else(|| {
+        Error::Numerical("the predicted final loss is not finite at any start".to_string())
+    })?;
+    let best = &driver.outcomes()[best_start];
     let v = cost.knot_values(&best.u);
     let post = cost.interpolate(&v);
     let post = Schedule::from_lrs(post)?;
@@ -205,7 +207,6 @@ pub fn optimize_schedule(
         post
     };
     let final_loss = law.final_loss(&schedule);
-    let tol = 1e-9 * best.f.abs().max(f64::MIN_POSITIVE);
     let report = FitReport {
         objective: best.f,
         objective_spec: Objective::default(),
@@ -216,7 +217,7 @@ pub fn optimize_schedule(
         n_points: steps,
         n_starts: starts.len(),
         best_start,
-        n_starts_at_best: results.iter().filter(|r| r.f - best.f <= tol).count(),
+        n_starts_at_best: driver.n_at_best(),
         starts: None,
     };
     Ok(OptimizedSchedule {
