@@ -27,7 +27,7 @@ use crate::data::Run;
 use crate::error::{check, Error, Result};
 use crate::fit::multistart::{best_of, MultiStart, Phase, Plan};
 use crate::fit::{
-    certify, local_minimize_cost_with, Bound, Certificate, CertificateTest, Cost, FitReport, Inner,
+    certify, local_minimize_cost, Bound, Certificate, CertificateTest, Cost, FitReport,
     LocalResult, Loss, Objective, Reduction, ResidualPoint, SolverOptions, Space, StartOutcome,
     Status,
 };
@@ -622,10 +622,6 @@ pub fn chinchilla_objective(
 // ---------------------------------------------------------------------------------------------
 // the two-phase driver
 
-/// The L-BFGS used for Chinchilla fits: the lean one (a fifth fewer instructions than argmin's on
-/// this objective, for the same iterations).
-const INNER: Inner = Inner::Lean;
-
 /// Options for the first, exploratory phase: looser tolerances (never tighter than the
 /// caller's), no polish.
 fn explore_options(o: &SolverOptions) -> SolverOptions {
@@ -681,9 +677,9 @@ fn driver<'o, C: Cost>(
     let exploring = plan.explore.is_some();
     MultiStart::new(options, plan, move |u: &[f64], o: &SolverOptions, phase| {
         if exploring && phase == Phase::First {
-            local_minimize_cost_with(&Explore(cost), u, o, INNER)
+            local_minimize_cost(&Explore(cost), u, o)
         } else {
-            local_minimize_cost_with(cost, u, o, INNER)
+            local_minimize_cost(cost, u, o)
         }
     })
 }
