@@ -290,28 +290,8 @@ pub fn covariance<M: Model + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fit::test_models::line;
     use crate::fit::{Bound, Objective};
-
-    /// y = p0 + p1 x
-    struct Line(Vec<f64>);
-    impl Model for Line {
-        fn n_params(&self) -> usize {
-            2
-        }
-        fn n_points(&self) -> usize {
-            self.0.len()
-        }
-        fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
-            let mut jac = jac;
-            for (i, &x) in self.0.iter().enumerate() {
-                pred[i] = p[0] + p[1] * x;
-                if let Some(j) = jac.as_deref_mut() {
-                    j[2 * i] = 1.0;
-                    j[2 * i + 1] = x;
-                }
-            }
-        }
-    }
 
     /// Classical least-squares standard errors of a straight line, against the textbook formula
     /// se(slope) = s / sqrt(Sxx), se(intercept) = s sqrt(1/n + xbar^2 / Sxx).
@@ -324,7 +304,7 @@ mod tests {
             .zip(&noise)
             .map(|(x, e)| 1.0 + 2.0 * x + e)
             .collect();
-        let m = Line(x.clone());
+        let m = line(x.clone());
         let p = Problem::new(&m, &y, Objective::squared_linear(), vec![Bound::Free; 2]).unwrap();
         let min = crate::fit::minimize(&p, &[vec![0.0, 0.0]], &Default::default()).unwrap();
         let c = covariance(&p, &min.params, CovarianceKind::Classical).unwrap();
@@ -357,7 +337,7 @@ mod tests {
             .iter()
             .map(|v| 1.0 + 2.0 * v + 0.1 * (v * 3.0).sin())
             .collect();
-        let m = Line(x);
+        let m = line(x);
         let p = Problem::new(&m, &y, Objective::squared_linear(), vec![Bound::Free; 2]).unwrap();
         assert!(matches!(
             covariance(&p, &[1.0], CovarianceKind::Sandwich),

@@ -1,8 +1,8 @@
 //! The local solver: Levenberg-Marquardt, then L-BFGS rounds, the optional Newton polish and the
 //! convergence certificate that decides whether a start has converged.
 //!
-//! Each start runs argmin's L-BFGS with a More-Thuente line search on the unconstrained
-//! parameters, in *rounds*: every round divides the objective by its current scale
+//! Each start runs the crate's L-BFGS ([`super::lbfgs`], strong-Wolfe line search) on the
+//! unconstrained parameters, in *rounds*: every round divides the objective by its current scale
 //! (`max(|f|, |grad f|)`), so every stopping rule is relative and the same data summed or
 //! averaged stop at the same optimum. A round ends when L-BFGS stops (gradient or objective
 //! change below tolerance, line search unable to progress, or the iteration cap); the next round
@@ -15,10 +15,6 @@ use super::options::SolverOptions;
 use super::problem::{Cost, Problem};
 use super::report::Status;
 use super::{Certificate, Model};
-use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
-use std::cell::RefCell;
 
 /// Levenberg-Marquardt from `u0`, then the L-BFGS rounds (which confirm convergence at once
 /// when Levenberg-Marquardt reached it); iterations and evaluations are summed.
@@ -102,71 +98,6 @@ impl<C: Cost + ?Sized> Cost for Rescaled<'_, C> {
     }
 }
 
-/// Best point seen and a one-entry cache, shared by the cost and gradient callbacks.
-struct Tracker {
-    best_u: Vec<f64>,
-    best_f: f64,
-    best_g: Vec<f64>,
-    cache_u: Vec<f64>,
-    cache_f: f64,
-    cache_g: Vec<f64>,
-    evals: u64,
-}
-
-impl Tracker {
-    fn eval<C: Cost + ?Sized>(&mut self, cost: &C, u: &[f64]) -> (f64, Vec<f64>) {
-        if self.cache_u.as_slice() == u {
-            return (self.cache_f, self.cache_g.clone());
-        }
-        let mut g = vec![0.0; u.len()];
-        let f = checked(cost, u, &mut g);
-        self.evals += 1;
-        if f < self.best_f {
-            self.best_f = f;
-            self.best_u.clear();
-            self.best_u.extend_from_slice(u);
-            self.best_g.clone_from(&g);
-        }
-        self.cache_u.clear();
-        self.cache_u.extend_from_slice(u);
-        self.cache_f = f;
-        self.cache_g.clone_from(&g);
-        (f, g)
-    }
-}
-
-/// The objective divided by a fixed scale, as argmin sees it.
-struct Scaled<'t, 'p, C: Cost + ?Sized> {
-    problem: &'p C,
-    tracker: &'t RefCell<Tracker>,
-    inv_scale: f64,
-}
-
-/// Value returned for infeasible points: large but finite, so the line search backtracks.
-const INFEASIBLE: f64 = 1e30;
-
-impl<C: Cost + ?Sized> CostFunction for Scaled<'_, '_, C> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, u: &Self::Param) -> std::result::Result<f64, argmin::core::Error> {
-        let (f, _) = self.tracker.borrow_mut().eval(self.problem, u);
-        Ok(if f.is_finite() {
-            f * self.inv_scale
-        } else {
-            INFEASIBLE
-        })
-    }
-}
-
-impl<C: Cost + ?Sized> Gradient for Scaled<'_, '_, C> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, u: &Self::Param) -> std::result::Result<Vec<f64>, argmin::core::Error> {
-        let (_, g) = self.tracker.borrow_mut().eval(self.problem, u);
-        Ok(g.into_iter().map(|x| x * self.inv_scale).collect())
-    }
-}
-
 pub(super) fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
@@ -199,58 +130,28 @@ pub(crate) struct LocalResult {
     pub status: Status,
 }
 
-/// One start: L-BFGS rounds, then the optional Newton polish.
+/// One start: L-BFGS rounds ([`super::lbfgs`]), then the optional Newton polish.
 pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
     problem: &C,
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
-    local_minimize_cost_with(problem, u0, options, Inner::Argmin)
-}
-
-/// Which L-BFGS runs inside the engine's rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Inner {
-    /// argmin's L-BFGS with a More-Thuente line search (the default engine).
-    Argmin,
-    /// The crate's allocation-free L-BFGS with a strong-Wolfe line search
-    /// ([`super::lbfgs`]), for objectives so cheap that argmin's bookkeeping matters.
-    Lean,
-}
-/// [`local_minimize_cost`] with a choice of inner L-BFGS.
-pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
-    problem: &C,
-    u0: &[f64],
-    options: &SolverOptions,
-    inner: Inner,
-) -> LocalResult {
     let np = problem.dim();
-    let u0 = u0.to_vec();
     let mut g = vec![0.0; np];
-    let f0 = checked(problem, &u0, &mut g);
-    let tracker = RefCell::new(Tracker {
-        best_u: u0.clone(),
-        best_f: f0,
-        best_g: g.clone(),
-        cache_u: u0.clone(),
-        cache_f: f0,
-        cache_g: g.clone(),
-        evals: 1,
-    });
-    let outcome =
-        |u: &[f64], f: f64, g: &[f64], iters: u64, evals: u64, status: Status| LocalResult {
-            u: u.to_vec(),
-            f,
-            g: g.to_vec(),
-            iterations: iters,
-            evaluations: evals,
-            status,
-        };
+    let f0 = checked(problem, u0, &mut g);
     if !f0.is_finite() {
-        return outcome(&u0, f64::INFINITY, &g, 0, 1, Status::Infeasible);
+        return LocalResult {
+            u: u0.to_vec(),
+            f: f64::INFINITY,
+            g,
+            iterations: 0,
+            evaluations: 1,
+            status: Status::Infeasible,
+        };
     }
-    let (mut u, mut f) = (u0, f0);
+    let (mut u, mut f) = (u0.to_vec(), f0);
     let mut iterations = 0u64;
+    let mut evals = 1u64;
     let mut status = Status::IterationLimit;
     for _round in 0..options.max_rounds {
         let gnorm = norm(&g);
@@ -264,75 +165,26 @@ pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
         }
         let scale = f.abs().max(gnorm).max(f64::MIN_POSITIVE);
         let rel = f.abs() / scale;
-        let remaining = options.max_iterations - iterations;
-        let mut hit_cap = false;
-        let improvement;
-        if inner == Inner::Lean {
-            let r = super::lbfgs::run(
-                problem,
-                &u,
-                f,
-                &g,
-                scale,
-                options.gradient_tolerance * rel,
-                options.objective_tolerance * rel,
-                remaining,
-                options.memory,
-            );
-            iterations += r.iterations;
-            tracker.borrow_mut().evals += r.evaluations;
-            hit_cap = r.hit_cap;
-            improvement = f - r.f;
-            if r.f < f {
-                u = r.u;
-                f = r.f;
-                g = r.g;
-            }
-        } else {
-            let solver = LBFGS::new(MoreThuenteLineSearch::new(), options.memory)
-                .with_tolerance_grad(options.gradient_tolerance * rel)
-                .and_then(|s| s.with_tolerance_cost(options.objective_tolerance * rel));
-            let Ok(solver) = solver else {
-                status = Status::IterationLimit;
-                break;
-            };
-            let scaled = Scaled {
-                problem,
-                tracker: &tracker,
-                inv_scale: 1.0 / scale,
-            };
-            let gg = g.iter().map(|x| x / scale).collect::<Vec<_>>();
-            let run = Executor::new(scaled, solver)
-                .configure(|st| {
-                    // The cost is left for L-BFGS's init to compute (a cache hit): setting it
-                    // here would make argmin's previous and current cost equal and stop at
-                    // iteration 0.
-                    st.param(u.clone()).gradient(gg).max_iters(remaining)
-                })
-                .ctrlc(false)
-                .timer(false)
-                .run();
-            match run {
-                Ok(res) => {
-                    iterations += res.state.get_iter();
-                    if let TerminationStatus::Terminated(TerminationReason::MaxItersReached) =
-                        res.state.get_termination_status()
-                    {
-                        hit_cap = true;
-                    }
-                }
-                Err(_) => {
-                    // argmin reports an error only if the problem could not be evaluated at
-                    // all; the tracker still holds the best point seen.
-                }
-            }
-            let t = tracker.borrow();
-            improvement = f - t.best_f;
-            u.clone_from(&t.best_u);
-            f = t.best_f;
-            g.clone_from(&t.best_g);
+        let r = super::lbfgs::run(
+            problem,
+            &u,
+            f,
+            &g,
+            scale,
+            options.gradient_tolerance * rel,
+            options.objective_tolerance * rel,
+            options.max_iterations - iterations,
+            options.memory,
+        );
+        iterations += r.iterations;
+        evals += r.evaluations;
+        let improvement = f - r.f;
+        if r.f < f {
+            u = r.u;
+            f = r.f;
+            g = r.g;
         }
-        if hit_cap && iterations >= options.max_iterations {
+        if r.hit_cap && iterations >= options.max_iterations {
             status = Status::IterationLimit;
             break;
         }
@@ -341,7 +193,6 @@ pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
             break;
         }
     }
-    let mut evals = tracker.borrow().evals;
     if options.polish && f.is_finite() {
         let (up, fp, gp, steps, ev) = newton_polish(problem, &u, f, &g, options);
         if fp <= f {
@@ -357,7 +208,14 @@ pub(crate) fn local_minimize_cost_with<C: Cost + ?Sized>(
         }
     }
     let status = certified(problem, &u, f, &g, status, options);
-    outcome(&u, f, &g, iterations, evals, status)
+    LocalResult {
+        u,
+        f,
+        g,
+        iterations,
+        evaluations: evals,
+        status,
+    }
 }
 
 /// The status after the convergence certificate: a stopping rule's `Converged` stands only

@@ -2,7 +2,7 @@
 //!
 //! The engine is generic over laws. A law bound to data is a [`Model`] (predictions and their
 //! Jacobian); a [`Problem`] adds observations, an [`Objective`] and [`Bound`]s; [`minimize`]
-//! runs Levenberg-Marquardt and then L-BFGS (argmin, More-Thuente line search, exact gradients)
+//! runs Levenberg-Marquardt and then L-BFGS (strong-Wolfe line search, exact gradients)
 //! from every start ([`Method`]), and returns the best with a [`FitReport`]. The law-specific fitters (`fit_power_law`, `fit_chinchilla`,
 //! ...) are thin layers that choose starts and bounds.
 //!
@@ -47,7 +47,7 @@ pub use certificate::{
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use local::{local_minimize_cost, local_minimize_cost_with, Inner, LocalResult};
+pub(crate) use local::{local_minimize_cost, LocalResult};
 pub use model::{Model, Space};
 pub use multistart::minimize;
 pub use objective::{Loss, Objective, Reduction};

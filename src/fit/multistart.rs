@@ -332,16 +332,32 @@ pub(crate) fn minimize_planned<M: Model + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_models::Quad;
+    use super::super::test_models::{quad, Curve};
     use super::super::{Bound, Objective, Status};
     use super::*;
 
-    #[test]
-    fn two_phase_plan_reports_in_terms_of_the_callers_starts() {
-        let m = Quad((0..20).map(|i| i as f64 / 4.0).collect());
-        let y: Vec<f64> = (0..20)
+    /// A quadratic on 20 points of a noisy line.
+    fn twenty() -> (Curve, Vec<f64>) {
+        let y = (0..20)
             .map(|i| 1.0 + 0.3 * i as f64 + 0.01 * ((i * 7) % 5) as f64)
             .collect();
+        (quad((0..20).map(|i| i as f64 / 4.0).collect()), y)
+    }
+
+    /// `m` fitted to y = x at x = 1, 2, 3 (an exact fit exists).
+    fn exact_line(m: &Curve) -> Problem<'_, Curve> {
+        Problem::new(
+            m,
+            &[1.0, 2.0, 3.0],
+            Objective::default(),
+            vec![Bound::Free; 3],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn two_phase_plan_reports_in_terms_of_the_callers_starts() {
+        let (m, y) = twenty();
         let p = Problem::new(&m, &y, Objective::default(), vec![Bound::Free; 3]).unwrap();
         // start 0 is infeasible (log of negative predictions), the others feasible
         let starts: Vec<Vec<f64>> = std::iter::once(vec![-5.0, 0.0, 0.0])
@@ -391,14 +407,8 @@ mod tests {
 
     #[test]
     fn infeasible_starts_are_reported_not_panicked() {
-        let m = Quad(vec![1.0, 2.0, 3.0]);
-        let p = Problem::new(
-            &m,
-            &[1.0, 2.0, 3.0],
-            Objective::default(),
-            vec![Bound::Free; 3],
-        )
-        .unwrap();
+        let m = quad(vec![1.0, 2.0, 3.0]);
+        let p = exact_line(&m);
         // predictions <= 0 everywhere: log residuals undefined
         let err = minimize(&p, &[vec![-5.0, 0.0, 0.0]], &SolverOptions::default()).unwrap_err();
         assert!(matches!(err, Error::Numerical(_)));
@@ -419,10 +429,7 @@ mod tests {
 
     #[test]
     fn results_do_not_depend_on_the_number_of_threads() {
-        let m = Quad((0..20).map(|i| i as f64 / 4.0).collect());
-        let y: Vec<f64> = (0..20)
-            .map(|i| 1.0 + 0.3 * i as f64 + 0.01 * ((i * 7) % 5) as f64)
-            .collect();
+        let (m, y) = twenty();
         let p = Problem::new(&m, &y, Objective::default(), vec![Bound::Free; 3]).unwrap();
         let starts: Vec<Vec<f64>> = (0..16)
             .map(|k| vec![k as f64 * 0.1 + 0.5, 0.1, 0.0])
@@ -442,14 +449,8 @@ mod tests {
 
     #[test]
     fn levenberg_marquardt_reports_infeasible_starts_and_is_thread_independent() {
-        let m = Quad(vec![1.0, 2.0, 3.0]);
-        let p = Problem::new(
-            &m,
-            &[1.0, 2.0, 3.0],
-            Objective::default(),
-            vec![Bound::Free; 3],
-        )
-        .unwrap();
+        let m = quad(vec![1.0, 2.0, 3.0]);
+        let p = exact_line(&m);
         let o = SolverOptions {
             method: Method::LevenbergMarquardt,
             record_starts: true,

@@ -51,7 +51,7 @@ pub enum Method {
     /// the Chinchilla fitter runs its own variable-projection L-BFGS.
     #[default]
     Auto,
-    /// L-BFGS (argmin, More-Thuente line search) in rounds.
+    /// L-BFGS (the crate's, strong-Wolfe line search) in rounds.
     Lbfgs,
     /// Levenberg-Marquardt on a Gauss-Newton curvature of the residual penalty (moving from
     /// the reweighted least-squares curvature towards the exact one while steps are predicted

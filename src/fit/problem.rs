@@ -265,28 +265,33 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         let Some((r, jac, w)) = self.linearize_internal(u) else {
             return fail;
         };
-        let point = ResidualPoint {
+        super::certify(&self.residual_point(&r, &jac, &w, u), tolerance).unwrap_or(fail)
+    }
+
+    /// The point the certificate and the active-bound test read: this problem's objective,
+    /// targets and bounds with residuals `r`, Jacobian `jac` (in `u`) and weights `w` at `u`.
+    fn residual_point<'s>(
+        &'s self,
+        r: &'s [f64],
+        jac: &'s [f64],
+        w: &'s [f64],
+        u: &'s [f64],
+    ) -> ResidualPoint<'s> {
+        ResidualPoint {
             objective: &self.objective,
             targets: &self.targets,
-            residuals: &r,
-            jacobian: &jac,
-            weights: Some(&w),
+            residuals: r,
+            jacobian: jac,
+            weights: Some(w),
             bounds: &self.bounds,
             coordinates: Some(u),
-        };
-        super::certify(&point, tolerance).unwrap_or(fail)
+        }
     }
 
     /// [`Problem::linearize`] at unconstrained `u`, the Jacobian taken with respect to `u`.
     fn linearize_internal(&self, u: &[f64]) -> Option<(Vec<f64>, Vec<f64>, Vec<f64>)> {
         let np = self.bounds.len();
-        let mut p = vec![0.0; np];
-        let mut dp = vec![0.0; np];
-        for j in 0..np {
-            let (v, d) = self.bounds[j].forward(u[j]);
-            p[j] = v;
-            dp[j] = d;
-        }
+        let (p, dp) = self.forward(u);
         let (r, mut jac, w) = self.linearize(&p)?;
         for row in jac.chunks_mut(np.max(1)) {
             for (v, d) in row.iter_mut().zip(&dp) {
@@ -310,18 +315,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         let Some((r, jac, w)) = self.linearize_internal(&u) else {
             return Ok(Vec::new());
         };
-        super::active_bounds(
-            &ResidualPoint {
-                objective: &self.objective,
-                targets: &self.targets,
-                residuals: &r,
-                jacobian: &jac,
-                weights: Some(&w),
-                bounds: &self.bounds,
-                coordinates: Some(&u),
-            },
-            tolerance,
-        )
+        super::active_bounds(&self.residual_point(&r, &jac, &w, &u), tolerance)
     }
 
     /// [`Problem::value_grad`] without the length checks (the engine's own calls).
@@ -502,6 +496,16 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             .collect()
     }
 
+    /// Natural parameters at unconstrained `u` and the derivative of each with respect to its
+    /// own coordinate.
+    fn forward(&self, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        self.bounds
+            .iter()
+            .zip(u)
+            .map(|(b, &x)| b.forward(x))
+            .unzip()
+    }
+
     /// Unconstrained parameters from natural ones.
     pub(crate) fn to_internal(&self, p: &[f64]) -> Vec<f64> {
         self.bounds
@@ -513,14 +517,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
 
     /// Objective and gradient in unconstrained coordinates.
     pub(crate) fn value_grad_internal(&self, u: &[f64], grad: &mut [f64]) -> f64 {
-        let np = self.bounds.len();
-        let mut p = vec![0.0; np];
-        let mut dp = vec![0.0; np];
-        for j in 0..np {
-            let (v, d) = self.bounds[j].forward(u[j]);
-            p[j] = v;
-            dp[j] = d;
-        }
+        let (p, dp) = self.forward(u);
         if p.iter().any(|v| !v.is_finite()) {
             grad.iter_mut().for_each(|g| *g = 0.0);
             return f64::INFINITY;
@@ -616,12 +613,12 @@ impl<M: Model + ?Sized> Cost for Problem<'_, M> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_models::{decay_data, objectives, Quad};
+    use super::super::test_models::{decay_data, objectives, quad};
     use super::*;
 
     #[test]
     fn internal_gradient_applies_the_chain_rule_of_bounds() {
-        let m = Quad(vec![0.1, 0.5, 1.0, 2.0, 3.0]);
+        let m = quad(vec![0.1, 0.5, 1.0, 2.0, 3.0]);
         let y = [1.2, 1.9, 2.6, 5.1, 9.4];
         let bounds = vec![
             Bound::Positive,

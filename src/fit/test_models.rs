@@ -2,48 +2,71 @@
 
 use super::{Model, Objective, Reduction, Space};
 
-/// y = p0 + p1 x + p2 x^2
-pub(crate) struct Quad(pub(crate) Vec<f64>);
-impl Model for Quad {
+/// A one-variable test model with `n` parameters (at most 4): `f(p, x, row)` returns the
+/// prediction at `x` and writes its gradient in `p` into `row`.
+pub(crate) struct Curve {
+    x: Vec<f64>,
+    n: usize,
+    f: fn(&[f64], f64, &mut [f64]) -> f64,
+}
+
+impl Model for Curve {
     fn n_params(&self) -> usize {
-        3
+        self.n
     }
     fn n_points(&self) -> usize {
-        self.0.len()
+        self.x.len()
     }
     fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
-        let mut jac = jac;
-        for (i, &x) in self.0.iter().enumerate() {
-            pred[i] = p[0] + p[1] * x + p[2] * x * x;
+        let (n, mut jac) = (self.n, jac);
+        let mut row = [0.0; 4];
+        for (i, &x) in self.x.iter().enumerate() {
+            pred[i] = (self.f)(p, x, &mut row[..n]);
             if let Some(j) = jac.as_deref_mut() {
-                j[3 * i..3 * i + 3].copy_from_slice(&[1.0, x, x * x]);
+                j[n * i..n * i + n].copy_from_slice(&row[..n]);
             }
         }
     }
 }
 
-/// `y = a exp(-b x) + c` with Huber, squared and asymmetric penalties in both spaces.
-pub(crate) struct Decay(pub(crate) Vec<f64>);
-impl Model for Decay {
-    fn n_params(&self) -> usize {
-        3
+/// `y = p0 + p1 x`
+pub(crate) fn line(x: Vec<f64>) -> Curve {
+    Curve {
+        x,
+        n: 2,
+        f: |p, x, j| {
+            j.copy_from_slice(&[1.0, x]);
+            p[0] + p[1] * x
+        },
     }
-    fn n_points(&self) -> usize {
-        self.0.len()
+}
+
+/// `y = p0 + p1 x + p2 x^2`
+pub(crate) fn quad(x: Vec<f64>) -> Curve {
+    Curve {
+        x,
+        n: 3,
+        f: |p, x, j| {
+            j.copy_from_slice(&[1.0, x, x * x]);
+            p[0] + p[1] * x + p[2] * x * x
+        },
     }
-    fn eval(&self, p: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
-        let mut jac = jac;
-        for (i, &x) in self.0.iter().enumerate() {
+}
+
+/// `y = a exp(-b x) + c` (fitted with Huber, squared and asymmetric penalties in both spaces).
+pub(crate) fn decay(x: Vec<f64>) -> Curve {
+    Curve {
+        x,
+        n: 3,
+        f: |p, x, j| {
             let e = (-p[1] * x).exp();
-            pred[i] = p[0] * e + p[2];
-            if let Some(j) = jac.as_deref_mut() {
-                j[3 * i..3 * i + 3].copy_from_slice(&[e, -p[0] * x * e, 1.0]);
-            }
-        }
+            j.copy_from_slice(&[e, -p[0] * x * e, 1.0]);
+            p[0] * e + p[2]
+        },
     }
 }
 
-pub(crate) fn decay_data() -> (Decay, Vec<f64>) {
+pub(crate) fn decay_data() -> (Curve, Vec<f64>) {
     let x: Vec<f64> = (0..40).map(|i| i as f64 / 8.0).collect();
     // deterministic "noise" of a few percent, some of it beyond the Huber threshold
     let y = x
@@ -53,7 +76,7 @@ pub(crate) fn decay_data() -> (Decay, Vec<f64>) {
             (2.0 * (-0.7 * x).exp() + 0.5) * (1.0 + 0.02 * ((i * 37 % 11) as f64 - 5.0) / 5.0)
         })
         .collect();
-    (Decay(x), y)
+    (decay(x), y)
 }
 
 pub(crate) fn objectives() -> Vec<Objective> {

@@ -1,0 +1,356 @@
+//! Start generation: the variable-projection profile over a grid of exponents, its minima and
+//! valley points, the reweighted profile, and the default strategy that runs them.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// starts
+
+/// Exponent grid of the variable-projection scan.
+pub(super) fn exponent_grid() -> Vec<f64> {
+    let mut v: Vec<f64> = (1..=24).map(|k| 0.05 * k as f64).collect();
+    v.extend_from_slice(&[1.4, 1.7, 2.0, 2.5, 3.0]);
+    v
+}
+
+/// The basis columns `exp(-k x_i)` and `exp(-k z_i)` for every exponent `k` of the grid,
+/// computed once per fit and shared by every weighting of the profile.
+pub(super) struct Basis {
+    pub(super) grid: Vec<f64>,
+    /// `tx[j][i] = exp(-grid[j] x_i)`; empty when not finite for some point.
+    pub(super) tx: Vec<Vec<f64>>,
+    pub(super) tz: Vec<Vec<f64>>,
+}
+
+impl Basis {
+    pub(super) fn new(d: &Data) -> Basis {
+        let grid = exponent_grid();
+        let col = |c: &[f64], k: f64| -> Vec<f64> {
+            let t: Vec<f64> = c
+                .iter()
+                .map(|&v| {
+                    let arg = -k * v;
+                    if arg.abs() <= EXP_FAST_MAX {
+                        exp_fast(arg)
+                    } else {
+                        arg.exp()
+                    }
+                })
+                .collect();
+            if t.iter().all(|v| v.is_finite() && *v > 0.0) {
+                t
+            } else {
+                Vec::new()
+            }
+        };
+        Basis {
+            tx: grid.iter().map(|&k| col(&d.x, k)).collect(),
+            tz: grid.iter().map(|&k| col(&d.z, k)).collect(),
+            grid,
+        }
+    }
+}
+
+/// A profile node: the weighted sum of squares and `(E, A_c, B_c)` at grid node `(ja, jb)`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Node {
+    pub(super) sse: f64,
+    pub(super) coef: [f64; 3],
+}
+
+/// The variable-projection profile over the exponent grid, for per-point least-squares weights
+/// `wv` (on residuals `y - L_hat`): at every `(alpha, beta)` node the non-negative weighted
+/// least-squares `(E, A_c, B_c)` and its sum of squares.
+pub(super) fn profile(basis: &Basis, y: &[f64], wv: &[f64]) -> Vec<Option<Node>> {
+    let m = basis.grid.len();
+    let s0: f64 = wv.iter().sum();
+    let sy: f64 = wv.iter().zip(y).map(|(w, y)| w * y).sum();
+    let syy: f64 = wv.iter().zip(y).map(|(w, y)| w * y * y).sum();
+    // per column: w t, sum w t, sum w t^2, sum w t y
+    let moments = |t: &Vec<f64>| -> Option<(Vec<f64>, f64, f64, f64)> {
+        if t.is_empty() {
+            return None;
+        }
+        let wt: Vec<f64> = t.iter().zip(wv).map(|(t, w)| t * w).collect();
+        let s1 = sum4(&wt);
+        let s2 = dot4(&wt, t);
+        let sty = dot4(&wt, y);
+        (s1.is_finite() && s2.is_finite() && sty.is_finite()).then_some((wt, s1, s2, sty))
+    };
+    let ca: Vec<_> = basis.tx.iter().map(moments).collect();
+    let cb: Vec<_> = basis.tz.iter().map(moments).collect();
+    let mut out = vec![None; m * m];
+    for (ja, a) in ca.iter().enumerate() {
+        let Some((wta, a1, a2, ay)) = a else {
+            continue;
+        };
+        for (jb, b) in cb.iter().enumerate() {
+            let Some((_, b1, b2, by)) = b else {
+                continue;
+            };
+            let sab = dot4(wta, &basis.tz[jb]);
+            let mat = [[s0, *a1, *b1], [*a1, *a2, sab], [*b1, sab, *b2]];
+            let rhs = [sy, *ay, *by];
+            if let Some((sse, coef)) = nnls3(&mat, &rhs, syy) {
+                out[ja * m + jb] = Some(Node { sse, coef });
+            }
+        }
+    }
+    out
+}
+
+/// Local minima of a profile (8-neighbourhood), best first: `(sse, ja, jb)`.
+pub(super) fn profile_minima(p: &[Option<Node>], m: usize) -> Vec<(f64, usize, usize)> {
+    let val = |ja: usize, jb: usize| p[ja * m + jb].map_or(f64::INFINITY, |n| n.sse);
+    let mut minima = Vec::new();
+    for ja in 0..m {
+        for jb in 0..m {
+            let v = val(ja, jb);
+            if !v.is_finite() {
+                continue;
+            }
+            let lower_neighbour = (ja.saturating_sub(1)..=(ja + 1).min(m - 1)).any(|pa| {
+                (jb.saturating_sub(1)..=(jb + 1).min(m - 1))
+                    .any(|pb| (pa, pb) != (ja, jb) && val(pa, pb) < v)
+            });
+            if !lower_neighbour {
+                minima.push((v, ja, jb));
+            }
+        }
+    }
+    minima.sort_by(|a, b| a.0.total_cmp(&b.0));
+    minima
+}
+
+/// The internal start at profile node `(ja, jb)`.
+pub(super) fn node_start(d: &Data, basis: &Basis, node: &Node, ja: usize, jb: usize) -> Vec<f64> {
+    let ymin = d.y.iter().cloned().fold(f64::INFINITY, f64::min);
+    let floor = 1e-4 * ymin;
+    let [e, a, b] = node.coef;
+    vec![
+        e.max(floor).ln(),
+        a.max(floor).ln(),
+        b.max(floor).ln(),
+        basis.grid[ja],
+        basis.grid[jb],
+    ]
+}
+
+/// Whether node `(ja, jb)` is within one grid step of a node already used.
+pub(super) fn near_seen(seen: &[(usize, usize)], ja: usize, jb: usize) -> bool {
+    seen.iter()
+        .any(|&(a, b)| a.abs_diff(ja) <= 1 && b.abs_diff(jb) <= 1)
+}
+
+/// Starts (internal parameters) at up to `k` best local minima of profile `p`, skipping grid nodes next to ones in `seen` (and recording the ones used).
+pub(super) fn profile_starts(
+    d: &Data,
+    basis: &Basis,
+    p: &[Option<Node>],
+    k: usize,
+    seen: &mut Vec<(usize, usize)>,
+) -> Vec<Vec<f64>> {
+    let m = basis.grid.len();
+    let mut starts = Vec::new();
+    for (_, ja, jb) in profile_minima(p, m) {
+        if starts.len() >= k {
+            break;
+        }
+        if near_seen(seen, ja, jb) {
+            continue;
+        }
+        if let Some(node) = p[ja * m + jb] {
+            seen.push((ja, jb));
+            starts.push(node_start(d, basis, &node, ja, jb));
+        }
+    }
+    starts
+}
+
+/// Exponent levels at which the profile's valley is sampled.
+pub(super) const VALLEY_LEVELS: [f64; 3] = [0.15, 0.35, 0.7];
+
+/// Starts along the valley floor of profile `p`: at a few fixed values of
+/// `alpha` the best `beta`, and at a few fixed values of `beta` the best `alpha`. With few
+/// budgets or far-off runs the least-squares profile can have a single minimum in the wrong
+/// basin of the (robust) objective; the valley reaches the others. Skips nodes next to ones in
+/// `seen`.
+pub(super) fn valley_starts(
+    d: &Data,
+    basis: &Basis,
+    p: &[Option<Node>],
+    seen: &mut Vec<(usize, usize)>,
+) -> Vec<Vec<f64>> {
+    let m = basis.grid.len();
+    let level = |v: f64| {
+        (0..m)
+            .min_by(|&i, &j| {
+                (basis.grid[i] - v)
+                    .abs()
+                    .total_cmp(&(basis.grid[j] - v).abs())
+            })
+            .unwrap_or(0)
+    };
+    let mut starts = Vec::new();
+    for &v in &VALLEY_LEVELS {
+        let fixed = level(v);
+        for alpha_fixed in [true, false] {
+            let node_at = |j: usize| {
+                let (ja, jb) = if alpha_fixed { (fixed, j) } else { (j, fixed) };
+                p[ja * m + jb].map(|n| (n, ja, jb))
+            };
+            let best = (0..m)
+                .filter_map(node_at)
+                .min_by(|a, b| a.0.sse.total_cmp(&b.0.sse));
+            if let Some((node, ja, jb)) = best
+                && !near_seen(seen, ja, jb)
+            {
+                seen.push((ja, jb));
+                starts.push(node_start(d, basis, &node, ja, jb));
+            }
+        }
+    }
+    starts
+}
+
+/// Least-squares weights that make residuals `y - L_hat` approximate the objective's residuals:
+/// `1 / y^2` for log residuals, 1 for linear ones; times the run weights.
+pub(super) fn base_weights(d: &Data, objective: &Objective) -> Vec<f64> {
+    (0..d.y.len())
+        .map(|i| match objective.space {
+            Space::Log => d.w[i] / (d.y[i] * d.y[i]),
+            Space::Linear => d.w[i],
+        })
+        .collect()
+}
+
+/// The same weights reweighted by `rho'(r) / r` at the residuals of `u` (one step of
+/// iteratively reweighted least squares towards the objective's own penalty: for the Huber
+/// penalty with a small `delta` this downweights large residuals like least absolute
+/// deviations do).
+pub(super) fn irls_weights(d: &Data, objective: &Objective, base: &[f64], u: &[f64]) -> Vec<f64> {
+    let ee = u[0].exp();
+    (0..d.y.len())
+        .map(|i| {
+            let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+            let r = match objective.space {
+                Space::Log => d.ly[i] - p[1],
+                Space::Linear => d.y[i] - p[0],
+            };
+            let (_, drho) = objective.rho(r);
+            let f = if r.abs() > 1e-300 { drho / r } else { 1.0 };
+            if f.is_finite() && f >= 0.0 {
+                base[i] * f
+            } else {
+                base[i]
+            }
+        })
+        .collect()
+}
+
+/// A start when the profile has no usable node.
+pub(super) fn fallback_start(d: &Data) -> Vec<f64> {
+    let ymin = d.y.iter().cloned().fold(f64::INFINITY, f64::min);
+    let l = (0.5 * ymin).ln();
+    let q = (0.25 * ymin).ln();
+    vec![l, q, q, 0.3, 0.3]
+}
+
+/// Non-negative least squares in 3 unknowns from the normal equations `mat c = rhs` (with
+/// `y'Wy = syy`): the unconstrained solution if it is non-negative, else the best non-negative
+/// least-squares solution on a face (every support of 2 and 1 unknowns, in closed form).
+/// Returns `(weighted SSE, c)`.
+pub(super) fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f64, [f64; 3])> {
+    let m = mat;
+    let scale = m[0][0].abs().max(m[1][1].abs()).max(m[2][2].abs());
+    if !(scale > 0.0 && scale.is_finite()) {
+        return None;
+    }
+    // full system by Cramer's rule on the symmetric matrix
+    let c00 = m[1][1] * m[2][2] - m[1][2] * m[2][1];
+    let c01 = m[1][2] * m[2][0] - m[1][0] * m[2][2];
+    let c02 = m[1][0] * m[2][1] - m[1][1] * m[2][0];
+    let det = m[0][0] * c00 + m[0][1] * c01 + m[0][2] * c02;
+    let rel_tol = 1e-13;
+    if det.abs() > rel_tol * m[0][0].abs() * m[1][1].abs() * m[2][2].abs() && det.is_finite() {
+        let c10 = m[0][2] * m[2][1] - m[0][1] * m[2][2];
+        let c11 = m[0][0] * m[2][2] - m[0][2] * m[2][0];
+        let c12 = m[0][1] * m[2][0] - m[0][0] * m[2][1];
+        let c20 = m[0][1] * m[1][2] - m[0][2] * m[1][1];
+        let c21 = m[0][2] * m[1][0] - m[0][0] * m[1][2];
+        let c22 = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        let inv = 1.0 / det;
+        let c = [
+            (c00 * rhs[0] + c10 * rhs[1] + c20 * rhs[2]) * inv,
+            (c01 * rhs[0] + c11 * rhs[1] + c21 * rhs[2]) * inv,
+            (c02 * rhs[0] + c12 * rhs[1] + c22 * rhs[2]) * inv,
+        ];
+        if c.iter().all(|v| *v >= 0.0 && v.is_finite()) {
+            let sse = syy - (c[0] * rhs[0] + c[1] * rhs[1] + c[2] * rhs[2]);
+            return Some((sse, c));
+        }
+    }
+    // faces: pairs, then singletons; keep the best feasible
+    let mut best: Option<(f64, [f64; 3])> = None;
+    let mut consider = |sse: f64, c: [f64; 3]| {
+        if sse.is_finite() && best.is_none_or(|(b, _)| sse < b) {
+            best = Some((sse, c));
+        }
+    };
+    for (i, j) in [(0usize, 1usize), (0, 2), (1, 2)] {
+        let d2 = m[i][i] * m[j][j] - m[i][j] * m[j][i];
+        if !(d2.abs() > rel_tol * m[i][i].abs() * m[j][j].abs()) {
+            continue;
+        }
+        let ci = (m[j][j] * rhs[i] - m[i][j] * rhs[j]) / d2;
+        let cj = (m[i][i] * rhs[j] - m[j][i] * rhs[i]) / d2;
+        if ci >= 0.0 && cj >= 0.0 {
+            let mut c = [0.0; 3];
+            c[i] = ci;
+            c[j] = cj;
+            consider(syy - (ci * rhs[i] + cj * rhs[j]), c);
+        }
+    }
+    for i in 0..3 {
+        if m[i][i] > 0.0 && rhs[i] >= 0.0 {
+            let mut c = [0.0; 3];
+            c[i] = rhs[i] / m[i][i];
+            consider(syy - c[i] * rhs[i], c);
+        }
+    }
+    best
+}
+
+/// The default strategy: starts at the best minima of the least-squares variable-projection
+/// profile; then, from the best exploratory fit, one step of iteratively reweighted least
+/// squares towards the objective's penalty and starts at the new profile's minima (robust to
+/// runs whose losses are far off, which pull least squares into the wrong basin); both phases.
+/// Returns the starts, the best result and every start's outcome.
+pub(super) fn variable_projection_fit(
+    d: &Data,
+    cost: &ChinCost<'_>,
+    options: &SolverOptions,
+    keep: usize,
+) -> (Vec<Vec<f64>>, Vec<LocalResult>) {
+    let basis = Basis::new(d);
+    let base = base_weights(d, &cost.objective);
+    let mut seen = Vec::new();
+    let p = profile(&basis, &d.y, &base);
+    let mut starts = profile_starts(d, &basis, &p, 4, &mut seen);
+    if starts.is_empty() {
+        starts.push(fallback_start(d));
+    }
+    starts.extend(valley_starts(d, &basis, &p, &mut seen));
+    let mut driver = driver(cost, options, two_phase(options, keep));
+    let first = driver.explore(&starts);
+    let w = best_of(first).map(|b| irls_weights(d, &cost.objective, &base, &first[b].u));
+    if let Some(w) = w {
+        let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
+        if !more.is_empty() {
+            driver.explore(&more);
+            starts.extend(more);
+        }
+    }
+    driver.refine();
+    (starts, driver.into_outcomes())
+}

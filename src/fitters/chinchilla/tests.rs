@@ -1,0 +1,217 @@
+//! Unit tests of the Chinchilla fitter's internals.
+
+use super::*;
+
+#[test]
+fn fused_gradient_matches_finite_differences() {
+    let law = ChinchillaLaw::besiroglu_2024();
+    let runs: Vec<Run> = (0..30)
+        .map(|i| {
+            let n = 1e8 * 1.3f64.powi(i % 10);
+            let d = 2e9 * 1.7f64.powi(i / 3);
+            let noise = 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
+            Run::new(n, d, law.loss(n, d) * noise).unwrap()
+        })
+        .collect();
+    let data = Data::new(&runs, None).unwrap();
+    let u = data.to_internal(&[0.5, 6.0, 7.5, 0.33, 0.37]);
+    for obj in [
+        Objective::default(),
+        Objective::squared_log(),
+        Objective::squared_linear().with_reduction(Reduction::Mean),
+        Objective::asymmetric(1e-3, 5.0).unwrap(),
+    ] {
+        let c = ChinCost {
+            data: &data,
+            objective: obj,
+        };
+        let mut g = [0.0; 5];
+        c.value_grad(&u, &mut g);
+        for j in 0..5 {
+            let h = 1e-7;
+            let (mut up, mut dn) = (u.clone(), u.clone());
+            up[j] += h;
+            dn[j] -= h;
+            let fd = (c.value_at(&up) - c.value_at(&dn)) / (2.0 * h);
+            assert!(
+                (fd - g[j]).abs() <= 1e-5 * g[j].abs().max(1e-8),
+                "{obj:?} {j}: {fd} {}",
+                g[j]
+            );
+        }
+    }
+    let ml = MlCost::new(&data, 1e-3);
+    let mut u6 = u.clone();
+    u6.push(ml.initial_log_sigma(&u));
+    let mut g = [0.0; 6];
+    ml.value_grad(&u6, &mut g);
+    for j in 0..6 {
+        let h = 1e-7;
+        let (mut up, mut dn) = (u6.clone(), u6.clone());
+        up[j] += h;
+        dn[j] -= h;
+        let mut s = [0.0; 6];
+        let fd = (ml.value_grad(&up, &mut s) - ml.value_grad(&dn, &mut s)) / (2.0 * h);
+        assert!(
+            (fd - g[j]).abs() <= 1e-5 * g[j].abs().max(1e-6),
+            "ml {j}: {fd} {}",
+            g[j]
+        );
+    }
+}
+
+#[test]
+fn lse_fallback_agrees_with_the_direct_form() {
+    let (e, ac, bc, al, be, x, z) = (0.3, 700.0, 2.0, 0.5, 0.4, -2.0, 1.0);
+    let p = predict(e, e.exp(), ac, bc, al, be, x, z);
+    assert!(p[1].is_finite() && (p[1] - 701.0).abs() < 1e-9);
+    assert!((p[3] - 1.0).abs() < 1e-12);
+    let q = predict(e, e.exp(), 2.0, bc, al, be, x, z);
+    let direct = (e.exp() + (2.0f64 + 1.0).exp() + (2.0f64 - 0.4).exp()).ln();
+    assert!((q[1] - direct).abs() < 1e-14);
+}
+
+#[test]
+fn huber_normaliser_is_the_integral_of_the_density() {
+    // Z(delta) = int exp(-Huber_delta(u)) du, by the trapezoid rule on a wide grid
+    for delta in [0.5, 1.0, 2.0] {
+        let h = 1e-4;
+        let mut s = 0.0;
+        let mut u = -200.0;
+        while u <= 200.0 {
+            let a = f64::abs(u);
+            let rho = if a <= delta {
+                0.5 * u * u
+            } else {
+                delta * (a - 0.5 * delta)
+            };
+            s += (-rho).exp() * h;
+            u += h;
+        }
+        let z = log_huber_normaliser(delta).exp();
+        assert!((s / z - 1.0).abs() < 1e-6, "{delta}: {s} vs {z}");
+    }
+}
+
+#[test]
+fn hoffmann_grid_has_4500_points() {
+    let g = hoffmann_grid();
+    assert_eq!(g.len(), 4500);
+    assert_eq!(g[0], [-1.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(g[4499], [1.0, 25.0, 25.0, 2.0, 2.0]);
+}
+
+mod phase1_study {
+    use super::*;
+
+    /// `cargo test --release --lib phase1_study -- --ignored --nocapture`: how close each
+    /// Hoffmann start's exploratory result is to its own tight local optimum, and at what cost.
+    #[test]
+    #[ignore]
+    fn phase1_tolerances() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/chinchilla_sim_besiroglu.csv"
+        );
+        let runs = crate::data::read_runs_csv(path, &crate::data::CsvOptions::new()).unwrap();
+        let data = Data::new(&runs, None).unwrap();
+        let cost = ChinCost {
+            data: &data,
+            objective: Objective::default(),
+        };
+        let starts: Vec<Vec<f64>> = hoffmann_grid()
+            .iter()
+            .map(|p| data.to_internal(p))
+            .collect();
+        let tight = SolverOptions {
+            max_iterations: 5000,
+            max_rounds: 20,
+            ..SolverOptions::default()
+        };
+        let t = std::time::Instant::now();
+        let truth = run_starts(&cost, &starts, &tight, Plan::single());
+        let ev: u64 = truth.iter().map(|r| r.evaluations).sum();
+        println!("tight: {ev} evals, {:?}", t.elapsed());
+        let best = truth.iter().map(|r| r.f).fold(f64::INFINITY, f64::min);
+        let n_best = truth.iter().filter(|r| r.f <= best * (1.0 + 1e-9)).count();
+        println!("  best {best:.6e}, {n_best} starts within 1e-9");
+        for (gt, ot, mr, mi) in [
+            (1e-6, 1e-10, 4, 1000),
+            (1e-5, 1e-10, 4, 1000),
+            (1e-6, 1e-9, 4, 1000),
+            (1e-6, 1e-10, 3, 1000),
+            (1e-6, 1e-10, 4, 300),
+            (1e-7, 1e-11, 4, 1000),
+        ] {
+            let o = SolverOptions {
+                gradient_tolerance: gt,
+                objective_tolerance: ot,
+                max_rounds: mr,
+                max_iterations: mi,
+                ..SolverOptions::default()
+            };
+            let t = std::time::Instant::now();
+            let res = run_starts(&cost, &starts, &o, Plan::single());
+            let el = t.elapsed();
+            let ev: u64 = res.iter().map(|r| r.evaluations).sum();
+            let mut gaps: Vec<f64> = res
+                .iter()
+                .zip(&truth)
+                .map(|(r, t)| (r.f - t.f) / t.f)
+                .collect();
+            gaps.sort_by(|a, b| a.total_cmp(b));
+            let within = |tol: f64| gaps.iter().filter(|g| **g <= tol).count();
+            let nb = res.iter().filter(|r| r.f <= best * (1.0 + 1e-6)).count();
+            println!("gt {gt:e} ot {ot:e} mr {mr} mi {mi}: {ev} evals {el:?}; own-optimum within 1e-9: {}, 1e-6: {}, 1e-3: {}; worst {:.2e}; at global best (1e-6): {nb}",
+                within(1e-9), within(1e-6), within(1e-3), gaps[gaps.len() - 1]);
+        }
+    }
+}
+
+mod nnls_tests {
+    use super::nnls3;
+    use rand::{Rng, SeedableRng};
+
+    /// The solution satisfies the KKT conditions of non-negative least squares.
+    #[test]
+    fn nnls3_satisfies_kkt() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for _ in 0..2000 {
+            // M = X'X for a random 6 x 3 design, rhs = X'y
+            let x: Vec<[f64; 3]> = (0..6)
+                .map(|_| [1.0, rng.random_range(0.1..3.0), rng.random_range(0.1..3.0)])
+                .collect();
+            let y: Vec<f64> = (0..6).map(|_| rng.random_range(-2.0..4.0)).collect();
+            let mut m = [[0.0; 3]; 3];
+            let mut r = [0.0; 3];
+            for (row, yi) in x.iter().zip(&y) {
+                for i in 0..3 {
+                    r[i] += row[i] * yi;
+                    for j in 0..3 {
+                        m[i][j] += row[i] * row[j];
+                    }
+                }
+            }
+            let syy: f64 = y.iter().map(|v| v * v).sum();
+            let Some((sse, c)) = nnls3(&m, &r, syy) else {
+                continue;
+            };
+            let scale = m[0][0].max(m[1][1]).max(m[2][2]);
+            for i in 0..3 {
+                assert!(c[i] >= 0.0);
+                let g: f64 = (0..3).map(|j| m[i][j] * c[j]).sum::<f64>() - r[i];
+                if c[i] > 0.0 {
+                    assert!(g.abs() < 1e-9 * scale * (1.0 + c[i]), "{c:?} {g}");
+                } else {
+                    assert!(g > -1e-9 * scale, "{c:?} {g}");
+                }
+            }
+            let direct: f64 = x
+                .iter()
+                .zip(&y)
+                .map(|(row, yi)| (yi - (0..3).map(|j| row[j] * c[j]).sum::<f64>()).powi(2))
+                .sum();
+            assert!((direct - sse).abs() < 1e-9 * syy.max(1.0));
+        }
+    }
+}
