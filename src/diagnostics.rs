@@ -8,6 +8,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// How well predictions match observations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GoodnessOfFit {
     /// Number of points.
     pub n: usize,
@@ -498,6 +499,7 @@ pub fn check_collinear(names: (&str, &str), a: &[f64], b: &[f64], advice: &str) 
 
 /// The outcome of a hypothesis test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TestResult {
     /// The test statistic.
     pub statistic: f64,

@@ -403,7 +403,7 @@ fn sig_law(l: &AllocationLaw, d: usize) -> String {
 ///
 /// ```
 /// use scaling_laws::uncertainty::Interval;
-/// let iv = Interval { estimate: 0.3473, lower: 0.31, upper: 0.39, level: 0.95 };
+/// let iv = Interval::new(0.3473, 0.31, 0.39, 0.95);
 /// assert_eq!(iv.to_string(), "0.3473 [0.31, 0.39] (95%)");
 /// ```
 impl fmt::Display for Interval {
@@ -688,15 +688,7 @@ macro_rules! fit_display {
         }
     )*};
 }
-fit_display!(
-    ChinchillaFit,
-    PowerLawFit,
-    SigmoidFit,
-    BnslFit,
-    MultiPowerFit,
-    AnnealingFit,
-    SizedAnnealingFit
-);
+crate::fitted::stored_law_fits!(fit_display);
 
 /// One parameter (or derived quantity) of a [`Summary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
