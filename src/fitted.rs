@@ -459,6 +459,26 @@ pub(crate) fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warn
     }
 }
 
+/// The warnings of a fit: those `stored` at fit time, those read off its report and, when
+/// the fit has its data (`on_data` is `Some`), those found on the data and an ill-conditioned
+/// sandwich curvature.
+fn fit_warnings<F: Fitted>(
+    fit: &F,
+    stored: &[Warning],
+    on_data: Option<Vec<Warning>>,
+) -> Vec<Warning> {
+    let mut out = stored.to_vec();
+    merge(&mut out, check_report(fit.report()));
+    if let Some(found) = on_data {
+        merge(&mut out, found);
+        merge(
+            &mut out,
+            conditioning(fit.covariance(CovarianceKind::Sandwich)),
+        );
+    }
+    out
+}
+
 /// The conditioning warning from a covariance (limit 1e8).
 fn conditioning(cov: Result<Covariance>) -> Option<Warning> {
     cov.ok()
@@ -632,16 +652,8 @@ impl Fitted for PowerLawFit {
         ]
     }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((x, _), _)) = self.source.get("warnings") {
-            merge(&mut out, check_levels("x", x, 4));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+        let levels = |((x, _), _): (&Xy, _)| check_levels("x", x, 4).into_iter().collect();
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let ((x, y), fitter) = self.source.get("a covariance")?;
@@ -808,17 +820,11 @@ impl Fitted for SigmoidFit {
         ]
     }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((c, _), _)) = self.source.get("warnings") {
+        let levels = |((c, _), _): (&Xy, _)| {
             let used = pick(c, &self.used(c));
-            merge(&mut out, check_levels("compute", &used, 5));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            check_levels("compute", &used, 5).into_iter().collect()
+        };
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     /// Covariance of `[R0, A, B, C_mid]` (`[A, B, C_mid]` when `R0` is held) in natural
     /// parameters, on the points fitted, with the fitter's objective and weights.
@@ -1216,15 +1222,9 @@ impl Fitted for AnnealingFit {
         self.law.predict(c.schedule(), c.steps())
     }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = check_report(&self.report);
-        if let Ok((curves, _)) = self.source.get("warnings") {
-            merge(&mut out, check_levels_curves(curves));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+        let on_data = self.source.get("").ok();
+        let levels = on_data.map(|(curves, _)| check_levels_curves(curves).into_iter().collect());
+        fit_warnings(self, &[], levels)
     }
     curve_fit_methods!(AnnealingLaw);
     fn summary(&self) -> Summary {
@@ -1356,26 +1356,18 @@ impl Fitted for CustomFit {
     /// The warnings stored at fit time (parameters at bounds, non-convergence), fewer distinct
     /// rows than parameters + 1, and an ill-conditioned curvature.
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((rows, _), _)) = self.source.get("warnings") {
+        let levels = |((rows, _), _): (&Rows, _)| {
             let (distinct, wanted) = (distinct_rows(rows), self.params.len() + 1);
-            if distinct < wanted {
-                merge(
-                    &mut out,
-                    [Warning::FewDistinctLevels {
-                        variable: "input rows".into(),
-                        distinct,
-                        wanted,
-                    }],
-                );
-            }
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            (distinct < wanted)
+                .then(|| Warning::FewDistinctLevels {
+                    variable: "input rows".into(),
+                    distinct,
+                    wanted,
+                })
+                .into_iter()
+                .collect()
+        };
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let (data, law) = self.source.get("a covariance")?;
@@ -1490,16 +1482,11 @@ impl Fitted for SizedAnnealingFit {
     /// Non-convergence, fewer than 4 distinct sizes (three sizes determine `L0`, `B` and
     /// `beta` exactly and leave nothing to check the size term), an ill-conditioned curvature.
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = check_report(&self.report);
-        if let Ok((curves, _)) = self.source.get("warnings") {
+        let levels = |(curves, _): (&Vec<SizedCurve>, _)| {
             let sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
-            merge(&mut out, check_levels("model sizes", &sizes, 4));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            check_levels("model sizes", &sizes, 4).into_iter().collect()
+        };
+        fit_warnings(self, &[], self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let (curves, fitter) = self.source.get("a covariance")?;
