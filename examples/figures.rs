@@ -50,7 +50,7 @@ fn rl_curve(dir: &Path) -> Res<()> {
         .collect();
     let cut = 5_000.0;
     let fitter = SigmoidFitter::new().min_compute(300.0);
-    let bt = fitter.backtest(&compute, &metric, cut)?;
+    let (fit, bt) = fitter.backtest(&compute, &metric, cut)?;
     // Band: refit on bootstrap resamples of the fitted points, predict on a grid.
     let (fc, fm): (Vec<f64>, Vec<f64>) = compute
         .iter()
@@ -81,7 +81,7 @@ fn rl_curve(dir: &Path) -> Res<()> {
     )?;
     let band = Band::from_draws(grid.clone(), &boot.draws, 0.95)?;
     let fig = MetricFigure::new(compute, metric)
-        .with_law(bt.fit.law)
+        .with_law(fit.law)
         .with_cut(cut)
         .with_band(band)
         .with_labels("RL training compute (GPU-hours)", "Pass rate (fraction)");
@@ -91,7 +91,7 @@ fn rl_curve(dir: &Path) -> Res<()> {
     )?;
     println!(
         "RL: fitted A = {:.3} (truth 0.61), holdout RMSE {:.4}, {} bootstrap refits failed",
-        bt.fit.law.a, bt.score.rmse, boot.n_failed
+        fit.law.a, bt.rmse, boot.n_failed
     );
     save(dir, "rl_sigmoid.svg", &svg)
 }

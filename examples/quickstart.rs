@@ -5,10 +5,11 @@
 //! Run with `cargo run --release --example quickstart` (a few seconds).
 
 use scaling_laws::datasets::{self, MultiPowerModel, MULTIPOWER_TRAINING};
+use scaling_laws::diagnostics::Backtest;
 use scaling_laws::display::sig;
 use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::ChinchillaFitter;
 use scaling_laws::MultiPowerFitter;
-use scaling_laws::{ChinchillaFitter, HoldoutScore};
 
 /// Gopher's training compute (Hoffmann et al. 2022, Table 3 and Figure 1's annotation).
 const GOPHER_FLOPS: f64 = 5.76e23;
@@ -104,7 +105,7 @@ fn main() -> Result<(), scaling_laws::Error> {
     let steps = held.curve.steps();
     let predicted = mp.law.predict(held.curve.schedule(), steps);
     let x: Vec<f64> = steps.iter().map(|&s| s as f64).collect();
-    let score = HoldoutScore::new(&x, held.curve.loss(), &predicted)?;
+    let score = Backtest::held_out(&x, held.curve.loss(), &predicted)?;
     println!("Held-out schedule wsd_20000_24000 (never seen by the fit):");
     println!("  {:>6} {:>9} {:>9}", "step", "observed", "predicted");
     let n_pts = steps.len();

@@ -8,6 +8,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 /// How well predictions match observations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GoodnessOfFit {
     /// Number of points.
     pub n: usize,
@@ -226,9 +227,68 @@ where
     }
     let pred = fit_and_predict(&train, &test)?;
     check::same_len("predictions and held-out points", pred.len(), test.len())?;
+    Ok(score(split, observed, threshold, train.len(), &test, &pred))
+}
+
+impl Backtest {
+    /// Scores predictions made elsewhere on held-out points, in the same shape as a backtest
+    /// (for example a law's prediction of a curve under a schedule it was not fitted on):
+    /// every point is held out (`n_train` is 0 and `threshold` is `-inf`).
+    ///
+    /// ```
+    /// use scaling_laws::diagnostics::Backtest;
+    /// let s = Backtest::held_out(&[1.0, 2.0], &[0.5, 0.4], &[0.52, 0.37])?;
+    /// assert!((s.max_abs_error - 0.03).abs() < 1e-12);
+    /// assert!((s.points[0].error - 0.02).abs() < 1e-12); // predicted - observed
+    /// assert!((s.points[1].abs_rel_error - 0.075).abs() < 1e-12);
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`]; [`Error::TooFewPoints`] for no points; a split value or a
+    /// prediction that is not finite, or an observation that is not finite and > 0 (naming the
+    /// row).
+    pub fn held_out(split: &[f64], observed: &[f64], predicted: &[f64]) -> Result<Backtest> {
+        check::same_len("split values and observations", split.len(), observed.len())?;
+        check::same_len(
+            "observations and predictions",
+            observed.len(),
+            predicted.len(),
+        )?;
+        if split.is_empty() {
+            return Err(Error::TooFewPoints {
+                what: "held-out points".into(),
+                needed: 1,
+                found: 0,
+            });
+        }
+        check::all_finite("split", split)?;
+        check::all_positive("observed", observed)?;
+        check::all_finite("prediction", predicted)?;
+        let test: Vec<usize> = (0..split.len()).collect();
+        Ok(score(
+            split,
+            observed,
+            f64::NEG_INFINITY,
+            0,
+            &test,
+            predicted,
+        ))
+    }
+}
+
+/// The backtest of predictions `pred` at the held-out points `test`.
+fn score(
+    split: &[f64],
+    observed: &[f64],
+    threshold: f64,
+    n_train: usize,
+    test: &[usize],
+    pred: &[f64],
+) -> Backtest {
     let points: Vec<BacktestPoint> = test
         .iter()
-        .zip(&pred)
+        .zip(pred)
         .map(|(&i, &p)| BacktestPoint {
             index: i,
             split_value: split[i],
@@ -241,17 +301,17 @@ where
     let errs: Vec<f64> = points.iter().map(|p| p.abs_rel_error).collect();
     let abs: Vec<f64> = points.iter().map(|p| p.error.abs()).collect();
     let n = abs.len() as f64;
-    Ok(Backtest {
+    Backtest {
         rmse: (abs.iter().map(|e| e * e).sum::<f64>() / n).sqrt(),
         mae: abs.iter().sum::<f64>() / n,
         max_abs_error: abs.iter().cloned().fold(0.0, f64::max),
         threshold,
-        n_train: train.len(),
+        n_train,
         mean_abs_rel_error: errs.iter().sum::<f64>() / errs.len() as f64,
         median_abs_rel_error: crate::uncertainty::quantile(&errs, 0.5),
         max_abs_rel_error: errs.iter().cloned().fold(f64::NAN, f64::max),
         points,
-    })
+    }
 }
 
 /// Something about a fit the user should know before trusting it.
@@ -439,6 +499,7 @@ pub fn check_collinear(names: (&str, &str), a: &[f64], b: &[f64], advice: &str) 
 
 /// The outcome of a hypothesis test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TestResult {
     /// The test statistic.
     pub statistic: f64,

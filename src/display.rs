@@ -43,7 +43,6 @@ use crate::fitters::power::PowerLawFit;
 use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
 use crate::fitters::sigmoid::SigmoidFit;
 use crate::fitters::sized_annealing::SizedAnnealingFit;
-use crate::holdout::HoldoutScore;
 use crate::isoflop::{AllocationFit, AllocationLaw};
 use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
@@ -404,7 +403,7 @@ fn sig_law(l: &AllocationLaw, d: usize) -> String {
 ///
 /// ```
 /// use scaling_laws::uncertainty::Interval;
-/// let iv = Interval { estimate: 0.3473, lower: 0.31, upper: 0.39, level: 0.95 };
+/// let iv = Interval::new(0.3473, 0.31, 0.39, 0.95);
 /// assert_eq!(iv.to_string(), "0.3473 [0.31, 0.39] (95%)");
 /// ```
 impl fmt::Display for Interval {
@@ -619,12 +618,17 @@ impl fmt::Display for TestResult {
 /// Errors on the held-out points of a backtest.
 impl fmt::Display for Backtest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.n_train > 0 {
+            write!(
+                f,
+                "fitted {} points up to {}, ",
+                self.n_train,
+                sig(self.threshold, 4)
+            )?;
+        }
         write!(
             f,
-            "fitted {} points up to {}, scored {}: mean |rel err| {}%, median {}%, max {}%; \
-             RMSE {}, MAE {}, max |err| {}",
-            self.n_train,
-            sig(self.threshold, 4),
+            "scored {}: mean |rel err| {}%, median {}%, max {}%; RMSE {}, MAE {}, max |err| {}",
             self.points.len(),
             sig(100.0 * self.mean_abs_rel_error, 3),
             sig(100.0 * self.median_abs_rel_error, 3),
@@ -632,21 +636,6 @@ impl fmt::Display for Backtest {
             sig(self.rmse, 4),
             sig(self.mae, 4),
             sig(self.max_abs_error, 4)
-        )
-    }
-}
-
-/// Errors on held-out points.
-impl fmt::Display for HoldoutScore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f).min(4);
-        write!(
-            f,
-            "{} held-out points: RMSE {}, MAE {}, max |error| {}",
-            self.n,
-            sig(self.rmse, d),
-            sig(self.mae, d),
-            sig(self.max_abs_error, d)
         )
     }
 }
@@ -699,15 +688,7 @@ macro_rules! fit_display {
         }
     )*};
 }
-fit_display!(
-    ChinchillaFit,
-    PowerLawFit,
-    SigmoidFit,
-    BnslFit,
-    MultiPowerFit,
-    AnnealingFit,
-    SizedAnnealingFit
-);
+crate::fitted::stored_law_fits!(fit_display);
 
 /// One parameter (or derived quantity) of a [`Summary`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

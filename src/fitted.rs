@@ -331,6 +331,28 @@ pub trait Fitted {
     }
 }
 
+/// The [`Fitted`] accessors of a fit that stores its `law`, `report` and `source` as fields,
+/// and, with `one_variable`, the prediction of a law in one input.
+macro_rules! stored_fit {
+    ($law:ty) => {
+        fn law(&self) -> &$law {
+            &self.law
+        }
+        fn report(&self) -> &FitReport {
+            &self.report
+        }
+        fn has_data(&self) -> bool {
+            self.source.is_some()
+        }
+    };
+    ($law:ty, one_variable) => {
+        stored_fit!($law);
+        fn predict(&self, x: &f64) -> f64 {
+            self.law.predict(*x)
+        }
+    };
+}
+
 /// Inherent copies of the [`Fitted`] methods, so no trait import is needed.
 macro_rules! inherent_fitted {
     ($($ty:ty),* $(,)?) => {$(
@@ -391,17 +413,25 @@ macro_rules! inherent_fitted {
     )*};
 }
 
-inherent_fitted!(
-    ChinchillaFit,
-    PowerLawFit,
-    SigmoidFit,
-    BnslFit,
-    MultiPowerFit,
-    AnnealingFit,
-    CustomFit,
-    SizedAnnealingFit,
-    AllocationFit
-);
+/// Calls `$mac!` with every fit type that stores its law in a `law` field (the fits whose
+/// `Display` is the law and the report).
+macro_rules! stored_law_fits {
+    ($mac:ident) => {
+        $mac!(
+            ChinchillaFit,
+            PowerLawFit,
+            SigmoidFit,
+            BnslFit,
+            MultiPowerFit,
+            AnnealingFit,
+            SizedAnnealingFit
+        );
+    };
+}
+pub(crate) use stored_law_fits;
+
+stored_law_fits!(inherent_fitted);
+inherent_fitted!(CustomFit, AllocationFit);
 
 /// Bootstrap of the named parameters with `refit` on index lists (shared by the fits).
 fn bootstrap_parameters<L, R>(
@@ -427,6 +457,26 @@ pub(crate) fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warn
             out.push(w);
         }
     }
+}
+
+/// The warnings of a fit: those `stored` at fit time, those read off its report and, when
+/// the fit has its data (`on_data` is `Some`), those found on the data and an ill-conditioned
+/// sandwich curvature.
+fn fit_warnings<F: Fitted>(
+    fit: &F,
+    stored: &[Warning],
+    on_data: Option<Vec<Warning>>,
+) -> Vec<Warning> {
+    let mut out = stored.to_vec();
+    merge(&mut out, check_report(fit.report()));
+    if let Some(found) = on_data {
+        merge(&mut out, found);
+        merge(
+            &mut out,
+            conditioning(fit.covariance(CovarianceKind::Sandwich)),
+        );
+    }
+    out
 }
 
 /// The conditioning warning from a covariance (limit 1e8).
@@ -476,12 +526,7 @@ impl Fitted for ChinchillaFit {
     fn model(&self) -> &'static str {
         "Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022)"
     }
-    fn law(&self) -> &ChinchillaLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(ChinchillaLaw);
     fn parameters(&self) -> Vec<Parameter> {
         let l = &self.law;
         [
@@ -497,9 +542,6 @@ impl Fitted for ChinchillaFit {
     }
     fn predict(&self, &(n, d): &(f64, f64)) -> f64 {
         self.law.loss(n, d)
-    }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
     }
     fn warnings(&self) -> Vec<Warning> {
         match self.source.get("warnings") {
@@ -556,6 +598,38 @@ impl Fitted for ChinchillaFit {
 /// The data of a one-variable fit: inputs and observations as given.
 pub(crate) type Xy = (Vec<f64>, Vec<f64>);
 
+/// The refitting [`Fitted`] methods of a one-variable fit on `(x, y)`: the backtest splitting
+/// on `x` and the bootstrap over points, both refitting with `$refit(xy, fitter, indices)`;
+/// `$values` gives a law's values in [`Fitted::parameters`] order.
+macro_rules! xy_fit_methods {
+    ($law:ty, $refit:ident, $values:expr) => {
+        fn backtest(&self, threshold: f64) -> Result<Backtest> {
+            let (xy, fitter) = self.source.get("a backtest")?;
+            xy_backtest(
+                xy,
+                threshold,
+                |i| Ok($refit(xy, fitter, i)?.0),
+                <$law>::predict,
+            )
+        }
+        fn bootstrap(
+            &self,
+            options: &BootstrapOptions,
+            progress: Option<&Progress>,
+        ) -> Result<Bootstrap> {
+            let (xy, fitter) = self.source.get("a bootstrap")?;
+            bootstrap_parameters(
+                xy.0.len(),
+                &self.parameters(),
+                options,
+                progress,
+                |idx| $refit(xy, fitter, idx),
+                $values,
+            )
+        }
+    };
+}
+
 /// The power-law fit: data are `(x, y)`; the backtest splits on `x`. With a fixed floor the
 /// covariance is of `[A, alpha]` only (`E` has no error).
 impl Fitted for PowerLawFit {
@@ -568,12 +642,7 @@ impl Fitted for PowerLawFit {
     fn model(&self) -> &'static str {
         "power law y = E + A x^-alpha"
     }
-    fn law(&self) -> &PowerLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(PowerLaw, one_variable);
     fn parameters(&self) -> Vec<Parameter> {
         let l = &self.law;
         vec![
@@ -582,23 +651,9 @@ impl Fitted for PowerLawFit {
             Parameter::new("alpha", l.alpha),
         ]
     }
-    fn predict(&self, x: &f64) -> f64 {
-        self.law.predict(*x)
-    }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
-    }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((x, _), _)) = self.source.get("warnings") {
-            merge(&mut out, check_levels("x", x, 4));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+        let levels = |((x, _), _): (&Xy, _)| check_levels("x", x, 4).into_iter().collect();
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let ((x, y), fitter) = self.source.get("a covariance")?;
@@ -608,30 +663,9 @@ impl Fitted for PowerLawFit {
         let ((x, y), _) = self.source.get("goodness of fit")?;
         GoodnessOfFit::new(y, &self.law.predict_many(x))
     }
-    fn backtest(&self, threshold: f64) -> Result<Backtest> {
-        let (xy, fitter) = self.source.get("a backtest")?;
-        xy_backtest(
-            xy,
-            threshold,
-            |i| Ok(power_refit(xy, fitter, i)?.0),
-            PowerLaw::predict,
-        )
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (xy, fitter) = self.source.get("a bootstrap")?;
-        bootstrap_parameters(
-            xy.0.len(),
-            &self.parameters(),
-            options,
-            progress,
-            |idx| power_refit(xy, fitter, idx),
-            |l: &PowerLaw| vec![l.e, l.a, l.alpha],
-        )
-    }
+    xy_fit_methods!(PowerLaw, power_refit, |l: &PowerLaw| vec![
+        l.e, l.a, l.alpha
+    ]);
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         if let Ok(c) = self.covariance(CovarianceKind::Sandwich)
@@ -775,12 +809,7 @@ impl Fitted for SigmoidFit {
     fn model(&self) -> &'static str {
         "sigmoid R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025)"
     }
-    fn law(&self) -> &SigmoidLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(SigmoidLaw, one_variable);
     fn parameters(&self) -> Vec<Parameter> {
         let l = &self.law;
         vec![
@@ -790,24 +819,12 @@ impl Fitted for SigmoidFit {
             Parameter::new("C_mid", l.c_mid),
         ]
     }
-    fn predict(&self, c: &f64) -> f64 {
-        self.law.predict(*c)
-    }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
-    }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((c, _), _)) = self.source.get("warnings") {
+        let levels = |((c, _), _): (&Xy, _)| {
             let used = pick(c, &self.used(c));
-            merge(&mut out, check_levels("compute", &used, 5));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            check_levels("compute", &used, 5).into_iter().collect()
+        };
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     /// Covariance of `[R0, A, B, C_mid]` (`[A, B, C_mid]` when `R0` is held) in natural
     /// parameters, on the points fitted, with the fitter's objective and weights.
@@ -840,30 +857,9 @@ impl Fitted for SigmoidFit {
         let used = self.used(c);
         GoodnessOfFit::new(&pick(m, &used), &self.law.predict_many(&pick(c, &used)))
     }
-    fn backtest(&self, threshold: f64) -> Result<Backtest> {
-        let (xy, fitter) = self.source.get("a backtest")?;
-        xy_backtest(
-            xy,
-            threshold,
-            |i| Ok(sigmoid_refit(xy, fitter, i)?.0),
-            SigmoidLaw::predict,
-        )
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (xy, fitter) = self.source.get("a bootstrap")?;
-        bootstrap_parameters(
-            xy.0.len(),
-            &self.parameters(),
-            options,
-            progress,
-            |idx| sigmoid_refit(xy, fitter, idx),
-            |l: &SigmoidLaw| vec![l.r0, l.a, l.b, l.c_mid],
-        )
-    }
+    xy_fit_methods!(SigmoidLaw, sigmoid_refit, |l: &SigmoidLaw| vec![
+        l.r0, l.a, l.b, l.c_mid
+    ]);
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         if self.source.get("").is_ok_and(|(_, f)| f.fixed_r0.is_some()) {
@@ -922,12 +918,7 @@ impl Fitted for BnslFit {
     fn model(&self) -> &'static str {
         "broken neural scaling law (Caballero et al. 2022)"
     }
-    fn law(&self) -> &Bnsl {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(Bnsl, one_variable);
     /// `a, b, c0`, then `c_i, d_i, f_i` of each break `i = 1..`.
     fn parameters(&self) -> Vec<Parameter> {
         let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
@@ -939,12 +930,6 @@ impl Fitted for BnslFit {
             .zip(bnsl_values(&self.law))
             .map(|(n, v)| Parameter::new(n, v))
             .collect()
-    }
-    fn predict(&self, x: &f64) -> f64 {
-        self.law.predict(*x)
-    }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
     }
     fn warnings(&self) -> Vec<Warning> {
         let mut out = self.warnings.clone();
@@ -970,30 +955,7 @@ impl Fitted for BnslFit {
         let ((x, y), _) = self.source.get("goodness of fit")?;
         GoodnessOfFit::new(y, &self.law.predict_many(x))
     }
-    fn backtest(&self, threshold: f64) -> Result<Backtest> {
-        let (xy, fitter) = self.source.get("a backtest")?;
-        xy_backtest(
-            xy,
-            threshold,
-            |i| Ok(bnsl_refit(xy, fitter, i)?.0),
-            Bnsl::predict,
-        )
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (xy, fitter) = self.source.get("a bootstrap")?;
-        bootstrap_parameters(
-            xy.0.len(),
-            &self.parameters(),
-            options,
-            progress,
-            |idx| bnsl_refit(xy, fitter, idx),
-            bnsl_values,
-        )
-    }
+    xy_fit_methods!(Bnsl, bnsl_refit, bnsl_values);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1080,6 +1042,46 @@ fn curves_bootstrap<C: Clone + Sync, L: Send>(
     )
 }
 
+/// The data-bound [`Fitted`] methods of a loss-curve fit (multi-power, annealing): the
+/// covariance on its curves, goodness of fit over every checkpoint, the backtest that splits
+/// every curve at a step, the bootstrap over whole curves.
+macro_rules! curve_fit_methods {
+    ($law:ty) => {
+        fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+            let (curves, _) = self.source.get("a covariance")?;
+            self.covariance_on(curves, kind)
+        }
+        fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+            let (curves, _) = self.source.get("goodness of fit")?;
+            curves_fit(curves, |c| self.predict(c))
+        }
+        fn backtest(&self, threshold: f64) -> Result<Backtest> {
+            let (curves, fitter) = self.source.get("a backtest")?;
+            curves_backtest(
+                curves,
+                threshold,
+                |early| fitter.fit(early),
+                |f, c| f.law.predict(c.schedule(), c.steps()),
+            )
+        }
+        fn bootstrap(
+            &self,
+            options: &BootstrapOptions,
+            progress: Option<&Progress>,
+        ) -> Result<Bootstrap> {
+            let (curves, fitter) = self.source.get("a bootstrap")?;
+            curves_bootstrap(
+                curves,
+                &self.parameters(),
+                options,
+                progress,
+                |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+                |l: &$law| l.params().to_vec(),
+            )
+        }
+    };
+}
+
 /// The multi-power fit: data are the loss curves; [`Fitted::predict`] gives the loss at a
 /// curve's steps under its schedule (its observed losses are not used); the backtest splits
 /// every curve at a step; the bootstrap resamples whole curves (at least 2).
@@ -1135,12 +1137,7 @@ impl Fitted for MultiPowerFit {
     fn model(&self) -> &'static str {
         "multi-power law for loss curves (Luo et al. 2025)"
     }
-    fn law(&self) -> &MultiPowerLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(MultiPowerLaw);
     fn parameters(&self) -> Vec<Parameter> {
         ["L0", "A", "alpha", "B", "C", "beta", "gamma"]
             .iter()
@@ -1151,47 +1148,13 @@ impl Fitted for MultiPowerFit {
     fn predict(&self, c: &LossCurve) -> Vec<f64> {
         self.law.predict(c.schedule(), c.steps())
     }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
-    }
     fn warnings(&self) -> Vec<Warning> {
         match self.source.get("warnings") {
             Ok((curves, _)) => self.warnings_on(curves),
             Err(_) => check_report(&self.report),
         }
     }
-    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
-        let (curves, _) = self.source.get("a covariance")?;
-        self.covariance_on(curves, kind)
-    }
-    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
-        let (curves, _) = self.source.get("goodness of fit")?;
-        curves_fit(curves, |c| self.predict(c))
-    }
-    fn backtest(&self, threshold: f64) -> Result<Backtest> {
-        let (curves, fitter) = self.source.get("a backtest")?;
-        curves_backtest(
-            curves,
-            threshold,
-            |early| fitter.fit(early),
-            |f, c| f.law.predict(c.schedule(), c.steps()),
-        )
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (curves, fitter) = self.source.get("a bootstrap")?;
-        curves_bootstrap(
-            curves,
-            &self.parameters(),
-            options,
-            progress,
-            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
-            |l: &MultiPowerLaw| l.params().to_vec(),
-        )
-    }
+    curve_fit_methods!(MultiPowerLaw);
 }
 
 /// The annealing fit: as the multi-power fit; `lambda` is held in the covariance (so the
@@ -1247,12 +1210,7 @@ impl Fitted for AnnealingFit {
     fn model(&self) -> &'static str {
         "annealing law for loss curves (Tissue et al. 2024)"
     }
-    fn law(&self) -> &AnnealingLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(AnnealingLaw);
     fn parameters(&self) -> Vec<Parameter> {
         ["L0", "A", "alpha", "C", "lambda"]
             .iter()
@@ -1263,52 +1221,12 @@ impl Fitted for AnnealingFit {
     fn predict(&self, c: &LossCurve) -> Vec<f64> {
         self.law.predict(c.schedule(), c.steps())
     }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
-    }
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = check_report(&self.report);
-        if let Ok((curves, _)) = self.source.get("warnings") {
-            merge(&mut out, check_levels_curves(curves));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+        let on_data = self.source.get("").ok();
+        let levels = on_data.map(|(curves, _)| check_levels_curves(curves).into_iter().collect());
+        fit_warnings(self, &[], levels)
     }
-    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
-        let (curves, _) = self.source.get("a covariance")?;
-        self.covariance_on(curves, kind)
-    }
-    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
-        let (curves, _) = self.source.get("goodness of fit")?;
-        curves_fit(curves, |c| self.predict(c))
-    }
-    fn backtest(&self, threshold: f64) -> Result<Backtest> {
-        let (curves, fitter) = self.source.get("a backtest")?;
-        curves_backtest(
-            curves,
-            threshold,
-            |early| fitter.fit(early),
-            |f, c| f.law.predict(c.schedule(), c.steps()),
-        )
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (curves, fitter) = self.source.get("a bootstrap")?;
-        curves_bootstrap(
-            curves,
-            &self.parameters(),
-            options,
-            progress,
-            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
-            |l: &AnnealingLaw| l.params().to_vec(),
-        )
-    }
+    curve_fit_methods!(AnnealingLaw);
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         s.params[4].name = "lambda (held)".into();
@@ -1438,26 +1356,18 @@ impl Fitted for CustomFit {
     /// The warnings stored at fit time (parameters at bounds, non-convergence), fewer distinct
     /// rows than parameters + 1, and an ill-conditioned curvature.
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = self.warnings.clone();
-        merge(&mut out, check_report(&self.report));
-        if let Ok(((rows, _), _)) = self.source.get("warnings") {
+        let levels = |((rows, _), _): (&Rows, _)| {
             let (distinct, wanted) = (distinct_rows(rows), self.params.len() + 1);
-            if distinct < wanted {
-                merge(
-                    &mut out,
-                    [Warning::FewDistinctLevels {
-                        variable: "input rows".into(),
-                        distinct,
-                        wanted,
-                    }],
-                );
-            }
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            (distinct < wanted)
+                .then(|| Warning::FewDistinctLevels {
+                    variable: "input rows".into(),
+                    distinct,
+                    wanted,
+                })
+                .into_iter()
+                .collect()
+        };
+        fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let (data, law) = self.source.get("a covariance")?;
@@ -1558,12 +1468,7 @@ impl Fitted for SizedAnnealingFit {
         "annealing law with a model-size term L0 + B / N^beta (Tissue et al. 2024; \
          Hoffmann et al. 2022)"
     }
-    fn law(&self) -> &SizedAnnealingLaw {
-        &self.law
-    }
-    fn report(&self) -> &FitReport {
-        &self.report
-    }
+    stored_fit!(SizedAnnealingLaw);
     fn parameters(&self) -> Vec<Parameter> {
         SizedAnnealingLaw::PARAM_NAMES
             .iter()
@@ -1574,22 +1479,14 @@ impl Fitted for SizedAnnealingFit {
     fn predict(&self, c: &SizedCurve) -> Vec<f64> {
         self.law.predict(c.n, c.curve.schedule(), c.curve.steps())
     }
-    fn has_data(&self) -> bool {
-        self.source.is_some()
-    }
     /// Non-convergence, fewer than 4 distinct sizes (three sizes determine `L0`, `B` and
     /// `beta` exactly and leave nothing to check the size term), an ill-conditioned curvature.
     fn warnings(&self) -> Vec<Warning> {
-        let mut out = check_report(&self.report);
-        if let Ok((curves, _)) = self.source.get("warnings") {
+        let levels = |(curves, _): (&Vec<SizedCurve>, _)| {
             let sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
-            merge(&mut out, check_levels("model sizes", &sizes, 4));
-            merge(
-                &mut out,
-                conditioning(self.covariance(CovarianceKind::Sandwich)),
-            );
-        }
-        out
+            check_levels("model sizes", &sizes, 4).into_iter().collect()
+        };
+        fit_warnings(self, &[], self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let (curves, fitter) = self.source.get("a covariance")?;

@@ -14,7 +14,6 @@ pub mod error;
 pub mod fit;
 pub mod fitted;
 mod fitters;
-pub mod holdout;
 pub mod isoflop;
 pub mod laws;
 mod numeric;
@@ -37,7 +36,7 @@ pub use design::{Belief, DesignScorer, Planner, RunBudget, Study, Target};
 pub use display::Summary;
 pub use error::{Error, Result};
 pub use fitted::{Fitted, Parameter};
-pub use fitters::bnsl::{fit_bnsl, BnslBacktest, BnslFit, BnslFitter};
+pub use fitters::bnsl::{fit_bnsl, BnslFit, BnslFitter};
 pub use fitters::chinchilla::{
     chinchilla_objective, fit_chinchilla, hoffmann_grid, ChinchillaFit, ChinchillaFitter,
     HuberLikelihood,
@@ -58,9 +57,8 @@ pub use fitters::schedule::{
 pub use fitters::schedule_opt::{
     optimize_schedule, OptimizeOptions, OptimizedSchedule, MAX_OPTIMIZE_STEPS,
 };
-pub use fitters::sigmoid::{fit_sigmoid, SigmoidBacktest, SigmoidFit, SigmoidFitter};
+pub use fitters::sigmoid::{fit_sigmoid, SigmoidFit, SigmoidFitter};
 pub use fitters::sized_annealing::{SizedAnnealingFit, SizedAnnealingFitter};
-pub use holdout::HoldoutScore;
 pub use isoflop::{approach1, approach2, group_by_budget, IsoFlopGroup, TrainingCurve};
 pub use laws::PowerLaw;
 pub use laws::SigmoidLaw;

@@ -22,6 +22,7 @@ pub type Progress = dyn Fn(usize, usize) + Sync;
 
 /// What is resampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Resampling {
     /// Individual points (runs), with replacement.
     Points,
@@ -118,6 +119,7 @@ impl BootstrapOptions {
 
 /// A two-sided interval with the point estimate it surrounds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Interval {
     /// The estimate from the full data.
     pub estimate: f64,
@@ -130,6 +132,22 @@ pub struct Interval {
 }
 
 impl Interval {
+    /// An interval of central coverage `level` (for example 0.95) around `estimate`.
+    ///
+    /// ```
+    /// use scaling_laws::uncertainty::Interval;
+    /// let iv = Interval::new(0.3473, 0.31, 0.39, 0.95);
+    /// assert!(iv.contains(0.35) && (iv.width() - 0.08).abs() < 1e-12);
+    /// ```
+    pub fn new(estimate: f64, lower: f64, upper: f64, level: f64) -> Self {
+        Interval {
+            estimate,
+            lower,
+            upper,
+            level,
+        }
+    }
+
     /// Whether `value` lies inside the closed interval.
     pub fn contains(&self, value: f64) -> bool {
         value >= self.lower && value <= self.upper
@@ -143,6 +161,7 @@ impl Interval {
 
 /// The outcome of a bootstrap: every resample's quantities and percentile intervals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Bootstrap {
     /// Names of the quantities, in order.
     pub names: Vec<String>,
@@ -159,6 +178,31 @@ pub struct Bootstrap {
 }
 
 impl Bootstrap {
+    /// A bootstrap made elsewhere: `names[q]` with its interval `intervals[q]` (whose estimates
+    /// become [`Bootstrap::estimate`]) and the draws `draws[k][q]` of each successful resample
+    /// (may be empty), for example to plot bands from another tool's resamples.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `names`, `intervals` or a draw differ in length.
+    pub fn from_parts(
+        names: Vec<String>,
+        intervals: Vec<Interval>,
+        draws: Vec<Vec<f64>>,
+    ) -> Result<Self> {
+        crate::error::check::same_len("names and intervals", names.len(), intervals.len())?;
+        for d in &draws {
+            crate::error::check::same_len("a draw and the names", d.len(), names.len())?;
+        }
+        Ok(Bootstrap {
+            names,
+            estimate: intervals.iter().map(|i| i.estimate).collect(),
+            intervals,
+            draws,
+            n_failed: 0,
+            n_not_converged: 0,
+        })
+    }
+
     /// The interval of the quantity called `name`.
     pub fn interval(&self, name: &str) -> Option<Interval> {
         self.names

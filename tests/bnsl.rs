@@ -11,9 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use scaling_laws::fit::{Objective, Status};
-use scaling_laws::{
-    fit_bnsl, fit_power_law, Bnsl, BnslBreak, BnslFitter, Error, HoldoutScore, PowerLawFitter,
-};
+use scaling_laws::{fit_bnsl, fit_power_law, Bnsl, BnslBreak, BnslFitter, Error, PowerLawFitter};
 
 fn truth() -> Bnsl {
     Bnsl::new(
@@ -79,28 +77,32 @@ fn one_break_twenty_seeds_break_location_and_tail_beat_a_power_law() {
     let (mut d_err, mut ratio) = (Vec::new(), Vec::new());
     for seed in 0..20 {
         let (x, y) = noisy(&t, seed);
-        let bt = BnslFitter::new(1).backtest(&x, &y, 45).unwrap();
-        assert_eq!(bt.fit.report.status, Status::Converged, "seed {seed}");
-        assert_eq!(bt.score.n, 15);
+        let (fit, bt) = BnslFitter::new(1).backtest(&x, &y, 45).unwrap();
+        assert_eq!(fit.report.status, Status::Converged, "seed {seed}");
+        assert_eq!(bt.points.len(), 15);
         let from_truth = BnslFitter::new(1)
             .starts(vec![t.clone()])
             .fit(&x[..45], &y[..45])
             .unwrap();
         assert!(
-            bt.fit.report.objective <= from_truth.report.objective * (1.0 + 1e-9),
+            fit.report.objective <= from_truth.report.objective * (1.0 + 1e-9),
             "seed {seed}: {} vs {} from the truth",
-            bt.fit.report.objective,
+            fit.report.objective,
             from_truth.report.objective
         );
-        d_err.push(rel(bt.fit.law.breaks[0].d, 1e9));
+        d_err.push(rel(fit.law.breaks[0].d, 1e9));
         let pl = fit_power_law(&x[..45], &y[..45]).unwrap();
-        let pl_score =
-            HoldoutScore::new(&x[45..], &y[45..], &pl.law.predict_many(&x[45..])).unwrap();
-        ratio.push(bt.score.rmse / pl_score.rmse);
+        let pl_score = scaling_laws::diagnostics::Backtest::held_out(
+            &x[45..],
+            &y[45..],
+            &pl.law.predict_many(&x[45..]),
+        )
+        .unwrap();
+        ratio.push(bt.rmse / pl_score.rmse);
         assert!(
-            bt.score.rmse < pl_score.rmse,
+            bt.rmse < pl_score.rmse,
             "seed {seed}: bnsl {} vs power law {}",
-            bt.score.rmse,
+            bt.rmse,
             pl_score.rmse
         );
     }

@@ -280,22 +280,10 @@ fn compute_optimal_has_two_panels_bands_and_the_hoffmann_annotation() {
         let a = law.compute_optimal(c).unwrap();
         for (q, v) in [("N_opt", a.params), ("D_opt", a.tokens)] {
             names.push(format!("{q}({c:e})"));
-            intervals.push(Interval {
-                estimate: v,
-                lower: 0.8 * v,
-                upper: 1.25 * v,
-                level: 0.9,
-            });
+            intervals.push(Interval::new(v, 0.8 * v, 1.25 * v, 0.9));
         }
     }
-    let boot = Bootstrap {
-        names,
-        estimate: intervals.iter().map(|i| i.estimate).collect(),
-        intervals,
-        draws: vec![],
-        n_failed: 0,
-        n_not_converged: 0,
-    };
+    let boot = Bootstrap::from_parts(names, intervals, vec![]).unwrap();
     let svg = compute_optimal(
         &law,
         (1e19, 1e25),

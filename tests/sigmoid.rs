@@ -63,25 +63,25 @@ fn fifty_seeds_fit_on_half_the_compute_and_predict_the_rest() {
     let (mut a_err, mut rmse, mut b_err) = (Vec::new(), Vec::new(), Vec::new());
     for seed in 0..50 {
         let (c, r) = noisy(seed);
-        let bt = SigmoidFitter::new()
+        let (fit, bt) = SigmoidFitter::new()
             .backtest(&c, &r, 10_000.0)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-        assert_eq!(bt.fit.report.status, Status::Converged, "seed {seed}");
-        assert_eq!((bt.fit.n_used, bt.score.n), (50, 50));
+        assert_eq!(fit.report.status, Status::Converged, "seed {seed}");
+        assert_eq!((fit.n_used, bt.points.len()), (50, 50));
         // the automatic starts reach the optimum that a start at the truth reaches
         let from_truth = SigmoidFitter::new()
             .starts(vec![TRUTH])
             .fit(&c[..50], &r[..50])
             .unwrap();
         assert!(
-            bt.fit.report.objective <= from_truth.report.objective * (1.0 + 1e-9),
+            fit.report.objective <= from_truth.report.objective * (1.0 + 1e-9),
             "seed {seed}: {} vs {} from the truth",
-            bt.fit.report.objective,
+            fit.report.objective,
             from_truth.report.objective
         );
-        a_err.push((bt.fit.law.a - 0.61).abs());
-        b_err.push((bt.fit.law.b - 2.0).abs());
-        rmse.push(bt.score.rmse);
+        a_err.push((fit.law.a - 0.61).abs());
+        b_err.push((fit.law.b - 2.0).abs());
+        rmse.push(bt.rmse);
     }
     let (ma, mr, mb) = (median(a_err.clone()), median(rmse.clone()), median(b_err));
     eprintln!(
@@ -155,7 +155,7 @@ fn weights_follow_input_rows_through_the_cut() {
     let (c, r) = noisy(9);
     let mut w = vec![1.0; 100];
     w[0] = 0.0;
-    let bt = SigmoidFitter::new()
+    let (fit, _) = SigmoidFitter::new()
         .weights(w.clone())
         .backtest(&c, &r, 10_000.0)
         .unwrap();
@@ -163,7 +163,7 @@ fn weights_follow_input_rows_through_the_cut() {
         .weights(w[1..50].to_vec())
         .fit(&c[1..50], &r[1..50])
         .unwrap();
-    assert!((bt.fit.law.a - direct.law.a).abs() < 1e-7);
+    assert!((fit.law.a - direct.law.a).abs() < 1e-7);
     assert!(SigmoidFitter::new()
         .weights(vec![1.0; 3])
         .fit(&c, &r)

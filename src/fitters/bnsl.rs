@@ -1,10 +1,10 @@
 //! Fitting broken neural scaling laws with any number of breaks.
 
+use crate::diagnostics::Backtest;
 use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::multistart::{minimize_planned, Plan};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
-use crate::holdout::HoldoutScore;
 use crate::laws::bnsl::{sigmoid, softplus};
 use crate::laws::{Bnsl, BnslBreak};
 use serde::{Deserialize, Serialize};
@@ -24,17 +24,6 @@ pub struct BnslFit {
     /// The data and fitter this fit came from (not serialised; see [`crate::fitted`]).
     #[serde(skip)]
     pub(crate) source: crate::fitted::Source<crate::fitted::Xy, BnslFitter>,
-}
-
-/// An extrapolation backtest: a fit on the points with the smallest `x`, scored on the rest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BnslBacktest {
-    /// The fit to the `n_train` points with the smallest `x`.
-    pub fit: BnslFit,
-    /// How many points the law was fitted to.
-    pub n_train: usize,
-    /// Errors of the fitted law on the other points (in order of increasing `x`).
-    pub score: HoldoutScore,
 }
 
 /// Options for [`fit_bnsl`]: number of breaks, objective, the floor `a`, the range of break
@@ -145,40 +134,55 @@ impl BnslFitter {
     }
 
     /// The extrapolation check of Caballero et al.: fits on the `n_train` points with the
-    /// smallest `x` and scores the fitted law on the others.
+    /// smallest `x` and scores the fitted law on the others. Returns that fit and the scores
+    /// ([`Backtest`], the shape of every backtest; its threshold is the largest `x` fitted).
     ///
     /// # Errors
-    /// As [`BnslFitter::fit`], plus [`Error::TooFewPoints`] when `n_train` leaves no point out.
-    pub fn backtest(&self, x: &[f64], y: &[f64], n_train: usize) -> Result<BnslBacktest> {
+    /// As [`BnslFitter::fit`], plus [`Error::TooFewPoints`] when `n_train` is 0 or leaves no
+    /// point out, [`Error::InvalidOption`] when the split would part points of equal `x`, and
+    /// those of [`crate::diagnostics::backtest`].
+    pub fn backtest(&self, x: &[f64], y: &[f64], n_train: usize) -> Result<(BnslFit, Backtest)> {
         self.validate(x, y)?;
-        if n_train >= x.len() {
+        if n_train == 0 || n_train >= x.len() {
             return Err(Error::TooFewPoints {
-                what: format!("held-out points after training on {n_train}"),
+                what: format!("training and held-out points after training on {n_train}"),
                 needed: 1,
-                found: x.len().saturating_sub(n_train),
+                found: if n_train == 0 {
+                    0
+                } else {
+                    x.len().saturating_sub(n_train)
+                },
             });
         }
-        let mut idx: Vec<usize> = (0..x.len()).collect();
-        idx.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
-        let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let (train, held) = idx.split_at(n_train);
-        let tw = self.weights.as_ref().map(|w| pick(w, train));
-        if let Some(w) = &tw
-            && w.iter().all(|&v| v == 0.0)
-        {
-            return Err(Error::Degenerate(
-                "all weights of the training points are zero".to_string(),
-            ));
+        let mut sorted = x.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let threshold = sorted[n_train - 1];
+        if sorted[n_train] == threshold {
+            return Err(Error::InvalidOption {
+                name: "n_train".into(),
+                value: n_train.to_string(),
+                reason: format!("the split would part points of equal x = {threshold}"),
+            });
         }
-        let fit = self.fit_validated(&pick(x, train), &pick(y, train), tw.as_deref())?;
-        let hx = pick(x, held);
-        let predicted = fit.law.predict_many(&hx);
-        let score = HoldoutScore::new(&hx, &pick(y, held), &predicted)?;
-        Ok(BnslBacktest {
-            fit,
-            n_train,
-            score,
-        })
+        let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let mut fitted = None;
+        let bt = crate::diagnostics::backtest(x, y, threshold, |train, test| {
+            let tw = self.weights.as_ref().map(|w| pick(w, train));
+            if let Some(w) = &tw
+                && w.iter().all(|&v| v == 0.0)
+            {
+                return Err(Error::Degenerate(
+                    "all weights of the training points are zero".to_string(),
+                ));
+            }
+            let fit = self.fit_validated(&pick(x, train), &pick(y, train), tw.as_deref())?;
+            let predicted = fit.law.predict_many(&pick(x, test));
+            fitted = Some(fit);
+            Ok(predicted)
+        })?;
+        let fit =
+            fitted.ok_or_else(|| Error::Degenerate("no fit on the training points".into()))?;
+        Ok((fit, bt))
     }
 
     fn n_free(&self) -> usize {

@@ -1,9 +1,9 @@
 //! Fitting the sigmoidal compute curve `R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B)`.
 
+use crate::diagnostics::Backtest;
 use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::{minimize, Bound, FitReport, Model, Objective, Problem, SolverOptions, Space};
-use crate::holdout::HoldoutScore;
 use crate::laws::sigmoid::logistic;
 use crate::laws::SigmoidLaw;
 use serde::{Deserialize, Serialize};
@@ -27,17 +27,6 @@ pub struct SigmoidFit {
     /// The data and fitter this fit came from (not serialised; see [`crate::fitted`]).
     #[serde(skip)]
     pub(crate) source: crate::fitted::Source<crate::fitted::Xy, SigmoidFitter>,
-}
-
-/// An extrapolation backtest: a fit on the points with compute up to a cut, scored on the rest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SigmoidBacktest {
-    /// The fit to the points with compute `<= cut`.
-    pub fit: SigmoidFit,
-    /// The cut, in the units of the data.
-    pub cut: f64,
-    /// Errors of the fitted law on the points with compute `> cut`.
-    pub score: HoldoutScore,
 }
 
 /// Options for [`fit_sigmoid`]: the objective, whether `R0` is fitted, the range of the metric,
@@ -166,56 +155,57 @@ impl SigmoidFitter {
 
     /// The extrapolation protocol of Khatri et al. (2025): fits on the points with
     /// `compute <= cut` (after dropping those below [`SigmoidFitter::min_compute`]) and scores
-    /// the fitted law on the points with `compute > cut`.
+    /// the fitted law on the points with `compute > cut`. Returns the fit on the points up to
+    /// the cut and the scores ([`Backtest`], the shape of every backtest).
     ///
     /// ```
     /// use scaling_laws::{SigmoidFitter, SigmoidLaw};
     /// let truth = SigmoidLaw { r0: 0.3, a: 0.61, b: 2.0, c_mid: 5_000.0 };
     /// let c: Vec<f64> = (1..=100).map(|i| 200.0 * i as f64).collect();
-    /// let bt = SigmoidFitter::new().backtest(&c, &truth.predict_many(&c), 10_000.0).unwrap();
-    /// assert_eq!((bt.fit.n_used, bt.score.n), (50, 50));
-    /// assert!(bt.score.rmse < 1e-6);
+    /// let (fit, bt) = SigmoidFitter::new().backtest(&c, &truth.predict_many(&c), 10_000.0)?;
+    /// assert_eq!((fit.n_used, bt.points.len()), (50, 50));
+    /// assert!(bt.rmse < 1e-6);
+    /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     ///
     /// # Errors
-    /// As [`SigmoidFitter::fit`], plus a non-finite or non-positive `cut`, and
-    /// [`Error::TooFewPoints`] when no point lies beyond the cut.
-    pub fn backtest(&self, compute: &[f64], metric: &[f64], cut: f64) -> Result<SigmoidBacktest> {
+    /// As [`SigmoidFitter::fit`], plus a non-finite or non-positive `cut`,
+    /// [`Error::TooFewPoints`] when no point lies beyond the cut, and those of
+    /// [`crate::diagnostics::backtest`] (a metric that is not > 0 has no relative error).
+    pub fn backtest(
+        &self,
+        compute: &[f64],
+        metric: &[f64],
+        cut: f64,
+    ) -> Result<(SigmoidFit, Backtest)> {
         self.validate(compute, metric)?;
         check::positive("cut", None, cut)?;
-        let (mut tc, mut tm, mut tw) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut hc, mut hm) = (Vec::new(), Vec::new());
-        for (i, (&c, &m)) in compute.iter().zip(metric).enumerate() {
-            if c <= cut {
-                tc.push(c);
-                tm.push(m);
-                if let Some(w) = &self.weights {
-                    tw.push(w[i]);
-                }
-            } else {
-                hc.push(c);
-                hm.push(m);
-            }
-        }
-        if hc.is_empty() {
+        if !compute.iter().any(|&c| c > cut) {
             return Err(Error::TooFewPoints {
                 what: format!("held-out points with compute > {cut}"),
                 needed: 1,
                 found: 0,
             });
         }
-        let w = self.weights.as_ref().map(|_| tw.as_slice());
-        if let Some(w) = w
-            && w.iter().all(|&v| v == 0.0)
-        {
-            return Err(Error::Degenerate(
-                "all weights up to the cut are zero".to_string(),
-            ));
-        }
-        let fit = self.fit_validated(&tc, &tm, w)?;
-        let predicted = fit.law.predict_many(&hc);
-        let score = HoldoutScore::new(&hc, &hm, &predicted)?;
-        Ok(SigmoidBacktest { fit, cut, score })
+        let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+        let mut fitted = None;
+        let bt = crate::diagnostics::backtest(compute, metric, cut, |train, test| {
+            let tw = self.weights.as_ref().map(|w| pick(w, train));
+            if let Some(w) = &tw
+                && w.iter().all(|&v| v == 0.0)
+            {
+                return Err(Error::Degenerate(
+                    "all weights up to the cut are zero".to_string(),
+                ));
+            }
+            let fit =
+                self.fit_validated(&pick(compute, train), &pick(metric, train), tw.as_deref())?;
+            let predicted = fit.law.predict_many(&pick(compute, test));
+            fitted = Some(fit);
+            Ok(predicted)
+        })?;
+        let fit = fitted.ok_or_else(|| Error::Degenerate("no fit up to the cut".into()))?;
+        Ok((fit, bt))
     }
 
     /// Checks options and every row of the input.

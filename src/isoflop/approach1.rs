@@ -15,6 +15,7 @@ use crate::uncertainty::BootstrapOptions;
 /// the minimum over the trained sizes sits at the edge of the sizes available, so the true
 /// optimum may lie beyond them (typically at the lowest and highest compute).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum EdgePolicy {
     /// Fit only the longest stretch of consecutive bracketed frontier points (in FLOPs), so the
     /// edges of the compute range, where the smallest or largest model wins, are cut off. The
@@ -134,6 +135,7 @@ impl Approach1Options {
 
 /// One point of the compute-optimal frontier: at `flops`, the curve with the lowest loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FrontierPoint {
     /// Compute `C` (FLOPs).
     pub flops: f64,
@@ -153,6 +155,7 @@ pub struct FrontierPoint {
 
 /// What [`approach1`] returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Approach1Result {
     /// The frontier, by increasing FLOPs (FLOP values that no curve reaches are absent).
     pub frontier: Vec<FrontierPoint>,

@@ -18,6 +18,7 @@ use crate::uncertainty::BootstrapOptions;
 /// its log) against `log N` by least squares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum VertexEstimator {
     /// The vertex of a parabola in `log N`, as in Hoffmann et al. (2022, section 3.2).
     ///
@@ -109,6 +110,7 @@ impl Approach2Options {
 
 /// The minimum of one estimator's fit at one budget.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Vertex {
     /// `N` at the minimum.
     pub params: f64,
@@ -122,6 +124,7 @@ pub struct Vertex {
 
 /// One budget's profile: its vertices and what was flagged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BudgetVertex {
     /// The budget (FLOPs).
     pub flops: f64,
@@ -149,6 +152,7 @@ impl BudgetVertex {
 
 /// What [`approach2`] returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Approach2Result {
     /// Per budget, in input order.
     pub budgets: Vec<BudgetVertex>,

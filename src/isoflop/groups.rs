@@ -117,6 +117,7 @@ fn geometric_mean(values: impl Iterator<Item = f64>) -> f64 {
 /// The result of [`group_by_budget`]: the groups (two or more runs each, by increasing budget)
 /// and the runs that fit no group, so that nothing is dropped silently.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BudgetGroups {
     /// Groups of at least two runs, sorted by budget; runs keep their input order.
     pub groups: Vec<IsoFlopGroup>,

@@ -17,7 +17,7 @@ use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::AnnealingFitter;
 use scaling_laws::{
     chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter, ChinchillaFitter,
-    ChinchillaQuantity, HoldoutScore, PowerLawFitter, SigmoidFitter,
+    ChinchillaQuantity, PowerLawFitter, SigmoidFitter,
 };
 use scaling_laws::{optimize_schedule, MultiPowerFitter, OptimizeOptions};
 
@@ -741,7 +741,7 @@ struct PredictionRow {
 #[derive(Debug, Serialize)]
 struct CurveScore {
     curve: String,
-    score: HoldoutScore,
+    score: scaling_laws::diagnostics::Backtest,
 }
 
 fn predict(a: PredictArgs, json_out: bool) -> Result<(), CliError> {
@@ -824,7 +824,7 @@ fn predict(a: PredictArgs, json_out: bool) -> Result<(), CliError> {
                 let x: Vec<f64> = c.steps().iter().map(|&s| s as f64).collect();
                 scores.push(CurveScore {
                     curve: name.clone(),
-                    score: HoldoutScore::new(&x, c.loss(), &pred)?,
+                    score: scaling_laws::diagnostics::Backtest::held_out(&x, c.loss(), &pred)?,
                 });
                 for (i, p) in pred.iter().enumerate() {
                     rows.push(PredictionRow {
