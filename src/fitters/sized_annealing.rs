@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
-use crate::fit::{minimize, Bound, FitReport, Objective, Problem, SolverOptions};
+use crate::fit::{Bound, FitReport, Objective, SolverOptions};
 use crate::fitters::curve_select::HeldOutSummary;
+use crate::fitters::schedule::{fit_schedule_law, ScheduleLawBinding};
 use crate::laws::annealing::{Lambda, WarmupConvention};
 use crate::laws::sized_annealing::{SizedAnnealingLaw, SizedAnnealingModel, SizedCurve};
 
@@ -101,23 +102,78 @@ impl SizedAnnealingFitter {
     /// `n_starts == 0` or a fixed `lambda` outside `[0, 1]`; the model's errors for a size
     /// not `> 0`; [`Error::Numerical`] if no start gives a finite objective.
     pub fn fit(&self, curves: &[SizedCurve]) -> Result<SizedAnnealingFit> {
-        if self.n_starts == 0 {
-            return Err(Error::InvalidOption {
-                name: "n_starts".into(),
-                value: "0".into(),
-                reason: "must be >= 1".into(),
+        let (law, report) = fit_schedule_law(self, curves)?;
+        Ok(SizedAnnealingFit { law, report })
+    }
+
+    /// Leave-one-size-out cross-validation: for each distinct size, fit on the other sizes
+    /// and score that size's curves ([`GoodnessOfFit`] per curve). Returns, per size in
+    /// increasing order, the size, its held-out averages and the per-curve scores. Holding
+    /// out the largest size is the extrapolation a user cares about; the smaller ones show
+    /// interpolation.
+    ///
+    /// # Errors
+    /// [`Error::TooFewPoints`] for fewer than 4 distinct sizes (each fold needs 3); a fold's
+    /// fit or scoring error.
+    pub fn cross_validate_sizes(
+        &self,
+        curves: &[SizedCurve],
+    ) -> Result<Vec<(f64, HeldOutSummary, Vec<GoodnessOfFit>)>> {
+        let mut sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
+        sizes.sort_by(f64::total_cmp);
+        sizes.dedup();
+        if sizes.len() < 4 {
+            return Err(Error::TooFewPoints {
+                what: "distinct model sizes for leave-one-size-out (each fold fits three)".into(),
+                needed: 4,
+                found: sizes.len(),
             });
         }
+        let mut out = Vec::new();
+        for &n in &sizes {
+            let train: Vec<SizedCurve> = curves.iter().filter(|c| c.n != n).cloned().collect();
+            let fit = self.fit(&train)?;
+            let scores = curves
+                .iter()
+                .filter(|c| c.n == n)
+                .map(|c| {
+                    GoodnessOfFit::new(
+                        c.curve.loss(),
+                        &fit.law.predict(n, c.curve.schedule(), c.curve.steps()),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push((n, HeldOutSummary::from_scores(&scores)?, scores));
+        }
+        Ok(out)
+    }
+}
+
+impl ScheduleLawBinding for SizedAnnealingFitter {
+    type Curve = SizedCurve;
+    type Model = SizedAnnealingModel;
+    type Law = SizedAnnealingLaw;
+    const NAME: &'static str = "sized annealing law";
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        (Objective::default(), self.n_starts, &self.solver)
+    }
+
+    fn bounds(&self) -> Result<Vec<Bound>> {
+        let mut bounds = vec![Bound::Positive; 6];
+        if self.lambda == Lambda::Fitted {
+            bounds.push(Bound::Between(0.0, 1.0));
+        }
+        Ok(bounds)
+    }
+
+    fn bind(&self, curves: &[SizedCurve]) -> Result<(SizedAnnealingModel, Vec<f64>)> {
         let model = SizedAnnealingModel::new(curves, self.lambda, self.warmup)?;
         let y = model.observed();
-        let np = model.n_params();
-        if y.len() < np {
-            return Err(Error::TooFewPoints {
-                what: format!("points for a {np}-parameter sized annealing law"),
-                needed: np,
-                found: y.len(),
-            });
-        }
+        Ok((model, y))
+    }
+
+    fn check_identified(&self, model: &SizedAnnealingModel) -> Result<()> {
         if model.n_sizes() < 3 {
             return Err(Error::TooFewPoints {
                 what: "distinct model sizes (L0, B and beta need three)".into(),
@@ -125,21 +181,21 @@ impl SizedAnnealingFitter {
                 found: model.n_sizes(),
             });
         }
-        let mut bounds = vec![Bound::Positive; 6];
-        if self.lambda == Lambda::Fitted {
-            bounds.push(Bound::Between(0.0, 1.0));
-        }
-        let problem = Problem::new(&model, &y, Objective::default(), bounds.clone())?;
-        let starts = self.starts(&model, &y, &bounds);
-        let min = minimize(&problem, &starts, &self.solver)?;
-        Ok(SizedAnnealingFit {
-            law: model.law(&min.params),
-            report: min.report,
-        })
+        Ok(())
+    }
+
+    fn explicit_starts(&self, _: &SizedAnnealingModel) -> Option<Vec<Vec<f64>>> {
+        None
     }
 
     /// Variable projection over `(alpha, beta)` (and `lambda` when fitted).
-    fn starts(&self, model: &SizedAnnealingModel, y: &[f64], bounds: &[Bound]) -> Vec<Vec<f64>> {
+    fn automatic_starts(
+        &self,
+        model: &SizedAnnealingModel,
+        y: &[f64],
+        bounds: &[Bound],
+        n_starts: usize,
+    ) -> Vec<Vec<f64>> {
         let n = model.n_points();
         let lambdas: Vec<f64> = match self.lambda {
             Lambda::Fixed(_) => vec![f64::NAN],
@@ -191,7 +247,7 @@ impl SizedAnnealingFitter {
         cands.sort_by(|a, b| a.0.total_cmp(&b.0));
         cands
             .into_iter()
-            .take(self.n_starts)
+            .take(n_starts)
             .map(|(_, p)| {
                 p.iter()
                     .zip(bounds)
@@ -210,46 +266,8 @@ impl SizedAnnealingFitter {
             .collect()
     }
 
-    /// Leave-one-size-out cross-validation: for each distinct size, fit on the other sizes
-    /// and score that size's curves ([`GoodnessOfFit`] per curve). Returns, per size in
-    /// increasing order, the size, its held-out averages and the per-curve scores. Holding
-    /// out the largest size is the extrapolation a user cares about; the smaller ones show
-    /// interpolation.
-    ///
-    /// # Errors
-    /// [`Error::TooFewPoints`] for fewer than 4 distinct sizes (each fold needs 3); a fold's
-    /// fit or scoring error.
-    pub fn cross_validate_sizes(
-        &self,
-        curves: &[SizedCurve],
-    ) -> Result<Vec<(f64, HeldOutSummary, Vec<GoodnessOfFit>)>> {
-        let mut sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
-        sizes.sort_by(f64::total_cmp);
-        sizes.dedup();
-        if sizes.len() < 4 {
-            return Err(Error::TooFewPoints {
-                what: "distinct model sizes for leave-one-size-out (each fold fits three)".into(),
-                needed: 4,
-                found: sizes.len(),
-            });
-        }
-        let mut out = Vec::new();
-        for &n in &sizes {
-            let train: Vec<SizedCurve> = curves.iter().filter(|c| c.n != n).cloned().collect();
-            let fit = self.fit(&train)?;
-            let scores = curves
-                .iter()
-                .filter(|c| c.n == n)
-                .map(|c| {
-                    GoodnessOfFit::new(
-                        c.curve.loss(),
-                        &fit.law.predict(n, c.curve.schedule(), c.curve.steps()),
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            out.push((n, HeldOutSummary::from_scores(&scores)?, scores));
-        }
-        Ok(out)
+    fn law(&self, model: &SizedAnnealingModel, params: &[f64]) -> Result<SizedAnnealingLaw> {
+        Ok(model.law(params))
     }
 }
 
