@@ -233,18 +233,8 @@ impl BnslFitter {
                 });
             }
         }
-        check::all_positive("x", x)?;
-        match self.objective.space {
-            Space::Log => check::all_positive("y", y)?,
-            Space::Linear => check::all_finite("y", y)?,
-        }
-        if let Some(w) = &self.weights {
-            check::same_len("weights and points", w.len(), x.len())?;
-            for (i, &v) in w.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), v)?;
-            }
-        }
-        Ok(())
+        check::curve(["x", "y"], x, y, self.objective.space == Space::Log)?;
+        check::weights(self.weights.as_deref(), x.len())
     }
 
     fn fit_validated(&self, x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Result<BnslFit> {

@@ -134,9 +134,7 @@ impl PowerLawFitter {
     /// Lengths that differ; NaN or infinite values; `x <= 0`; `y <= 0` when the objective works
     /// on logs; fewer points or distinct `x` values than free parameters; invalid options.
     pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<PowerLawFit> {
-        check::same_len("x and y", x.len(), y.len())?;
-        check::all_positive("x", x)?;
-        check::all_finite("y", y)?;
+        check::curve(["x", "y"], x, y, false)?;
         self.objective.validate()?;
         let n_free = match self.floor {
             Floor::Fitted(b) => {
@@ -376,9 +374,7 @@ impl PowerLawFitter {
         y: &[f64],
         kind: CovarianceKind,
     ) -> Result<Covariance> {
-        check::same_len("x and y", x.len(), y.len())?;
-        check::all_positive("x", x)?;
-        check::all_finite("y", y)?;
+        check::curve(["x", "y"], x, y, false)?;
         if x.is_empty() {
             return Err(Error::TooFewPoints {
                 what: "points for a covariance".into(),

@@ -246,9 +246,8 @@ impl SigmoidFitter {
                 reason: "must be finite and >= 0".into(),
             })?;
         }
-        check::all_positive("compute", compute)?;
+        check::curve(["compute", "metric"], compute, metric, false)?;
         for (i, &m) in metric.iter().enumerate() {
-            check::finite("metric", Some(i + 1), m)?;
             if !(m >= lo && m <= hi) {
                 return Err(Error::OutOfDomain {
                     field: "metric".into(),
@@ -266,13 +265,7 @@ impl SigmoidFitter {
                 });
             }
         }
-        if let Some(w) = &self.weights {
-            check::same_len("weights and points", w.len(), compute.len())?;
-            for (i, &v) in w.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), v)?;
-            }
-        }
-        Ok(())
+        check::weights(self.weights.as_deref(), compute.len())
     }
 
     /// Drops early points and fits; inputs already validated.
