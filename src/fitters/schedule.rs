@@ -343,81 +343,60 @@ impl MultiPowerFitter {
         Self::default()
     }
 
-    /// The objective (see [`Objective`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Objective, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
-    /// # let _ = f;
-    /// ```
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
-    /// law itself needs `c > 0` and `beta > 0`.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Bound, MultiPowerFitter};
-    /// let mut b = [Bound::Positive; 7];
-    /// b[6] = Bound::Between(0.0, 1.5); // gamma
-    /// let f = MultiPowerFitter::new().bounds(b);
-    /// # let _ = f;
-    /// ```
-    pub fn bounds(mut self, bounds: [Bound; 7]) -> Self {
-        self.bounds = bounds;
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts.
-    ///
-    /// ```
-    /// use scaling_laws::laws::multipower::MultiPowerLaw;
-    /// use scaling_laws::MultiPowerFitter;
-    /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
-    /// let f = MultiPowerFitter::new().starts(vec![s]);
-    /// # let _ = f;
-    /// ```
-    pub fn starts(mut self, starts: Vec<MultiPowerLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// How many of the automatic starts to run (default 8, at least 1).
-    ///
-    /// ```
-    /// use scaling_laws::MultiPowerFitter;
-    /// let f = MultiPowerFitter::new().n_starts(3);
-    /// # let _ = f;
-    /// ```
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
-    ///
-    /// ```
-    /// use scaling_laws::{MultiPowerBeta, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
-    /// # let _ = f;
-    /// ```
-    pub fn beta(mut self, beta: MultiPowerBeta) -> Self {
-        self.beta = beta;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
-    /// # let _ = f;
-    /// ```
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// The objective (see [`Objective`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Objective, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
+        /// # let _ = f;
+        /// ```
+        objective(objective: Objective) => objective;
+        /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
+        /// law itself needs `c > 0` and `beta > 0`.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Bound, MultiPowerFitter};
+        /// let mut b = [Bound::Positive; 7];
+        /// b[6] = Bound::Between(0.0, 1.5); // gamma
+        /// let f = MultiPowerFitter::new().bounds(b);
+        /// # let _ = f;
+        /// ```
+        bounds(bounds: [Bound; 7]) => bounds;
+        /// Explicit starting laws, replacing the automatic starts.
+        ///
+        /// ```
+        /// use scaling_laws::laws::multipower::MultiPowerLaw;
+        /// use scaling_laws::MultiPowerFitter;
+        /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
+        /// let f = MultiPowerFitter::new().starts(vec![s]);
+        /// # let _ = f;
+        /// ```
+        starts(starts: Vec<MultiPowerLaw>) => starts = Some;
+        /// How many of the automatic starts to run (default 8, at least 1).
+        ///
+        /// ```
+        /// use scaling_laws::MultiPowerFitter;
+        /// let f = MultiPowerFitter::new().n_starts(3);
+        /// # let _ = f;
+        /// ```
+        n_starts(n: usize) => n_starts;
+        /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
+        ///
+        /// ```
+        /// use scaling_laws::{MultiPowerBeta, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
+        /// # let _ = f;
+        /// ```
+        beta(beta: MultiPowerBeta) => beta;
+        /// Solver tolerances and caps.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
+        /// # let _ = f;
+        /// ```
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `curves` (losses in linear units; the objective decides the space).
@@ -674,93 +653,68 @@ impl AnnealingFitter {
         Self::default()
     }
 
-    /// The objective (see [`Objective`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Objective, AnnealingFitter};
-    /// let f = AnnealingFitter::new().objective(Objective::squared_log());
-    /// # let _ = f;
-    /// ```
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
-    /// `(0, 1)`.
-    ///
-    /// ```
-    /// use scaling_laws::{laws::annealing::Lambda, AnnealingFitter};
-    /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
-    /// # let _ = f;
-    /// ```
-    pub fn lambda(mut self, lambda: Lambda) -> Self {
-        self.lambda = lambda;
-        self
-    }
-
-    /// How the warmup updates count (default [`WarmupConvention::AtPeak`], the paper's); the
-    /// fitted law carries the choice.
-    ///
-    /// ```
-    /// use scaling_laws::{laws::annealing::WarmupConvention, AnnealingFitter};
-    /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
-    /// # let _ = f;
-    /// ```
-    pub fn warmup(mut self, convention: WarmupConvention) -> Self {
-        self.warmup = convention;
-        self
-    }
-
-    /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Bound, AnnealingFitter};
-    /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
-    /// # let _ = f;
-    /// ```
-    pub fn bounds(mut self, bounds: [Bound; 4]) -> Self {
-        self.bounds = bounds;
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
-    /// when `lambda` is fitted).
-    ///
-    /// ```
-    /// use scaling_laws::laws::annealing::AnnealingLaw;
-    /// use scaling_laws::AnnealingFitter;
-    /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
-    /// let f = AnnealingFitter::new().starts(vec![s]);
-    /// # let _ = f;
-    /// ```
-    pub fn starts(mut self, starts: Vec<AnnealingLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// How many of the automatic starts to run (default 8, at least 1).
-    ///
-    /// ```
-    /// use scaling_laws::AnnealingFitter;
-    /// let f = AnnealingFitter::new().n_starts(2);
-    /// # let _ = f;
-    /// ```
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
-    /// let f = AnnealingFitter::new().solver(SolverOptions::default());
-    /// # let _ = f;
-    /// ```
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// The objective (see [`Objective`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Objective, AnnealingFitter};
+        /// let f = AnnealingFitter::new().objective(Objective::squared_log());
+        /// # let _ = f;
+        /// ```
+        objective(objective: Objective) => objective;
+        /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
+        /// `(0, 1)`.
+        ///
+        /// ```
+        /// use scaling_laws::{laws::annealing::Lambda, AnnealingFitter};
+        /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
+        /// # let _ = f;
+        /// ```
+        lambda(lambda: Lambda) => lambda;
+        /// How the warmup updates count (default [`WarmupConvention::AtPeak`], the paper's); the
+        /// fitted law carries the choice.
+        ///
+        /// ```
+        /// use scaling_laws::{laws::annealing::WarmupConvention, AnnealingFitter};
+        /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
+        /// # let _ = f;
+        /// ```
+        warmup(convention: WarmupConvention) => warmup;
+        /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Bound, AnnealingFitter};
+        /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
+        /// # let _ = f;
+        /// ```
+        bounds(bounds: [Bound; 4]) => bounds;
+        /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
+        /// when `lambda` is fitted).
+        ///
+        /// ```
+        /// use scaling_laws::laws::annealing::AnnealingLaw;
+        /// use scaling_laws::AnnealingFitter;
+        /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
+        /// let f = AnnealingFitter::new().starts(vec![s]);
+        /// # let _ = f;
+        /// ```
+        starts(starts: Vec<AnnealingLaw>) => starts = Some;
+        /// How many of the automatic starts to run (default 8, at least 1).
+        ///
+        /// ```
+        /// use scaling_laws::AnnealingFitter;
+        /// let f = AnnealingFitter::new().n_starts(2);
+        /// # let _ = f;
+        /// ```
+        n_starts(n: usize) => n_starts;
+        /// Solver tolerances and caps.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
+        /// let f = AnnealingFitter::new().solver(SolverOptions::default());
+        /// # let _ = f;
+        /// ```
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `curves`.

@@ -70,28 +70,15 @@ impl SizedAnnealingFitter {
         Self::default()
     }
 
-    /// `lambda` fixed or fitted (default fixed at 0.999).
-    pub fn lambda(mut self, lambda: Lambda) -> Self {
-        self.lambda = lambda;
-        self
-    }
-
-    /// How warmup updates count (default [`WarmupConvention::AtPeak`]).
-    pub fn warmup(mut self, warmup: WarmupConvention) -> Self {
-        self.warmup = warmup;
-        self
-    }
-
-    /// Automatic starts to run (default 8, at least 1).
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// `lambda` fixed or fitted (default fixed at 0.999).
+        lambda(lambda: Lambda) => lambda;
+        /// How warmup updates count (default [`WarmupConvention::AtPeak`]).
+        warmup(warmup: WarmupConvention) => warmup;
+        /// Automatic starts to run (default 8, at least 1).
+        n_starts(n: usize) => n_starts;
+        /// Solver tolerances and caps.
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to curves of several sizes at once.
