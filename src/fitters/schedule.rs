@@ -205,10 +205,7 @@ impl MultiPowerFit {
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
-        curves
-            .iter()
-            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
-            .collect()
+        goodness_per_curve(curves, |c| self.law.predict(c.schedule(), c.steps()))
     }
 }
 
@@ -428,10 +425,7 @@ impl ScheduleLawBinding for MultiPowerFitter {
     }
 
     fn bounds(&self) -> Result<Vec<Bound>> {
-        for (b, name) in self.bounds.iter().zip(MultiPowerLaw::PARAM_NAMES) {
-            b.validate(name)?;
-        }
-        let mut bounds = self.bounds.to_vec();
+        let mut bounds = validated(&self.bounds, &MultiPowerLaw::PARAM_NAMES)?;
         if let MultiPowerBeta::Fixed(_) = self.beta {
             bounds.remove(5);
         }
@@ -592,10 +586,7 @@ impl AnnealingFit {
     /// # Errors
     /// As [`GoodnessOfFit::new`] for a curve.
     pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
-        curves
-            .iter()
-            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
-            .collect()
+        goodness_per_curve(curves, |c| self.law.predict(c.schedule(), c.steps()))
     }
 }
 
@@ -746,10 +737,7 @@ impl ScheduleLawBinding for AnnealingFitter {
     }
 
     fn bounds(&self) -> Result<Vec<Bound>> {
-        for (b, name) in self.bounds.iter().zip(AnnealingLaw::PARAM_NAMES) {
-            b.validate(name)?;
-        }
-        let mut bounds = self.bounds.to_vec();
+        let mut bounds = validated(&self.bounds, &AnnealingLaw::PARAM_NAMES)?;
         if self.lambda == Lambda::Fitted {
             bounds.push(Bound::Between(0.0, 1.0));
         }
@@ -898,6 +886,25 @@ pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
     let problem = Problem::new(&model, &y, objective, bounds)?;
     let min = minimize(&problem, &starts, solver)?;
     Ok((binding.law(&model, &min.params)?, min.report))
+}
+
+/// The user's `bounds`, each validated under its parameter's name.
+fn validated(bounds: &[Bound], names: &[&str]) -> Result<Vec<Bound>> {
+    for (b, name) in bounds.iter().zip(names) {
+        b.validate(name)?;
+    }
+    Ok(bounds.to_vec())
+}
+
+/// One [`GoodnessOfFit`] per curve of a law's `predict`ions at the curve's steps.
+fn goodness_per_curve(
+    curves: &[LossCurve],
+    predict: impl Fn(&LossCurve) -> Vec<f64>,
+) -> Result<Vec<GoodnessOfFit>> {
+    curves
+        .iter()
+        .map(|c| GoodnessOfFit::new(c.loss(), &predict(c)))
+        .collect()
 }
 
 fn check_n_starts(n: usize) -> Result<()> {
