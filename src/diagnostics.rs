@@ -326,6 +326,9 @@ pub enum Warning {
         /// Its status.
         status: Status,
     },
+    /// What an IsoFLOP approach flagged or excluded (from
+    /// [`AllocationFit::warnings`](crate::isoflop::AllocationFit::warnings)).
+    IsoFlop(crate::isoflop::IsoFlopWarning),
 }
 
 /// Warns when `values` has fewer than `wanted` distinct entries.

@@ -38,13 +38,16 @@ use crate::fit::{
 use crate::fitted::Fitted;
 use crate::fitters::bnsl::BnslFit;
 use crate::fitters::chinchilla::ChinchillaFit;
+use crate::fitters::custom::CustomFit;
 use crate::fitters::power::PowerLawFit;
 use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
 use crate::fitters::sigmoid::SigmoidFit;
+use crate::fitters::sized_annealing::SizedAnnealingFit;
 use crate::holdout::HoldoutScore;
 use crate::isoflop::{AllocationFit, AllocationLaw};
 use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
+use crate::laws::sized_annealing::SizedAnnealingLaw;
 use crate::laws::{Allocation, Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
 use crate::uncertainty::{Bootstrap, Interval};
 
@@ -273,6 +276,49 @@ impl fmt::Display for AnnealingLaw {
     }
 }
 
+/// The annealing law with a model-size term and its parameters.
+///
+/// ```
+/// use scaling_laws::laws::sized_annealing::SizedAnnealingLaw;
+/// let law = SizedAnnealingLaw { l0: 1.8, a: 0.5, alpha: 0.5, b: 400.0, beta: 0.34, c: 0.5,
+///                               lambda: 0.999, warmup: Default::default() };
+/// assert_eq!(
+///     law.to_string(),
+///     "L(N, t) = 1.8 + 400 / N^0.34 + 0.5 S1(t)^-0.5 - 0.5 S2(t), lambda = 0.999"
+/// );
+/// ```
+impl fmt::Display for SizedAnnealingLaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        write!(
+            f,
+            "L(N, t) = {} {} / N^{} {} S1(t)^-{} {} S2(t), lambda = {}",
+            sig(self.l0, d),
+            signed(self.b, d),
+            sig(self.beta, d),
+            signed(self.a, d),
+            sig(self.alpha, d),
+            signed(-self.c, d),
+            sig(self.lambda, d)
+        )
+    }
+}
+
+/// The parameters of a user-defined law by name: `custom law: E = 1.7, A = 400, alpha = 0.34`.
+impl fmt::Display for CustomFit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = digits(f);
+        f.write_str("custom law: ")?;
+        for (k, (n, v)) in self.names.iter().zip(&self.params).enumerate() {
+            if k > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n} = {}", sig(*v, d))?;
+        }
+        Ok(())
+    }
+}
+
 /// `N = ... parameters, D = ... tokens (... tokens per parameter), loss ...`.
 ///
 /// ```
@@ -352,14 +398,6 @@ impl fmt::Display for AllocationFit {
 
 fn sig_law(l: &AllocationLaw, d: usize) -> String {
     format!("{} C^{}", sig(l.coefficient, d), sig(l.exponent, d))
-}
-
-/// `[lower, upper]`.
-impl fmt::Display for crate::isoflop::Interval {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(f, "[{}, {}]", sig(self.lower, d), sig(self.upper, d))
-    }
 }
 
 /// `estimate [lower, upper] (95%)`.
@@ -540,6 +578,7 @@ impl fmt::Display for Warning {
             Warning::NotConverged { status } => {
                 write!(f, "the optimizer did not converge ({status})")
             }
+            Warning::IsoFlop(w) => write!(f, "{w}"),
         }
     }
 }
@@ -666,7 +705,8 @@ fit_display!(
     SigmoidFit,
     BnslFit,
     MultiPowerFit,
-    AnnealingFit
+    AnnealingFit,
+    SizedAnnealingFit
 );
 
 /// One parameter (or derived quantity) of a [`Summary`].

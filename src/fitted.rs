@@ -137,11 +137,15 @@ use crate::fit::{covariance, Bound, Covariance, CovarianceKind, FitReport, Model
 use crate::fitters::bnsl::{BnslFit, BnslFitter};
 use crate::fitters::chinchilla::{ChinchillaFit, ChinchillaFitter, Starts};
 use crate::fitters::chinchilla_uncertainty::backtest_chinchilla;
+use crate::fitters::custom::{CustomFit, CustomLaw};
 use crate::fitters::power::{PowerLawFit, PowerLawFitter};
 use crate::fitters::schedule::{AnnealingFit, MultiPowerFit};
 use crate::fitters::sigmoid::{SigmoidFit, SigmoidFitter};
+use crate::fitters::sized_annealing::SizedAnnealingFit;
+use crate::isoflop::AllocationFit;
 use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
+use crate::laws::sized_annealing::{SizedAnnealingLaw, SizedAnnealingModel, SizedCurve};
 use crate::laws::{Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
 use crate::schedule::LossCurve;
 use crate::uncertainty::{bootstrap, Bootstrap, BootstrapOptions, Progress};
@@ -169,7 +173,7 @@ pub struct Parameter {
 }
 
 impl Parameter {
-    fn new(name: &str, value: f64) -> Self {
+    pub(crate) fn new(name: &str, value: f64) -> Self {
         Parameter {
             name: name.to_string(),
             value,
@@ -393,7 +397,10 @@ inherent_fitted!(
     SigmoidFit,
     BnslFit,
     MultiPowerFit,
-    AnnealingFit
+    AnnealingFit,
+    CustomFit,
+    SizedAnnealingFit,
+    AllocationFit
 );
 
 /// Bootstrap of the named parameters with `refit` on index lists (shared by the fits).
@@ -414,7 +421,7 @@ where
 }
 
 /// Adds the warnings of `extra` that are not already in `out`.
-fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warning>) {
+pub(crate) fn merge(out: &mut Vec<Warning>, extra: impl IntoIterator<Item = Warning>) {
     for w in extra {
         if !out.contains(&w) {
             out.push(w);
@@ -1046,12 +1053,12 @@ fn curves_backtest<L>(
 
 /// The bootstrap of a loss-curve fit: whole curves are resampled with replacement (checkpoints
 /// of one run are not independent), so at least 2 curves are needed.
-fn curves_bootstrap<L: Send>(
-    curves: &[LossCurve],
+fn curves_bootstrap<C: Clone + Sync, L: Send>(
+    curves: &[C],
     names: &[Parameter],
     options: &BootstrapOptions,
     progress: Option<&Progress>,
-    refit: impl Fn(&[LossCurve]) -> Result<(L, FitReport)> + Sync,
+    refit: impl Fn(&[C]) -> Result<(L, FitReport)> + Sync,
     values: impl Fn(&L) -> Vec<f64> + Sync,
 ) -> Result<Bootstrap> {
     if curves.len() < 2 {
@@ -1076,6 +1083,48 @@ fn curves_bootstrap<L: Send>(
 /// The multi-power fit: data are the loss curves; [`Fitted::predict`] gives the loss at a
 /// curve's steps under its schedule (its observed losses are not used); the backtest splits
 /// every curve at a step; the bootstrap resamples whole curves (at least 2).
+///
+/// ```
+/// use scaling_laws::fit::CovarianceKind;
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+/// use scaling_laws::uncertainty::BootstrapOptions;
+/// use scaling_laws::{MultiPowerFitter, MultiPowerLaw};
+///
+/// let truth = MultiPowerLaw { l0: 2.4, a: 0.65, alpha: 0.43, b: 520.0, c: 2.0, beta: 0.6, gamma: 0.63 };
+/// let warm = || Schedule::linear_warmup(3e-4, 100);
+/// let runs = [
+///     warm()?.then(Schedule::cosine(3e-4, 3e-5, 1900)?),
+///     warm()?.then(Schedule::two_stage(3e-4, 1000, 3e-5, 900)?),
+///     warm()?.then(Schedule::constant(3e-4, 1900)?),
+/// ];
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let curves: Vec<LossCurve> = runs.iter().enumerate()
+///     .map(|(k, s)| {
+///         // a deterministic +-0.3% wiggle as noise
+///         let loss = truth.predict(s, &steps).iter().enumerate()
+///             .map(|(i, l)| l * (1.0 + 0.003 * (((i * 7 + k * 3) % 5) as f64 - 2.0) / 2.0))
+///             .collect();
+///         LossCurve::new(s.clone(), steps.clone(), loss)
+///     })
+///     .collect::<Result<_, _>>()?;
+/// let fit = MultiPowerFitter::new().fit(&curves)?;
+/// let warnings = fit.warnings();
+/// assert!(warnings.iter().all(|w| !w.to_string().contains("did not converge")), "{warnings:?}");
+/// let cov = fit.covariance(CovarianceKind::Sandwich)?;
+/// assert_eq!(cov.std_errors.len(), 7);
+/// assert!(cov.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
+/// assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.005);
+/// let boot = fit.bootstrap(&BootstrapOptions { resamples: 4, seed: 1, ..Default::default() }, None)?;
+/// assert_eq!(boot.names, ["L0", "A", "alpha", "B", "C", "beta", "gamma"]);
+/// assert_eq!(boot.draws.len() + boot.n_failed, 4);
+/// let bt = fit.backtest(1500.0)?; // fit the first 30 checkpoints of each curve, score the rest
+/// assert_eq!((bt.n_train, bt.points.len()), (90, 30));
+/// assert!(bt.mean_abs_rel_error < 0.01);
+/// let s = fit.summary();
+/// assert!(s.to_string().contains("L(t) = "));
+/// println!("{s}");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
 impl Fitted for MultiPowerFit {
     type Law = MultiPowerLaw;
     /// A curve: its schedule and steps.
@@ -1147,6 +1196,47 @@ impl Fitted for MultiPowerFit {
 
 /// The annealing fit: as the multi-power fit; `lambda` is held in the covariance (so the
 /// covariance is of `[L0, A, alpha, C]`).
+///
+/// ```
+/// use scaling_laws::fit::CovarianceKind;
+/// use scaling_laws::laws::annealing::AnnealingLaw;
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+/// use scaling_laws::uncertainty::BootstrapOptions;
+/// use scaling_laws::AnnealingFitter;
+///
+/// let truth = AnnealingLaw { l0: 2.8, a: 0.5, alpha: 0.5, c: 1.0, lambda: 0.999, warmup: Default::default() };
+/// let warm = || Schedule::linear_warmup(3e-4, 100);
+/// let runs = [
+///     warm()?.then(Schedule::cosine(3e-4, 3e-5, 1900)?),
+///     warm()?.then(Schedule::two_stage(3e-4, 1000, 3e-5, 900)?),
+///     warm()?.then(Schedule::constant(3e-4, 1900)?),
+/// ];
+/// let steps: Vec<usize> = (1..=40).map(|i| i * 50).collect();
+/// let curves: Vec<LossCurve> = runs.iter().enumerate()
+///     .map(|(k, s)| {
+///         let loss = truth.predict(s, &steps).iter().enumerate()
+///             .map(|(i, l)| l * (1.0 + 0.002 * (((i * 7 + k * 3) % 5) as f64 - 2.0) / 2.0))
+///             .collect();
+///         LossCurve::new(s.clone(), steps.clone(), loss)
+///     })
+///     .collect::<Result<_, _>>()?;
+/// let fit = AnnealingFitter::new().fit(&curves)?;
+/// assert!(fit.warnings().is_empty(), "{:?}", fit.warnings());
+/// let cov = fit.covariance(CovarianceKind::Sandwich)?;
+/// assert_eq!(cov.std_errors.len(), 4); // lambda is held
+/// assert!((fit.law.alpha - 0.5).abs() < 4.0 * cov.std_errors[2]);
+/// assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.005);
+/// let boot = fit.bootstrap(&BootstrapOptions { resamples: 6, seed: 1, ..Default::default() }, None)?;
+/// assert_eq!(boot.names, ["L0", "A", "alpha", "C", "lambda"]);
+/// assert_eq!(boot.draws.len() + boot.n_failed, 6);
+/// let bt = fit.backtest(1500.0)?;
+/// assert_eq!((bt.n_train, bt.points.len()), (90, 30));
+/// assert!(bt.mean_abs_rel_error < 0.01);
+/// let s = fit.summary();
+/// assert_eq!(s.params[4].name, "lambda (held)");
+/// println!("{s}");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
 impl Fitted for AnnealingFit {
     type Law = AnnealingLaw;
     /// A curve: its schedule and steps.
@@ -1237,4 +1327,336 @@ fn check_levels_curves(curves: &[LossCurve]) -> Option<Warning> {
         distinct: curves.len(),
         wanted: 2,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// User-defined laws
+// ---------------------------------------------------------------------------------------------
+
+/// The data of a custom fit: rows of inputs and one observation per row, as given.
+pub(crate) type Rows = (Vec<Vec<f64>>, Vec<f64>);
+
+/// Refits the custom law on the points `idx` (with its weights restricted to them).
+fn custom_refit((rows, y): &Rows, law: &CustomLaw, idx: &[usize]) -> Result<(Vec<f64>, FitReport)> {
+    let r: Vec<&[f64]> = idx.iter().map(|&i| rows[i].as_slice()).collect();
+    law.subset(idx)
+        .fit_rows(&r, &pick(y, idx))
+        .map(|f| (f.params, f.report))
+}
+
+/// Number of distinct rows.
+fn distinct_rows(rows: &[Vec<f64>]) -> usize {
+    let mut r: Vec<&Vec<f64>> = rows.iter().collect();
+    let cmp = |a: &&Vec<f64>, b: &&Vec<f64>| {
+        a.iter()
+            .zip(b.iter())
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(a.len().cmp(&b.len()))
+    };
+    r.sort_by(cmp);
+    r.dedup_by(|a, b| cmp(&&**a, &&**b).is_eq());
+    r.len()
+}
+
+/// A user-defined law ([`CustomLaw`]): data are the rows of inputs and `y` as given. The
+/// fitted "law" is the fit itself (its parameters: the function lives in the [`CustomLaw`]),
+/// so [`Fitted::predict`] needs the fit's handle and returns a `Result`. The backtest splits on
+/// the **first input** of each row (for a one-input law, `x`); the covariance is the engine's,
+/// on the law's own objective, bounds, weights and Jacobian (analytic or finite differences).
+///
+/// ```
+/// use scaling_laws::fit::CovarianceKind;
+/// use scaling_laws::uncertainty::BootstrapOptions;
+/// use scaling_laws::{CustomLaw, Error};
+///
+/// // y = E + A x^-alpha with a deterministic +-1% wiggle, written by hand.
+/// let law = CustomLaw::new(&["E", "A", "alpha"], |p, x| p[0] + p[1] * x.powf(-p[2]))
+///     .start(vec![1.0, 100.0, 0.3]);
+/// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 0.1 * i as f64)).collect();
+/// let y: Vec<f64> = x.iter().enumerate()
+///     .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.005 * ((i * 7 % 5) as f64 - 2.0)))
+///     .collect();
+/// let fit = law.fit(&x, &y)?;
+/// assert!(fit.warnings().is_empty(), "{:?}", fit.warnings());
+/// let cov = fit.covariance(CovarianceKind::Sandwich)?;
+/// assert_eq!(cov.std_errors.len(), 3);
+/// assert!(cov.std_errors[2] > 0.0 && cov.std_errors[2] < 0.05); // alpha
+/// assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.01);
+/// let boot = fit.bootstrap(&BootstrapOptions { resamples: 16, seed: 2, ..Default::default() }, None)?;
+/// assert_eq!(boot.names, ["E", "A", "alpha"]);
+/// assert!(boot.interval("alpha").unwrap().contains(fit.get("alpha").unwrap()));
+/// let bt = fit.backtest(1.5e9)?; // fit the 22 x <= 1.5e9, score the 8 larger x
+/// assert_eq!((bt.n_train, bt.points.len()), (22, 8));
+/// assert!(bt.mean_abs_rel_error < 0.02);
+/// assert!((fit.predict(&[1e9])? - (1.7 + 400.0 * 1e9f64.powf(-0.34))).abs() < 0.02);
+/// let s = fit.summary();
+/// assert!(s.params[2].std_error.is_some() && s.to_string().contains("alpha"));
+/// println!("{s}");
+/// // Read back from JSON, the fit keeps its parameters but not its function or data.
+/// let back: scaling_laws::CustomFit = serde_json::from_str(&serde_json::to_string(&fit).unwrap()).unwrap();
+/// assert!(matches!(back.predict(&[1e9]), Err(Error::Unavailable { .. })));
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+impl Fitted for CustomFit {
+    type Law = CustomFit;
+    /// One row of inputs (one value for a one-input law).
+    type Input = [f64];
+    /// `y` at the row; [`Error::Unavailable`] without the fit's handle (the function is not
+    /// serialised), [`Error::LengthMismatch`] for a row of the wrong width.
+    type Prediction = Result<f64>;
+
+    fn model(&self) -> &'static str {
+        "user-defined law (CustomLaw)"
+    }
+    fn law(&self) -> &CustomFit {
+        self
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        self.names
+            .iter()
+            .zip(&self.params)
+            .map(|(n, &v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, row: &[f64]) -> Result<f64> {
+        let ((rows, _), law) = self.source.get("a prediction of a custom law")?;
+        let width = rows.first().map_or(row.len(), Vec::len);
+        crate::error::check::same_len(
+            "inputs in the row and in the fitted rows",
+            row.len(),
+            width,
+        )?;
+        Ok(law.predict_y(&self.params, row))
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    /// The warnings stored at fit time (parameters at bounds, non-convergence), fewer distinct
+    /// rows than parameters + 1, and an ill-conditioned curvature.
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = self.warnings.clone();
+        merge(&mut out, check_report(&self.report));
+        if let Ok(((rows, _), _)) = self.source.get("warnings") {
+            let (distinct, wanted) = (distinct_rows(rows), self.params.len() + 1);
+            if distinct < wanted {
+                merge(
+                    &mut out,
+                    [Warning::FewDistinctLevels {
+                        variable: "input rows".into(),
+                        distinct,
+                        wanted,
+                    }],
+                );
+            }
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (data, law) = self.source.get("a covariance")?;
+        law.covariance_at(data, &self.params, kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let ((rows, y), law) = self.source.get("goodness of fit")?;
+        let pred: Vec<f64> = rows
+            .iter()
+            .map(|r| law.predict_y(&self.params, r))
+            .collect();
+        GoodnessOfFit::new(y, &pred)
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (data, law) = self.source.get("a backtest")?;
+        let (rows, y) = data;
+        let split: Vec<f64> = rows
+            .iter()
+            .map(|r| r.first().copied().unwrap_or(f64::NAN))
+            .collect();
+        backtest(&split, y, threshold, |train, test| {
+            let (p, _) = custom_refit(data, law, train)?;
+            Ok(test.iter().map(|&i| law.predict_y(&p, &rows[i])).collect())
+        })
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (data, law) = self.source.get("a bootstrap")?;
+        bootstrap_parameters(
+            data.1.len(),
+            &self.parameters(),
+            options,
+            progress,
+            |idx| custom_refit(data, law, idx),
+            |p: &Vec<f64>| p.clone(),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sized annealing
+// ---------------------------------------------------------------------------------------------
+
+/// The sized annealing fit: data are the curves with their model sizes. The backtest splits
+/// on **model size** `N` (fit the curves of the sizes `<= threshold`, predict the larger
+/// sizes' whole curves: the extrapolation this law is for); the bootstrap resamples whole
+/// curves (at least 2). With `lambda` fixed (the default) the covariance is of the first six
+/// parameters `[l0, a, alpha, b, beta, c]`.
+///
+/// ```
+/// use scaling_laws::fit::CovarianceKind;
+/// use scaling_laws::laws::sized_annealing::{SizedAnnealingLaw, SizedCurve};
+/// use scaling_laws::schedule::{LossCurve, Schedule};
+/// use scaling_laws::uncertainty::BootstrapOptions;
+/// use scaling_laws::SizedAnnealingFitter;
+///
+/// let truth = SizedAnnealingLaw { l0: 1.8, a: 0.5, alpha: 0.5, b: 400.0, beta: 0.34, c: 0.5,
+///                                 lambda: 0.999, warmup: Default::default() };
+/// let s = Schedule::linear_warmup(3e-4, 100)?.then(Schedule::cosine(3e-4, 3e-5, 1900)?);
+/// let steps: Vec<usize> = (1..=20).map(|i| i * 100).collect();
+/// let curves = [2e7, 5e7, 1e8, 2e8, 5e8].iter().enumerate()
+///     .map(|(k, &n)| {
+///         // a deterministic +-0.2% wiggle as noise
+///         let loss = truth.predict(n, &s, &steps).iter().enumerate()
+///             .map(|(i, l)| l * (1.0 + 0.001 * (((i * 3 + k) % 5) as f64 - 2.0)))
+///             .collect();
+///         SizedCurve::new(n, LossCurve::new(s.clone(), steps.clone(), loss)?)
+///     })
+///     .collect::<Result<Vec<_>, _>>()?;
+/// let fit = SizedAnnealingFitter::new().n_starts(3).fit(&curves)?;
+/// assert!(fit.warnings().is_empty(), "{:?}", fit.warnings());
+/// let cov = fit.covariance(CovarianceKind::Sandwich)?;
+/// assert_eq!(cov.std_errors.len(), 6); // lambda is held
+/// assert!((fit.law.beta - 0.34).abs() < 3.0 * cov.std_errors[4]);
+/// assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.005);
+/// let boot = fit.bootstrap(&BootstrapOptions { resamples: 6, seed: 1, ..Default::default() }, None)?;
+/// assert_eq!(boot.names[4], "beta");
+/// assert_eq!(boot.draws.len() + boot.n_failed, 6);
+/// let bt = fit.backtest(2e8)?; // fit four sizes, predict the 5e8 curve
+/// assert_eq!(bt.points.len(), 20);
+/// assert!(bt.mean_abs_rel_error < 0.01);
+/// let s = fit.summary();
+/// assert_eq!(s.params[6].name, "lambda (held)");
+/// println!("{s}");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+impl Fitted for SizedAnnealingFit {
+    type Law = SizedAnnealingLaw;
+    /// A curve with its model size: its schedule, steps and `N`.
+    type Input = SizedCurve;
+    /// The loss at each of the curve's steps.
+    type Prediction = Vec<f64>;
+
+    fn model(&self) -> &'static str {
+        "annealing law with a model-size term L0 + B / N^beta (Tissue et al. 2024; \
+         Hoffmann et al. 2022)"
+    }
+    fn law(&self) -> &SizedAnnealingLaw {
+        &self.law
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        SizedAnnealingLaw::PARAM_NAMES
+            .iter()
+            .zip(self.law.params())
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, c: &SizedCurve) -> Vec<f64> {
+        self.law.predict(c.n, c.curve.schedule(), c.curve.steps())
+    }
+    fn has_data(&self) -> bool {
+        self.source.is_some()
+    }
+    /// Non-convergence, fewer than 4 distinct sizes (three sizes determine `L0`, `B` and
+    /// `beta` exactly and leave nothing to check the size term), an ill-conditioned curvature.
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = check_report(&self.report);
+        if let Ok((curves, _)) = self.source.get("warnings") {
+            let sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
+            merge(&mut out, check_levels("model sizes", &sizes, 4));
+            merge(
+                &mut out,
+                conditioning(self.covariance(CovarianceKind::Sandwich)),
+            );
+        }
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (curves, fitter) = self.source.get("a covariance")?;
+        let model = SizedAnnealingModel::new(curves, fitter.lambda, fitter.warmup)?;
+        let y = model.observed();
+        let problem = Problem::new(&model, &y, self.report.objective_spec, fitter.bounds())?;
+        covariance(&problem, &self.law.params()[..model.n_params()], kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (curves, _) = self.source.get("goodness of fit")?;
+        let mut obs = Vec::new();
+        let mut pred = Vec::new();
+        for c in curves {
+            obs.extend_from_slice(c.curve.loss());
+            pred.extend(self.predict(c));
+        }
+        GoodnessOfFit::new(&obs, &pred)
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (curves, fitter) = self.source.get("a backtest")?;
+        let mut at = Vec::new(); // (curve, checkpoint) of each flat index
+        let (mut split, mut observed) = (Vec::new(), Vec::new());
+        for (k, c) in curves.iter().enumerate() {
+            for (j, &l) in c.curve.loss().iter().enumerate() {
+                at.push((k, j));
+                split.push(c.n);
+                observed.push(l);
+            }
+        }
+        backtest(&split, &observed, threshold, |_, test| {
+            let small: Vec<SizedCurve> = curves
+                .iter()
+                .filter(|c| c.n <= threshold)
+                .cloned()
+                .collect();
+            let law = fitter.fit(&small)?.law;
+            let full: Vec<Vec<f64>> = curves
+                .iter()
+                .map(|c| law.predict(c.n, c.curve.schedule(), c.curve.steps()))
+                .collect();
+            Ok(test.iter().map(|&i| full[at[i].0][at[i].1]).collect())
+        })
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (curves, fitter) = self.source.get("a bootstrap")?;
+        curves_bootstrap(
+            curves,
+            &self.parameters(),
+            options,
+            progress,
+            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
+            |l: &SizedAnnealingLaw| l.params().to_vec(),
+        )
+    }
+    fn summary(&self) -> Summary {
+        let mut s = crate::display::summarise(self);
+        if let Ok(c) = self.covariance(CovarianceKind::Sandwich)
+            && c.std_errors.len() == 6
+        {
+            s.params[6].name = "lambda (held)".into();
+            fill_std_errors(&mut s, &c, 0);
+            s.params[6].std_error = None;
+        }
+        s
+    }
 }

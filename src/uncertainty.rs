@@ -28,9 +28,21 @@ pub enum Resampling {
     /// Whole groups with replacement: `labels[i]` is the group of point `i` (for example the
     /// curve a checkpoint belongs to). Use this when points are checkpoints of the same run.
     Groups(Vec<usize>),
+    /// Points with replacement *within* each group (a stratified bootstrap): every group keeps
+    /// its size, `labels[i]` is the group of point `i` (for example the FLOP budget of an
+    /// IsoFLOP run, as approach 2 resamples).
+    WithinGroups(Vec<usize>),
 }
 
-/// Bootstrap settings.
+/// Bootstrap settings, for every bootstrap of the crate (the fits' `bootstrap`, the
+/// IsoFLOP approaches, [`bootstrap`]). Build it with a literal over [`Default`]:
+///
+/// ```
+/// use scaling_laws::uncertainty::BootstrapOptions;
+/// let opts = BootstrapOptions { resamples: 200, seed: 7, level: 0.9, ..Default::default() };
+/// assert!(opts.validate(10).is_ok());
+/// assert!(BootstrapOptions { resamples: 0, ..opts }.validate(10).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BootstrapOptions {
     /// Number of resamples (default 1,000; Besiroglu et al. used 4,000).
@@ -58,12 +70,15 @@ impl Default for BootstrapOptions {
 }
 
 impl BootstrapOptions {
+    /// The most resamples a bootstrap accepts (`10^6`).
+    pub const MAX_RESAMPLES: usize = 1_000_000;
+
     /// Checks the settings against the number of points.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for zero resamples or more than
-    /// [`crate::isoflop::Bootstrap::MAX_RESAMPLES`], a level outside (0, 1), or group labels whose
-    /// count differs from the number of points.
+    /// [`BootstrapOptions::MAX_RESAMPLES`], a level outside (0, 1); [`Error::LengthMismatch`] for
+    /// group labels whose count differs from the number of points.
     pub fn validate(&self, n_points: usize) -> Result<()> {
         if self.resamples == 0 {
             return Err(Error::InvalidOption {
@@ -73,7 +88,7 @@ impl BootstrapOptions {
             });
         }
         // checked before anything is allocated per resample (issue 12)
-        let cap = crate::isoflop::Bootstrap::MAX_RESAMPLES;
+        let cap = Self::MAX_RESAMPLES;
         if self.resamples > cap {
             return Err(Error::InvalidOption {
                 name: "resamples".into(),
@@ -88,7 +103,7 @@ impl BootstrapOptions {
                 reason: "must lie in (0, 1)".into(),
             });
         }
-        if let Resampling::Groups(labels) = &self.resampling
+        if let Resampling::Groups(labels) | Resampling::WithinGroups(labels) = &self.resampling
             && labels.len() != n_points
         {
             return Err(Error::LengthMismatch {
@@ -253,6 +268,17 @@ pub fn resample_indices(
             for _ in 0..groups.len() {
                 let g = groups[rng.random_range(0..groups.len())];
                 out.extend(members(g).map(|(i, _)| i));
+            }
+            out
+        }
+        Resampling::WithinGroups(labels) => {
+            let mut groups: Vec<usize> = labels.clone();
+            groups.sort_unstable();
+            groups.dedup();
+            let mut out = Vec::with_capacity(n_points);
+            for g in groups {
+                let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == g).collect();
+                out.extend((0..members.len()).map(|_| members[rng.random_range(0..members.len())]));
             }
             out
         }
@@ -425,6 +451,17 @@ mod tests {
             blocks += 1;
         }
         assert_eq!(blocks, 3);
+    }
+
+    #[test]
+    fn within_group_resampling_keeps_group_sizes() {
+        let labels = vec![1, 0, 1, 0, 0, 2];
+        for k in 0..20 {
+            let idx = resample_indices(6, &Resampling::WithinGroups(labels.clone()), 9, k);
+            // groups in label order, each with its own size: 3 of group 0, 2 of 1, 1 of 2
+            let got: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+            assert_eq!(got, [0, 0, 0, 1, 1, 2]);
+        }
     }
 
     #[test]

@@ -8,8 +8,8 @@
 use proptest::prelude::*;
 use scaling_laws::data::{read_runs_csv_from_reader, write_runs_csv, CsvOptions, Run};
 use scaling_laws::isoflop::{
-    approach1, approach2, Approach1Options, Approach2Options, Bootstrap, IsoFlopGroup,
-    IsoFlopWarning, TrainingCurve,
+    approach1, approach2, Approach1Options, Approach2Options, IsoFlopGroup, IsoFlopWarning,
+    TrainingCurve,
 };
 use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{Decay, LossCurve, Schedule};
@@ -118,9 +118,19 @@ fn absurd_sizes_are_typed_errors() {
     for n in [usize::MAX, 1_000_000_000_000] {
         let o = Approach1Options::new().with_n_flops(n);
         assert!(is_invalid_option(&approach1(&curves, &o)), "{n}");
-        let o = Approach1Options::new().with_bootstrap(Bootstrap::new(n, 1));
+        let o =
+            Approach1Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions {
+                resamples: n,
+                seed: 1,
+                ..Default::default()
+            });
         assert!(is_invalid_option(&approach1(&curves, &o)));
-        let o = Approach2Options::new().with_bootstrap(Bootstrap::new(n, 1));
+        let o =
+            Approach2Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions {
+                resamples: n,
+                seed: 1,
+                ..Default::default()
+            });
         assert!(is_invalid_option(&approach2(&groups, &o)));
     }
     // a deserialized design is checked again before simulating
@@ -661,7 +671,7 @@ proptest! {
             })
             .collect();
         let _ = approach2(&groups, &Approach2Options::new());
-        let _ = approach2(&groups, &Approach2Options::new().with_bootstrap(Bootstrap::new(resamples.min(20), 1)));
+        let _ = approach2(&groups, &Approach2Options::new().with_bootstrap(scaling_laws::uncertainty::BootstrapOptions { resamples: resamples.min(20), seed: 1, ..Default::default() }));
         let curves: Vec<TrainingCurve> = rows
             .chunks(4)
             .filter_map(|ch| {
@@ -1017,4 +1027,62 @@ fn option_sizes_are_typed_errors_or_right_answers() {
     }
     let _ = Approach1Options::MAX_N_FLOPS;
     assert!(bad.borrow().is_empty(), "{:#?}", bad.borrow());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deserialised covariances whose fields disagree (its fields are public and it deserialises).
+// ---------------------------------------------------------------------------------------------
+
+/// Issue 12, item 1: a `Covariance` read from JSON with a 3 x 3 matrix for 5 parameters, or a
+/// ragged one, is a typed error from every function that takes it, never an index panic.
+#[test]
+fn deserialised_covariances_of_the_wrong_size_are_typed_errors() {
+    use scaling_laws::diagnostics::wald_test;
+    use scaling_laws::fit::Covariance;
+    let wrong = r#"{"params":[1.0,2.0,3.0,0.3,0.3],
+        "matrix":[[1.0,0.0,0.0],[0.0,1.0,0.0],[0.0,0.0,1.0]],
+        "std_errors":[1.0,1.0,1.0],"correlation":[[1.0]],"condition_number":1.0,
+        "kind":"Sandwich"}"#;
+    let ragged = r#"{"params":[1.0,2.0],"matrix":[[1.0,0.0],[0.0]],"std_errors":[1.0],
+        "correlation":[],"condition_number":1.0,"kind":"Classical"}"#;
+    for json in [wrong, ragged] {
+        let cov: Covariance = serde_json::from_str(json).unwrap();
+        let p = cov.params.len();
+        let e = wald_test(&cov, &vec![0.0; p]).unwrap_err();
+        assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+        let e = cov.draws(10, 1).unwrap_err();
+        assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+        let e = cov.try_delta_variance(&vec![1.0; p]).unwrap_err();
+        assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+        assert!(cov.delta_variance(&vec![1.0; p]).is_nan());
+        for g in [&[][..], &[1.0][..]] {
+            assert!(cov.try_delta_variance(g).is_err());
+        }
+    }
+    // the Chinchilla prediction interval checks the shape before indexing
+    let law = ChinchillaLaw::hoffmann_2022_unrounded();
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 4, 6).unwrap();
+    let runs = simulate(&law, &design, Noise::LogNormal { sigma: 0.01 }, 3).unwrap();
+    let fit = scaling_laws::ChinchillaFitter::new()
+        .parallel(false)
+        .fit(&runs)
+        .unwrap();
+    let cov: Covariance = serde_json::from_str(wrong).unwrap();
+    let e = fit
+        .prediction_interval(&runs, &cov, 1e9, 2e10, 0.9)
+        .unwrap_err();
+    assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+    // a well-shaped one still works, and absurd draw counts are refused before allocating
+    let good = fit
+        .covariance(scaling_laws::fit::CovarianceKind::Sandwich)
+        .unwrap();
+    let round: Covariance = serde_json::from_str(&serde_json::to_string(&good).unwrap()).unwrap();
+    let pi = fit
+        .prediction_interval(&runs, &round, 1e9, 2e10, 0.9)
+        .unwrap();
+    assert!(pi.lower.is_finite() && pi.lower < pi.upper, "{pi:?}");
+    for n in [usize::MAX, 1_000_000_000_000] {
+        let e = round.draws(n, 7).unwrap_err();
+        assert!(matches!(e, Error::InvalidOption { .. }), "{e}");
+    }
 }

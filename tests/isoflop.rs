@@ -10,10 +10,20 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use scaling_laws::data::Run;
 use scaling_laws::isoflop::{
-    approach1, approach2, group_by_budget, Approach1Options, Approach2Options, Bootstrap,
-    EdgePolicy, IsoFlopGroup, IsoFlopWarning, TrainingCurve, VertexEstimator,
+    approach1, approach2, group_by_budget, Approach1Options, Approach2Options, EdgePolicy,
+    IsoFlopGroup, IsoFlopWarning, TrainingCurve, VertexEstimator,
 };
+use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::Error;
+
+/// `resamples` resamples from `seed`, the other options at their defaults.
+fn boot(resamples: usize, seed: u64) -> BootstrapOptions {
+    BootstrapOptions {
+        resamples,
+        seed,
+        ..Default::default()
+    }
+}
 
 /// Hoffmann et al. (2022), unrounded (reference/laws.md 2.1).
 const HOFFMANN: Law = Law {
@@ -359,7 +369,7 @@ fn bootstrap_intervals_are_reproducible_and_cover_the_truth() {
     let budgets = log_space(1e18, 1e22, 9);
     let runs = simulate_isoflop(&law, &budgets, 9, 4.0, 1.0, 0.005, 21);
     let groups = groups_of(&runs);
-    let opts = Approach2Options::new().with_bootstrap(Bootstrap::new(400, 99));
+    let opts = Approach2Options::new().with_bootstrap(boot(400, 99));
     let r = approach2(&groups, &opts).unwrap();
     let again = approach2(&groups, &opts).unwrap();
     assert_eq!(r, again, "same seed, same result");
@@ -382,14 +392,14 @@ fn bootstrap_intervals_are_reproducible_and_cover_the_truth() {
     );
     let other = approach2(
         &groups,
-        &Approach2Options::new().with_bootstrap(Bootstrap::new(400, 100)),
+        &Approach2Options::new().with_bootstrap(boot(400, 100)),
     )
     .unwrap();
     assert_ne!(r, other, "another seed, other draws");
 
     // Approach 1 resamples whole curves.
     let curves = simulate_curves(&law, &log_space(1e7, 1e10, 30), 150, 0.002, 3);
-    let opts = Approach1Options::new().with_bootstrap(Bootstrap::new(200, 5));
+    let opts = Approach1Options::new().with_bootstrap(boot(200, 5));
     let r1 = approach1(&curves, &opts).unwrap();
     assert_eq!(r1, approach1(&curves, &opts).unwrap());
     let iv = r1.fit.intervals.as_ref().unwrap();
@@ -409,7 +419,7 @@ fn bootstrap_does_not_depend_on_the_number_of_threads() {
     let law = HOFFMANN;
     let runs = simulate_isoflop(&law, &log_space(1e18, 1e21, 5), 7, 4.0, 1.0, 0.005, 8);
     let groups = groups_of(&runs);
-    let opts = Approach2Options::new().with_bootstrap(Bootstrap::new(64, 3));
+    let opts = Approach2Options::new().with_bootstrap(boot(64, 3));
     let on = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -491,9 +501,10 @@ fn bad_input_gives_typed_errors_never_panics() {
     assert!(matches!(
         approach2(
             &one,
-            &opts
-                .clone()
-                .with_bootstrap(Bootstrap::new(10, 0).with_level(f64::NAN))
+            &opts.clone().with_bootstrap(BootstrapOptions {
+                level: f64::NAN,
+                ..boot(10, 0)
+            })
         ),
         Err(Error::InvalidOption { .. })
     ));

@@ -347,9 +347,10 @@ impl ChinchillaFitter {
             ));
         };
         let mut outcomes = outcomes;
-        if !best.status.is_converged() && best.status != Status::IterationLimit {
-            // stalled where the penalty's curvature jumps (a steep asymmetric arm, runs pinned
-            // at the Huber threshold): damped Gauss-Newton on the exact piecewise curvature
+        if !best.status.is_converged() {
+            // stalled, or still crawling at the iteration limit, where the penalty's curvature
+            // jumps (a steep asymmetric arm, runs pinned at the Huber threshold): damped
+            // Gauss-Newton on the exact piecewise curvature
             if let Some(p) = gauss_newton_polish(&cost, &best, self.solver.certificate_tolerance) {
                 if let Some(o) = outcomes.iter_mut().find(|o| **o == best) {
                     *o = p.clone();
@@ -945,7 +946,7 @@ impl Cost for ChinCost<'_> {
                 residuals: &res,
                 jacobian: &jac,
                 weights: Some(&d.w),
-                bounds: &[Bound::Free; 5],
+                bounds: &LOG_BOUNDS,
                 coordinates: None,
             },
             tolerance,
@@ -953,6 +954,18 @@ impl Cost for ChinCost<'_> {
         .unwrap_or(NOT_CERTIFIED)
     }
 }
+
+/// The bounds behind the internal coordinates `(ln E, ln A_c, ln B_c, alpha, beta)`: E, A and B
+/// are fitted through their logarithms, so their bound `> 0` sits at `u -> -inf` (where a term
+/// has vanished, its optimum is the bound's: the certificate's projected-gradient test); the
+/// exponents are free.
+const LOG_BOUNDS: [Bound; 5] = [
+    Bound::Positive,
+    Bound::Positive,
+    Bound::Positive,
+    Bound::Free,
+    Bound::Free,
+];
 
 /// A certificate that could not be computed (non-finite inputs).
 const NOT_CERTIFIED: Certificate = Certificate {
@@ -1123,7 +1136,7 @@ impl Cost for MlCost<'_> {
                 residuals: &r,
                 jacobian: &jac,
                 weights: Some(&d.w),
-                bounds: &[Bound::Free; 5],
+                bounds: &LOG_BOUNDS,
                 coordinates: None,
             },
             tolerance,

@@ -84,14 +84,12 @@ pub struct CustomFit {
     /// bound, or a fit that did not converge.
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// The rows, observations and law this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<crate::fitted::Rows, CustomLaw>,
 }
 
 impl CustomFit {
-    /// The fit's warnings (see the field of the same name).
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
-    }
-
     /// The fitted value of the parameter called `name`.
     pub fn get(&self, name: &str) -> Option<f64> {
         self.names
@@ -328,6 +326,13 @@ impl CustomLaw {
             names: self.names.clone(),
             report: min.report,
             warnings,
+            source: crate::fitted::Source::new(
+                (
+                    rows.iter().map(|r| r.as_ref().to_vec()).collect(),
+                    y.to_vec(),
+                ),
+                self.clone(),
+            ),
         })
     }
 }
@@ -472,6 +477,47 @@ impl Model for CustomModel<'_> {
             }
             p[j] = params[j];
         }
+    }
+}
+
+/// What the post-fit interface ([`crate::fitted`]) needs of a law on its data.
+impl CustomLaw {
+    /// Covariance of `params` on `rows` and `y`, with this law's objective, bounds and weights.
+    pub(crate) fn covariance_at(
+        &self,
+        (rows, y): &crate::fitted::Rows,
+        params: &[f64],
+        kind: crate::fit::CovarianceKind,
+    ) -> Result<crate::fit::Covariance> {
+        let model = CustomModel {
+            law: self,
+            inputs: rows.concat(),
+            width: rows.first().map_or(1, Vec::len),
+            n: rows.len(),
+        };
+        let mut problem = Problem::new(&model, y, self.objective, self.bounds.clone())?;
+        if let Some(w) = &self.weights {
+            problem = problem.with_weights(w)?;
+        }
+        crate::fit::covariance(&problem, params, kind)
+    }
+
+    /// `y` at one row (the exponential of the function for a law written in log space).
+    pub(crate) fn predict_y(&self, params: &[f64], row: &[f64]) -> f64 {
+        let v = (self.f)(params, row);
+        match self.space {
+            Space::Log => v.exp(),
+            Space::Linear => v,
+        }
+    }
+
+    /// This law with its per-point weights restricted to the points `idx` (for refits).
+    pub(crate) fn subset(&self, idx: &[usize]) -> CustomLaw {
+        let mut law = self.clone();
+        if let Some(w) = &self.weights {
+            law.weights = Some(idx.iter().map(|&i| w[i]).collect());
+        }
+        law
     }
 }
 

@@ -424,7 +424,7 @@ impl ScheduleLawBinding for MultiPowerFitter {
         (self.objective, self.n_starts, &self.solver)
     }
 
-    fn bounds(&self) -> Result<Vec<Bound>> {
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
         let mut bounds = validated(&self.bounds, &MultiPowerLaw::PARAM_NAMES)?;
         if let MultiPowerBeta::Fixed(_) = self.beta {
             bounds.remove(5);
@@ -736,7 +736,7 @@ impl ScheduleLawBinding for AnnealingFitter {
         (self.objective, self.n_starts, &self.solver)
     }
 
-    fn bounds(&self) -> Result<Vec<Bound>> {
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
         let mut bounds = validated(&self.bounds, &AnnealingLaw::PARAM_NAMES)?;
         if self.lambda == Lambda::Fitted {
             bounds.push(Bound::Between(0.0, 1.0));
@@ -831,7 +831,7 @@ pub(crate) trait ScheduleLawBinding {
     /// The objective, the number of automatic starts and the solver options.
     fn common(&self) -> (Objective, usize, &SolverOptions);
     /// Bounds on the free parameters (after validating the user's bounds).
-    fn bounds(&self) -> Result<Vec<Bound>>;
+    fn free_bounds(&self) -> Result<Vec<Bound>>;
     /// The model bound to `curves` and the observed losses, one per point.
     fn bind(&self, curves: &[Self::Curve]) -> Result<(Self::Model, Vec<f64>)>;
     /// An error if the curves cannot identify the law (or a law option is invalid).
@@ -839,7 +839,7 @@ pub(crate) trait ScheduleLawBinding {
     /// The user's starts as free parameter vectors, or `None` for automatic starts.
     fn explicit_starts(&self, model: &Self::Model) -> Option<Vec<Vec<f64>>>;
     /// The best `n` automatic starts (a variable-projection scan), inside `bounds` (those of
-    /// [`ScheduleLawBinding::bounds`]).
+    /// [`ScheduleLawBinding::free_bounds`]).
     fn automatic_starts(
         &self,
         model: &Self::Model,
@@ -865,7 +865,7 @@ pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
 ) -> Result<(B::Law, FitReport)> {
     let (objective, n_starts, solver) = binding.common();
     objective.validate()?;
-    let bounds = binding.bounds()?;
+    let bounds = binding.free_bounds()?;
     let (model, y) = binding.bind(curves)?;
     let np = model.n_params();
     if y.len() < np {

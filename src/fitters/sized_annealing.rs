@@ -19,6 +19,9 @@ pub struct SizedAnnealingFit {
     pub law: SizedAnnealingLaw,
     /// The optimizer's report.
     pub report: FitReport,
+    /// The curves and fitter this fit came from (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: crate::fitted::Source<Vec<SizedCurve>, SizedAnnealingFitter>,
 }
 
 /// Options for fitting [`SizedAnnealingLaw`]: summed Huber (`delta = 1e-3`) on log loss,
@@ -47,8 +50,8 @@ pub struct SizedAnnealingFit {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizedAnnealingFitter {
-    lambda: Lambda,
-    warmup: WarmupConvention,
+    pub(crate) lambda: Lambda,
+    pub(crate) warmup: WarmupConvention,
     n_starts: usize,
     solver: SolverOptions,
 }
@@ -90,7 +93,20 @@ impl SizedAnnealingFitter {
     /// not `> 0`; [`Error::Numerical`] if no start gives a finite objective.
     pub fn fit(&self, curves: &[SizedCurve]) -> Result<SizedAnnealingFit> {
         let (law, report) = fit_schedule_law(self, curves)?;
-        Ok(SizedAnnealingFit { law, report })
+        Ok(SizedAnnealingFit {
+            law,
+            report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
+        })
+    }
+
+    /// The engine's bounds: `l0, a, alpha, b, beta, c > 0`, a fitted `lambda` in `[0, 1]`.
+    pub(crate) fn bounds(&self) -> Vec<Bound> {
+        let mut bounds = vec![Bound::Positive; 6];
+        if self.lambda == Lambda::Fitted {
+            bounds.push(Bound::Between(0.0, 1.0));
+        }
+        bounds
     }
 
     /// Leave-one-size-out cross-validation: for each distinct size, fit on the other sizes
@@ -146,12 +162,8 @@ impl ScheduleLawBinding for SizedAnnealingFitter {
         (Objective::default(), self.n_starts, &self.solver)
     }
 
-    fn bounds(&self) -> Result<Vec<Bound>> {
-        let mut bounds = vec![Bound::Positive; 6];
-        if self.lambda == Lambda::Fitted {
-            bounds.push(Bound::Between(0.0, 1.0));
-        }
-        Ok(bounds)
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
+        Ok(self.bounds())
     }
 
     fn bind(&self, curves: &[SizedCurve]) -> Result<(SizedAnnealingModel, Vec<f64>)> {

@@ -1,10 +1,14 @@
 //! Approach 1: the lower envelope of training curves.
 
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{draw, fit_allocation, AllocationFit, Bootstrap, IsoFlopWarning, TrainingCurve};
+use super::{
+    allocation_intervals, check_bootstrap, fit_allocation, AllocationFit, IsoData, IsoFlopWarning,
+    Points, TrainingCurve,
+};
 use crate::error::{check, Error, Result};
+use crate::fitted::Source;
+use crate::uncertainty::BootstrapOptions;
 
 /// What approach 1 does with frontier points that are not *bracketed*: points whose winning
 /// curve is the smallest or the largest model among the curves that reach that compute. There
@@ -30,11 +34,12 @@ pub enum EdgePolicy {
 /// Options for [`approach1`].
 ///
 /// ```
-/// use scaling_laws::isoflop::{Approach1Options, Bootstrap, EdgePolicy};
+/// use scaling_laws::isoflop::{Approach1Options, EdgePolicy};
+/// use scaling_laws::uncertainty::BootstrapOptions;
 /// let opts = Approach1Options::new()
 ///     .with_n_flops(3000)
 ///     .with_edges(EdgePolicy::Include)
-///     .with_bootstrap(Bootstrap::new(200, 7));
+///     .with_bootstrap(BootstrapOptions { resamples: 200, seed: 7, ..Default::default() });
 /// assert_eq!(opts.n_flops(), 3000);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +47,7 @@ pub struct Approach1Options {
     n_flops: usize,
     flops_range: Option<(f64, f64)>,
     edges: EdgePolicy,
-    bootstrap: Option<Bootstrap>,
+    bootstrap: Option<BootstrapOptions>,
 }
 
 impl Default for Approach1Options {
@@ -86,8 +91,9 @@ impl Approach1Options {
         self
     }
 
-    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` by resampling whole curves.
-    pub fn with_bootstrap(mut self, bootstrap: Bootstrap) -> Self {
+    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` by resampling whole curves
+    /// ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
+    pub fn with_bootstrap(mut self, bootstrap: BootstrapOptions) -> Self {
         self.bootstrap = Some(bootstrap);
         self
     }
@@ -120,7 +126,7 @@ impl Approach1Options {
             }
         }
         if let Some(b) = &self.bootstrap {
-            b.validate()?;
+            check_bootstrap(b)?;
         }
         Ok(())
     }
@@ -198,8 +204,37 @@ pub fn approach1(curves: &[TrainingCurve], options: &Approach1Options) -> Result
         });
     }
     let refs: Vec<&TrainingCurve> = curves.iter().collect();
-    let (mut frontier, uncovered) = envelope(&refs, options)?;
-    let mut fit = fit_frontier(&mut frontier, options.edges)?;
+    let (frontier, mut fit, mut warnings) = run(&refs, options)?;
+    let mut points = Points::default();
+    for p in frontier.iter().filter(|p| p.fitted) {
+        points.push(p.flops, p.params, p.tokens);
+    }
+    fit.source = Source::new(IsoData::Curves(curves.to_vec(), options.clone()), points);
+    if let Some(b) = &options.bootstrap {
+        let boot = fit.bootstrap(b, None)?;
+        if boot.n_failed > 0 {
+            warnings.push(IsoFlopWarning::BootstrapFailures {
+                estimator: None,
+                failed: boot.n_failed,
+                resamples: b.resamples,
+            });
+        }
+        fit.intervals = allocation_intervals(&boot, b);
+    }
+    Ok(Approach1Result {
+        frontier,
+        fit,
+        warnings,
+    })
+}
+
+/// The frontier, its fit and the warnings over `curves` (the input, or a resample).
+fn run(
+    curves: &[&TrainingCurve],
+    options: &Approach1Options,
+) -> Result<(Vec<FrontierPoint>, AllocationFit, Vec<IsoFlopWarning>)> {
+    let (mut frontier, uncovered) = envelope(curves, options)?;
+    let fit = fit_frontier(&mut frontier, options.edges)?;
     let mut warnings = Vec::new();
     if uncovered > 0 {
         warnings.push(IsoFlopWarning::UncoveredFlops { points: uncovered });
@@ -211,31 +246,26 @@ pub fn approach1(curves: &[TrainingCurve], options: &Approach1Options) -> Result
             excluded: options.edges == EdgePolicy::Exclude,
         });
     }
-    if let Some(b) = &options.bootstrap {
-        let draws = b.map(|rng| {
-            let sample: Vec<&TrainingCurve> = (0..curves.len())
-                .map(|_| &curves[rng.random_range(0..curves.len())])
-                .collect();
-            let (mut f, _) = envelope(&sample, options).ok()?;
-            fit_frontier(&mut f, options.edges)
-                .ok()
-                .map(|fit| draw(&fit))
-        });
-        let failed = draws.iter().filter(|d| d.is_none()).count();
-        if failed > 0 {
-            warnings.push(IsoFlopWarning::BootstrapFailures {
-                estimator: None,
-                failed,
-                resamples: b.resamples(),
-            });
-        }
-        fit.intervals = b.intervals(&draws);
-    }
-    Ok(Approach1Result {
-        frontier,
-        fit,
-        warnings,
-    })
+    Ok((frontier, fit, warnings))
+}
+
+/// Approach 1 on the curves `idx` (indices may repeat), for the bootstrap.
+pub(crate) fn refit(
+    curves: &[TrainingCurve],
+    options: &Approach1Options,
+    idx: &[usize],
+) -> Result<AllocationFit> {
+    let sample: Vec<&TrainingCurve> = idx.iter().map(|&i| &curves[i]).collect();
+    Ok(run(&sample, options)?.1)
+}
+
+/// The warnings of approach 1 on `curves` (empty if it fails).
+pub(crate) fn warnings_of(
+    curves: &[TrainingCurve],
+    options: &Approach1Options,
+) -> Vec<IsoFlopWarning> {
+    let refs: Vec<&TrainingCurve> = curves.iter().collect();
+    run(&refs, options).map(|r| r.2).unwrap_or_default()
 }
 
 /// The frontier over `curves` and the number of grid values no curve reaches.
@@ -348,11 +378,11 @@ fn fit_frontier(frontier: &mut [FrontierPoint], edges: EdgePolicy) -> Result<All
             found: distinct,
         });
     }
-    let lc: Vec<f64> = used.iter().map(|p| p.flops.ln()).collect();
-    let ln: Vec<f64> = used.iter().map(|p| p.params.ln()).collect();
-    let ld: Vec<f64> = used.iter().map(|p| p.tokens.ln()).collect();
-    fit_allocation(&lc, &ln, &ld)
-        .ok_or_else(|| Error::Numerical("the allocation fit overflowed".into()))
+    let mut points = Points::default();
+    for p in &used {
+        points.push(p.flops, p.params, p.tokens);
+    }
+    fit_allocation(&points).ok_or_else(|| Error::Numerical("the allocation fit overflowed".into()))
 }
 
 /// Index range of the longest run of consecutive bracketed points (the first, on ties).
@@ -473,7 +503,10 @@ mod tests {
             Approach1Options::new().with_n_flops(1),
             Approach1Options::new().with_flops_range(1e20, 1e19),
             Approach1Options::new().with_flops_range(f64::NAN, 1e19),
-            Approach1Options::new().with_bootstrap(Bootstrap::new(0, 1)),
+            Approach1Options::new().with_bootstrap(BootstrapOptions {
+                resamples: 0,
+                ..Default::default()
+            }),
         ] {
             assert!(matches!(
                 approach1(&[c0.clone(), c0.clone()], &bad),

@@ -3,12 +3,16 @@
 use std::fmt;
 
 use nalgebra::{DMatrix, DVector};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{draw, fit_allocation, AllocationFit, Bootstrap, IsoFlopGroup, IsoFlopWarning};
+use super::{
+    allocation_intervals, check_bootstrap, fit_allocation, AllocationFit, IsoData, IsoFlopGroup,
+    IsoFlopWarning, Points,
+};
 use crate::data::FlopModel;
 use crate::error::{check, Error, Result};
+use crate::fitted::Source;
+use crate::uncertainty::BootstrapOptions;
 
 /// How the loss-minimising size of one budget is read off its runs. Both fit the *loss* (not
 /// its log) against `log N` by least squares.
@@ -65,16 +69,17 @@ impl fmt::Display for VertexEstimator {
 ///
 /// ```
 /// use scaling_laws::data::FlopModel;
-/// use scaling_laws::isoflop::{Approach2Options, Bootstrap};
+/// use scaling_laws::isoflop::Approach2Options;
+/// use scaling_laws::uncertainty::BootstrapOptions;
 /// let opts = Approach2Options::new()
 ///     .with_flop_model(FlopModel::PerTokenParam { k: 8.0 })
-///     .with_bootstrap(Bootstrap::new(500, 1));
+///     .with_bootstrap(BootstrapOptions { resamples: 500, seed: 1, ..Default::default() });
 /// assert_eq!(opts.flop_model(), FlopModel::PerTokenParam { k: 8.0 });
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Approach2Options {
     flop_model: FlopModel,
-    bootstrap: Option<Bootstrap>,
+    bootstrap: Option<BootstrapOptions>,
 }
 
 impl Approach2Options {
@@ -89,8 +94,9 @@ impl Approach2Options {
         self
     }
 
-    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` by resampling runs within each budget.
-    pub fn with_bootstrap(mut self, bootstrap: Bootstrap) -> Self {
+    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` of each estimator by resampling runs
+    /// within each budget ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
+    pub fn with_bootstrap(mut self, bootstrap: BootstrapOptions) -> Self {
         self.bootstrap = Some(bootstrap);
         self
     }
@@ -187,7 +193,7 @@ const ESTIMATORS: [VertexEstimator; 2] = [VertexEstimator::Parabola, VertexEstim
 pub fn approach2(groups: &[IsoFlopGroup], options: &Approach2Options) -> Result<Approach2Result> {
     options.flop_model.validate()?;
     if let Some(b) = &options.bootstrap {
-        b.validate()?;
+        check_bootstrap(b)?;
     }
     if groups.len() < 2 {
         return Err(Error::TooFewPoints {
@@ -212,7 +218,11 @@ pub fn approach2(groups: &[IsoFlopGroup], options: &Approach2Options) -> Result<
                 usable_budgets: usable,
             });
         }
-        *slot = fit;
+        *slot = fit.map(|mut f| {
+            let data = IsoData::Budgets(groups.to_vec(), options.clone(), e);
+            f.source = Source::new(data, estimator_points(&budgets, e));
+            f
+        });
     }
     if fits.iter().all(Option::is_none) {
         let reasons: Vec<String> = warnings.iter().map(|w| w.to_string()).collect();
@@ -230,34 +240,17 @@ pub fn approach2(groups: &[IsoFlopGroup], options: &Approach2Options) -> Result<
         });
     }
     if let Some(b) = &options.bootstrap {
-        let draws: Vec<[Option<[f64; 4]>; 2]> = b.map(|rng| {
-            let resampled: Vec<BudgetVertex> = profiles
-                .iter()
-                .map(|p| {
-                    let n = p.x.len();
-                    let (mut x, mut y) = (Vec::with_capacity(n), Vec::with_capacity(n));
-                    for _ in 0..n {
-                        let i = rng.random_range(0..n);
-                        x.push(p.x[i]);
-                        y.push(p.y[i]);
-                    }
-                    p.vertices(&x, &y, &options.flop_model)
-                })
-                .collect();
-            ESTIMATORS.map(|e| fit_estimator(&resampled, e).0.map(|f| draw(&f)))
-        });
-        for (k, (slot, e)) in fits.iter_mut().zip(ESTIMATORS).enumerate() {
+        for (slot, e) in fits.iter_mut().zip(ESTIMATORS) {
             if let Some(fit) = slot {
-                let d: Vec<Option<[f64; 4]>> = draws.iter().map(|d| d[k]).collect();
-                let failed = d.iter().filter(|v| v.is_none()).count();
-                if failed > 0 {
+                let boot = fit.bootstrap(b, None)?;
+                if boot.n_failed > 0 {
                     warnings.push(IsoFlopWarning::BootstrapFailures {
                         estimator: Some(e),
-                        failed,
-                        resamples: b.resamples(),
+                        failed: boot.n_failed,
+                        resamples: b.resamples,
                     });
                 }
-                fit.intervals = b.intervals(&d);
+                fit.intervals = allocation_intervals(&boot, b);
             }
         }
     }
@@ -270,22 +263,80 @@ pub fn approach2(groups: &[IsoFlopGroup], options: &Approach2Options) -> Result<
     })
 }
 
+/// The vertices of every budget on the runs `idx` (indices into the runs of all groups in
+/// order, as the within-budget bootstrap draws them), and the fit of `estimator` on them.
+pub(crate) fn refit(
+    groups: &[IsoFlopGroup],
+    options: &Approach2Options,
+    estimator: VertexEstimator,
+    idx: &[usize],
+) -> Result<AllocationFit> {
+    let profiles: Vec<Profile> = groups.iter().map(Profile::new).collect();
+    let mut at = Vec::new(); // (budget, run) of each flat index
+    for (k, p) in profiles.iter().enumerate() {
+        at.extend((0..p.x.len()).map(|j| (k, j)));
+    }
+    let mut xy = vec![(Vec::new(), Vec::new()); profiles.len()];
+    for &i in idx {
+        let (k, j) = at[i];
+        xy[k].0.push(profiles[k].x[j]);
+        xy[k].1.push(profiles[k].y[j]);
+    }
+    let budgets: Vec<BudgetVertex> = profiles
+        .iter()
+        .zip(&xy)
+        .map(|(p, (x, y))| p.vertices(x, y, &options.flop_model))
+        .collect();
+    match fit_estimator(&budgets, estimator) {
+        (Some(f), _) => Ok(f),
+        (None, usable) => Err(Error::TooFewPoints {
+            what: format!("budgets with an interior {estimator} minimum"),
+            needed: 2,
+            found: usable,
+        }),
+    }
+}
+
+/// The warnings of approach 2 on `groups` that concern `estimator` (a flat profile concerns
+/// both).
+pub(crate) fn warnings_of(
+    groups: &[IsoFlopGroup],
+    options: &Approach2Options,
+    estimator: VertexEstimator,
+) -> Vec<IsoFlopWarning> {
+    groups
+        .iter()
+        .map(Profile::new)
+        .flat_map(|p| p.vertices(&p.x, &p.y, &options.flop_model).warnings)
+        .filter(|w| match w {
+            IsoFlopWarning::VertexOutsideSampledRange { estimator: e, .. }
+            | IsoFlopWarning::NotConvex { estimator: e, .. }
+            | IsoFlopWarning::LopsidedGrid { estimator: e, .. }
+            | IsoFlopWarning::TooFewSizes { estimator: e, .. } => *e == estimator,
+            _ => true,
+        })
+        .collect()
+}
+
+/// The interior vertices of `estimator`: the points its allocation laws are fitted on.
+fn estimator_points(budgets: &[BudgetVertex], estimator: VertexEstimator) -> Points {
+    let mut points = Points::default();
+    for b in budgets {
+        if let Some(v) = b.vertex(estimator).filter(|v| v.interior) {
+            points.push(b.flops, v.params, v.tokens);
+        }
+    }
+    points
+}
+
 /// Fits the allocation laws on the interior vertices of `estimator`; also returns how many
 /// budgets were usable.
 fn fit_estimator(
     budgets: &[BudgetVertex],
     estimator: VertexEstimator,
 ) -> (Option<AllocationFit>, usize) {
-    let (mut lc, mut ln, mut ld) = (Vec::new(), Vec::new(), Vec::new());
-    for b in budgets {
-        if let Some(v) = b.vertex(estimator).filter(|v| v.interior) {
-            lc.push(b.flops.ln());
-            ln.push(v.params.ln());
-            ld.push(v.tokens.ln());
-        }
-    }
-    let usable = lc.len();
-    (fit_allocation(&lc, &ln, &ld), usable)
+    let points = estimator_points(budgets, estimator);
+    (fit_allocation(&points), points.log_c.len())
 }
 
 /// One budget's runs as `(log N, loss)`.

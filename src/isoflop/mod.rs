@@ -66,12 +66,16 @@ pub use groups::{group_by_budget, BudgetGroups, IsoFlopGroup};
 
 use std::fmt;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostics::{backtest, check_report, Backtest, GoodnessOfFit, Warning};
 use crate::error::{Error, Result};
-use crate::numeric::quantile_sorted;
+use crate::fit::{
+    covariance, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem, Space,
+    Status,
+};
+use crate::fitted::{merge, Fitted, Parameter, Source};
+use crate::uncertainty::{bootstrap, Bootstrap, BootstrapOptions, Interval, Progress, Resampling};
 
 /// `y = coefficient * C^exponent`: a compute-optimal allocation, `N_opt(C)` or `D_opt(C)`, with
 /// `C` in FLOPs.
@@ -96,26 +100,12 @@ impl AllocationLaw {
     }
 }
 
-/// A closed percentile interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    /// Lower end.
-    pub lower: f64,
-    /// Upper end.
-    pub upper: f64,
-}
-
-impl Interval {
-    /// Whether `x` lies in `[lower, upper]`.
-    pub fn contains(&self, x: f64) -> bool {
-        self.lower <= x && x <= self.upper
-    }
-}
-
-/// Percentile bootstrap intervals on the fitted allocation laws.
+/// Percentile bootstrap intervals on the fitted allocation laws (from
+/// [`AllocationFit::bootstrap`], which the approaches' `with_bootstrap` option runs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AllocationIntervals {
-    /// On `a`, the exponent of `N_opt`.
+    /// On `a`, the exponent of `N_opt` (with the full-data estimate).
     pub a: Interval,
     /// On `b`, the exponent of `D_opt`.
     pub b: Interval,
@@ -133,7 +123,14 @@ pub struct AllocationIntervals {
 }
 
 /// `N_opt = k_N C^a` and `D_opt = k_D C^b`, fitted by ordinary least squares in log-log space.
+///
+/// The fit of approach 1 ([`Approach1Result::fit`]) or of one approach-2 estimator
+/// ([`Approach2Result::fit`]) keeps a handle on the data it came from and offers the
+/// post-fit interface of every fit ([`crate::Fitted`]): `warnings()`, `covariance(kind)`,
+/// `goodness_of_fit()`, `backtest(threshold)`, `bootstrap(options, progress)`, `summary()`.
+/// See [`crate::Fitted` for `AllocationFit`](#impl-Fitted-for-AllocationFit).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AllocationFit {
     /// `N_opt(C) = k_N C^a`.
     pub params: AllocationLaw,
@@ -141,9 +138,16 @@ pub struct AllocationFit {
     pub tokens: AllocationLaw,
     /// Points the fit used.
     pub n_points: usize,
-    /// Bootstrap intervals, when a [`Bootstrap`] was asked for and at least two resamples
-    /// succeeded.
+    /// Bootstrap intervals, when a bootstrap was asked for (`with_bootstrap` of the options)
+    /// and at least two resamples succeeded.
     pub intervals: Option<AllocationIntervals>,
+    /// The least-squares "optimizer" report: one closed-form solve of both regressions; the
+    /// objective is the summed squared log residuals of `N_opt` and `D_opt`, and the status is
+    /// `Converged` only when the normal equations hold at the solution (checked).
+    pub report: FitReport,
+    /// The data and the points fitted (not serialised; see [`crate::fitted`]).
+    #[serde(skip)]
+    pub(crate) source: Source<IsoData, Points>,
 }
 
 impl AllocationFit {
@@ -336,125 +340,37 @@ impl fmt::Display for IsoFlopWarning {
     }
 }
 
-/// A seeded nonparametric bootstrap: how many resamples, the seed, and the interval level.
-///
-/// Resample `i` draws from its own ChaCha8 stream (`seed`, stream `i`), so the intervals are
-/// the same on any number of threads. Approach 1 resamples whole curves; approach 2 resamples
-/// runs within each budget.
-///
-/// ```
-/// use scaling_laws::isoflop::Bootstrap;
-/// let b = Bootstrap::new(1000, 42).with_level(0.9);
-/// assert_eq!((b.resamples(), b.seed(), b.level()), (1000, 42, 0.9));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bootstrap {
-    resamples: usize,
-    seed: u64,
-    level: f64,
+/// Checks bootstrap options for an approach: valid, and resampling left at its default (the
+/// approaches choose what is resampled: whole curves for approach 1, runs within each budget
+/// for approach 2).
+fn check_bootstrap(b: &BootstrapOptions) -> Result<()> {
+    if b.resampling != Resampling::Points {
+        return Err(Error::InvalidOption {
+            name: "resampling".into(),
+            value: format!("{:?}", b.resampling),
+            reason: "the IsoFLOP approaches choose what is resampled (whole curves for approach \
+                     1, runs within each budget for approach 2); leave it at Points"
+                .into(),
+        });
+    }
+    b.validate(0)
 }
 
-impl Bootstrap {
-    /// The most resamples the approaches accept (`10^6`).
-    pub const MAX_RESAMPLES: usize = 1_000_000;
-
-    /// `resamples` resamples (at least 2, at most [`Bootstrap::MAX_RESAMPLES`]; checked when
-    /// used) from `seed`, 95% percentile intervals.
-    pub fn new(resamples: usize, seed: u64) -> Bootstrap {
-        Bootstrap {
-            resamples,
-            seed,
-            level: 0.95,
-        }
-    }
-
-    /// The interval's coverage, in `(0, 1)` (default `0.95`).
-    pub fn with_level(mut self, level: f64) -> Bootstrap {
-        self.level = level;
-        self
-    }
-
-    /// Number of resamples.
-    pub fn resamples(&self) -> usize {
-        self.resamples
-    }
-
-    /// The seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
-    /// The coverage.
-    pub fn level(&self) -> f64 {
-        self.level
-    }
-
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.resamples < 2 || self.resamples > Self::MAX_RESAMPLES {
-            return Err(Error::InvalidOption {
-                name: "resamples".into(),
-                value: self.resamples.to_string(),
-                reason: format!("need at least 2 and at most {}", Self::MAX_RESAMPLES),
-            });
-        }
-        if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(Error::InvalidOption {
-                name: "level".into(),
-                value: self.level.to_string(),
-                reason: "must lie in (0, 1)".into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Runs `f` once per resample with that resample's generator, in resample order.
-    pub(crate) fn map<T, F>(&self, f: F) -> Vec<T>
-    where
-        T: Send,
-        F: Fn(&mut ChaCha8Rng) -> T + Sync + Send,
-    {
-        let one = |i: usize| {
-            let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-            rng.set_stream(i as u64);
-            f(&mut rng)
-        };
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            (0..self.resamples).into_par_iter().map(one).collect()
-        }
-        #[cfg(not(feature = "parallel"))]
-        {
-            (0..self.resamples).map(one).collect()
-        }
-    }
-
-    /// Percentile intervals from the draws `[a, b, k_N, k_D]` of each resample (`None` = failed).
-    /// `None` if fewer than two resamples succeeded.
-    pub(crate) fn intervals(&self, draws: &[Option<[f64; 4]>]) -> Option<AllocationIntervals> {
-        let ok: Vec<[f64; 4]> = draws.iter().flatten().copied().collect();
-        if ok.len() < 2 {
-            return None;
-        }
-        let tail = (1.0 - self.level) / 2.0;
-        let interval = |j: usize| {
-            let mut v: Vec<f64> = ok.iter().map(|d| d[j]).collect();
-            v.sort_by(|x, y| x.total_cmp(y));
-            Interval {
-                lower: quantile_sorted(&v, tail),
-                upper: quantile_sorted(&v, 1.0 - tail),
-            }
-        };
-        Some(AllocationIntervals {
-            a: interval(0),
-            b: interval(1),
-            k_n: interval(2),
-            k_d: interval(3),
-            level: self.level,
-            resamples: self.resamples,
-            failed: draws.len() - ok.len(),
-        })
-    }
+/// The intervals of a bootstrap of `[a, b, k_N, k_D]`; `None` if fewer than two resamples
+/// succeeded.
+fn allocation_intervals(
+    boot: &Bootstrap,
+    options: &BootstrapOptions,
+) -> Option<AllocationIntervals> {
+    (boot.draws.len() >= 2 && boot.intervals.len() == 4).then(|| AllocationIntervals {
+        a: boot.intervals[0],
+        b: boot.intervals[1],
+        k_n: boot.intervals[2],
+        k_d: boot.intervals[3],
+        level: options.level,
+        resamples: options.resamples,
+        failed: boot.n_failed,
+    })
 }
 
 /// Ordinary least squares of `y` on `x`: `(slope, intercept)`. `None` if fewer than two
@@ -479,15 +395,65 @@ fn ols(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
     (slope.is_finite() && intercept.is_finite()).then_some((slope, intercept))
 }
 
+/// The points an allocation law is fitted on: `log C`, `log N_opt`, `log D_opt`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Points {
+    pub(crate) log_c: Vec<f64>,
+    pub(crate) log_n: Vec<f64>,
+    pub(crate) log_d: Vec<f64>,
+}
+
+impl Points {
+    fn push(&mut self, flops: f64, params: f64, tokens: f64) {
+        self.log_c.push(flops.ln());
+        self.log_n.push(params.ln());
+        self.log_d.push(tokens.ln());
+    }
+}
+
+/// What an [`AllocationFit`] was fitted from: approach 1's curves or approach 2's budgets
+/// (with the estimator whose vertices it fits), and the options.
+#[derive(Debug)]
+pub(crate) enum IsoData {
+    Curves(Vec<TrainingCurve>, Approach1Options),
+    Budgets(Vec<IsoFlopGroup>, Approach2Options, VertexEstimator),
+}
+
 /// Fits `N_opt = k_N C^a` and `D_opt = k_D C^b` by OLS on `(log C, log N)` and `(log C, log D)`.
 /// `None` when the fit is impossible (fewer than two distinct `C`, or overflow).
-fn fit_allocation(log_c: &[f64], log_n: &[f64], log_d: &[f64]) -> Option<AllocationFit> {
-    let (a, ia) = ols(log_c, log_n)?;
-    let (b, ib) = ols(log_c, log_d)?;
+fn fit_allocation(p: &Points) -> Option<AllocationFit> {
+    let (a, ia) = ols(&p.log_c, &p.log_n)?;
+    let (b, ib) = ols(&p.log_c, &p.log_d)?;
     let (k_n, k_d) = (ia.exp(), ib.exp());
     if !(k_n > 0.0 && k_n.is_finite() && k_d > 0.0 && k_d.is_finite()) {
         return None;
     }
+    // The normal equations X^T r = 0 of both regressions, checked at the solution: the
+    // gradient of the summed squared residuals, relative to |X| |r| (scale-free).
+    let (mut g, mut ssr, mut xx) = ([0.0; 4], 0.0, 0.0);
+    for (i, &lc) in p.log_c.iter().enumerate() {
+        let rn = p.log_n[i] - ia - a * lc;
+        let rd = p.log_d[i] - ib - b * lc;
+        g[0] += rn * lc;
+        g[1] += rd * lc;
+        g[2] += rn;
+        g[3] += rd;
+        ssr += rn * rn + rd * rd;
+        xx += lc * lc + 1.0;
+    }
+    let g_norm = 2.0 * g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    let relative = if ssr > 0.0 {
+        g_norm / (2.0 * (xx * ssr).sqrt())
+    } else {
+        0.0
+    };
+    let status = if relative <= 1e-8 {
+        Status::Converged
+    } else {
+        Status::Stalled {
+            relative_gradient: relative,
+        }
+    };
     Some(AllocationFit {
         params: AllocationLaw {
             coefficient: k_n,
@@ -497,19 +463,278 @@ fn fit_allocation(log_c: &[f64], log_n: &[f64], log_d: &[f64]) -> Option<Allocat
             coefficient: k_d,
             exponent: b,
         },
-        n_points: log_c.len(),
+        n_points: p.log_c.len(),
         intervals: None,
+        report: FitReport {
+            objective: ssr,
+            objective_spec: Objective::squared_log(),
+            status,
+            iterations: 1,
+            evaluations: 1,
+            gradient_norm: g_norm,
+            n_points: p.log_c.len(),
+            n_starts: 1,
+            best_start: 0,
+            n_starts_at_best: 1,
+            starts: None,
+        },
+        source: Source::default(),
     })
 }
 
-/// The four bootstrapped quantities of a fit.
-fn draw(fit: &AllocationFit) -> [f64; 4] {
-    [
+/// The four bootstrapped quantities of a fit, in [`crate::Fitted::parameters`] order.
+fn allocation_values(fit: &AllocationFit) -> Vec<f64> {
+    vec![
         fit.params.exponent,
         fit.tokens.exponent,
         fit.params.coefficient,
         fit.tokens.coefficient,
     ]
+}
+
+/// A fit and its report, as [`bootstrap`] wants them.
+fn with_report(f: AllocationFit) -> (AllocationFit, FitReport) {
+    let r = f.report.clone();
+    (f, r)
+}
+
+/// `[log N_opt..., log D_opt...]` at `log C` with natural parameters `[a, b, k_N, k_D]`, for
+/// the covariance.
+struct AllocationModel<'a> {
+    log_c: &'a [f64],
+}
+
+impl Model for AllocationModel<'_> {
+    fn n_params(&self) -> usize {
+        4
+    }
+    fn n_points(&self) -> usize {
+        2 * self.log_c.len()
+    }
+    fn space(&self) -> Space {
+        Space::Log
+    }
+    fn eval(&self, p: &[f64], pred: &mut [f64], mut jac: Option<&mut [f64]>) {
+        let m = self.log_c.len();
+        for (i, &lc) in self.log_c.iter().enumerate() {
+            pred[i] = p[2].ln() + p[0] * lc;
+            pred[m + i] = p[3].ln() + p[1] * lc;
+            if let Some(j) = jac.as_deref_mut() {
+                j[4 * i..4 * i + 4].copy_from_slice(&[lc, 0.0, 1.0 / p[2], 0.0]);
+                j[4 * (m + i)..4 * (m + i) + 4].copy_from_slice(&[0.0, lc, 0.0, 1.0 / p[3]]);
+            }
+        }
+    }
+}
+
+/// The allocation fit of approach 1 or of one approach-2 estimator, with the post-fit
+/// interface of every fit. Data are approach 1's curves or approach 2's budgets, and the
+/// points `(C, N_opt, D_opt)` the laws were fitted on.
+///
+/// - [`Fitted::covariance`]: of `[a, b, k_N, k_D]`, from the Jacobian of the two log-log
+///   regressions (the engine's sandwich or classical estimator);
+/// - [`Fitted::goodness_of_fit`]: of `N_opt(C)` on the fitted points (`D_opt` follows from `C`
+///   and `N_opt`);
+/// - [`Fitted::backtest`]: the points with `C <= threshold` are refitted, `N_opt` predicted at
+///   the others (for approach 2 this is exactly a refit on the smaller budgets, whose vertices
+///   do not depend on the others; approach 1's frontier at `C` uses only checkpoints at `C`);
+/// - [`Fitted::bootstrap`]: approach 1 resamples whole curves, approach 2 runs within each
+///   budget (the options' `resampling` must be left at `Points`); every resample reruns the
+///   approach (envelope or vertices, then both regressions);
+/// - [`Fitted::warnings`]: the approach's [`IsoFlopWarning`]s for this fit (as
+///   [`Warning::IsoFlop`]), and fewer than 3 distinct FLOP values (two points determine each
+///   line exactly and leave nothing to check the power law).
+///
+/// ```
+/// use scaling_laws::data::Run;
+/// use scaling_laws::fit::CovarianceKind;
+/// use scaling_laws::isoflop::{approach2, group_by_budget, Approach2Options, VertexEstimator};
+/// use scaling_laws::uncertainty::BootstrapOptions;
+///
+/// // Four budgets, seven sizes each, centred on the optimum, from the Hoffmann et al. law
+/// // with a deterministic +-0.1% wiggle.
+/// let law = |n: f64, d: f64| 1.69 + 406.4 * n.powf(-0.34) + 410.7 * d.powf(-0.28);
+/// let mut runs = Vec::new();
+/// for c in [1e19, 1e20, 1e21, 1e22] {
+///     // the true optimum: G (C / 6)^a with G = (alpha A / (beta B))^(1 / (alpha + beta))
+///     let n_mid = 1.344 * (c / 6.0f64).powf(0.28 / 0.62);
+///     for k in -3..=3 {
+///         let (n, d) = (n_mid * 2f64.powi(k), c / (6.0 * n_mid * 2f64.powi(k)));
+///         runs.push(Run::new(n, d, law(n, d) * (1.0 + 0.001 * ((k * k % 3) as f64 - 1.0)))?);
+///     }
+/// }
+/// let groups = group_by_budget(&runs, 0.05)?.groups;
+/// let result = approach2(&groups, &Approach2Options::new())?;
+/// let fit = result.fit(VertexEstimator::Cubic).expect("four interior vertices");
+/// let truth = 0.28 / (0.34 + 0.28);
+/// assert!(fit.warnings().iter().all(|w| !w.to_string().contains("distinct")));
+/// let cov = fit.covariance(CovarianceKind::Sandwich)?;
+/// assert_eq!(cov.std_errors.len(), 4); // a, b, k_N, k_D
+/// assert!(cov.std_errors[0] < 0.05);
+/// assert!((fit.a() - truth).abs() < 0.03);
+/// assert!(fit.goodness_of_fit()?.mean_abs_rel_error < 0.05);
+/// let boot = fit.bootstrap(&BootstrapOptions { resamples: 20, seed: 4, ..Default::default() }, None)?;
+/// assert_eq!(boot.names, ["a", "b", "k_N", "k_D"]);
+/// assert!(boot.interval("a").unwrap().contains(fit.a()));
+/// let bt = fit.backtest(2e21)?; // fit the three smaller budgets, predict N_opt at 1e22
+/// assert_eq!((bt.n_train, bt.points.len()), (3, 1));
+/// assert!(bt.mean_abs_rel_error < 0.1);
+/// let (n_opt, _) = fit.predict(&1e22);
+/// assert!(n_opt > 0.0);
+/// let s = fit.summary();
+/// assert_eq!(s.params[0].name, "a");
+/// assert!(s.params[0].std_error.is_some());
+/// println!("{s}");
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+impl Fitted for AllocationFit {
+    type Law = AllocationFit;
+    /// Compute `C` (FLOPs).
+    type Input = f64;
+    /// `(N_opt(C), D_opt(C))`.
+    type Prediction = (f64, f64);
+
+    fn model(&self) -> &'static str {
+        match self.source.get("") {
+            Ok((IsoData::Curves(..), _)) => {
+                "N_opt = k_N C^a, D_opt = k_D C^b on the training-curve envelope (Hoffmann et \
+                 al. 2022, approach 1)"
+            }
+            Ok((IsoData::Budgets(.., VertexEstimator::Parabola), _)) => {
+                "N_opt = k_N C^a, D_opt = k_D C^b on IsoFLOP parabola vertices (Hoffmann et al. \
+                 2022, approach 2)"
+            }
+            Ok((IsoData::Budgets(.., VertexEstimator::Cubic), _)) => {
+                "N_opt = k_N C^a, D_opt = k_D C^b on IsoFLOP cubic minima (Hoffmann et al. 2022, \
+                 approach 2; Czech et al. 2026)"
+            }
+            Err(_) => "N_opt = k_N C^a, D_opt = k_D C^b (Hoffmann et al. 2022)",
+        }
+    }
+    fn law(&self) -> &AllocationFit {
+        self
+    }
+    fn report(&self) -> &FitReport {
+        &self.report
+    }
+    fn parameters(&self) -> Vec<Parameter> {
+        ["a", "b", "k_N", "k_D"]
+            .iter()
+            .zip(allocation_values(self))
+            .map(|(n, v)| Parameter::new(n, v))
+            .collect()
+    }
+    fn predict(&self, flops: &f64) -> (f64, f64) {
+        (self.params.predict(*flops), self.tokens.predict(*flops))
+    }
+    fn has_data(&self) -> bool {
+        self.source.get("").is_ok()
+    }
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out: Vec<Warning> = check_report(&self.report)
+            .into_iter()
+            .filter(|w| matches!(w, Warning::NotConverged { .. }))
+            .collect();
+        let Ok((data, points)) = self.source.get("warnings") else {
+            return out;
+        };
+        let found = match data {
+            IsoData::Curves(curves, options) => approach1::warnings_of(curves, options),
+            IsoData::Budgets(groups, options, e) => approach2::warnings_of(groups, options, *e),
+        };
+        for w in found {
+            merge(&mut out, [Warning::IsoFlop(w)]);
+        }
+        let c: Vec<f64> = points.log_c.clone();
+        merge(
+            &mut out,
+            crate::diagnostics::check_levels("FLOP values fitted", &c, 3),
+        );
+        out
+    }
+    fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
+        let (_, points) = self.source.get("a covariance")?;
+        let model = AllocationModel {
+            log_c: &points.log_c,
+        };
+        let y: Vec<f64> = points
+            .log_n
+            .iter()
+            .chain(&points.log_d)
+            .map(|v| v.exp())
+            .collect();
+        let bounds = vec![Bound::Free, Bound::Free, Bound::Positive, Bound::Positive];
+        let problem = Problem::new(&model, &y, self.report.objective_spec, bounds)?;
+        covariance(&problem, &allocation_values(self), kind)
+    }
+    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+        let (_, points) = self.source.get("goodness of fit")?;
+        let observed: Vec<f64> = points.log_n.iter().map(|v| v.exp()).collect();
+        let predicted: Vec<f64> = points
+            .log_c
+            .iter()
+            .map(|c| self.params.predict(c.exp()))
+            .collect();
+        GoodnessOfFit::new(&observed, &predicted)
+    }
+    fn backtest(&self, threshold: f64) -> Result<Backtest> {
+        let (_, points) = self.source.get("a backtest")?;
+        let flops: Vec<f64> = points.log_c.iter().map(|v| v.exp()).collect();
+        let observed: Vec<f64> = points.log_n.iter().map(|v| v.exp()).collect();
+        backtest(&flops, &observed, threshold, |train, test| {
+            let pick = |v: &[f64]| -> Vec<f64> { train.iter().map(|&i| v[i]).collect() };
+            let small = Points {
+                log_c: pick(&points.log_c),
+                log_n: pick(&points.log_n),
+                log_d: pick(&points.log_d),
+            };
+            let fit = fit_allocation(&small).ok_or_else(|| Error::TooFewPoints {
+                what: "distinct FLOP values at or below the threshold".into(),
+                needed: 2,
+                found: crate::error::check::distinct_count(&small.log_c),
+            })?;
+            Ok(test.iter().map(|&i| fit.params.predict(flops[i])).collect())
+        })
+    }
+    fn bootstrap(
+        &self,
+        options: &BootstrapOptions,
+        progress: Option<&Progress>,
+    ) -> Result<Bootstrap> {
+        let (data, _) = self.source.get("a bootstrap")?;
+        check_bootstrap(options)?;
+        let names = ["a", "b", "k_N", "k_D"];
+        match data {
+            IsoData::Curves(curves, opts) => bootstrap(
+                curves.len(),
+                options,
+                |idx| approach1::refit(curves, opts, idx).map(with_report),
+                allocation_values,
+                &names,
+                progress,
+            ),
+            IsoData::Budgets(groups, opts, e) => {
+                let labels: Vec<usize> = groups
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, g)| std::iter::repeat_n(k, g.runs().len()))
+                    .collect();
+                let n_runs = labels.len();
+                let options = BootstrapOptions {
+                    resampling: Resampling::WithinGroups(labels),
+                    ..options.clone()
+                };
+                bootstrap(
+                    n_runs,
+                    &options,
+                    |idx| approach2::refit(groups, opts, *e, idx).map(with_report),
+                    allocation_values,
+                    &names,
+                    progress,
+                )
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -524,23 +749,5 @@ mod tests {
         assert!((s - 0.5).abs() < 1e-15 && (i + 2.0).abs() < 1e-14);
         assert!(ols(&[1.0], &[1.0]).is_none());
         assert!(ols(&[2.0, 2.0], &[1.0, 3.0]).is_none());
-    }
-
-    #[test]
-    fn bootstrap_streams_do_not_depend_on_order() {
-        use rand::Rng;
-        let b = Bootstrap::new(8, 7);
-        let first: Vec<u64> = b.map(|rng| rng.random());
-        let again: Vec<u64> = b.map(|rng| rng.random());
-        assert_eq!(first, again);
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        rng.set_stream(5);
-        assert_eq!(first[5], rng.random::<u64>());
-        assert!(Bootstrap::new(1, 0).validate().is_err());
-        assert!(Bootstrap::new(10, 0).with_level(1.0).validate().is_err());
-        assert!(Bootstrap::new(10, 0)
-            .with_level(f64::NAN)
-            .validate()
-            .is_err());
     }
 }

@@ -10,7 +10,7 @@ use scaling_laws::display::sig;
 use scaling_laws::fit::{Objective, Reduction, SolverOptions};
 use scaling_laws::isoflop::{
     approach1, approach2, curves_from_runs, group_by_budget, Approach1Options, Approach2Options,
-    Bootstrap as IsoBootstrap, IsoFlopGroup, VertexEstimator,
+    IsoFlopGroup, VertexEstimator,
 };
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::uncertainty::BootstrapOptions;
@@ -985,7 +985,11 @@ fn bootstrap(a: BootstrapArgs, json_out: bool, quiet: bool) -> Result<(), CliErr
 
 fn isoflop(a: IsoflopArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
     let (runs, info) = a.input.runs()?;
-    let boot = (a.resamples > 0).then(|| IsoBootstrap::new(a.resamples, a.seed));
+    let boot = (a.resamples > 0).then(|| BootstrapOptions {
+        resamples: a.resamples,
+        seed: a.seed,
+        ..Default::default()
+    });
     let pb = progress(0, "IsoFLOP approaches", quiet);
     let mut out = serde_json::Map::new();
     let mut text = String::new();
@@ -998,8 +1002,8 @@ fn isoflop(a: IsoflopArgs, json_out: bool, quiet: bool) -> Result<(), CliError> 
                 .collect()
         };
         let mut opts = Approach1Options::new();
-        if let Some(b) = boot {
-            opts = opts.with_bootstrap(b);
+        if let Some(b) = &boot {
+            opts = opts.with_bootstrap(b.clone());
         }
         let r = curves_from_runs(&runs1).and_then(|c| approach1(&c, &opts));
         match r {
@@ -1036,8 +1040,8 @@ fn isoflop(a: IsoflopArgs, json_out: bool, quiet: bool) -> Result<(), CliError> 
             group_at_budgets(&runs, &a.budgets, a.rel_tol)?
         };
         let mut opts = Approach2Options::new().with_flop_model(a.input.flop_model);
-        if let Some(b) = boot {
-            opts = opts.with_bootstrap(b);
+        if let Some(b) = &boot {
+            opts = opts.with_bootstrap(b.clone());
         }
         let r = approach2(&groups, &opts)
             .map_err(|e| CliError::new(format!("{}: approach 2: {e}", info.source)))?;
