@@ -184,6 +184,35 @@ pub(crate) mod check {
         Ok(())
     }
 
+    /// One-variable data as every one-variable fitter (power law, sigmoid, BNSL) checks it:
+    /// `x` and `y` of equal length, every `x` finite and > 0, every `y` finite, and > 0 when
+    /// `y_positive` (an objective on log residuals). `names` are the two fields' names, for
+    /// example `("compute", "metric")`; each error names the field, the 1-based row and the
+    /// value.
+    pub fn curve(names: [&str; 2], x: &[f64], y: &[f64], y_positive: bool) -> Result<()> {
+        let [x_name, y_name] = names;
+        same_len(&format!("{x_name} and {y_name}"), x.len(), y.len())?;
+        all_positive(x_name, x)?;
+        if y_positive {
+            all_positive(y_name, y)
+        } else {
+            all_finite(y_name, y)
+        }
+    }
+
+    /// Per-point weights, if any: one per point (`n`), each finite and >= 0 (the error names
+    /// the 1-based row).
+    pub fn weights(weights: Option<&[f64]>, n: usize) -> Result<()> {
+        let Some(w) = weights else {
+            return Ok(());
+        };
+        same_len("weights and points", w.len(), n)?;
+        for (i, &v) in w.iter().enumerate() {
+            non_negative("weight", Some(i + 1), v)?;
+        }
+        Ok(())
+    }
+
     /// Two lengths must match.
     pub fn same_len(what: &str, left: usize, right: usize) -> Result<()> {
         if left == right {
@@ -238,6 +267,24 @@ mod tests {
             e.to_string(),
             "row 2: column 'loss': cannot parse 'abc' as a number"
         );
+    }
+
+    #[test]
+    fn curve_and_weights_name_field_row_and_value() {
+        let e = check::curve(["x", "y"], &[1.0, 2.0], &[1.0], false).unwrap_err();
+        assert_eq!(e.to_string(), "x and y: lengths differ (2 vs 1)");
+        let e = check::curve(["x", "y"], &[1.0, -2.0], &[1.0, 1.0], false).unwrap_err();
+        assert_eq!(e.to_string(), "x at row 2 must be > 0, got -2");
+        let e = check::curve(["c", "m"], &[1.0, 2.0], &[0.5, f64::NAN], false).unwrap_err();
+        assert_eq!(e.to_string(), "m at row 2 is not finite (NaN)");
+        let e = check::curve(["x", "y"], &[1.0, 2.0], &[0.0, 1.0], true).unwrap_err();
+        assert_eq!(e.to_string(), "y at row 1 must be > 0, got 0");
+        assert!(check::curve(["x", "y"], &[1.0, 2.0], &[0.0, -1.0], false).is_ok());
+        let e = check::weights(Some(&[1.0, -0.5]), 2).unwrap_err();
+        assert_eq!(e.to_string(), "weight at row 2 must be >= 0, got -0.5");
+        let e = check::weights(Some(&[1.0]), 2).unwrap_err();
+        assert_eq!(e.to_string(), "weights and points: lengths differ (1 vs 2)");
+        assert!(check::weights(None, 2).is_ok());
     }
 
     #[test]

@@ -137,10 +137,9 @@ impl DesignScorer {
         }
     }
 
-    /// Central coverage of the intervals (default 0.95).
-    pub fn level(mut self, level: f64) -> Self {
-        self.level = level;
-        self
+    crate::fitters::setters! {
+        /// Central coverage of the intervals (default 0.95).
+        level(level: f64) => level;
     }
 
     /// The fitter the Monte Carlo score refits with, and the objective it minimises (the
@@ -152,30 +151,17 @@ impl DesignScorer {
         self
     }
 
-    /// Simulated studies per law for the Monte Carlo score (default 200).
-    pub fn replicates(mut self, replicates: usize) -> Self {
-        self.replicates = replicates;
-        self
-    }
-
-    /// How many laws to average over: the belief's central law and `truths - 1` draws from its
-    /// covariance (default 1, the central law only; ignored without a covariance).
-    pub fn truths(mut self, truths: usize) -> Self {
-        self.truths = truths;
-        self
-    }
-
-    /// Seed of the simulated noise and of the laws drawn from the belief.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Spread Monte Carlo replicates over threads (`parallel` feature). Results do not depend
-    /// on it: replicate `k` draws its noise from its own ChaCha stream `(seed, k)`.
-    pub fn parallel(mut self, parallel: bool) -> Self {
-        self.parallel = parallel;
-        self
+    crate::fitters::setters! {
+        /// Simulated studies per law for the Monte Carlo score (default 200).
+        replicates(replicates: usize) => replicates;
+        /// How many laws to average over: the belief's central law and `truths - 1` draws from its
+        /// covariance (default 1, the central law only; ignored without a covariance).
+        truths(truths: usize) => truths;
+        /// Seed of the simulated noise and of the laws drawn from the belief.
+        seed(seed: u64) => seed;
+        /// Spread Monte Carlo replicates over threads (`parallel` feature). Results do not depend
+        /// on it: replicate `k` draws its noise from its own ChaCha stream `(seed, k)`.
+        parallel(parallel: bool) => parallel;
     }
 
     /// The noise model.

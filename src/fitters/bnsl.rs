@@ -84,16 +84,11 @@ impl BnslFitter {
         }
     }
 
-    /// The objective (default [`Objective::squared_log`]).
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Holds the floor `a` at `value >= 0` (`0` for a pure broken power law).
-    pub fn fix_floor(mut self, value: f64) -> Self {
-        self.fixed_a = Some(value);
-        self
+    super::setters! {
+        /// The objective (default [`Objective::squared_log`]).
+        objective(objective: Objective) => objective;
+        /// Holds the floor `a` at `value >= 0` (`0` for a pure broken power law).
+        fix_floor(value: f64) => fixed_a = Some;
     }
 
     /// The range `[lo, hi]` of every break's sharpness `f` (default `[0.01, 10]`, with
@@ -103,22 +98,13 @@ impl BnslFitter {
         self
     }
 
-    /// Explicit starting laws (each with `n_breaks` breaks), replacing the automatic starts.
-    pub fn starts(mut self, starts: Vec<Bnsl>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// Per-point weights (finite, >= 0), one per input row.
-    pub fn weights(mut self, weights: Vec<f64>) -> Self {
-        self.weights = Some(weights);
-        self
-    }
-
-    /// Solver tolerances and caps (default: the engine's defaults with the Newton polish on).
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// Explicit starting laws (each with `n_breaks` breaks), replacing the automatic starts.
+        starts(starts: Vec<Bnsl>) => starts = Some;
+        /// Per-point weights (finite, >= 0), one per input row.
+        weights(weights: Vec<f64>) => weights = Some;
+        /// Solver tolerances and caps (default: the engine's defaults with the Newton polish on).
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `(x, y)`.
@@ -237,18 +223,8 @@ impl BnslFitter {
                 });
             }
         }
-        check::all_positive("x", x)?;
-        match self.objective.space {
-            Space::Log => check::all_positive("y", y)?,
-            Space::Linear => check::all_finite("y", y)?,
-        }
-        if let Some(w) = &self.weights {
-            check::same_len("weights and points", w.len(), x.len())?;
-            for (i, &v) in w.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), v)?;
-            }
-        }
-        Ok(())
+        check::curve(["x", "y"], x, y, self.objective.space == Space::Log)?;
+        check::weights(self.weights.as_deref(), x.len())
     }
 
     fn fit_validated(&self, x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Result<BnslFit> {

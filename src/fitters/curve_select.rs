@@ -458,22 +458,13 @@ impl CurveSelector {
         Self::default()
     }
 
-    /// The candidates (at least one).
-    pub fn candidates(mut self, candidates: Vec<CurveCandidate>) -> Self {
-        self.candidates = candidates;
-        self
-    }
-
-    /// How curves are held out (default [`CurveValidation::Both`], cut at `0.5`).
-    pub fn validation(mut self, validation: CurveValidation) -> Self {
-        self.validation = validation;
-        self
-    }
-
-    /// What picks the winner (default [`CurveCriterion::MeanRelError`]).
-    pub fn criterion(mut self, criterion: CurveCriterion) -> Self {
-        self.criterion = criterion;
-        self
+    super::setters! {
+        /// The candidates (at least one).
+        candidates(candidates: Vec<CurveCandidate>) => candidates;
+        /// How curves are held out (default [`CurveValidation::Both`], cut at `0.5`).
+        validation(validation: CurveValidation) => validation;
+        /// What picks the winner (default [`CurveCriterion::MeanRelError`]).
+        criterion(criterion: CurveCriterion) => criterion;
     }
 
     /// Automatic starts of each fit (default 4, at least 1).

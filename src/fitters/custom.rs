@@ -156,10 +156,9 @@ impl CustomLaw {
         self
     }
 
-    /// Replaces the starting points.
-    pub fn starts(mut self, starts: Vec<Vec<f64>>) -> Self {
-        self.starts = starts;
-        self
+    super::setters! {
+        /// Replaces the starting points.
+        starts(starts: Vec<Vec<f64>>) => starts;
     }
 
     /// Bounds the parameter called `name` (default [`Bound::Free`]). An unknown name is reported
@@ -181,29 +180,16 @@ impl CustomLaw {
         self
     }
 
-    /// The objective (default: summed Huber, `delta = 1e-3`, on log residuals).
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// What the function returns: `y` ([`Space::Linear`], the default) or `log y`
-    /// ([`Space::Log`], as for a law written as a log-sum-exp).
-    pub fn output_space(mut self, space: Space) -> Self {
-        self.space = space;
-        self
-    }
-
-    /// Per-point weights (finite, >= 0).
-    pub fn weights(mut self, weights: Vec<f64>) -> Self {
-        self.weights = Some(weights);
-        self
-    }
-
-    /// Solver tolerances and caps.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// The objective (default: summed Huber, `delta = 1e-3`, on log residuals).
+        objective(objective: Objective) => objective;
+        /// What the function returns: `y` ([`Space::Linear`], the default) or `log y`
+        /// ([`Space::Log`], as for a law written as a log-sum-exp).
+        output_space(space: Space) => space;
+        /// Per-point weights (finite, >= 0).
+        weights(weights: Vec<f64>) => weights = Some;
+        /// Solver tolerances and caps.
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Parameter names.

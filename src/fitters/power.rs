@@ -77,22 +77,13 @@ impl PowerLawFitter {
         Self::default()
     }
 
-    /// The objective (see [`Objective`]).
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Fits `E` within `bound` (default `Bound::Positive`).
-    pub fn floor_bound(mut self, bound: Bound) -> Self {
-        self.floor = Floor::Fitted(bound);
-        self
-    }
-
-    /// Holds `E` at `value`.
-    pub fn fix_floor(mut self, value: f64) -> Self {
-        self.floor = Floor::Fixed(value);
-        self
+    super::setters! {
+        /// The objective (see [`Objective`]).
+        objective(objective: Objective) => objective;
+        /// Fits `E` within `bound` (default `Bound::Positive`).
+        floor_bound(bound: Bound) => floor = Floor::Fitted;
+        /// Holds `E` at `value`.
+        fix_floor(value: f64) => floor = Floor::Fixed;
     }
 
     /// The pure power law `y = A x^(-alpha)` (`E = 0`). With the squared log objective (set by
@@ -104,28 +95,15 @@ impl PowerLawFitter {
         self
     }
 
-    /// Bounds on `alpha` (default free).
-    pub fn alpha_bound(mut self, bound: Bound) -> Self {
-        self.alpha_bound = bound;
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts.
-    pub fn starts(mut self, starts: Vec<PowerLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// Per-point weights (finite, >= 0).
-    pub fn weights(mut self, weights: Vec<f64>) -> Self {
-        self.weights = Some(weights);
-        self
-    }
-
-    /// Solver tolerances and caps.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// Bounds on `alpha` (default free).
+        alpha_bound(bound: Bound) => alpha_bound;
+        /// Explicit starting laws, replacing the automatic starts.
+        starts(starts: Vec<PowerLaw>) => starts = Some;
+        /// Per-point weights (finite, >= 0).
+        weights(weights: Vec<f64>) => weights = Some;
+        /// Solver tolerances and caps.
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `(x, y)`.
@@ -134,9 +112,7 @@ impl PowerLawFitter {
     /// Lengths that differ; NaN or infinite values; `x <= 0`; `y <= 0` when the objective works
     /// on logs; fewer points or distinct `x` values than free parameters; invalid options.
     pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<PowerLawFit> {
-        check::same_len("x and y", x.len(), y.len())?;
-        check::all_positive("x", x)?;
-        check::all_finite("y", y)?;
+        check::curve(["x", "y"], x, y, false)?;
         self.objective.validate()?;
         let n_free = match self.floor {
             Floor::Fitted(b) => {
@@ -376,9 +352,7 @@ impl PowerLawFitter {
         y: &[f64],
         kind: CovarianceKind,
     ) -> Result<Covariance> {
-        check::same_len("x and y", x.len(), y.len())?;
-        check::all_positive("x", x)?;
-        check::all_finite("y", y)?;
+        check::curve(["x", "y"], x, y, false)?;
         if x.is_empty() {
             return Err(Error::TooFewPoints {
                 what: "points for a covariance".into(),

@@ -205,10 +205,7 @@ impl MultiPowerFit {
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
-        curves
-            .iter()
-            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
-            .collect()
+        goodness_per_curve(curves, |c| self.law.predict(c.schedule(), c.steps()))
     }
 }
 
@@ -264,29 +261,43 @@ pub enum MultiPowerBeta {
     Fixed(f64),
 }
 
-/// The multi-power model with `beta` held fixed: parameters `[l0, a, alpha, b, c, gamma]`.
-struct FixedBeta<'a> {
-    inner: &'a MultiPowerModel,
-    beta: f64,
+/// The multi-power model bound to curves, with `beta` fitted (parameters
+/// `[l0, a, alpha, b, c, beta, gamma]`) or held fixed (parameters `[l0, a, alpha, b, c, gamma]`).
+pub(crate) struct MultiPowerFree {
+    inner: MultiPowerModel,
+    fixed_beta: Option<f64>,
 }
 
-impl FixedBeta<'_> {
+impl MultiPowerFree {
+    /// The law's seven parameters from the free ones.
     fn full(&self, p: &[f64]) -> Vec<f64> {
-        match p {
-            &[l0, a, alpha, b, c, gamma] => vec![l0, a, alpha, b, c, self.beta, gamma],
-            _ => vec![f64::NAN; 7],
+        match (self.fixed_beta, p) {
+            (None, _) => p.to_vec(),
+            (Some(beta), &[l0, a, alpha, b, c, gamma]) => vec![l0, a, alpha, b, c, beta, gamma],
+            (Some(_), _) => vec![f64::NAN; 7],
         }
+    }
+
+    /// The free parameters from the law's seven (drops `beta` when it is fixed).
+    fn free(&self, mut p: Vec<f64>) -> Vec<f64> {
+        if self.fixed_beta.is_some() && p.len() == 7 {
+            p.remove(5);
+        }
+        p
     }
 }
 
-impl Model for FixedBeta<'_> {
+impl Model for MultiPowerFree {
     fn n_params(&self) -> usize {
-        6
+        7 - usize::from(self.fixed_beta.is_some())
     }
     fn n_points(&self) -> usize {
         self.inner.n_points()
     }
     fn eval(&self, params: &[f64], pred: &mut [f64], jac: Option<&mut [f64]>) {
+        if self.fixed_beta.is_none() {
+            return self.inner.eval(params, pred, jac);
+        }
         let full = self.full(params);
         match jac {
             None => self.inner.eval(&full, pred, None),
@@ -329,81 +340,60 @@ impl MultiPowerFitter {
         Self::default()
     }
 
-    /// The objective (see [`Objective`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Objective, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
-    /// # let _ = f;
-    /// ```
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
-    /// law itself needs `c > 0` and `beta > 0`.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Bound, MultiPowerFitter};
-    /// let mut b = [Bound::Positive; 7];
-    /// b[6] = Bound::Between(0.0, 1.5); // gamma
-    /// let f = MultiPowerFitter::new().bounds(b);
-    /// # let _ = f;
-    /// ```
-    pub fn bounds(mut self, bounds: [Bound; 7]) -> Self {
-        self.bounds = bounds;
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts.
-    ///
-    /// ```
-    /// use scaling_laws::laws::multipower::MultiPowerLaw;
-    /// use scaling_laws::MultiPowerFitter;
-    /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
-    /// let f = MultiPowerFitter::new().starts(vec![s]);
-    /// # let _ = f;
-    /// ```
-    pub fn starts(mut self, starts: Vec<MultiPowerLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// How many of the automatic starts to run (default 8, at least 1).
-    ///
-    /// ```
-    /// use scaling_laws::MultiPowerFitter;
-    /// let f = MultiPowerFitter::new().n_starts(3);
-    /// # let _ = f;
-    /// ```
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
-    ///
-    /// ```
-    /// use scaling_laws::{MultiPowerBeta, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
-    /// # let _ = f;
-    /// ```
-    pub fn beta(mut self, beta: MultiPowerBeta) -> Self {
-        self.beta = beta;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
-    /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
-    /// # let _ = f;
-    /// ```
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// The objective (see [`Objective`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Objective, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
+        /// # let _ = f;
+        /// ```
+        objective(objective: Objective) => objective;
+        /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
+        /// law itself needs `c > 0` and `beta > 0`.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Bound, MultiPowerFitter};
+        /// let mut b = [Bound::Positive; 7];
+        /// b[6] = Bound::Between(0.0, 1.5); // gamma
+        /// let f = MultiPowerFitter::new().bounds(b);
+        /// # let _ = f;
+        /// ```
+        bounds(bounds: [Bound; 7]) => bounds;
+        /// Explicit starting laws, replacing the automatic starts.
+        ///
+        /// ```
+        /// use scaling_laws::laws::multipower::MultiPowerLaw;
+        /// use scaling_laws::MultiPowerFitter;
+        /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
+        /// let f = MultiPowerFitter::new().starts(vec![s]);
+        /// # let _ = f;
+        /// ```
+        starts(starts: Vec<MultiPowerLaw>) => starts = Some;
+        /// How many of the automatic starts to run (default 8, at least 1).
+        ///
+        /// ```
+        /// use scaling_laws::MultiPowerFitter;
+        /// let f = MultiPowerFitter::new().n_starts(3);
+        /// # let _ = f;
+        /// ```
+        n_starts(n: usize) => n_starts;
+        /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
+        ///
+        /// ```
+        /// use scaling_laws::{MultiPowerBeta, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().beta(MultiPowerBeta::Fixed(0.5));
+        /// # let _ = f;
+        /// ```
+        beta(beta: MultiPowerBeta) => beta;
+        /// Solver tolerances and caps.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
+        /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
+        /// # let _ = f;
+        /// ```
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `curves` (losses in linear units; the objective decides the space).
@@ -415,20 +405,45 @@ impl MultiPowerFitter {
     /// (naming it), or `n_starts == 0`; [`Error::Numerical`] if no start gives a finite
     /// objective or the optimum leaves the law's domain.
     pub fn fit(&self, curves: &[LossCurve]) -> Result<MultiPowerFit> {
-        self.objective.validate()?;
-        for (b, name) in self.bounds.iter().zip(MultiPowerLaw::PARAM_NAMES) {
-            b.validate(name)?;
+        let (law, report) = fit_schedule_law(self, curves)?;
+        Ok(MultiPowerFit {
+            law,
+            report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
+        })
+    }
+}
+
+impl ScheduleLawBinding for MultiPowerFitter {
+    type Curve = LossCurve;
+    type Model = MultiPowerFree;
+    type Law = MultiPowerLaw;
+    const NAME: &'static str = "multi-power law";
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        (self.objective, self.n_starts, &self.solver)
+    }
+
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
+        let mut bounds = validated(&self.bounds, &MultiPowerLaw::PARAM_NAMES)?;
+        if let MultiPowerBeta::Fixed(_) = self.beta {
+            bounds.remove(5);
         }
-        let model = MultiPowerModel::new(curves)?;
-        let y = model.observed();
-        if y.len() < MultiPowerLaw::N_PARAMS {
-            return Err(Error::TooFewPoints {
-                what: "points for the 7-parameter multi-power law".to_string(),
-                needed: MultiPowerLaw::N_PARAMS,
-                found: y.len(),
-            });
-        }
-        if !model.has_decay() {
+        Ok(bounds)
+    }
+
+    fn bind(&self, curves: &[LossCurve]) -> Result<(MultiPowerFree, Vec<f64>)> {
+        let inner = MultiPowerModel::new(curves)?;
+        let y = inner.observed();
+        let fixed_beta = match self.beta {
+            MultiPowerBeta::Fitted => None,
+            MultiPowerBeta::Fixed(b) => Some(b),
+        };
+        Ok((MultiPowerFree { inner, fixed_beta }, y))
+    }
+
+    fn check_identified(&self, model: &MultiPowerFree) -> Result<()> {
+        if !model.inner.has_decay() {
             return Err(Error::Degenerate(
                 "no curve's learning rate changes after warmup: B, C, beta and gamma are not \
                  identified (add a decaying run, e.g. cosine or two-stage)"
@@ -444,52 +459,47 @@ impl MultiPowerFitter {
                 reason: "a fixed beta must be finite and > 0".to_string(),
             });
         }
+        Ok(())
+    }
+
+    fn explicit_starts(&self, model: &MultiPowerFree) -> Option<Vec<Vec<f64>>> {
+        let starts = self.starts.as_ref()?;
+        Some(
+            starts
+                .iter()
+                .map(|l| model.free(l.params().to_vec()))
+                .collect(),
+        )
+    }
+
+    fn automatic_starts(
+        &self,
+        model: &MultiPowerFree,
+        y: &[f64],
+        _: &[Bound],
+        n: usize,
+    ) -> Vec<Vec<f64>> {
+        // the scan projects into all seven bounds (beta's too, when it is fixed)
         let betas: Vec<f64> = match self.beta {
             MultiPowerBeta::Fitted => vec![0.3, 0.6, 1.2],
             MultiPowerBeta::Fixed(b) => vec![b],
         };
-        let mut starts = match &self.starts {
-            Some(s) => explicit_starts(s.iter().map(|l| l.params().to_vec()), &self.bounds)?,
-            None => {
-                check_n_starts(self.n_starts)?;
-                multipower_starts(
-                    &model,
-                    &y,
-                    &self.bounds,
-                    &betas,
-                    self.n_starts,
-                    self.solver.parallel,
-                )
-            }
-        };
-        let min = match self.beta {
-            MultiPowerBeta::Fitted => {
-                let problem = Problem::new(&model, &y, self.objective, self.bounds.to_vec())?;
-                minimize(&problem, &starts, &self.solver)?
-            }
-            MultiPowerBeta::Fixed(beta) => {
-                let fixed = FixedBeta {
-                    inner: &model,
-                    beta,
-                };
-                let mut bounds = self.bounds.to_vec();
-                bounds.remove(5);
-                for st in &mut starts {
-                    st.remove(5);
-                }
-                let problem = Problem::new(&fixed, &y, self.objective, bounds)?;
-                let mut m = minimize(&problem, &starts, &self.solver)?;
-                m.params = fixed.full(&m.params);
-                m
-            }
-        };
-        let law = MultiPowerLaw::from_params(&min.params).map_err(|e| {
+        multipower_starts(
+            &model.inner,
+            y,
+            &self.bounds,
+            &betas,
+            n,
+            self.solver.parallel,
+        )
+        .into_iter()
+        .map(|p| model.free(p))
+        .collect()
+    }
+
+    fn law(&self, model: &MultiPowerFree, params: &[f64]) -> Result<MultiPowerLaw> {
+        MultiPowerLaw::from_params(&model.full(params)).map_err(|e| {
             Error::Numerical(format!("the fitted parameters leave the law's domain: {e}"))
-        })?;
-        Ok(MultiPowerFit {
-            law,
-            report: min.report,
-            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
     }
 }
@@ -576,10 +586,7 @@ impl AnnealingFit {
     /// # Errors
     /// As [`GoodnessOfFit::new`] for a curve.
     pub fn curve_metrics(&self, curves: &[LossCurve]) -> Result<Vec<GoodnessOfFit>> {
-        curves
-            .iter()
-            .map(|c| GoodnessOfFit::new(c.loss(), &self.law.predict(c.schedule(), c.steps())))
-            .collect()
+        goodness_per_curve(curves, |c| self.law.predict(c.schedule(), c.steps()))
     }
 }
 
@@ -637,93 +644,68 @@ impl AnnealingFitter {
         Self::default()
     }
 
-    /// The objective (see [`Objective`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Objective, AnnealingFitter};
-    /// let f = AnnealingFitter::new().objective(Objective::squared_log());
-    /// # let _ = f;
-    /// ```
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
-    /// `(0, 1)`.
-    ///
-    /// ```
-    /// use scaling_laws::{laws::annealing::Lambda, AnnealingFitter};
-    /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
-    /// # let _ = f;
-    /// ```
-    pub fn lambda(mut self, lambda: Lambda) -> Self {
-        self.lambda = lambda;
-        self
-    }
-
-    /// How the warmup updates count (default [`WarmupConvention::AtPeak`], the paper's); the
-    /// fitted law carries the choice.
-    ///
-    /// ```
-    /// use scaling_laws::{laws::annealing::WarmupConvention, AnnealingFitter};
-    /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
-    /// # let _ = f;
-    /// ```
-    pub fn warmup(mut self, convention: WarmupConvention) -> Self {
-        self.warmup = convention;
-        self
-    }
-
-    /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
-    ///
-    /// ```
-    /// use scaling_laws::{fit::Bound, AnnealingFitter};
-    /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
-    /// # let _ = f;
-    /// ```
-    pub fn bounds(mut self, bounds: [Bound; 4]) -> Self {
-        self.bounds = bounds;
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
-    /// when `lambda` is fitted).
-    ///
-    /// ```
-    /// use scaling_laws::laws::annealing::AnnealingLaw;
-    /// use scaling_laws::AnnealingFitter;
-    /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
-    /// let f = AnnealingFitter::new().starts(vec![s]);
-    /// # let _ = f;
-    /// ```
-    pub fn starts(mut self, starts: Vec<AnnealingLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// How many of the automatic starts to run (default 8, at least 1).
-    ///
-    /// ```
-    /// use scaling_laws::AnnealingFitter;
-    /// let f = AnnealingFitter::new().n_starts(2);
-    /// # let _ = f;
-    /// ```
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    ///
-    /// ```
-    /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
-    /// let f = AnnealingFitter::new().solver(SolverOptions::default());
-    /// # let _ = f;
-    /// ```
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// The objective (see [`Objective`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Objective, AnnealingFitter};
+        /// let f = AnnealingFitter::new().objective(Objective::squared_log());
+        /// # let _ = f;
+        /// ```
+        objective(objective: Objective) => objective;
+        /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
+        /// `(0, 1)`.
+        ///
+        /// ```
+        /// use scaling_laws::{laws::annealing::Lambda, AnnealingFitter};
+        /// let f = AnnealingFitter::new().lambda(Lambda::Fitted);
+        /// # let _ = f;
+        /// ```
+        lambda(lambda: Lambda) => lambda;
+        /// How the warmup updates count (default [`WarmupConvention::AtPeak`], the paper's); the
+        /// fitted law carries the choice.
+        ///
+        /// ```
+        /// use scaling_laws::{laws::annealing::WarmupConvention, AnnealingFitter};
+        /// let f = AnnealingFitter::new().warmup(WarmupConvention::Ramp);
+        /// # let _ = f;
+        /// ```
+        warmup(convention: WarmupConvention) => warmup;
+        /// Bounds on `[l0, a, alpha, c]` (default all [`Bound::Positive`]).
+        ///
+        /// ```
+        /// use scaling_laws::{fit::Bound, AnnealingFitter};
+        /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
+        /// # let _ = f;
+        /// ```
+        bounds(bounds: [Bound; 4]) => bounds;
+        /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
+        /// when `lambda` is fitted).
+        ///
+        /// ```
+        /// use scaling_laws::laws::annealing::AnnealingLaw;
+        /// use scaling_laws::AnnealingFitter;
+        /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
+        /// let f = AnnealingFitter::new().starts(vec![s]);
+        /// # let _ = f;
+        /// ```
+        starts(starts: Vec<AnnealingLaw>) => starts = Some;
+        /// How many of the automatic starts to run (default 8, at least 1).
+        ///
+        /// ```
+        /// use scaling_laws::AnnealingFitter;
+        /// let f = AnnealingFitter::new().n_starts(2);
+        /// # let _ = f;
+        /// ```
+        n_starts(n: usize) => n_starts;
+        /// Solver tolerances and caps.
+        ///
+        /// ```
+        /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
+        /// let f = AnnealingFitter::new().solver(SolverOptions::default());
+        /// # let _ = f;
+        /// ```
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `curves`.
@@ -735,57 +717,78 @@ impl AnnealingFitter {
     /// or out-of-bounds start, or `n_starts == 0`; [`Error::Numerical`] if no start gives a
     /// finite objective.
     pub fn fit(&self, curves: &[LossCurve]) -> Result<AnnealingFit> {
-        self.objective.validate()?;
-        for (b, name) in self.bounds.iter().zip(AnnealingLaw::PARAM_NAMES) {
-            b.validate(name)?;
-        }
-        let model = AnnealingModel::new(curves, self.lambda)?.with_warmup(self.warmup);
-        let y = model.observed();
-        let np = model.n_params();
-        if y.len() < np {
-            return Err(Error::TooFewPoints {
-                what: format!("points for a {np}-parameter annealing law"),
-                needed: np,
-                found: y.len(),
-            });
-        }
-        if !model.has_annealing() {
-            return Err(Error::Degenerate(
-                "no curve's learning rate changes after warmup: C (and lambda) are not \
-                 identified (add a decaying run)"
-                    .to_string(),
-            ));
-        }
-        let mut bounds = self.bounds.to_vec();
+        let (law, report) = fit_schedule_law(self, curves)?;
+        Ok(AnnealingFit {
+            law,
+            report,
+            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
+        })
+    }
+}
+
+impl ScheduleLawBinding for AnnealingFitter {
+    type Curve = LossCurve;
+    type Model = AnnealingModel;
+    type Law = AnnealingLaw;
+    const NAME: &'static str = "annealing law";
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        (self.objective, self.n_starts, &self.solver)
+    }
+
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
+        let mut bounds = validated(&self.bounds, &AnnealingLaw::PARAM_NAMES)?;
         if self.lambda == Lambda::Fitted {
             bounds.push(Bound::Between(0.0, 1.0));
         }
-        let problem = Problem::new(&model, &y, self.objective, bounds.clone())?;
-        let starts = match &self.starts {
-            Some(s) => explicit_starts(s.iter().map(|l| l.params()[..np].to_vec()), &bounds)?,
-            None => {
-                check_n_starts(self.n_starts)?;
-                annealing_starts(&model, &y, &bounds, self.lambda, self.n_starts)
-            }
-        };
-        let min = minimize(&problem, &starts, &self.solver)?;
-        let p = &min.params;
+        Ok(bounds)
+    }
+
+    fn bind(&self, curves: &[LossCurve]) -> Result<(AnnealingModel, Vec<f64>)> {
+        let model = AnnealingModel::new(curves, self.lambda)?.with_warmup(self.warmup);
+        let y = model.observed();
+        Ok((model, y))
+    }
+
+    fn check_identified(&self, model: &AnnealingModel) -> Result<()> {
+        if model.has_annealing() {
+            return Ok(());
+        }
+        Err(Error::Degenerate(
+            "no curve's learning rate changes after warmup: C (and lambda) are not \
+             identified (add a decaying run)"
+                .to_string(),
+        ))
+    }
+
+    fn explicit_starts(&self, model: &AnnealingModel) -> Option<Vec<Vec<f64>>> {
+        let np = model.n_params();
+        let starts = self.starts.as_ref()?;
+        Some(starts.iter().map(|l| l.params()[..np].to_vec()).collect())
+    }
+
+    fn automatic_starts(
+        &self,
+        model: &AnnealingModel,
+        y: &[f64],
+        bounds: &[Bound],
+        n: usize,
+    ) -> Vec<Vec<f64>> {
+        annealing_starts(model, y, bounds, self.lambda, n)
+    }
+
+    fn law(&self, _model: &AnnealingModel, p: &[f64]) -> Result<AnnealingLaw> {
         let lambda = match self.lambda {
             Lambda::Fixed(l) => l,
             Lambda::Fitted => p[4],
         };
-        let law = AnnealingLaw {
+        Ok(AnnealingLaw {
             l0: p[0],
             a: p[1],
             alpha: p[2],
             c: p[3],
             lambda,
             warmup: self.warmup,
-        };
-        Ok(AnnealingFit {
-            law,
-            report: min.report,
-            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
     }
 }
@@ -811,6 +814,99 @@ pub fn fit_annealing(curves: &[LossCurve]) -> Result<AnnealingFit> {
     AnnealingFitter::new().fit(curves)
 }
 
+/// A law of a learning-rate schedule as the one loss-curve fitting core ([`fit_schedule_law`])
+/// sees it: each loss-curve fitter (multi-power, annealing, sized annealing) is a thin binding
+/// that says how to bind its law to curves, which curves identify it, its bounds and starts,
+/// and how to read the law back from the fitted parameters.
+pub(crate) trait ScheduleLawBinding {
+    /// One observed curve ([`LossCurve`], or a curve with a model size).
+    type Curve;
+    /// The law bound to the curves (the engine's [`Model`]; its parameters are the free ones).
+    type Model: Model;
+    /// The fitted law.
+    type Law;
+    /// The law's name in errors, for example `"annealing law"`.
+    const NAME: &'static str;
+
+    /// The objective, the number of automatic starts and the solver options.
+    fn common(&self) -> (Objective, usize, &SolverOptions);
+    /// Bounds on the free parameters (after validating the user's bounds).
+    fn free_bounds(&self) -> Result<Vec<Bound>>;
+    /// The model bound to `curves` and the observed losses, one per point.
+    fn bind(&self, curves: &[Self::Curve]) -> Result<(Self::Model, Vec<f64>)>;
+    /// An error if the curves cannot identify the law (or a law option is invalid).
+    fn check_identified(&self, model: &Self::Model) -> Result<()>;
+    /// The user's starts as free parameter vectors, or `None` for automatic starts.
+    fn explicit_starts(&self, model: &Self::Model) -> Option<Vec<Vec<f64>>>;
+    /// The best `n` automatic starts (a variable-projection scan), inside `bounds` (those of
+    /// [`ScheduleLawBinding::free_bounds`]).
+    fn automatic_starts(
+        &self,
+        model: &Self::Model,
+        y: &[f64],
+        bounds: &[Bound],
+        n: usize,
+    ) -> Vec<Vec<f64>>;
+    /// The law at the fitted free parameters.
+    fn law(&self, model: &Self::Model, params: &[f64]) -> Result<Self::Law>;
+}
+
+/// The one fitting core of the loss-curve laws: validates the options, binds the law to
+/// `curves`, checks that they identify it, chooses the starts and runs the engine's
+/// multi-start driver ([`minimize`]).
+///
+/// # Errors
+/// An invalid objective or bound; the binding's errors; [`Error::TooFewPoints`] with fewer
+/// points than free parameters; [`Error::InvalidOption`] for an empty or out-of-bounds start
+/// or `n_starts == 0`; [`minimize`]'s errors.
+pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
+    binding: &B,
+    curves: &[B::Curve],
+) -> Result<(B::Law, FitReport)> {
+    let (objective, n_starts, solver) = binding.common();
+    objective.validate()?;
+    let bounds = binding.free_bounds()?;
+    let (model, y) = binding.bind(curves)?;
+    let np = model.n_params();
+    if y.len() < np {
+        return Err(Error::TooFewPoints {
+            what: format!("points for a {np}-parameter {}", B::NAME),
+            needed: np,
+            found: y.len(),
+        });
+    }
+    binding.check_identified(&model)?;
+    let starts = match binding.explicit_starts(&model) {
+        Some(s) => explicit_starts(s, &bounds)?,
+        None => {
+            check_n_starts(n_starts)?;
+            binding.automatic_starts(&model, &y, &bounds, n_starts)
+        }
+    };
+    let problem = Problem::new(&model, &y, objective, bounds)?;
+    let min = minimize(&problem, &starts, solver)?;
+    Ok((binding.law(&model, &min.params)?, min.report))
+}
+
+/// The user's `bounds`, each validated under its parameter's name.
+fn validated(bounds: &[Bound], names: &[&str]) -> Result<Vec<Bound>> {
+    for (b, name) in bounds.iter().zip(names) {
+        b.validate(name)?;
+    }
+    Ok(bounds.to_vec())
+}
+
+/// One [`GoodnessOfFit`] per curve of a law's `predict`ions at the curve's steps.
+fn goodness_per_curve(
+    curves: &[LossCurve],
+    predict: impl Fn(&LossCurve) -> Vec<f64>,
+) -> Result<Vec<GoodnessOfFit>> {
+    curves
+        .iter()
+        .map(|c| GoodnessOfFit::new(c.loss(), &predict(c)))
+        .collect()
+}
+
 fn check_n_starts(n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::InvalidOption {
@@ -823,18 +919,14 @@ fn check_n_starts(n: usize) -> Result<()> {
 }
 
 /// Validates user starts against the bounds.
-fn explicit_starts(
-    starts: impl ExactSizeIterator<Item = Vec<f64>>,
-    bounds: &[Bound],
-) -> Result<Vec<Vec<f64>>> {
-    if starts.len() == 0 {
+fn explicit_starts(starts: Vec<Vec<f64>>, bounds: &[Bound]) -> Result<Vec<Vec<f64>>> {
+    if starts.is_empty() {
         return Err(Error::InvalidOption {
             name: "starts".to_string(),
             value: "[]".to_string(),
             reason: "give at least one start".to_string(),
         });
     }
-    let starts: Vec<Vec<f64>> = starts.collect();
     for (k, s) in starts.iter().enumerate() {
         for (j, (&v, b)) in s.iter().zip(bounds).enumerate() {
             if !b.contains(v) {

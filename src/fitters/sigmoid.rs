@@ -84,19 +84,14 @@ impl SigmoidFitter {
         Self::default()
     }
 
-    /// The objective (default [`Objective::squared_linear`], as in Khatri et al. 2025). A Huber
-    /// penalty in linear space (`Objective::huber(delta)?.with_space(Space::Linear)`) is the
-    /// robust choice for curves with outlier evaluations.
-    pub fn objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Holds `R0` at `value` (for example the metric of the base model before RL), which must lie
-    /// in the metric's range.
-    pub fn fix_r0(mut self, value: f64) -> Self {
-        self.fixed_r0 = Some(value);
-        self
+    super::setters! {
+        /// The objective (default [`Objective::squared_linear`], as in Khatri et al. 2025). A Huber
+        /// penalty in linear space (`Objective::huber(delta)?.with_space(Space::Linear)`) is the
+        /// robust choice for curves with outlier evaluations.
+        objective(objective: Objective) => objective;
+        /// Holds `R0` at `value` (for example the metric of the base model before RL), which must lie
+        /// in the metric's range.
+        fix_r0(value: f64) => fixed_r0 = Some;
     }
 
     /// Fits `R0` (the default).
@@ -113,32 +108,19 @@ impl SigmoidFitter {
         self
     }
 
-    /// Drops the earliest part of training: points with compute below `threshold` are left out
-    /// of the fit (Khatri et al. drop roughly the first 1.5k GPU-hours, where the curve is
-    /// dominated by transient effects). How many were dropped is reported on the fit as
-    /// [`SigmoidFit::n_dropped`].
-    pub fn min_compute(mut self, threshold: f64) -> Self {
-        self.min_compute = Some(threshold);
-        self
-    }
-
-    /// Explicit starting laws, replacing the automatic starts. With `R0` fixed their `r0` is
-    /// ignored.
-    pub fn starts(mut self, starts: Vec<SigmoidLaw>) -> Self {
-        self.starts = Some(starts);
-        self
-    }
-
-    /// Per-point weights (finite, >= 0), one per input row (dropped rows included).
-    pub fn weights(mut self, weights: Vec<f64>) -> Self {
-        self.weights = Some(weights);
-        self
-    }
-
-    /// Solver tolerances and caps.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// Drops the earliest part of training: points with compute below `threshold` are left out
+        /// of the fit (Khatri et al. drop roughly the first 1.5k GPU-hours, where the curve is
+        /// dominated by transient effects). How many were dropped is reported on the fit as
+        /// [`SigmoidFit::n_dropped`].
+        min_compute(threshold: f64) => min_compute = Some;
+        /// Explicit starting laws, replacing the automatic starts. With `R0` fixed their `r0` is
+        /// ignored.
+        starts(starts: Vec<SigmoidLaw>) => starts = Some;
+        /// Per-point weights (finite, >= 0), one per input row (dropped rows included).
+        weights(weights: Vec<f64>) => weights = Some;
+        /// Solver tolerances and caps.
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `(compute, metric)`.
@@ -236,9 +218,8 @@ impl SigmoidFitter {
                 reason: "must be finite and >= 0".into(),
             })?;
         }
-        check::all_positive("compute", compute)?;
+        check::curve(["compute", "metric"], compute, metric, false)?;
         for (i, &m) in metric.iter().enumerate() {
-            check::finite("metric", Some(i + 1), m)?;
             if !(m >= lo && m <= hi) {
                 return Err(Error::OutOfDomain {
                     field: "metric".into(),
@@ -256,13 +237,7 @@ impl SigmoidFitter {
                 });
             }
         }
-        if let Some(w) = &self.weights {
-            check::same_len("weights and points", w.len(), compute.len())?;
-            for (i, &v) in w.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), v)?;
-            }
-        }
-        Ok(())
+        check::weights(self.weights.as_deref(), compute.len())
     }
 
     /// Drops early points and fits; inputs already validated.

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
-use crate::fit::{minimize, Bound, FitReport, Objective, Problem, SolverOptions};
+use crate::fit::{Bound, FitReport, Objective, SolverOptions};
 use crate::fitters::curve_select::HeldOutSummary;
+use crate::fitters::schedule::{fit_schedule_law, ScheduleLawBinding};
 use crate::laws::annealing::{Lambda, WarmupConvention};
 use crate::laws::sized_annealing::{SizedAnnealingLaw, SizedAnnealingModel, SizedCurve};
 
@@ -72,28 +73,15 @@ impl SizedAnnealingFitter {
         Self::default()
     }
 
-    /// `lambda` fixed or fitted (default fixed at 0.999).
-    pub fn lambda(mut self, lambda: Lambda) -> Self {
-        self.lambda = lambda;
-        self
-    }
-
-    /// How warmup updates count (default [`WarmupConvention::AtPeak`]).
-    pub fn warmup(mut self, warmup: WarmupConvention) -> Self {
-        self.warmup = warmup;
-        self
-    }
-
-    /// Automatic starts to run (default 8, at least 1).
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.n_starts = n;
-        self
-    }
-
-    /// Solver tolerances and caps.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.solver = solver;
-        self
+    super::setters! {
+        /// `lambda` fixed or fitted (default fixed at 0.999).
+        lambda(lambda: Lambda) => lambda;
+        /// How warmup updates count (default [`WarmupConvention::AtPeak`]).
+        warmup(warmup: WarmupConvention) => warmup;
+        /// Automatic starts to run (default 8, at least 1).
+        n_starts(n: usize) => n_starts;
+        /// Solver tolerances and caps.
+        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to curves of several sizes at once.
@@ -104,37 +92,10 @@ impl SizedAnnealingFitter {
     /// `n_starts == 0` or a fixed `lambda` outside `[0, 1]`; the model's errors for a size
     /// not `> 0`; [`Error::Numerical`] if no start gives a finite objective.
     pub fn fit(&self, curves: &[SizedCurve]) -> Result<SizedAnnealingFit> {
-        if self.n_starts == 0 {
-            return Err(Error::InvalidOption {
-                name: "n_starts".into(),
-                value: "0".into(),
-                reason: "must be >= 1".into(),
-            });
-        }
-        let model = SizedAnnealingModel::new(curves, self.lambda, self.warmup)?;
-        let y = model.observed();
-        let np = model.n_params();
-        if y.len() < np {
-            return Err(Error::TooFewPoints {
-                what: format!("points for a {np}-parameter sized annealing law"),
-                needed: np,
-                found: y.len(),
-            });
-        }
-        if model.n_sizes() < 3 {
-            return Err(Error::TooFewPoints {
-                what: "distinct model sizes (L0, B and beta need three)".into(),
-                needed: 3,
-                found: model.n_sizes(),
-            });
-        }
-        let bounds = self.bounds();
-        let problem = Problem::new(&model, &y, Objective::default(), bounds.clone())?;
-        let starts = self.starts(&model, &y, &bounds);
-        let min = minimize(&problem, &starts, &self.solver)?;
+        let (law, report) = fit_schedule_law(self, curves)?;
         Ok(SizedAnnealingFit {
-            law: model.law(&min.params),
-            report: min.report,
+            law,
+            report,
             source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
         })
     }
@@ -148,8 +109,92 @@ impl SizedAnnealingFitter {
         bounds
     }
 
+    /// Leave-one-size-out cross-validation: for each distinct size, fit on the other sizes
+    /// and score that size's curves ([`GoodnessOfFit`] per curve). Returns, per size in
+    /// increasing order, the size, its held-out averages and the per-curve scores. Holding
+    /// out the largest size is the extrapolation a user cares about; the smaller ones show
+    /// interpolation.
+    ///
+    /// # Errors
+    /// [`Error::TooFewPoints`] for fewer than 4 distinct sizes (each fold needs 3); a fold's
+    /// fit or scoring error.
+    pub fn cross_validate_sizes(
+        &self,
+        curves: &[SizedCurve],
+    ) -> Result<Vec<(f64, HeldOutSummary, Vec<GoodnessOfFit>)>> {
+        let mut sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
+        sizes.sort_by(f64::total_cmp);
+        sizes.dedup();
+        if sizes.len() < 4 {
+            return Err(Error::TooFewPoints {
+                what: "distinct model sizes for leave-one-size-out (each fold fits three)".into(),
+                needed: 4,
+                found: sizes.len(),
+            });
+        }
+        let mut out = Vec::new();
+        for &n in &sizes {
+            let train: Vec<SizedCurve> = curves.iter().filter(|c| c.n != n).cloned().collect();
+            let fit = self.fit(&train)?;
+            let scores = curves
+                .iter()
+                .filter(|c| c.n == n)
+                .map(|c| {
+                    GoodnessOfFit::new(
+                        c.curve.loss(),
+                        &fit.law.predict(n, c.curve.schedule(), c.curve.steps()),
+                    )
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.push((n, HeldOutSummary::from_scores(&scores)?, scores));
+        }
+        Ok(out)
+    }
+}
+
+impl ScheduleLawBinding for SizedAnnealingFitter {
+    type Curve = SizedCurve;
+    type Model = SizedAnnealingModel;
+    type Law = SizedAnnealingLaw;
+    const NAME: &'static str = "sized annealing law";
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        (Objective::default(), self.n_starts, &self.solver)
+    }
+
+    fn free_bounds(&self) -> Result<Vec<Bound>> {
+        Ok(self.bounds())
+    }
+
+    fn bind(&self, curves: &[SizedCurve]) -> Result<(SizedAnnealingModel, Vec<f64>)> {
+        let model = SizedAnnealingModel::new(curves, self.lambda, self.warmup)?;
+        let y = model.observed();
+        Ok((model, y))
+    }
+
+    fn check_identified(&self, model: &SizedAnnealingModel) -> Result<()> {
+        if model.n_sizes() < 3 {
+            return Err(Error::TooFewPoints {
+                what: "distinct model sizes (L0, B and beta need three)".into(),
+                needed: 3,
+                found: model.n_sizes(),
+            });
+        }
+        Ok(())
+    }
+
+    fn explicit_starts(&self, _: &SizedAnnealingModel) -> Option<Vec<Vec<f64>>> {
+        None
+    }
+
     /// Variable projection over `(alpha, beta)` (and `lambda` when fitted).
-    fn starts(&self, model: &SizedAnnealingModel, y: &[f64], bounds: &[Bound]) -> Vec<Vec<f64>> {
+    fn automatic_starts(
+        &self,
+        model: &SizedAnnealingModel,
+        y: &[f64],
+        bounds: &[Bound],
+        n_starts: usize,
+    ) -> Vec<Vec<f64>> {
         let n = model.n_points();
         let lambdas: Vec<f64> = match self.lambda {
             Lambda::Fixed(_) => vec![f64::NAN],
@@ -201,7 +246,7 @@ impl SizedAnnealingFitter {
         cands.sort_by(|a, b| a.0.total_cmp(&b.0));
         cands
             .into_iter()
-            .take(self.n_starts)
+            .take(n_starts)
             .map(|(_, p)| {
                 p.iter()
                     .zip(bounds)
@@ -220,46 +265,8 @@ impl SizedAnnealingFitter {
             .collect()
     }
 
-    /// Leave-one-size-out cross-validation: for each distinct size, fit on the other sizes
-    /// and score that size's curves ([`GoodnessOfFit`] per curve). Returns, per size in
-    /// increasing order, the size, its held-out averages and the per-curve scores. Holding
-    /// out the largest size is the extrapolation a user cares about; the smaller ones show
-    /// interpolation.
-    ///
-    /// # Errors
-    /// [`Error::TooFewPoints`] for fewer than 4 distinct sizes (each fold needs 3); a fold's
-    /// fit or scoring error.
-    pub fn cross_validate_sizes(
-        &self,
-        curves: &[SizedCurve],
-    ) -> Result<Vec<(f64, HeldOutSummary, Vec<GoodnessOfFit>)>> {
-        let mut sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
-        sizes.sort_by(f64::total_cmp);
-        sizes.dedup();
-        if sizes.len() < 4 {
-            return Err(Error::TooFewPoints {
-                what: "distinct model sizes for leave-one-size-out (each fold fits three)".into(),
-                needed: 4,
-                found: sizes.len(),
-            });
-        }
-        let mut out = Vec::new();
-        for &n in &sizes {
-            let train: Vec<SizedCurve> = curves.iter().filter(|c| c.n != n).cloned().collect();
-            let fit = self.fit(&train)?;
-            let scores = curves
-                .iter()
-                .filter(|c| c.n == n)
-                .map(|c| {
-                    GoodnessOfFit::new(
-                        c.curve.loss(),
-                        &fit.law.predict(n, c.curve.schedule(), c.curve.steps()),
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            out.push((n, HeldOutSummary::from_scores(&scores)?, scores));
-        }
-        Ok(out)
+    fn law(&self, model: &SizedAnnealingModel, params: &[f64]) -> Result<SizedAnnealingLaw> {
+        Ok(model.law(params))
     }
 }
 
