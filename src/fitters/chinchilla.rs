@@ -607,7 +607,7 @@ pub fn chinchilla_objective(
             }
         })
         .collect();
-    Ok(objective.value(&r, None))
+    objective.try_value(&r, None)
 }
 
 // ---------------------------------------------------------------------------------------------
