@@ -29,17 +29,34 @@ fuzz_target!(|input: Input| {
     let mut curves = Vec::new();
     let mut sized = Vec::new();
     for c in input.curves.into_iter().take(3) {
-        let lrs: Vec<f64> = c.lrs.into_iter().take(200).collect();
+        // rates and losses mostly valid (so that the fitters run), sometimes anything
+        let lrs: Vec<f64> = c
+            .lrs
+            .into_iter()
+            .take(200)
+            .map(|v| if v.is_finite() { v.abs() % 1e-2 } else { v })
+            .collect();
         let Ok(s) = Schedule::from_lrs(lrs) else {
             continue;
         };
         let s = s.clone().with_warmup(usize::from(c.warmup)).unwrap_or(s);
-        let (steps, loss): (Vec<usize>, Vec<f64>) = c
+        let len = s.len();
+        let mut points: Vec<(usize, f64)> = c
             .points
             .into_iter()
             .take(24)
-            .map(|(t, l)| (usize::from(t), l))
-            .unzip();
+            .map(|(t, l)| {
+                let l = if l.is_finite() {
+                    1.0 + l.abs() % 5.0
+                } else {
+                    l
+                };
+                (1 + usize::from(t) % len, l)
+            })
+            .collect();
+        points.sort_by_key(|p| p.0);
+        points.dedup_by_key(|p| p.0);
+        let (steps, loss): (Vec<usize>, Vec<f64>) = points.into_iter().unzip();
         let Ok(curve) = LossCurve::new(s, steps, loss) else {
             continue;
         };
