@@ -40,7 +40,8 @@ impl GoodnessOfFit {
     ///
     /// # Errors
     /// Lengths that differ, fewer than 2 points, or a value that is not finite and > 0 (naming
-    /// the row).
+    /// the row); [`Error::Numerical`] when an error measure overflows f64 (a relative error
+    /// above 1.8e308).
     pub fn new(observed: &[f64], predicted: &[f64]) -> Result<Self> {
         check::same_len("observed and predicted", observed.len(), predicted.len())?;
         if observed.len() < 2 {
@@ -52,25 +53,46 @@ impl GoodnessOfFit {
         }
         check::all_positive("observed", observed)?;
         check::all_positive("predicted", predicted)?;
-        let n = observed.len() as f64;
-        let r: Vec<f64> = observed.iter().zip(predicted).map(|(y, p)| y - p).collect();
-        let rl: Vec<f64> = observed
+        // Values near the ends of f64 are scaled by a power of two (exact) so that squares
+        // neither overflow nor underflow (issue 12); ordinary values are left alone.
+        let big = observed
+            .iter()
+            .chain(predicted)
+            .fold(0.0f64, |m, v| m.max(*v));
+        let unit = if (1e-150..=1e150).contains(&big) {
+            1.0
+        } else {
+            2f64.powi((big.log2().floor() as i32).clamp(-1022, 1023))
+        };
+        let (ys, ps): (Vec<f64>, Vec<f64>) = observed
             .iter()
             .zip(predicted)
-            .map(|(y, p)| y.ln() - p.ln())
+            .map(|(y, p)| (y / unit, p / unit))
+            .unzip();
+        let rel: Vec<f64> = observed
+            .iter()
+            .zip(predicted)
+            .map(|(y, p)| (y - p).abs() / y)
+            .collect();
+        let (observed_raw, observed, predicted) = (observed, &ys[..], &ps[..]);
+        let n = observed.len() as f64;
+        let r: Vec<f64> = observed.iter().zip(predicted).map(|(y, p)| y - p).collect();
+        let rl: Vec<f64> = observed_raw
+            .iter()
+            .zip(predicted)
+            .map(|(y, p)| y.ln() - (p * unit).ln())
             .collect();
         let mean = observed.iter().sum::<f64>() / n;
-        let mean_l = observed.iter().map(|y| y.ln()).sum::<f64>() / n;
+        let mean_l = observed_raw.iter().map(|y| y.ln()).sum::<f64>() / n;
         let sst: f64 = observed.iter().map(|y| (y - mean).powi(2)).sum();
-        let sst_l: f64 = observed.iter().map(|y| (y.ln() - mean_l).powi(2)).sum();
+        let sst_l: f64 = observed_raw.iter().map(|y| (y.ln() - mean_l).powi(2)).sum();
         let ssr: f64 = r.iter().map(|v| v * v).sum();
         let ssr_l: f64 = rl.iter().map(|v| v * v).sum();
-        let rel: Vec<f64> = r.iter().zip(observed).map(|(ri, y)| ri.abs() / y).collect();
         let (ll, sigma) = huber_log_likelihood(&rl, 1e-3);
-        Ok(GoodnessOfFit {
+        let g = GoodnessOfFit {
             n: observed.len(),
-            rmse: (ssr / n).sqrt(),
-            mae: r.iter().map(|v| v.abs()).sum::<f64>() / n,
+            rmse: (ssr / n).sqrt() * unit,
+            mae: r.iter().map(|v| v.abs()).sum::<f64>() / n * unit,
             rmse_log: (ssr_l / n).sqrt(),
             mae_log: rl.iter().map(|v| v.abs()).sum::<f64>() / n,
             r2: if sst > 0.0 { 1.0 - ssr / sst } else { f64::NAN },
@@ -83,7 +105,18 @@ impl GoodnessOfFit {
             max_abs_rel_error: rel.iter().cloned().fold(0.0, f64::max),
             huber_log_likelihood: ll,
             huber_sigma: sigma,
-        })
+        };
+        let errors = [g.rmse, g.mae, g.rmse_log, g.mae_log, g.mean_abs_rel_error];
+        if errors
+            .iter()
+            .chain([&g.max_abs_rel_error])
+            .any(|v| !v.is_finite())
+        {
+            return Err(Error::Numerical(format!(
+                "the errors overflow f64 (observed and predicted too far apart): {g:?}"
+            )));
+        }
+        Ok(g)
     }
 }
 

@@ -294,7 +294,24 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let h = (sorted.len() - 1) as f64 * q.clamp(0.0, 1.0);
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    let (a, b, t) = (sorted[lo], sorted[hi], h - lo as f64);
+    if t == 0.0 || a == b {
+        // on a value, or between equal ones (0 * inf and inf - inf would be NaN)
+        return a;
+    }
+    let v = a + t * (b - a);
+    if !v.is_nan() && (v.is_finite() || a.is_infinite() || b.is_infinite()) {
+        return v;
+    }
+    // b - a overflowed, or the ends are -inf and inf: weigh the ends instead
+    let w = (1.0 - t) * a + t * b;
+    if !w.is_nan() {
+        w
+    } else if t < 0.5 {
+        a
+    } else {
+        b
+    }
 }
 
 /// The `q`-quantile (0..=1) of `values` in any order, NaNs left out, as [`quantile_sorted`].

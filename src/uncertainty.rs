@@ -7,7 +7,7 @@
 //! from its own ChaCha stream `(seed, k)`, so the result is bit-identical whatever the number of
 //! threads.
 
-use crate::error::{Error, Result};
+use crate::error::{check, Error, Result};
 use crate::fit::{FitReport, Status};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -74,12 +74,17 @@ impl BootstrapOptions {
     /// The most resamples a bootstrap accepts (`10^6`).
     pub const MAX_RESAMPLES: usize = 1_000_000;
 
+    /// Largest number of points a bootstrap resamples (1e8): each resample holds one index per
+    /// point.
+    pub const MAX_POINTS: usize = 100_000_000;
+
     /// Checks the settings against the number of points.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for zero resamples or more than
-    /// [`BootstrapOptions::MAX_RESAMPLES`], a level outside (0, 1); [`Error::LengthMismatch`] for
-    /// group labels whose count differs from the number of points.
+    /// [`BootstrapOptions::MAX_RESAMPLES`], a level outside (0, 1), more than
+    /// [`BootstrapOptions::MAX_POINTS`] points; [`Error::LengthMismatch`] for group labels whose
+    /// count differs from the number of points.
     pub fn validate(&self, n_points: usize) -> Result<()> {
         if self.resamples == 0 {
             return Err(Error::InvalidOption {
@@ -102,6 +107,14 @@ impl BootstrapOptions {
                 name: "level".into(),
                 value: self.level.to_string(),
                 reason: "must lie in (0, 1)".into(),
+            });
+        }
+        // every resample allocates one index per point (issue 12)
+        if n_points > Self::MAX_POINTS {
+            return Err(Error::InvalidOption {
+                name: "number of points".into(),
+                value: n_points.to_string(),
+                reason: format!("at most {}", Self::MAX_POINTS),
             });
         }
         if let Resampling::Groups(labels) | Resampling::WithinGroups(labels) = &self.resampling
@@ -290,19 +303,44 @@ pub fn percentile_interval(estimate: f64, draws: &[f64], level: f64) -> Interval
 }
 
 /// The indices of bootstrap resample `k` of `n_points` points: resample `k` uses its own stream
-/// of a ChaCha8 generator seeded with `seed`, so it never depends on other resamples.
+/// of a ChaCha8 generator seeded with `seed`, so it never depends on other resamples. Empty
+/// where [`try_resample_indices`] is an error; prefer that one.
 pub fn resample_indices(
     n_points: usize,
     resampling: &Resampling,
     seed: u64,
     k: usize,
 ) -> Vec<usize> {
+    try_resample_indices(n_points, resampling, seed, k).unwrap_or_default()
+}
+
+/// The indices of bootstrap resample `k` of `n_points` points, as [`resample_indices`].
+///
+/// # Errors
+/// [`Error::InvalidOption`] for more than [`BootstrapOptions::MAX_POINTS`] points;
+/// [`Error::LengthMismatch`] for group labels whose count differs from `n_points`.
+pub fn try_resample_indices(
+    n_points: usize,
+    resampling: &Resampling,
+    seed: u64,
+    k: usize,
+) -> Result<Vec<usize>> {
+    if n_points > BootstrapOptions::MAX_POINTS {
+        return Err(Error::InvalidOption {
+            name: "number of points".into(),
+            value: n_points.to_string(),
+            reason: format!("at most {}", BootstrapOptions::MAX_POINTS),
+        });
+    }
+    if let Resampling::Groups(labels) | Resampling::WithinGroups(labels) = resampling {
+        check::same_len("group labels and points", labels.len(), n_points)?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(k as u64);
     match resampling {
-        Resampling::Points => (0..n_points)
+        Resampling::Points => Ok((0..n_points)
             .map(|_| rng.random_range(0..n_points))
-            .collect(),
+            .collect()),
         Resampling::Groups(labels) => {
             let mut groups: Vec<usize> = labels.clone();
             groups.sort_unstable();
@@ -313,7 +351,7 @@ pub fn resample_indices(
                 let g = groups[rng.random_range(0..groups.len())];
                 out.extend(members(g).map(|(i, _)| i));
             }
-            out
+            Ok(out)
         }
         Resampling::WithinGroups(labels) => {
             let mut groups: Vec<usize> = labels.clone();
@@ -324,7 +362,7 @@ pub fn resample_indices(
                 let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == g).collect();
                 out.extend((0..members.len()).map(|_| members[rng.random_range(0..members.len())]));
             }
-            out
+            Ok(out)
         }
     }
 }

@@ -3,8 +3,10 @@
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use scaling_laws::fit::SolverOptions;
 use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::{Decay, Schedule};
+use scaling_laws::{optimize_schedule, OptimizeOptions};
 
 #[derive(Debug, Arbitrary)]
 enum Build {
@@ -44,20 +46,52 @@ fn build(b: Build) -> Option<Schedule> {
     r.ok()
 }
 
-fuzz_target!(|input: (Build, Option<Build>, [f64; 7], Vec<usize>)| {
-    let (a, b, p, steps) = input;
-    let Some(mut s) = build(a) else { return };
-    if let Some(t) = b.and_then(build) {
-        s = s.then(t);
-    }
-    for st in [0, 1, s.len(), s.len() + 1] {
-        if let Ok(v) = s.s1(st) {
-            assert!(v.is_finite(), "s1({st}) = {v}");
+/// The schedule optimiser's arguments: sizes mostly small, sometimes huge.
+#[derive(Debug, Arbitrary)]
+struct Optimize {
+    steps: usize,
+    peak: f64,
+    warmup: usize,
+    knots: usize,
+    min_lr: f64,
+}
+
+fuzz_target!(
+    |input: (Build, Option<Build>, [f64; 7], Vec<usize>, Option<Optimize>)| {
+        let (a, b, p, steps, opt) = input;
+        if let (Some(o), Ok(law)) = (opt, MultiPowerLaw::from_params(&p)) {
+            let options = OptimizeOptions {
+                knots: o.knots,
+                min_lr: o.min_lr,
+                solver: SolverOptions {
+                    max_iterations: 5,
+                    parallel: false,
+                    ..SolverOptions::default()
+                },
+            };
+            let steps = if o.steps % 7 == 0 {
+                o.steps
+            } else {
+                o.steps % 400
+            };
+            if let Ok(r) = optimize_schedule(&law, steps, o.peak, size(o.warmup), &options) {
+                assert!(r.final_loss.is_finite(), "{r:?}");
+                assert_eq!(r.schedule.len(), steps);
+            }
+        }
+        let Some(mut s) = build(a) else { return };
+        if let Some(t) = b.and_then(build) {
+            s = s.then(t);
+        }
+        for st in [0, 1, s.len(), s.len() + 1] {
+            if let Ok(v) = s.s1(st) {
+                assert!(v.is_finite(), "s1({st}) = {v}");
+            }
+        }
+        if let Ok(law) = MultiPowerLaw::from_params(&p) {
+            let steps: Vec<usize> = steps.into_iter().take(64).collect();
+            let _ = law.try_predict(&s, &steps);
+            let _ = law.final_loss(&s);
         }
     }
-    if let Ok(law) = MultiPowerLaw::from_params(&p) {
-        let steps: Vec<usize> = steps.into_iter().take(64).collect();
-        let _ = law.try_predict(&s, &steps);
-        let _ = law.final_loss(&s);
-    }
-});
+);

@@ -147,7 +147,7 @@ fn grid_with_se(
 /// ```
 ///
 /// # Errors
-/// `flops` not finite and > 0; `points < 3`; spans not finite with `1 <= min_span <=
+/// `flops` not finite and > 0; `points < 3` or `> MAX_RUNS`; spans not finite with `1 <= min_span <=
 /// max_span`; a law that cannot be allocated.
 pub fn isoflop_grid(
     belief: &Belief,
@@ -206,6 +206,14 @@ fn check_grid_options(points: usize, min_span: f64, max_span: f64) -> Result<()>
             name: "points_per_budget".into(),
             value: points.to_string(),
             reason: "an IsoFLOP grid needs >= 3 sizes for its parabola".into(),
+        });
+    }
+    // checked before the grid is allocated (issue 12)
+    if points > MAX_RUNS {
+        return Err(Error::InvalidOption {
+            name: "points_per_budget".into(),
+            value: points.to_string(),
+            reason: format!("at most MAX_RUNS = {MAX_RUNS}"),
         });
     }
     if !(min_span.is_finite() && max_span.is_finite() && min_span >= 1.0 && max_span >= min_span) {

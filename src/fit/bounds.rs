@@ -31,7 +31,10 @@ impl Bound {
         let ok = match *self {
             Bound::Free | Bound::Positive => true,
             Bound::AtLeast(v) | Bound::AtMost(v) => v.is_finite(),
-            Bound::Between(lo, hi) => lo.is_finite() && hi.is_finite() && lo < hi,
+            // (a width that overflows, as from -1e308 to 1e308, makes the transform inf)
+            Bound::Between(lo, hi) => {
+                lo.is_finite() && hi.is_finite() && (hi - lo).is_finite() && lo < hi
+            }
         };
         if ok {
             Ok(())
@@ -39,7 +42,8 @@ impl Bound {
             Err(Error::InvalidOption {
                 name: format!("bound of {name}"),
                 value: format!("{self:?}"),
-                reason: "bounds must be finite with lower < upper".to_string(),
+                reason: "bounds must be finite with lower < upper (and upper - lower finite)"
+                    .to_string(),
             })
         }
     }

@@ -61,10 +61,19 @@ impl Covariance {
     /// [`Error::LengthMismatch`] when `matrix` is not square with one row per parameter (its
     /// fields are public and it deserialises); [`Error::NonFinite`] for a non-finite entry;
     /// [`Error::InvalidOption`] when `n` draws would need more than [`Covariance::MAX_DRAW_VALUES`]
-    /// numbers (allocate in batches instead).
+    /// numbers (allocate in batches instead), or for a covariance of no parameters;
+    /// [`Error::Numerical`] for a draw that is not finite.
     pub fn draws(&self, n: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
         self.check_shape()?;
         let p = self.params.len();
+        if p == 0 {
+            // (the eigen-decomposition of a 0 x 0 matrix panics)
+            return Err(Error::InvalidOption {
+                name: "covariance parameters".into(),
+                value: "[]".into(),
+                reason: "a covariance of no parameters has nothing to draw".into(),
+            });
+        }
         if n.saturating_mul(p.max(1)) > Self::MAX_DRAW_VALUES {
             return Err(Error::InvalidOption {
                 name: "number of draws".into(),
@@ -82,7 +91,7 @@ impl Covariance {
         let sqrt_vals = eig.eigenvalues.map(|v| v.max(0.0).sqrt());
         let root = &eig.eigenvectors * DMatrix::from_diagonal(&sqrt_vals);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Ok((0..n)
+        let out: Vec<Vec<f64>> = (0..n)
             .map(|_| {
                 let z = DVector::from_fn(p, |_, _| StandardNormal.sample(&mut rng));
                 let d = &root * z;
@@ -92,7 +101,13 @@ impl Covariance {
                     .map(|(a, b)| a + b)
                     .collect()
             })
-            .collect())
+            .collect();
+        if out.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(Error::Numerical(
+                "a draw is not finite (the covariance overflows f64)".into(),
+            ));
+        }
+        Ok(out)
     }
 
     /// Largest number of values (draws times parameters) [`Covariance::draws`] returns in one
@@ -175,7 +190,8 @@ impl Covariance {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when `gradient` or the matrix does not have one entry per
-    /// parameter; [`Error::NonFinite`] for a non-finite gradient or matrix entry.
+    /// parameter; [`Error::NonFinite`] for a non-finite gradient or matrix entry;
+    /// [`Error::Numerical`] when `g^T C g` overflows.
     pub fn try_delta_variance(&self, gradient: &[f64]) -> Result<f64> {
         self.check_shape()?;
         let p = self.params.len();
@@ -186,6 +202,11 @@ impl Covariance {
             for j in 0..p {
                 v += gradient[i] * self.matrix[i][j] * gradient[j];
             }
+        }
+        if !v.is_finite() {
+            return Err(Error::Numerical(format!(
+                "the delta-method variance overflows ({v})"
+            )));
         }
         Ok(v)
     }

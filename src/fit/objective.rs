@@ -213,7 +213,7 @@ impl Objective {
 
     /// The objective of the given residuals and optional weights (same length). NaN where
     /// [`Objective::try_value`] is an error (lengths that differ, a negative or non-finite
-    /// weight); prefer that one.
+    /// weight, a non-finite residual); prefer that one.
     pub fn value(&self, residuals: &[f64], weights: Option<&[f64]>) -> f64 {
         self.try_value(residuals, weights).unwrap_or(f64::NAN)
     }
@@ -222,8 +222,13 @@ impl Objective {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when `weights` is not one per residual;
-    /// [`Error::NonFinite`] or [`Error::OutOfDomain`] for a weight that is not finite and >= 0.
+    /// [`Error::NonFinite`] or [`Error::OutOfDomain`] for a weight that is not finite and >= 0;
+    /// [`Error::NonFinite`] for a NaN or infinite residual (naming its row);
+    /// [`Error::Numerical`] when the sum overflows.
     pub fn try_value(&self, residuals: &[f64], weights: Option<&[f64]>) -> Result<f64> {
+        for (i, &r) in residuals.iter().enumerate() {
+            crate::error::check::finite("residual", Some(i + 1), r)?;
+        }
         if let Some(w) = weights {
             crate::error::check::same_len("weights and residuals", w.len(), residuals.len())?;
             for (i, &wi) in w.iter().enumerate() {
@@ -234,6 +239,7 @@ impl Objective {
             Some(w) => residuals
                 .iter()
                 .zip(w)
+                .filter(|&(_, &wi)| wi > 0.0) // a zero weight drops the point (0 * inf is NaN)
                 .fold((0.0, 0.0), |(s, ws), (&r, &wi)| {
                     (s + wi * self.rho(r).0, ws + wi)
                 }),
@@ -242,11 +248,17 @@ impl Objective {
                 residuals.len() as f64,
             ),
         };
-        Ok(match self.reduction {
+        let v = match self.reduction {
             Reduction::Sum => total,
             Reduction::Mean if wsum > 0.0 => total / wsum,
             Reduction::Mean => 0.0,
-        })
+        };
+        if !v.is_finite() {
+            return Err(Error::Numerical(format!(
+                "the objective overflows ({v}): residuals or weights too large"
+            )));
+        }
+        Ok(v)
     }
 }
 

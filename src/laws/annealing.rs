@@ -203,6 +203,10 @@ impl AnnealingLaw {
         evaluate(self, schedule, steps, true)
     }
 
+    /// Longest schedule [`AnnealingLaw::predict_streamed`] runs over: 1e9 updates (ten times
+    /// the 1e8 it is meant for; its time is `O(len)`, so a longer one would not return).
+    pub const MAX_STREAMED_STEPS: usize = 1_000_000_000;
+
     /// Predicted losses at `steps` for a schedule given as a function instead of a stored
     /// [`Schedule`]: `lr(i)` is the learning rate of update `i` (1-based, `1..=len`), the first
     /// `warmup_steps` updates are the warmup. Memory is `O(steps.len())` whatever `len` (a
@@ -211,8 +215,9 @@ impl AnnealingLaw {
     /// the same numbers as [`AnnealingLaw::try_predict`] on the stored schedule.
     ///
     /// # Errors
-    /// The errors of [`AnnealingLaw::validate`]; [`Error::InvalidOption`] for `len == 0` or
-    /// `warmup_steps > len`; [`Error::OutOfDomain`] (field `"steps"`, 1-based `row`) for a
+    /// The errors of [`AnnealingLaw::validate`]; [`Error::InvalidOption`] for `len == 0`,
+    /// `len >` [`AnnealingLaw::MAX_STREAMED_STEPS`] or `warmup_steps > len`;
+    /// [`Error::OutOfDomain`] (field `"steps"`, 1-based `row`) for a
     /// step outside `1..=len`; [`Error::NonFinite`] / [`Error::OutOfDomain`] (field `"lr"`,
     /// `row` the update) for a rate that is not finite and `>= 0`; [`Error::Numerical`] for a
     /// prediction that is not finite.
@@ -240,6 +245,16 @@ impl AnnealingLaw {
         steps: &[usize],
     ) -> Result<Vec<f64>> {
         self.validate()?;
+        if len > Self::MAX_STREAMED_STEPS {
+            return Err(Error::InvalidOption {
+                name: "len".to_string(),
+                value: len.to_string(),
+                reason: format!(
+                    "at most AnnealingLaw::MAX_STREAMED_STEPS = {}",
+                    Self::MAX_STREAMED_STEPS
+                ),
+            });
+        }
         if len == 0 || warmup_steps > len {
             return Err(Error::InvalidOption {
                 name: "warmup_steps / len".to_string(),

@@ -242,10 +242,17 @@ impl ChinchillaLaw {
     /// Tokens per parameter `D_opt / N_opt` at the compute-optimal allocation of `flops`.
     ///
     /// # Errors
-    /// As [`ChinchillaLaw::compute_optimal`].
+    /// As [`ChinchillaLaw::compute_optimal`]; [`Error::Numerical`] when the ratio overflows.
     pub fn tokens_per_param(&self, flops: f64) -> Result<f64> {
         let o = self.compute_optimal(flops)?;
-        Ok(o.tokens / o.params)
+        let r = o.tokens / o.params;
+        if !r.is_finite() {
+            return Err(Error::Numerical(format!(
+                "D/N at the optimum overflows ({} / {})",
+                o.tokens, o.params
+            )));
+        }
+        Ok(r)
     }
 
     /// The loss at the compute-optimal allocation of `flops`: `E + K (C/6)^(-gamma)` with

@@ -617,7 +617,7 @@ pub fn chinchilla_objective(
             }
         })
         .collect();
-    Ok(objective.value(&r, None))
+    objective.try_value(&r, None)
 }
 
 // ---------------------------------------------------------------------------------------------
