@@ -4,9 +4,9 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use scaling_laws::isoflop::{
-    approach1, approach2, Approach1Options, Approach2Options, Bootstrap, IsoFlopGroup,
-    TrainingCurve,
+    approach1, approach2, Approach1Options, Approach2Options, IsoFlopGroup, TrainingCurve,
 };
+use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::Run;
 
 #[derive(Debug, Arbitrary)]
@@ -32,7 +32,13 @@ fuzz_target!(|input: Input| {
             TrainingCurve::new(n, t, l).ok()
         })
         .collect();
-    let boot = Bootstrap::new(usize::from(input.resamples % 8), 1).with_level(input.level);
+    let boot = BootstrapOptions {
+        resamples: usize::from(input.resamples % 8),
+        seed: 1,
+        level: input.level,
+        parallel: false,
+        ..Default::default()
+    };
     let mut o1 = Approach1Options::new().with_n_flops(usize::from(input.n_flops % 500));
     if let Some((lo, hi)) = input.range {
         o1 = o1.with_flops_range(lo, hi);
