@@ -81,6 +81,36 @@ fn exp_decay_is_invariant_to_the_units_of_y() {
     }
 }
 
+/// Item 2 with the issue's start held fixed at (1, 300, 1) while y is multiplied by 10^k (the
+/// start then sits at another relative place for each k: not the same problem). Measured:
+/// Converged at the truth for k = -3..0 and 3, 4; IterationLimit for k <= -4 and k = 1, 2
+/// (b runs negative there, as scipy's curve_fit does for k >= 1); Stalled (relative gradient
+/// 0.93) for k >= 5. scipy's curve_fit reaches the truth for every k <= 0. What must hold for
+/// every k: a Converged status is the truth.
+#[test]
+fn exp_decay_from_the_fixed_issue_start_is_never_wrongly_converged() {
+    let x = [0.0, 700.0, 1400.0];
+    let y = [6.9, 3.10727665, 1.71201169];
+    for k in -8..=8 {
+        let s = 10f64.powi(k);
+        let ys: Vec<f64> = y.iter().map(|v| v * s).collect();
+        let fit = exp_decay_law().fit(&x, &ys).unwrap();
+        if fit.report.status == Status::Converged || (-3..=0).contains(&k) {
+            assert_eq!(fit.report.status, Status::Converged, "k = {k}");
+            assert!(
+                close(fit.params[0], 6.0 * s, 1e-6),
+                "k = {k}: {:?}",
+                fit.params
+            );
+            assert!(
+                close(fit.params[1], 700.0, 1e-6),
+                "k = {k}: {:?}",
+                fit.params
+            );
+        }
+    }
+}
+
 const NEG_X: [f64; 5] = [1.0, 2.0, 4.0, 8.0, 16.0];
 const NEG_Y: [f64; 5] = [3000.0, 2061.261982, 1298.769777, 679.433656, 176.376408];
 
