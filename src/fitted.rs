@@ -1224,7 +1224,7 @@ impl Fitted for AnnealingFit {
     fn warnings(&self) -> Vec<Warning> {
         let on_data = self.source.get("").ok();
         let levels = on_data.map(|(curves, _)| check_levels_curves(curves).into_iter().collect());
-        fit_warnings(self, &[], levels)
+        fit_warnings(self, &self.bound_warnings(), levels)
     }
     curve_fit_methods!(AnnealingLaw);
     fn summary(&self) -> Summary {

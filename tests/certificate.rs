@@ -81,6 +81,36 @@ fn exp_decay_is_invariant_to_the_units_of_y() {
     }
 }
 
+/// Item 2 with the issue's start held fixed at (1, 300, 1) while y is multiplied by 10^k (the
+/// start then sits at another relative place for each k: not the same problem). Measured:
+/// Converged at the truth for k = -3..0 and 3, 4; IterationLimit for k <= -4 and k = 1, 2
+/// (b runs negative there, as scipy's curve_fit does for k >= 1); Stalled (relative gradient
+/// 0.93) for k >= 5. scipy's curve_fit reaches the truth for every k <= 0. What must hold for
+/// every k: a Converged status is the truth.
+#[test]
+fn exp_decay_from_the_fixed_issue_start_is_never_wrongly_converged() {
+    let x = [0.0, 700.0, 1400.0];
+    let y = [6.9, 3.10727665, 1.71201169];
+    for k in -8..=8 {
+        let s = 10f64.powi(k);
+        let ys: Vec<f64> = y.iter().map(|v| v * s).collect();
+        let fit = exp_decay_law().fit(&x, &ys).unwrap();
+        if fit.report.status == Status::Converged || (-3..=0).contains(&k) {
+            assert_eq!(fit.report.status, Status::Converged, "k = {k}");
+            assert!(
+                close(fit.params[0], 6.0 * s, 1e-6),
+                "k = {k}: {:?}",
+                fit.params
+            );
+            assert!(
+                close(fit.params[1], 700.0, 1e-6),
+                "k = {k}: {:?}",
+                fit.params
+            );
+        }
+    }
+}
+
 const NEG_X: [f64; 5] = [1.0, 2.0, 4.0, 8.0, 16.0];
 const NEG_Y: [f64; 5] = [3000.0, 2061.261982, 1298.769777, 679.433656, 176.376408];
 
@@ -111,10 +141,13 @@ fn free_floor_finds_a_negative_floor_in_any_units() {
     }
 }
 
-/// Item 2, L-BFGS alone: with y in 1e6 units it reported Converged at its start.
+/// Item 2, L-BFGS alone: with y in 1e6 units it reported Converged at its start. Now, in
+/// every unit 10^k, k = -8..8, L-BFGS alone reaches the truth (E = -2000 s, A = 5000 s,
+/// alpha = 0.3, scipy's optimum) and says Converged (measured: 19 to 59 iterations).
 #[test]
 fn lbfgs_alone_is_invariant_to_the_units_of_y() {
-    for k in [-8, -4, 0, 6, 8] {
+    let r = reference();
+    for k in -8..=8 {
         let s = 10f64.powi(k);
         let y: Vec<f64> = NEG_Y.iter().map(|v| v * s).collect();
         let fit = PowerLawFitter::new()
@@ -126,15 +159,62 @@ fn lbfgs_alone_is_invariant_to_the_units_of_y() {
             })
             .fit(&NEG_X, &y)
             .unwrap();
-        // Converged only at the truth; anything else must say it did not converge
-        if fit.report.status == Status::Converged {
-            assert!(
-                close(fit.law.e, -2000.0 * s, 1e-5),
-                "k = {k}: {:?}",
-                fit.law
-            );
-        }
+        assert_eq!(
+            fit.report.status,
+            Status::Converged,
+            "k = {k}: {:?}",
+            fit.report
+        );
         assert!(fit.report.iterations > 0, "k = {k}");
+        let e = num(&r, &["negative_floor", "e"]) * s;
+        let a = num(&r, &["negative_floor", "a"]) * s;
+        let alpha = num(&r, &["negative_floor", "alpha"]);
+        assert!(close(fit.law.e, e, 1e-6), "k = {k}: {:?}", fit.law);
+        assert!(close(fit.law.a, a, 1e-6), "k = {k}: {:?}", fit.law);
+        assert!(close(fit.law.alpha, alpha, 1e-6), "k = {k}: {:?}", fit.law);
+    }
+}
+
+/// Item 1: the report's iteration count includes the Levenberg-Marquardt stage (it was not
+/// counted). A Levenberg-Marquardt-only solve of the issue's exp-decay case reaches the exact
+/// truth with a positive count (measured: 29); capped at k iterations, every method stops at
+/// `IterationLimit`, never `Converged`, and reports at least k (measured: k + 1 for
+/// Levenberg-Marquardt, whose hand-over to L-BFGS is given at least one iteration).
+#[test]
+fn every_stage_is_counted_and_a_capped_solve_is_not_converged() {
+    use scaling_laws::fit::Method;
+    let x = [0.0, 700.0, 1400.0];
+    let y = [6.9, 3.10727665, 1.71201169];
+    let lm = exp_decay_law()
+        .solver(SolverOptions {
+            method: Method::LevenbergMarquardt,
+            ..SolverOptions::default()
+        })
+        .fit(&x, &y)
+        .unwrap();
+    assert_eq!(lm.report.status, Status::Converged, "{:?}", lm.report);
+    assert!(lm.report.iterations > 1, "{:?}", lm.report);
+    assert!(close(lm.params[1], 700.0, 1e-6), "{:?}", lm.params);
+    for method in [Method::LevenbergMarquardt, Method::Lbfgs, Method::default()] {
+        for cap in [1u64, 2, 3, 5] {
+            let f = exp_decay_law()
+                .solver(SolverOptions {
+                    method,
+                    max_iterations: cap,
+                    max_rounds: 1,
+                    ..SolverOptions::default()
+                })
+                .fit(&x, &y)
+                .unwrap();
+            assert_eq!(
+                f.report.status,
+                Status::IterationLimit,
+                "{method:?} cap {cap}: {:?}",
+                f.report
+            );
+            assert!(f.report.iterations >= cap, "{method:?} cap {cap}");
+            assert!(f.report.iterations <= cap + 1, "{method:?} cap {cap}");
+        }
     }
 }
 

@@ -625,3 +625,290 @@ fn chinchilla_converges_on_a_steep_well_posed_design() {
     let fit = ChinchillaFitter::new().fit(&runs).unwrap();
     assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The loss-curve fitters (multi-power, annealing, sized annealing): the same property. Their
+// engine parameters are the laws' natural ones, every one `> 0` by default (fitted through its
+// logarithm), `lambda` held at 0.999; the objective is the default Huber (`delta = 1e-3`) on
+// log loss. The certificate is recomputed here from the laws' own `predict` alone.
+// ---------------------------------------------------------------------------------------------
+
+/// Three cosine curves (peaks 3e-4, 6e-4, 1e-3 to a tenth of the peak; 50 warmup steps then
+/// 750 steps), 20 points each.
+fn curve_schedules() -> Vec<(scaling_laws::Schedule, Vec<usize>)> {
+    use scaling_laws::Schedule;
+    [3e-4, 6e-4, 1e-3]
+        .iter()
+        .map(|&peak| {
+            let s = Schedule::linear_warmup(peak, 50)
+                .unwrap()
+                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
+            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
+            (s, steps)
+        })
+        .collect()
+}
+
+/// The losses of `curves` flattened, and the curves with multiplicative noise `sd * noise`.
+fn noisy_curves(
+    clean: &[Vec<f64>],
+    noise: &[f64],
+    sd: f64,
+) -> (Vec<scaling_laws::LossCurve>, Vec<f64>) {
+    let mut y = Vec::new();
+    let mut out = Vec::new();
+    for ((s, steps), loss) in curve_schedules().into_iter().zip(clean) {
+        let noisy: Vec<f64> = loss
+            .iter()
+            .enumerate()
+            .map(|(i, l)| l * (sd * noise[(y.len() + i) % noise.len()]).exp())
+            .collect();
+        y.extend_from_slice(&noisy);
+        out.push(scaling_laws::LossCurve::new(s, steps, noisy).unwrap());
+    }
+    (out, y)
+}
+
+/// The partial derivatives `d pred_i / d p_j` (row-major) of positive parameters by central
+/// differences in `ln p` with relative step `h`: `(pred(p e^h) - pred(p e^-h)) / (2 h p)`.
+///
+/// The loss-curve laws lose digits to cancellation where a parameter runs to a limit (the
+/// multi-power loss drop `B (1 - (1 + C x)^-beta)` with `beta` = 1e-7 and `B` = 2.5e8 loses
+/// 6 of them), so the step of [`certificate_from_scratch`] (1e-6 relative) leaves rounding
+/// noise of 5e-5 in that column; a step of 1e-4 keeps both the noise and the O(h^2)
+/// truncation near 1e-8.
+fn log_step_partials(pred: &dyn Fn(&[f64]) -> Vec<f64>, p: &[f64], h: f64) -> Vec<f64> {
+    let d = p.len();
+    let n = pred(p).len();
+    let mut out = vec![0.0; n * d];
+    for j in 0..d {
+        let (mut up, mut dn) = (p.to_vec(), p.to_vec());
+        up[j] *= h.exp();
+        dn[j] *= (-h).exp();
+        let (pu, pd) = (pred(&up), pred(&dn));
+        for i in 0..n {
+            out[i * d + j] = (pu[i] - pd[i]) / (2.0 * h * p[j]);
+        }
+    }
+    out
+}
+
+/// [`certificate_with_partials`] for laws whose parameters are all `> 0` (fitted through
+/// their logarithms), with [`log_step_partials`] at step 1e-4.
+fn positive_certificate(
+    y: &[f64],
+    p: &[f64],
+    pred: impl Fn(&[f64]) -> Vec<f64>,
+) -> scaling_laws::fit::Certificate {
+    let partials = |q: &[f64]| log_step_partials(&pred, q, 1e-4);
+    certificate_with_partials(
+        y,
+        &Objective::default(),
+        &vec![Bound::Positive; p.len()],
+        p,
+        &pred,
+        Some(&partials),
+    )
+}
+
+/// The multi-power law as written (Luo et al. 2025, eq. 6), `O(t)` per step, with the loss-drop
+/// kernel `G(x) = 1 - (1 + C x)^-beta` computed as `-expm1(-beta ln1p(C x))`: exact to rounding
+/// where `beta` runs to 0 and `B` to infinity (the fits below go there), where the form
+/// `1 - (...)` loses up to 9 digits. Parameters `[l0, a, alpha, b, c, beta, gamma]`.
+fn multipower_stable(p: &[f64], lrs: &[f64], warmup: usize, t: usize) -> f64 {
+    let (l0, a, alpha, b, c, beta, gamma) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+    let area: f64 = lrs[..t].iter().sum();
+    let (mut drop, mut sk) = (0.0, 0.0);
+    for k in ((warmup + 1)..=t).rev() {
+        let eta = lrs[k - 1];
+        sk += eta;
+        let prev = if k >= 2 { lrs[k - 2] } else { lrs[0] };
+        let d = prev - eta;
+        if d == 0.0 {
+            continue;
+        }
+        let x = eta.powf(-gamma) * sk;
+        drop += d * -(-beta * (c * x).ln_1p()).exp_m1();
+    }
+    l0 + a * area.powf(-alpha) - b * drop
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..config() })]
+
+    /// Multi-power law (Luo et al. 2025): all seven parameters fitted, each `> 0`.
+    #[test]
+    fn multipower(l0 in 2.0f64..3.0, a in 0.3f64..1.0, alpha in 0.3f64..0.6,
+                  b in 200.0f64..800.0, c in 1.0f64..3.0, beta in 0.4f64..0.8,
+                  gamma in 0.4f64..0.8,
+                  noise in proptest::collection::vec(-1.0f64..1.0, 60), sd in 0.0f64..0.004) {
+        use scaling_laws::{MultiPowerFitter, MultiPowerLaw};
+        let truth = MultiPowerLaw { l0, a, alpha, b, c, beta, gamma };
+        let clean: Vec<Vec<f64>> = curve_schedules()
+            .iter()
+            .map(|(s, steps)| truth.predict(s, steps))
+            .collect();
+        let (curves, y) = noisy_curves(&clean, &noise, sd);
+        let fitter = MultiPowerFitter::new().solver(SolverOptions {
+            parallel: false,
+            ..SolverOptions::default()
+        });
+        let fit = fitter.fit(&curves).unwrap();
+        if fit.report.status == Status::Converged {
+            let schedules = curve_schedules();
+            let pred = |p: &[f64]| -> Vec<f64> {
+                schedules.iter().flat_map(|(s, st)| {
+                    st.iter().map(|&t| multipower_stable(p, s.lrs(), s.warmup_steps(), t))
+                }).collect()
+            };
+            let p = fit.law.params().to_vec();
+            // the transcription agrees with the crate's evaluator at the fit (to its documented
+            // 1e-10, away from the beta -> 0 limit)
+            if fit.law.beta >= 1e-4 {
+                let fast: Vec<f64> =
+                    schedules.iter().flat_map(|(s, st)| fit.law.predict(s, st)).collect();
+                for (a, b) in fast.iter().zip(pred(&p)) {
+                    prop_assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+                }
+            }
+            let cert = positive_certificate(&y, &p, pred);
+            // Open (see `multipower_evaluator_at_the_beta_limit`): a fit that runs to the
+            // beta -> 0, B -> inf limit is certified on the crate's evaluator, whose rounding
+            // there is larger than the first-order signal; recomputed exactly the certificate
+            // fails (relative gradient 2e-5 to 4e-5). Such a fit must at least say it leans on
+            // that limit.
+            let at_limit = fit.law.beta < 1e-4;
+            if at_limit {
+                prop_assert!(fit.warnings().iter().any(|w| matches!(w,
+                    scaling_laws::diagnostics::Warning::ParameterAtBound { parameter, .. }
+                        if parameter == "beta")), "{:?}", fit.warnings());
+            } else {
+                prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, fit.law);
+            }
+        }
+        let s = fitter.solver(stopped()).fit(&curves).unwrap();
+        prop_assert!(s.report.status != Status::Converged, "{:?}", s.report);
+    }
+
+    /// Annealing law (Tissue et al. 2024): `l0, a, alpha, c > 0`, `lambda` held at 0.999.
+    #[test]
+    fn annealing(l0 in 2.0f64..3.0, a in 0.2f64..1.0, alpha in 0.3f64..0.7, c in 0.2f64..2.0,
+                 noise in proptest::collection::vec(-1.0f64..1.0, 60), sd in 0.0f64..0.004) {
+        use scaling_laws::{AnnealingFitter, AnnealingLaw};
+        let truth = AnnealingLaw { l0, a, alpha, c, lambda: 0.999, warmup: Default::default() };
+        let clean: Vec<Vec<f64>> = curve_schedules()
+            .iter()
+            .map(|(s, steps)| truth.predict(s, steps))
+            .collect();
+        let (curves, y) = noisy_curves(&clean, &noise, sd);
+        let fitter = AnnealingFitter::new().solver(SolverOptions {
+            parallel: false,
+            ..SolverOptions::default()
+        });
+        let fit = fitter.fit(&curves).unwrap();
+        prop_assert_eq!(fit.law.lambda, 0.999);
+        if fit.report.status == Status::Converged {
+            let pred = |p: &[f64]| -> Vec<f64> {
+                let law = AnnealingLaw {
+                    l0: p[0], a: p[1], alpha: p[2], c: p[3], lambda: 0.999,
+                    warmup: Default::default(),
+                };
+                curve_schedules().iter().flat_map(|(s, st)| law.predict(s, st)).collect()
+            };
+            let l = &fit.law;
+            let cert = positive_certificate(&y, &[l.l0, l.a, l.alpha, l.c], pred);
+            prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, fit.law);
+        }
+        let s = fitter.solver(stopped()).fit(&curves).unwrap();
+        prop_assert!(s.report.status != Status::Converged, "{:?}", s.report);
+    }
+
+    /// Annealing law with a size term (Tissue et al. 2024; Hoffmann et al. 2022): four sizes,
+    /// `l0, a, alpha, b, beta, c > 0`, `lambda` held at 0.999.
+    #[test]
+    fn sized_annealing(l0 in 1.8f64..2.6, a in 0.2f64..1.0, alpha in 0.3f64..0.7,
+                       size_term in 0.2f64..1.0, beta in 0.2f64..0.5, c in 0.2f64..2.0,
+                       noise in proptest::collection::vec(-1.0f64..1.0, 80),
+                       sd in 0.0f64..0.004) {
+        use scaling_laws::laws::sized_annealing::SizedCurve;
+        use scaling_laws::{SizedAnnealingFitter, SizedAnnealingLaw};
+        // `b` such that the size term is `size_term` at N = 1e8
+        let b = size_term * 1e8f64.powf(beta);
+        let truth = SizedAnnealingLaw {
+            l0, a, alpha, b, beta, c, lambda: 0.999, warmup: Default::default(),
+        };
+        let sizes = [1e8, 3e8, 1e9, 3e9];
+        let (s, steps) = curve_schedules().swap_remove(1);
+        let mut y = Vec::new();
+        let mut curves = Vec::new();
+        for &n in &sizes {
+            let start = y.len();
+            let loss: Vec<f64> = truth
+                .predict(n, &s, &steps)
+                .iter()
+                .enumerate()
+                .map(|(i, l)| l * (sd * noise[(start + i) % noise.len()]).exp())
+                .collect();
+            y.extend_from_slice(&loss);
+            let curve = scaling_laws::LossCurve::new(s.clone(), steps.clone(), loss).unwrap();
+            curves.push(SizedCurve::new(n, curve).unwrap());
+        }
+        let fitter = SizedAnnealingFitter::new().solver(SolverOptions {
+            parallel: false,
+            ..SolverOptions::default()
+        });
+        let fit = fitter.fit(&curves).unwrap();
+        prop_assert_eq!(fit.law.lambda, 0.999);
+        if fit.report.status == Status::Converged {
+            let pred = |p: &[f64]| -> Vec<f64> {
+                let law = SizedAnnealingLaw {
+                    l0: p[0], a: p[1], alpha: p[2], b: p[3], beta: p[4], c: p[5], lambda: 0.999,
+                    warmup: Default::default(),
+                };
+                sizes.iter().flat_map(|&n| law.predict(n, &s, &steps)).collect()
+            };
+            let l = &fit.law;
+            let cert = positive_certificate(&y, &[l.l0, l.a, l.alpha, l.b, l.beta, l.c], pred);
+            prop_assert!(cert.holds, "{cert:?} {:?} {:?}", fit.report, fit.law);
+        }
+        let s = fitter.solver(stopped()).fit(&curves).unwrap();
+        prop_assert!(s.report.status != Status::Converged, "{:?}", s.report);
+    }
+}
+
+/// Open finding (issue 12 item 2, issue 11): where a multi-power fit runs to the beta -> 0,
+/// B -> inf limit (here B = 9.6e10, beta = 8.4e-10, reached by `MultiPowerFitter::new()` on
+/// three noisy cosine curves of an ordinary law, see `multipower` above), the crate's
+/// evaluator differs from the law as written, computed with `expm1`/`ln_1p`, by up to
+/// 2.3e-8 in loss (documented bound `LD_ERROR_BOUND` = 1e-10 plus about 1e-15 relative).
+/// The kernel `1 - (1 + C x)^-beta` loses about 9 digits there. Ignored until the evaluator
+/// (src/laws/multipower*) is fixed:
+/// `cargo test --all-features --test certificate_property -- --ignored multipower_evaluator`.
+#[test]
+#[ignore]
+fn multipower_evaluator_at_the_beta_limit() {
+    use scaling_laws::MultiPowerLaw;
+    let law = MultiPowerLaw {
+        l0: 2.2581778591012758,
+        a: 0.7821982278291498,
+        alpha: 0.3036025502210169,
+        b: 96428107902.63785,
+        c: 12.110196580283523,
+        beta: 8.357861674517932e-10,
+        gamma: 0.6206116653291374,
+    };
+    let p = law.params();
+    let mut worst = 0.0f64;
+    for (s, _) in curve_schedules() {
+        let all: Vec<usize> = (1..=s.len()).collect();
+        let fast = law.predict(&s, &all);
+        for (&t, v) in all.iter().zip(&fast) {
+            let want = multipower_stable(&p, s.lrs(), s.warmup_steps(), t);
+            worst = worst.max((v - want).abs());
+        }
+    }
+    assert!(
+        worst < 1e-10,
+        "worst |evaluator - law as written| = {worst:e}"
+    );
+}

@@ -36,6 +36,7 @@ fuzz_target!(|input: Input| {
         resamples: usize::from(input.resamples % 8),
         seed: 1,
         level: input.level,
+        parallel: false,
         ..Default::default()
     };
     let mut o1 = Approach1Options::new().with_n_flops(usize::from(input.n_flops % 500));

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{check_conditioning, check_report, GoodnessOfFit, Warning};
 use crate::error::{Error, Result};
+use crate::fit::bound_warnings;
 use crate::fit::{
     covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
     SolverOptions,
@@ -172,6 +173,11 @@ impl MultiPowerFit {
                     bound: bound.into(),
                 });
             }
+        }
+        // and on a bound the user set (issue 11: a parameter on its bound, for every fitter)
+        if let Ok((_, f)) = self.source.get("warnings") {
+            let names = MultiPowerLaw::PARAM_NAMES;
+            out.extend(bound_warnings(&names, &l.params(), &f.bounds));
         }
         match self.covariance_on(curves, CovarianceKind::Sandwich) {
             Ok(cov) => out.extend(check_conditioning(&cov, 1e8)),
@@ -539,6 +545,22 @@ pub struct AnnealingFit {
 }
 
 impl AnnealingFit {
+    /// [`Warning::ParameterAtBound`] for `[l0, a, alpha, c]` on a bound set with
+    /// [`AnnealingFitter::bounds`] (empty without the fitter).
+    pub(crate) fn bound_warnings(&self) -> Vec<Warning> {
+        let l = &self.law;
+        self.source.get("warnings").map_or_else(
+            |_| Vec::new(),
+            |(_, f)| {
+                bound_warnings(
+                    &["l0", "a", "alpha", "c"],
+                    &[l.l0, l.a, l.alpha, l.c],
+                    &f.bounds,
+                )
+            },
+        )
+    }
+
     /// Covariance of `[l0, a, alpha, c]` from the curvature of the fit's objective at the
     /// fitted law, with `lambda` held at its fitted value (see [`crate::fit::covariance`]), on
     /// the `curves` that were fitted.
