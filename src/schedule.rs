@@ -30,6 +30,7 @@ use crate::error::{check, Error, Result};
 
 /// The shape of the decay phase of a [warmup-stable-decay](Schedule::wsd) schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Decay {
     /// Linear interpolation from the peak to the floor.
     Linear,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fitted [`Bnsl`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BnslFit {
     /// The fitted law, in the units of the data, breaks in increasing order of location.
     pub law: Bnsl,

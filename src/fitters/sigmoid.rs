@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fitted [`SigmoidLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SigmoidFit {
     /// The fitted law, with `C_mid` in the units of the data.
     pub law: SigmoidLaw,

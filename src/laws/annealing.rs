@@ -78,6 +78,7 @@ pub struct AnnealingLaw {
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum WarmupConvention {
     /// Tissue et al. 2024 (Sec. 3, "warmup"): every warmup update counts at the peak rate
     /// `eta_max = schedule.peak()` in both `S1` and `S2`, and the reference rate `eta~_0` is
@@ -388,6 +389,7 @@ fn evaluate_stream(
 
 /// How [`AnnealingModel`] treats `lambda`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Lambda {
     /// Held at this value; the model's parameters are `[l0, a, alpha, c]`.
     Fixed(f64),
