@@ -80,6 +80,97 @@ macro_rules! py_result {
     };
 }
 
+/// A [`py_result!`] class around a law of loss against a learning-rate schedule, with the
+/// methods such laws share (`params`, `predict`, `final_loss`, `__repr__`) and the law's own
+/// constructor (`$own`).
+macro_rules! py_schedule_law {
+    ($(#[$doc:meta])* $py:ident, $rust:ident, $name:literal, $($own:tt)*) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            $($own)*
+            /// The parameters as a dict.
+            #[getter]
+            fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let d = PyDict::new(py);
+                for (n, v) in $rust::PARAM_NAMES.iter().zip(self.inner.params()) {
+                    d.set_item(n, v)?;
+                }
+                Ok(d)
+            }
+            /// The predicted loss at `steps` (default: every step) under `schedule` (numpy
+            /// array).
+            #[pyo3(signature = (schedule, steps = None))]
+            fn predict<'py>(
+                &self,
+                py: Python<'py>,
+                schedule: PyRef<'py, PySchedule>,
+                steps: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let steps = steps_or_all(&schedule.inner, steps)?;
+                let (law, s) = (self.inner, &schedule.inner);
+                let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
+                array(py, out)
+            }
+            /// The predicted loss after the schedule's last step.
+            fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
+                let (law, s) = (self.inner, &schedule.inner);
+                let out = py.detach(|| law.final_loss(s));
+                if out.is_finite() {
+                    Ok(out)
+                } else {
+                    Err(NumericalError::new_err(format!(
+                        "the predicted final loss is {out}"
+                    )))
+                }
+            }
+            fn __repr__(&self) -> String {
+                let parts: Vec<String> = $rust::PARAM_NAMES
+                    .iter()
+                    .zip(self.inner.params())
+                    .map(|(n, v)| format!("{n}={}", g(v)))
+                    .collect();
+                format!("{}({})", $name, parts.join(", "))
+            }
+        }
+    };
+}
+
+/// A [`py_result!`] class around a fit, with the getters every fit shares (`law`, `report`,
+/// `objective`), its `__repr__` (`|self| text`) and the fit's own methods.
+macro_rules! py_fit {
+    (
+        $(#[$doc:meta])* $py:ident, $rust:ty, $name:literal, $law:ty,
+        |$s:ident| $repr:expr $(, $($own:tt)*)?
+    ) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            /// The fitted law.
+            #[getter]
+            fn law(&self) -> $law {
+                <$law>::from(self.inner.law.clone())
+            }
+            /// The optimizer's report.
+            #[getter]
+            fn report(&self) -> PyFitReport {
+                self.inner.report.clone().into()
+            }
+            /// The objective at the optimum.
+            #[getter]
+            fn objective(&self) -> f64 {
+                self.inner.report.objective
+            }
+            fn __repr__(&$s) -> String {
+                $repr
+            }
+            $($($own)*)?
+        }
+    };
+}
+
 /// A number for a repr: fixed for moderate magnitudes, scientific otherwise.
 pub fn g(x: f64) -> String {
     let a = x.abs();
@@ -543,41 +634,18 @@ impl PyPowerLaw {
     }
 }
 
-py_result!(
+py_fit!(
     /// A fitted power law: `law` and `report`.
     PyPowerLawFit,
     PowerLawFit,
-    "PowerLawFit"
-);
-
-#[pymethods]
-impl PyPowerLawFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyPowerLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
+    "PowerLawFit",
+    PyPowerLaw,
+    |self| {
         let l = &self.inner.law;
-        format!(
-            "PowerLawFit(y = {} + {} x^-{}; {})",
-            g(l.e),
-            g(l.a),
-            g(l.alpha),
-            report_line(&self.inner.report)
-        )
+        let report = report_line(&self.inner.report);
+        format!("PowerLawFit(y = {} + {} x^-{}; {report})", g(l.e), g(l.a), g(l.alpha))
     }
-}
+);
 
 py_result!(
     /// R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025), a bounded metric
@@ -642,41 +710,13 @@ impl PySigmoidLaw {
     }
 }
 
-py_result!(
+py_fit!(
     /// A fitted sigmoid: `law`, `report`, `n_used` and `n_dropped` points.
     PySigmoidFit,
     SigmoidFit,
-    "SigmoidFit"
-);
-
-#[pymethods]
-impl PySigmoidFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PySigmoidLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    /// Points fitted.
-    #[getter]
-    fn n_used(&self) -> usize {
-        self.inner.n_used
-    }
-    /// Points left out (below the minimum compute).
-    #[getter]
-    fn n_dropped(&self) -> usize {
-        self.inner.n_dropped
-    }
-    fn __repr__(&self) -> String {
+    "SigmoidFit",
+    PySigmoidLaw,
+    |self| {
         let l = &self.inner.law;
         format!(
             "SigmoidFit(R0={}, A={}, B={}, C_mid={}; {}, {} dropped)",
@@ -687,8 +727,18 @@ impl PySigmoidFit {
             report_line(&self.inner.report),
             self.inner.n_dropped
         )
+    },
+    /// Points fitted.
+    #[getter]
+    fn n_used(&self) -> usize {
+        self.inner.n_used
     }
-}
+    /// Points left out (below the minimum compute).
+    #[getter]
+    fn n_dropped(&self) -> usize {
+        self.inner.n_dropped
+    }
+);
 
 py_result!(
     /// A broken neural scaling law (Caballero et al. 2022):
@@ -768,38 +818,17 @@ impl PyBnsl {
     }
 }
 
-py_result!(
+py_fit!(
     /// A fitted broken power law: `law` and `report`.
     PyBnslFit,
     BnslFit,
-    "BnslFit"
+    "BnslFit",
+    PyBnsl,
+    |self| {
+        let law = PyBnsl::from(self.inner.law.clone()).__repr__();
+        format!("BnslFit({law}; {})", report_line(&self.inner.report))
+    }
 );
-
-#[pymethods]
-impl PyBnslFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyBnsl {
-        self.inner.law.clone().into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "BnslFit({}; {})",
-            PyBnsl::from(self.inner.law.clone()).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bootstrap
@@ -1147,16 +1176,12 @@ fn steps_or_all(schedule: &Schedule, steps: Option<&Bound<'_, PyAny>>) -> PyResu
     }
 }
 
-py_result!(
+py_schedule_law!(
     /// The multi-power law of loss against a learning-rate schedule (Luo et al. 2025):
     /// L(t) = L0 + A (S1(t) + S_W)^(-alpha) - LD(t).
     PyMultiPowerLaw,
     MultiPowerLaw,
-    "MultiPowerLaw"
-);
-
-#[pymethods]
-impl PyMultiPowerLaw {
+    "MultiPowerLaw",
     /// A law from [l0, a, alpha, b, c, beta, gamma] (c > 0, beta > 0).
     #[new]
     fn new(l0: f64, a: f64, alpha: f64, b: f64, c: f64, beta: f64, gamma: f64) -> PyResult<Self> {
@@ -1164,93 +1189,25 @@ impl PyMultiPowerLaw {
             .map(Self::from)
             .map_err(to_py)
     }
-    /// The parameters as a dict.
-    #[getter]
-    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (n, v) in MultiPowerLaw::PARAM_NAMES.iter().zip(self.inner.params()) {
-            d.set_item(n, v)?;
-        }
-        Ok(d)
-    }
-    /// The predicted loss at `steps` (default: every step) under `schedule` (numpy array).
-    #[pyo3(signature = (schedule, steps = None))]
-    fn predict<'py>(
-        &self,
-        py: Python<'py>,
-        schedule: PyRef<'py, PySchedule>,
-        steps: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let steps = steps_or_all(&schedule.inner, steps)?;
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
-        array(py, out)
-    }
-    /// The predicted loss after the schedule's last step.
-    fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.final_loss(s));
-        if out.is_finite() {
-            Ok(out)
-        } else {
-            Err(NumericalError::new_err(format!(
-                "the predicted final loss is {out}"
-            )))
-        }
-    }
-    fn __repr__(&self) -> String {
-        let p = self.inner.params();
-        let parts: Vec<String> = MultiPowerLaw::PARAM_NAMES
-            .iter()
-            .zip(p)
-            .map(|(n, v)| format!("{n}={}", g(v)))
-            .collect();
-        format!("MultiPowerLaw({})", parts.join(", "))
-    }
-}
+);
 
-py_result!(
+py_fit!(
     /// A fitted multi-power law: `law` and `report`.
     PyMultiPowerFit,
     MultiPowerFit,
-    "MultiPowerFit"
+    "MultiPowerFit",
+    PyMultiPowerLaw,
+    |self| {
+        let law = PyMultiPowerLaw::from(self.inner.law).__repr__();
+        format!("MultiPowerFit({law}; {})", report_line(&self.inner.report))
+    }
 );
 
-#[pymethods]
-impl PyMultiPowerFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyMultiPowerLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "MultiPowerFit({}; {})",
-            PyMultiPowerLaw::from(self.inner.law).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
-
-py_result!(
+py_schedule_law!(
     /// The annealing law (Tissue et al. 2024): L(t) = L0 + A S1(t)^(-alpha) - C S2(t).
     PyAnnealingLaw,
     AnnealingLaw,
-    "AnnealingLaw"
-);
-
-#[pymethods]
-impl PyAnnealingLaw {
+    "AnnealingLaw",
     /// A law from L0, A, alpha, C and the momentum decay lambda in [0, 1] (default 0.999).
     #[new]
     #[pyo3(signature = (l0, a, alpha, c, lambda_ = 0.999))]
@@ -1266,82 +1223,19 @@ impl PyAnnealingLaw {
         law.validate().map_err(to_py)?;
         Ok(law.into())
     }
-    /// The parameters as a dict.
-    #[getter]
-    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (n, v) in AnnealingLaw::PARAM_NAMES.iter().zip(self.inner.params()) {
-            d.set_item(n, v)?;
-        }
-        Ok(d)
-    }
-    /// The predicted loss at `steps` (default: every step) under `schedule` (numpy array).
-    #[pyo3(signature = (schedule, steps = None))]
-    fn predict<'py>(
-        &self,
-        py: Python<'py>,
-        schedule: PyRef<'py, PySchedule>,
-        steps: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let steps = steps_or_all(&schedule.inner, steps)?;
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
-        array(py, out)
-    }
-    /// The predicted loss after the schedule's last step.
-    fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.final_loss(s));
-        if out.is_finite() {
-            Ok(out)
-        } else {
-            Err(NumericalError::new_err(format!(
-                "the predicted final loss is {out}"
-            )))
-        }
-    }
-    fn __repr__(&self) -> String {
-        let parts: Vec<String> = AnnealingLaw::PARAM_NAMES
-            .iter()
-            .zip(self.inner.params())
-            .map(|(n, v)| format!("{n}={}", g(v)))
-            .collect();
-        format!("AnnealingLaw({})", parts.join(", "))
-    }
-}
+);
 
-py_result!(
+py_fit!(
     /// A fitted annealing law: `law` and `report`.
     PyAnnealingFit,
     AnnealingFit,
-    "AnnealingFit"
+    "AnnealingFit",
+    PyAnnealingLaw,
+    |self| {
+        let law = PyAnnealingLaw::from(self.inner.law).__repr__();
+        format!("AnnealingFit({law}; {})", report_line(&self.inner.report))
+    }
 );
-
-#[pymethods]
-impl PyAnnealingFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyAnnealingLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "AnnealingFit({}; {})",
-            PyAnnealingLaw::from(self.inner.law).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
 
 /// The serde form of [`scaling_laws::OptimizedSchedule`] (which has none of its own).
 #[derive(Clone, Serialize, Deserialize)]
