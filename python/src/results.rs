@@ -80,6 +80,61 @@ macro_rules! py_result {
     };
 }
 
+/// A [`py_result!`] class around a law of one variable: the getters of its `fields`,
+/// `predict` (and `__call__`) of the input `$x` (named `$xl` in errors), `inverse` of the
+/// output `$y` when given, and the law's own methods.
+macro_rules! py_xy_law {
+    (
+        $(#[$doc:meta])* $py:ident, $rust:ty, $name:literal,
+        fields { $($(#[$fdoc:meta])* $field:ident),* $(,)? }
+        predict($x:ident, $xl:literal, $pdoc:literal);
+        $(inverse($y:ident, $yl:literal, $idoc:literal);)?
+        own { $($own:tt)* }
+    ) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            $(
+                $(#[$fdoc])*
+                #[getter]
+                fn $field(&self) -> f64 {
+                    self.inner.$field
+                }
+            )*
+            #[doc = $pdoc]
+            fn predict<'py>(
+                &self,
+                py: Python<'py>,
+                $x: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let $x = floats($x, $xl)?;
+                let out = self.inner.predict_many(&$x.values);
+                shaped(py, &$x, out)
+            }
+            fn __call__<'py>(
+                &self,
+                py: Python<'py>,
+                $x: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                self.predict(py, $x)
+            }
+            $(
+                #[doc = $idoc]
+                fn inverse<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $y: &Bound<'py, PyAny>,
+                ) -> PyResult<Bound<'py, PyAny>> {
+                    let $y = floats($y, $yl)?;
+                    shaped(py, &$y, map1(&$y, |v| self.inner.inverse(v))?)
+                }
+            )?
+            $($own)*
+        }
+    };
+}
+
 /// A [`py_result!`] class around a law of loss against a learning-rate schedule, with the
 /// methods such laws share (`params`, `predict`, `final_loss`, `__repr__`) and the law's own
 /// constructor (`$own`).
@@ -585,54 +640,33 @@ impl PyChinchillaFit {
 // ---------------------------------------------------------------------------------------------
 // One-variable laws
 
-py_result!(
+py_xy_law!(
     /// y = E + A x^(-alpha), x > 0.
     PyPowerLaw,
     PowerLaw,
-    "PowerLaw"
+    "PowerLaw",
+    fields {
+        /// E, the floor.
+        e,
+        /// A, the scale.
+        a,
+        /// alpha, the exponent.
+        alpha,
+    }
+    predict(x, "x", "y at each x (scalar in, float out).");
+    inverse(y, "y", "The x at which the law reaches each y (y > E).");
+    own {
+        /// A law from E >= 0, A > 0 and a finite alpha.
+        #[new]
+        fn new(e: f64, a: f64, alpha: f64) -> PyResult<Self> {
+            PowerLaw::new(e, a, alpha).map(Self::from).map_err(to_py)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            format!("PowerLaw(E={}, A={}, alpha={})", g(l.e), g(l.a), g(l.alpha))
+        }
+    }
 );
-
-#[pymethods]
-impl PyPowerLaw {
-    /// A law from E >= 0, A > 0 and a finite alpha.
-    #[new]
-    fn new(e: f64, a: f64, alpha: f64) -> PyResult<Self> {
-        PowerLaw::new(e, a, alpha).map(Self::from).map_err(to_py)
-    }
-    /// E, the floor.
-    #[getter]
-    fn e(&self) -> f64 {
-        self.inner.e
-    }
-    /// A, the scale.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
-    }
-    /// alpha, the exponent.
-    #[getter]
-    fn alpha(&self) -> f64 {
-        self.inner.alpha
-    }
-    /// y at each x (scalar in, float out).
-    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = self.inner.predict_many(&x.values);
-        shaped(py, &x, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, x)
-    }
-    /// The x at which the law reaches each y (y > E).
-    fn inverse<'py>(&self, py: Python<'py>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let y = floats(y, "y")?;
-        shaped(py, &y, map1(&y, |v| self.inner.inverse(v))?)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        format!("PowerLaw(E={}, A={}, alpha={})", g(l.e), g(l.a), g(l.alpha))
-    }
-}
 
 py_fit!(
     /// A fitted power law: `law` and `report`.
@@ -647,68 +681,48 @@ py_fit!(
     }
 );
 
-py_result!(
+py_xy_law!(
     /// R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025), a bounded metric
     /// against compute C > 0.
     PySigmoidLaw,
     SigmoidLaw,
-    "SigmoidLaw"
+    "SigmoidLaw",
+    fields {
+        /// R0, the metric at zero compute.
+        r0,
+        /// A, the asymptote.
+        a,
+        /// B, the efficiency exponent.
+        b,
+        /// C_mid, the compute at half the gain.
+        c_mid,
+    }
+    predict(c, "compute", "The metric at each compute.");
+    inverse(
+        r,
+        "metric",
+        "The compute at which the law reaches each metric value (strictly between R0 and A)."
+    );
+    own {
+        /// A law from R0, A, B > 0, C_mid > 0.
+        #[new]
+        fn new(r0: f64, a: f64, b: f64, c_mid: f64) -> PyResult<Self> {
+            SigmoidLaw::new(r0, a, b, c_mid)
+                .map(Self::from)
+                .map_err(to_py)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            format!(
+                "SigmoidLaw(R0={}, A={}, B={}, C_mid={})",
+                g(l.r0),
+                g(l.a),
+                g(l.b),
+                g(l.c_mid)
+            )
+        }
+    }
 );
-
-#[pymethods]
-impl PySigmoidLaw {
-    /// A law from R0, A, B > 0, C_mid > 0.
-    #[new]
-    fn new(r0: f64, a: f64, b: f64, c_mid: f64) -> PyResult<Self> {
-        SigmoidLaw::new(r0, a, b, c_mid)
-            .map(Self::from)
-            .map_err(to_py)
-    }
-    /// R0, the metric at zero compute.
-    #[getter]
-    fn r0(&self) -> f64 {
-        self.inner.r0
-    }
-    /// A, the asymptote.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
-    }
-    /// B, the efficiency exponent.
-    #[getter]
-    fn b(&self) -> f64 {
-        self.inner.b
-    }
-    /// C_mid, the compute at half the gain.
-    #[getter]
-    fn c_mid(&self) -> f64 {
-        self.inner.c_mid
-    }
-    /// The metric at each compute.
-    fn predict<'py>(&self, py: Python<'py>, c: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let c = floats(c, "compute")?;
-        let y = self.inner.predict_many(&c.values);
-        shaped(py, &c, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, c: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, c)
-    }
-    /// The compute at which the law reaches each metric value (strictly between R0 and A).
-    fn inverse<'py>(&self, py: Python<'py>, r: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let r = floats(r, "metric")?;
-        shaped(py, &r, map1(&r, |v| self.inner.inverse(v))?)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        format!(
-            "SigmoidLaw(R0={}, A={}, B={}, C_mid={})",
-            g(l.r0),
-            g(l.a),
-            g(l.b),
-            g(l.c_mid)
-        )
-    }
-}
 
 py_fit!(
     /// A fitted sigmoid: `law`, `report`, `n_used` and `n_dropped` points.
@@ -740,83 +754,66 @@ py_fit!(
     }
 );
 
-py_result!(
+py_xy_law!(
     /// A broken neural scaling law (Caballero et al. 2022):
     /// y = a + b x^(-c0) prod_i (1 + (x / d_i)^(1 / f_i))^(-c_i f_i).
     PyBnsl,
     Bnsl,
-    "Bnsl"
-);
-
-#[pymethods]
-impl PyBnsl {
-    /// a, the limit as x grows.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
+    "Bnsl",
+    fields {
+        /// a, the limit as x grows.
+        a,
+        /// b, the coefficient of the power part.
+        b,
+        /// c0, the slope (negated) before the first break.
+        c0,
     }
-    /// b, the coefficient of the power part.
-    #[getter]
-    fn b(&self) -> f64 {
-        self.inner.b
-    }
-    /// c0, the slope (negated) before the first break.
-    #[getter]
-    fn c0(&self) -> f64 {
-        self.inner.c0
-    }
-    /// The breaks as dicts {"c", "d", "f"}: slope change, location, sharpness.
-    #[getter]
-    fn breaks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for br in &self.inner.breaks {
-            let d = PyDict::new(py);
-            d.set_item("c", br.c)?;
-            d.set_item("d", br.d)?;
-            d.set_item("f", br.f)?;
-            list.append(d)?;
+    predict(x, "x", "y at each x.");
+    own {
+        /// The breaks as dicts {"c", "d", "f"}: slope change, location, sharpness.
+        #[getter]
+        fn breaks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+            let list = PyList::empty(py);
+            for br in &self.inner.breaks {
+                let d = PyDict::new(py);
+                d.set_item("c", br.c)?;
+                d.set_item("d", br.d)?;
+                d.set_item("f", br.f)?;
+                list.append(d)?;
+            }
+            Ok(list)
         }
-        Ok(list)
+        /// The local log-log slope d log(y - a) / d log x at each x.
+        fn local_slope<'py>(
+            &self,
+            py: Python<'py>,
+            x: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let x = floats(x, "x")?;
+            let y = x
+                .values
+                .iter()
+                .map(|&v| self.inner.local_slope(v))
+                .collect();
+            shaped(py, &x, y)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            let breaks: Vec<String> = l
+                .breaks
+                .iter()
+                .map(|b| format!("(c={}, d={}, f={})", g(b.c), g(b.d), g(b.f)))
+                .collect();
+            format!(
+                "Bnsl(a={}, b={}, c0={}, breaks=[{}])",
+                g(l.a),
+                g(l.b),
+                g(l.c0),
+                breaks.join(", ")
+            )
+        }
     }
-    /// y at each x.
-    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = self.inner.predict_many(&x.values);
-        shaped(py, &x, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, x)
-    }
-    /// The local log-log slope d log(y - a) / d log x at each x.
-    fn local_slope<'py>(
-        &self,
-        py: Python<'py>,
-        x: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = x
-            .values
-            .iter()
-            .map(|&v| self.inner.local_slope(v))
-            .collect();
-        shaped(py, &x, y)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        let breaks: Vec<String> = l
-            .breaks
-            .iter()
-            .map(|b| format!("(c={}, d={}, f={})", g(b.c), g(b.d), g(b.f)))
-            .collect();
-        format!(
-            "Bnsl(a={}, b={}, c0={}, breaks=[{}])",
-            g(l.a),
-            g(l.b),
-            g(l.c0),
-            breaks.join(", ")
-        )
-    }
-}
+);
 
 py_fit!(
     /// A fitted broken power law: `law` and `report`.
