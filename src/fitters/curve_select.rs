@@ -267,13 +267,7 @@ impl HeldOutSummary {
     /// # Errors
     /// [`Error::TooFewPoints`] for no scores.
     pub fn from_scores(scores: &[GoodnessOfFit]) -> Result<Self> {
-        if scores.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "held-out curves to average".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        crate::error::check::non_empty("held-out curves to average", scores.len())?;
         let n = scores.len() as f64;
         let mean = |f: fn(&GoodnessOfFit) -> f64| scores.iter().map(f).sum::<f64>() / n;
         Ok(HeldOutSummary {

@@ -397,6 +397,22 @@ pub enum Lambda {
     Fitted,
 }
 
+impl Lambda {
+    /// A fixed `lambda` must lie in `[0, 1]` ([`Error::InvalidOption`]).
+    pub(crate) fn validate(self) -> Result<()> {
+        if let Lambda::Fixed(l) = self
+            && !(0.0..=1.0).contains(&l)
+        {
+            return Err(Error::InvalidOption {
+                name: "lambda".to_string(),
+                value: l.to_string(),
+                reason: "must be in [0, 1]".to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Lambda {
     /// `Fixed(DEFAULT_LAMBDA)`, as the paper fits.
     fn default() -> Self {
@@ -445,22 +461,8 @@ impl AnnealingModel {
     /// assert!(AnnealingModel::new(&[], Lambda::Fitted).is_err());
     /// ```
     pub fn new(curves: &[LossCurve], lambda: Lambda) -> Result<AnnealingModel> {
-        if curves.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "loss curves for an annealing model".to_string(),
-                needed: 1,
-                found: 0,
-            });
-        }
-        if let Lambda::Fixed(l) = lambda
-            && !(0.0..=1.0).contains(&l)
-        {
-            return Err(Error::InvalidOption {
-                name: "lambda".to_string(),
-                value: l.to_string(),
-                reason: "must be in [0, 1]".to_string(),
-            });
-        }
+        check::non_empty("loss curves for an annealing model", curves.len())?;
+        lambda.validate()?;
         Ok(AnnealingModel {
             curves: curves.to_vec(),
             lambda,
