@@ -34,9 +34,12 @@ fn rel(a: f64, b: f64) -> f64 {
 
 /// `fit_power_law` centres log x (`A x^-alpha = Ac exp(-alpha (log x - m))`, `m` the mean log
 /// x) and bounds `E > 0`, `A > 0`. Written the same way, with the same starts, bounds and
-/// objective, a user law runs the same minimisation step for step (observed: bit-identical).
+/// objective, a user law reaches the same certified optimum by the generic engine that the
+/// power-law fitter reaches by its own (variable-projection) path: the same objective to 1e-12
+/// and parameters to 1e-8 (observed 1.5e-10 at most: the certificate's tolerance, not a step
+/// for step copy).
 #[test]
-fn centred_user_law_reproduces_the_power_law_fitter_exactly() {
+fn centred_user_law_reaches_the_power_law_fitters_optimum() {
     for seed in [1, 2, 3] {
         let (x, y) = noisy(seed);
         let m = x.iter().map(|v| v.ln()).sum::<f64>() / x.len() as f64;
@@ -79,13 +82,13 @@ fn centred_user_law_reproduces_the_power_law_fitter_exactly() {
             rel(fit.get("alpha").unwrap(), builtin.law.alpha)
         );
         assert!(
-            rel(fit.get("E").unwrap(), builtin.law.e) < 1e-12,
+            rel(fit.get("E").unwrap(), builtin.law.e) < 1e-8,
             "seed {seed}"
         );
-        assert!(rel(fit.get("alpha").unwrap(), builtin.law.alpha) < 1e-12);
-        assert!(rel(a, builtin.law.a) < 1e-12);
+        assert!(rel(fit.get("alpha").unwrap(), builtin.law.alpha) < 1e-8);
+        assert!(rel(a, builtin.law.a) < 1e-8);
         assert!(rel(fit.report.objective, builtin.report.objective) < 1e-12);
-        assert_eq!(fit.report.best_start, builtin.report.best_start);
+        assert_eq!(builtin.report.status, Status::Converged);
     }
 }
 
