@@ -103,3 +103,46 @@ fn flops_consistency_check_with_any_tolerance_does_not_panic() {
         }
     }
 }
+
+/// A `Belief` read from JSON whose covariance is not 5 x 5 (it deserialises with public
+/// fields, bypassing `Belief::with_covariance`): design scoring and planning give a typed error
+/// naming the covariance; before, drawing the truths indexed past the draws and panicked
+/// (src/design/mod.rs:247).
+#[test]
+fn deserialised_beliefs_with_a_wrong_size_covariance_do_not_panic() {
+    use scaling_laws::design::{Belief, DesignScorer, Planner, RunBudget, Target};
+    let law = ChinchillaLaw::hoffmann_2022_unrounded();
+    let cov3 = r#"{"params":[1.0,2.0,3.0],"matrix":[[1e-4,0.0,0.0],[0.0,1e-4,0.0],[0.0,0.0,1e-4]],
+        "std_errors":[0.01,0.01,0.01],"correlation":[],"condition_number":1.0,"kind":"Sandwich"}"#;
+    let ragged = r#"{"params":[1.0,2.0,3.0,0.3,0.3],"matrix":[[1e-4],[0.0,1e-4]],
+        "std_errors":[],"correlation":[],"condition_number":1.0,"kind":"Sandwich"}"#;
+    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 3, 4).unwrap();
+    let runs = simulate(&law, &design, Noise::LogNormal { sigma: 0.01 }, 3).unwrap();
+    let points: Vec<(f64, f64)> = runs.iter().map(|r| (r.params(), r.tokens())).collect();
+    let target = [Target::OptimalParams { flops: 1e24 }];
+    for cov in [cov3, ragged] {
+        let json = format!(
+            r#"{{"law":{},"covariance":{cov}}}"#,
+            serde_json::to_string(&law).unwrap()
+        );
+        let belief: Belief = serde_json::from_str(&json).unwrap();
+        let s = DesignScorer::new(Noise::LogNormal { sigma: 0.01 })
+            .truths(3)
+            .replicates(2);
+        let bad = |r: Result<String, Error>| match r {
+            Err(Error::InvalidOption { name, .. }) => assert_eq!(name, "covariance"),
+            other => panic!("{other:?}"),
+        };
+        bad(s
+            .fisher(&belief, &points, &target)
+            .map(|v| format!("{v:?}")));
+        bad(s
+            .monte_carlo(&belief, &points, &target)
+            .map(|v| format!("{v:?}")));
+        let budget = RunBudget::new(1e22, 2, 1e10).unwrap();
+        let p = Planner::new(s).candidates(4.0, 3, 2);
+        bad(p
+            .suggest(&belief, &points, target[0], &budget)
+            .map(|v| format!("{v:?}")));
+    }
+}
