@@ -146,3 +146,23 @@ fn deserialised_beliefs_with_a_wrong_size_covariance_do_not_panic() {
             .map(|v| format!("{v:?}")));
     }
 }
+
+/// A `CustomFit` read from JSON with more names than parameters: `get` returned
+/// `params[j]` past the end (panic); now `None`. Its `Fitted` methods do not panic either.
+#[test]
+fn deserialised_custom_fit_with_more_names_than_params_does_not_panic() {
+    use scaling_laws::{CustomFit, CustomLaw};
+    let law = CustomLaw::new(&["a", "b"], |p, x| p[0] + p[1] * x).start(vec![1.0, 1.0]);
+    let fit = law.fit(&[1.0, 2.0, 3.0], &[3.0, 5.0, 7.0]).unwrap();
+    assert!((fit.get("b").unwrap() - 2.0).abs() < 1e-9);
+    let mut v = serde_json::to_value(&fit).unwrap();
+    v["names"] = serde_json::json!(["a", "b", "c"]);
+    v["params"] = serde_json::json!([1.0]);
+    let bad: CustomFit = serde_json::from_value(v).unwrap();
+    assert_eq!(bad.get("a"), Some(1.0));
+    assert_eq!(bad.get("b"), None);
+    assert_eq!(bad.get("c"), None);
+    let _ = bad.parameters();
+    let _ = bad.summary().to_string();
+    let _ = bad.warnings();
+}
