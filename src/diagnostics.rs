@@ -288,13 +288,7 @@ impl Backtest {
             observed.len(),
             predicted.len(),
         )?;
-        if split.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "held-out points".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("held-out points", split.len())?;
         check::all_finite("split", split)?;
         check::all_positive("observed", observed)?;
         check::all_finite("prediction", predicted)?;

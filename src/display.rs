@@ -121,6 +121,34 @@ fn signed(x: f64, d: usize) -> String {
     }
 }
 
+/// Writes `template` with its placeholders filled by `values` in order: `{}` with the next
+/// value at the formatter's precision (significant digits, [`DEFAULT_DIGITS`] without one),
+/// `{+}` with it as a signed term (`+ x` / `- x`), `{k}` with it at `k` significant digits.
+/// Every law, allocation and interval prints through it.
+fn formula(f: &mut fmt::Formatter<'_>, template: &str, values: &[f64]) -> fmt::Result {
+    let d = digits(f);
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}').unwrap_or(rest.len() - open);
+        f.write_str(&rest[..open])?;
+        let v = *values.next().unwrap_or(&f64::NAN);
+        let spec = rest.get(open + 1..close).unwrap_or("");
+        let text = match spec {
+            "" => sig(v, d),
+            "+" => signed(v, d),
+            k => sig(v, k.parse().unwrap_or(d)),
+        };
+        f.write_str(&text)?;
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    debug_assert!(
+        values.next().is_none(),
+        "more values than placeholders in {template}"
+    );
+    f.write_str(rest)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Laws
 // ---------------------------------------------------------------------------------------------
@@ -134,15 +162,11 @@ fn signed(x: f64, d: usize) -> String {
 /// ```
 impl fmt::Display for ChinchillaLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
+        let (e, a, alpha, b, beta) = (self.e, self.a, self.alpha, self.b, self.beta);
+        formula(
             f,
-            "L(N, D) = {} {} / N^{} {} / D^{}",
-            sig(self.e, d),
-            signed(self.a, d),
-            sig(self.alpha, d),
-            signed(self.b, d),
-            sig(self.beta, d)
+            "L(N, D) = {} {+} / N^{} {+} / D^{}",
+            &[e, a, alpha, b, beta],
         )
     }
 }
@@ -155,14 +179,7 @@ impl fmt::Display for ChinchillaLaw {
 /// ```
 impl fmt::Display for PowerLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "y = {} {} x^-{}",
-            sig(self.e, d),
-            signed(self.a, d),
-            sig(self.alpha, d)
-        )
+        formula(f, "y = {} {+} x^-{}", &[self.e, self.a, self.alpha])
     }
 }
 
@@ -174,13 +191,11 @@ impl fmt::Display for PowerLaw {
 /// ```
 impl fmt::Display for SigmoidLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        let (r0, a) = (sig(self.r0, d), sig(self.a, d));
-        write!(
+        let (r0, a, b, c_mid) = (self.r0, self.a, self.b, self.c_mid);
+        formula(
             f,
-            "R(C) = {r0} + ({a} - {r0}) / (1 + ({} / C)^{})",
-            sig(self.c_mid, d),
-            sig(self.b, d)
+            "R(C) = {} + ({} - {}) / (1 + ({} / C)^{})",
+            &[r0, a, r0, c_mid, b],
         )
     }
 }
@@ -195,22 +210,13 @@ impl fmt::Display for SigmoidLaw {
 /// ```
 impl fmt::Display for Bnsl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "y = {} {} x^-{}",
-            sig(self.a, d),
-            signed(self.b, d),
-            sig(self.c0, d)
-        )?;
+        formula(f, "y = {} {+} x^-{}", &[self.a, self.b, self.c0])?;
         for br in &self.breaks {
-            write!(
+            let (c, d, sharp) = (br.c, br.d, br.f);
+            formula(
                 f,
                 " (1 + (x / {})^(1 / {}))^-({} * {})",
-                sig(br.d, d),
-                sig(br.f, d),
-                sig(br.c, d),
-                sig(br.f, d)
+                &[d, sharp, c, sharp],
             )?;
         }
         Ok(())
@@ -230,18 +236,12 @@ impl fmt::Display for Bnsl {
 /// ```
 impl fmt::Display for MultiPowerLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
+        let [l0, a, alpha, b, c, beta, gamma] = self.params();
+        formula(
             f,
-            "L(t) = {} {} (S1(t) + S_W)^-{} - LD(t), LD(t) = {} sum_k (eta_k-1 - eta_k) \
+            "L(t) = {} {+} (S1(t) + S_W)^-{} - LD(t), LD(t) = {} sum_k (eta_k-1 - eta_k) \
              (1 - ({} eta_k^-{} S_k(t) + 1)^-{})",
-            sig(self.l0, d),
-            signed(self.a, d),
-            sig(self.alpha, d),
-            sig(self.b, d),
-            sig(self.c, d),
-            sig(self.gamma, d),
-            sig(self.beta, d)
+            &[l0, a, alpha, b, c, gamma, beta],
         )
     }
 }
@@ -262,16 +262,9 @@ impl fmt::Display for MultiPowerLaw {
 /// ```
 impl fmt::Display for AnnealingLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "L(t) = {} {} S1(t)^-{} {} S2(t), lambda = {}",
-            sig(self.l0, d),
-            signed(self.a, d),
-            sig(self.alpha, d),
-            signed(-self.c, d),
-            sig(self.lambda, d)
-        )
+        let [l0, a, alpha, c, lambda] = self.params();
+        let template = "L(t) = {} {+} S1(t)^-{} {+} S2(t), lambda = {}";
+        formula(f, template, &[l0, a, alpha, -c, lambda])
     }
 }
 
@@ -288,18 +281,9 @@ impl fmt::Display for AnnealingLaw {
 /// ```
 impl fmt::Display for SizedAnnealingLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "L(N, t) = {} {} / N^{} {} S1(t)^-{} {} S2(t), lambda = {}",
-            sig(self.l0, d),
-            signed(self.b, d),
-            sig(self.beta, d),
-            signed(self.a, d),
-            sig(self.alpha, d),
-            signed(-self.c, d),
-            sig(self.lambda, d)
-        )
+        let [l0, a, alpha, b, beta, c, lambda] = self.params();
+        let template = "L(N, t) = {} {+} / N^{} {+} S1(t)^-{} {+} S2(t), lambda = {}";
+        formula(f, template, &[l0, b, beta, a, alpha, -c, lambda])
     }
 }
 
@@ -326,44 +310,27 @@ impl fmt::Display for CustomFit {
 /// ```
 impl fmt::Display for Allocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "N = {} parameters, D = {} tokens ({} tokens per parameter), loss {}",
-            sig(self.params, d),
-            sig(self.tokens, d),
-            sig(self.tokens / self.params, d),
-            sig(self.loss, d)
-        )
+        let (n, d) = (self.params, self.tokens);
+        formula(f, ALLOCATION, &[n, d, d / n, self.loss])
     }
 }
+
+/// How an allocation prints: `N`, `D`, `D / N` and the loss.
+const ALLOCATION: &str = "N = {} parameters, D = {} tokens ({} tokens per parameter), loss {}";
 
 /// Like [`Allocation`], with the cost.
 impl fmt::Display for CostOptimum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "N = {} parameters, D = {} tokens ({} tokens per parameter), loss {}, cost {}",
-            sig(self.params, d),
-            sig(self.tokens, d),
-            sig(self.tokens / self.params, d),
-            sig(self.loss, d),
-            sig(self.cost, d)
-        )
+        let (n, d) = (self.params, self.tokens);
+        formula(f, ALLOCATION, &[n, d, d / n, self.loss])?;
+        formula(f, ", cost {}", &[self.cost])
     }
 }
 
 /// `k C^e`.
 impl fmt::Display for AllocationLaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "{} C^{}",
-            sig(self.coefficient, d),
-            sig(self.exponent, d)
-        )
+        formula(f, "{} C^{}", &[self.coefficient, self.exponent])
     }
 }
 
@@ -373,30 +340,21 @@ impl fmt::Display for AllocationFit {
         let d = digits(f);
         write!(
             f,
-            "N_opt = {}, D_opt = {} (from {} points)",
-            sig_law(&self.params, d),
-            sig_law(&self.tokens, d),
-            self.n_points
+            "N_opt = {:.*}, D_opt = {:.*} (from {} points)",
+            d, self.params, d, self.tokens, self.n_points
         )?;
         if let Some(iv) = &self.intervals {
-            write!(
+            write!(f, "; {}% intervals: ", pct(iv.level))?;
+            let (a, b) = (iv.a, iv.b);
+            formula(
                 f,
-                "; {}% intervals: a in [{}, {}], b in [{}, {}] ({} resamples, {} failed)",
-                pct(iv.level),
-                sig(iv.a.lower, d),
-                sig(iv.a.upper, d),
-                sig(iv.b.lower, d),
-                sig(iv.b.upper, d),
-                iv.resamples,
-                iv.failed
+                "a in [{}, {}], b in [{}, {}]",
+                &[a.lower, a.upper, b.lower, b.upper],
             )?;
+            write!(f, " ({} resamples, {} failed)", iv.resamples, iv.failed)?;
         }
         Ok(())
     }
-}
-
-fn sig_law(l: &AllocationLaw, d: usize) -> String {
-    format!("{} C^{}", sig(l.coefficient, d), sig(l.exponent, d))
 }
 
 /// `estimate [lower, upper] (95%)`.
@@ -408,15 +366,9 @@ fn sig_law(l: &AllocationLaw, d: usize) -> String {
 /// ```
 impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = digits(f);
-        write!(
-            f,
-            "{} [{}, {}] ({}%)",
-            sig(self.estimate, d),
-            sig(self.lower, d),
-            sig(self.upper, d),
-            pct(self.level)
-        )
+        let (e, lo, hi) = (self.estimate, self.lower, self.upper);
+        formula(f, "{} [{}, {}] ", &[e, lo, hi])?;
+        write!(f, "({}%)", pct(self.level))
     }
 }
 

@@ -213,6 +213,18 @@ pub(crate) mod check {
         Ok(())
     }
 
+    /// There must be at least one of `what` (`len` of them); [`Error::TooFewPoints`] names it.
+    pub fn non_empty(what: &str, len: usize) -> Result<()> {
+        if len == 0 {
+            return Err(Error::TooFewPoints {
+                what: what.to_string(),
+                needed: 1,
+                found: 0,
+            });
+        }
+        Ok(())
+    }
+
     /// Two lengths must match.
     pub fn same_len(what: &str, left: usize, right: usize) -> Result<()> {
         if left == right {

@@ -331,10 +331,18 @@ pub trait Fitted {
     }
 }
 
-/// The [`Fitted`] accessors of a fit that stores its `law`, `report` and `source` as fields,
-/// and, with `one_variable`, the prediction of a law in one input.
+/// The [`Fitted`] items of a fit that stores its `law`, `report` and `source` as fields: the
+/// law, what it predicts from (`$input => $prediction`), the summary's title `$model`, the
+/// accessors and the law's [`Params`]; with `one_variable`, the prediction of a law in one
+/// input.
 macro_rules! stored_fit {
-    ($law:ty) => {
+    ($law:ty, $input:ty => $prediction:ty, $model:expr) => {
+        type Law = $law;
+        type Input = $input;
+        type Prediction = $prediction;
+        fn model(&self) -> &'static str {
+            $model
+        }
         fn law(&self) -> &$law {
             &self.law
         }
@@ -344,13 +352,76 @@ macro_rules! stored_fit {
         fn has_data(&self) -> bool {
             self.source.is_some()
         }
+        fn parameters(&self) -> Vec<Parameter> {
+            named(&self.law)
+        }
     };
-    ($law:ty, one_variable) => {
-        stored_fit!($law);
+    ($law:ty, one_variable, $model:expr) => {
+        stored_fit!($law, f64 => f64, $model);
         fn predict(&self, x: &f64) -> f64 {
             self.law.predict(*x)
         }
     };
+}
+
+/// A law's parameters in the order of [`Fitted::parameters`], [`Fitted::covariance`] and
+/// [`Fitted::bootstrap`].
+pub(crate) trait Params {
+    /// The names, as in the law's formula.
+    fn names(&self) -> Vec<String>;
+    /// The values, in the order of the names.
+    fn values(&self) -> Vec<f64>;
+}
+
+/// [`Params`] of a law with a fixed list of names.
+macro_rules! params {
+    ($($law:ty: [$($name:literal),*] = |$l:ident| $values:expr;)*) => {$(
+        impl Params for $law {
+            fn names(&self) -> Vec<String> {
+                vec![$($name.to_string()),*]
+            }
+            fn values(&self) -> Vec<f64> {
+                let $l = self;
+                $values.to_vec()
+            }
+        }
+    )*};
+}
+
+params! {
+    ChinchillaLaw: ["E", "A", "B", "alpha", "beta"] = |l| [l.e, l.a, l.b, l.alpha, l.beta];
+    PowerLaw: ["E", "A", "alpha"] = |l| [l.e, l.a, l.alpha];
+    SigmoidLaw: ["R0", "A", "B", "C_mid"] = |l| [l.r0, l.a, l.b, l.c_mid];
+    MultiPowerLaw: ["L0", "A", "alpha", "B", "C", "beta", "gamma"] = |l| l.params();
+    AnnealingLaw: ["L0", "A", "alpha", "C", "lambda"] = |l| l.params();
+    SizedAnnealingLaw: ["l0", "a", "alpha", "b", "beta", "c", "lambda"] = |l| l.params();
+}
+
+/// `a, b, c0`, then `c_i, d_i, f_i` of each break `i = 1..`.
+impl Params for Bnsl {
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
+        for i in 1..=self.breaks.len() {
+            names.extend(["c", "d", "f"].map(|n| format!("{n}{i}")));
+        }
+        names
+    }
+    fn values(&self) -> Vec<f64> {
+        let mut v = vec![self.a, self.b, self.c0];
+        for br in &self.breaks {
+            v.extend([br.c, br.d, br.f]);
+        }
+        v
+    }
+}
+
+/// The [`Parameter`]s of a law.
+fn named<L: Params>(law: &L) -> Vec<Parameter> {
+    law.names()
+        .iter()
+        .zip(law.values())
+        .map(|(n, v)| Parameter::new(n, v))
+        .collect()
 }
 
 /// Inherent copies of the [`Fitted`] methods, so no trait import is needed.
@@ -485,12 +556,17 @@ fn conditioning(cov: Result<Covariance>) -> Option<Warning> {
         .and_then(|c| crate::diagnostics::check_conditioning(&c, 1e8))
 }
 
-/// Standard errors from `cov` for the parameters `from..` of a summary whose first `from`
-/// parameters are held (for example a fixed floor).
-fn fill_std_errors(s: &mut Summary, cov: &Covariance, from: usize) {
-    for (p, se) in s.params.iter_mut().skip(from).zip(&cov.std_errors) {
+/// Marks the parameter `held` of a summary as held (its name followed by ` (label)`, no
+/// standard error) and, given the covariance `cov` of the other parameters (in order), fills
+/// in their standard errors.
+fn hold(s: &mut Summary, held: usize, label: &str, cov: Option<&Covariance>) {
+    s.params[held].name = format!("{} ({label})", s.params[held].name);
+    let Some(cov) = cov else { return };
+    let free = s.params.iter_mut().enumerate().filter(|(i, _)| *i != held);
+    for ((_, p), se) in free.zip(&cov.std_errors) {
         p.std_error = Some(*se);
     }
+    s.params[held].std_error = None;
     s.std_errors_from = Some(cov.kind);
     s.condition_number = Some(cov.condition_number);
     s.notes.retain(|n| !n.starts_with("no standard errors"));
@@ -517,29 +593,12 @@ impl ChinchillaFit {
 /// ([`ChinchillaFitter::bootstrap_with`]). For intervals on compute-optimal allocations use
 /// [`ChinchillaFitter::bootstrap`].
 impl Fitted for ChinchillaFit {
-    type Law = ChinchillaLaw;
-    /// `(N, D)`: parameters and tokens.
-    type Input = (f64, f64);
-    /// The loss.
-    type Prediction = f64;
-
-    fn model(&self) -> &'static str {
+    stored_fit!(
+        ChinchillaLaw,
+        (f64, f64) => f64,
         "Chinchilla law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022)"
-    }
-    stored_fit!(ChinchillaLaw);
-    fn parameters(&self) -> Vec<Parameter> {
-        let l = &self.law;
-        [
-            ("E", l.e),
-            ("A", l.a),
-            ("B", l.b),
-            ("alpha", l.alpha),
-            ("beta", l.beta),
-        ]
-        .iter()
-        .map(|&(n, v)| Parameter::new(n, v))
-        .collect()
-    }
+    );
+    /// The loss at `(N, D)`: parameters and tokens.
     fn predict(&self, &(n, d): &(f64, f64)) -> f64 {
         self.law.loss(n, d)
     }
@@ -567,16 +626,11 @@ impl Fitted for ChinchillaFit {
         progress: Option<&Progress>,
     ) -> Result<Bootstrap> {
         let (runs, fitter) = self.source.get("a bootstrap")?;
-        let names = ["E", "A", "B", "alpha", "beta"];
+        let names = self.law.names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         // Warm-start every resample at this fit's law (not a refit of the full data).
         let fitter = fitter.clone().starts(Starts::Custom(vec![self.law]));
-        fitter.bootstrap_with(
-            runs,
-            options,
-            &names,
-            |l| vec![l.e, l.a, l.b, l.alpha, l.beta],
-            progress,
-        )
+        fitter.bootstrap_with(runs, options, &names, Params::values, progress)
     }
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
@@ -599,58 +653,116 @@ impl Fitted for ChinchillaFit {
 pub(crate) type Xy = (Vec<f64>, Vec<f64>);
 
 /// The refitting [`Fitted`] methods of a one-variable fit on `(x, y)`: the backtest splitting
-/// on `x` and the bootstrap over points, both refitting with `$refit(xy, fitter, indices)`;
-/// `$values` gives a law's values in [`Fitted::parameters`] order.
+/// on `x` and the bootstrap over points, both refitting with [`xy_refit`].
 macro_rules! xy_fit_methods {
-    ($law:ty, $refit:ident, $values:expr) => {
+    (all_points) => {
+        xy_fit_methods!();
+        fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
+            let ((x, y), _) = self.source.get("goodness of fit")?;
+            GoodnessOfFit::new(y, &self.law.predict_many(x))
+        }
+    };
+    () => {
         fn backtest(&self, threshold: f64) -> Result<Backtest> {
-            let (xy, fitter) = self.source.get("a backtest")?;
-            xy_backtest(
-                xy,
-                threshold,
-                |i| Ok($refit(xy, fitter, i)?.0),
-                <$law>::predict,
-            )
+            let ((x, y), fitter) = self.source.get("a backtest")?;
+            backtest(x, y, threshold, |train, test| {
+                let (law, _) = xy_refit((x, y), fitter, train)?;
+                Ok(test.iter().map(|&i| law.predict(x[i])).collect())
+            })
         }
         fn bootstrap(
             &self,
             options: &BootstrapOptions,
             progress: Option<&Progress>,
         ) -> Result<Bootstrap> {
-            let (xy, fitter) = self.source.get("a bootstrap")?;
+            let ((x, y), fitter) = self.source.get("a bootstrap")?;
             bootstrap_parameters(
-                xy.0.len(),
+                x.len(),
                 &self.parameters(),
                 options,
                 progress,
-                |idx| $refit(xy, fitter, idx),
-                $values,
+                |idx| xy_refit((x, y), fitter, idx),
+                Params::values,
             )
         }
     };
 }
 
+/// A fitter's backtest on `(x, y)` that also returns the fit on the training points (those with
+/// `x <= threshold`): `fit` on them (with their `weights`, if any), `predict` the others.
+/// `which` names the training points in errors (for example `"up to the cut"`).
+///
+/// # Errors
+/// [`Error::Degenerate`] when every weight of the training points is 0; those of `fit` and
+/// of [`crate::diagnostics::backtest`].
+pub(crate) fn backtest_keeping_fit<F>(
+    (x, y): (&[f64], &[f64]),
+    weights: Option<&[f64]>,
+    threshold: f64,
+    which: &str,
+    fit: impl FnOnce(&[f64], &[f64], Option<&[f64]>) -> Result<F>,
+    predict: impl Fn(&F, &[f64]) -> Vec<f64>,
+) -> Result<(F, Backtest)> {
+    let mut fitted = None;
+    let bt = backtest(x, y, threshold, |train, test| {
+        let tw = weights.map(|w| pick(w, train));
+        if tw.as_ref().is_some_and(|w| w.iter().all(|&v| v == 0.0)) {
+            return Err(Error::Degenerate(format!(
+                "all weights of the points {which} are zero"
+            )));
+        }
+        let f = fit(&pick(x, train), &pick(y, train), tw.as_deref())?;
+        let predicted = predict(&f, &pick(x, test));
+        fitted = Some(f);
+        Ok(predicted)
+    })?;
+    let f = fitted.ok_or_else(|| Error::Degenerate(format!("no fit on the points {which}")))?;
+    Ok((f, bt))
+}
+
+/// A one-variable fitter, refitted on subsets of its points by the backtest and the bootstrap.
+pub(crate) trait XyFitter: Clone {
+    /// The law it fits.
+    type Law: Params;
+    /// Its per-point weights, if any (they follow the points into a refit).
+    fn weights_mut(&mut self) -> &mut Option<Vec<f64>>;
+    /// The fitted law and report on `(x, y)`.
+    fn fit_xy(&self, x: &[f64], y: &[f64]) -> Result<(Self::Law, FitReport)>;
+}
+
+/// [`XyFitter`] of the one-variable fitters.
+macro_rules! xy_fitter {
+    ($($fitter:ty => $law:ty),*) => {$(
+        impl XyFitter for $fitter {
+            type Law = $law;
+            fn weights_mut(&mut self) -> &mut Option<Vec<f64>> {
+                &mut self.weights
+            }
+            fn fit_xy(&self, x: &[f64], y: &[f64]) -> Result<($law, FitReport)> {
+                self.fit(x, y).map(|f| (f.law, f.report))
+            }
+        }
+    )*};
+}
+xy_fitter!(PowerLawFitter => PowerLaw, SigmoidFitter => SigmoidLaw, BnslFitter => Bnsl);
+
+/// Refits `fitter` on the points `idx` of `(x, y)`, its weights (if any) restricted to them.
+fn xy_refit<F: XyFitter>(
+    (x, y): (&[f64], &[f64]),
+    fitter: &F,
+    idx: &[usize],
+) -> Result<(F::Law, FitReport)> {
+    let mut f = fitter.clone();
+    if let Some(w) = f.weights_mut() {
+        *w = pick(w, idx);
+    }
+    f.fit_xy(&pick(x, idx), &pick(y, idx))
+}
+
 /// The power-law fit: data are `(x, y)`; the backtest splits on `x`. With a fixed floor the
 /// covariance is of `[A, alpha]` only (`E` has no error).
 impl Fitted for PowerLawFit {
-    type Law = PowerLaw;
-    /// `x`.
-    type Input = f64;
-    /// `y`.
-    type Prediction = f64;
-
-    fn model(&self) -> &'static str {
-        "power law y = E + A x^-alpha"
-    }
-    stored_fit!(PowerLaw, one_variable);
-    fn parameters(&self) -> Vec<Parameter> {
-        let l = &self.law;
-        vec![
-            Parameter::new("E", l.e),
-            Parameter::new("A", l.a),
-            Parameter::new("alpha", l.alpha),
-        ]
-    }
+    stored_fit!(PowerLaw, one_variable, "power law y = E + A x^-alpha");
     fn warnings(&self) -> Vec<Warning> {
         let levels = |((x, _), _): (&Xy, _)| check_levels("x", x, 4).into_iter().collect();
         fit_warnings(self, &self.warnings, self.source.get("").ok().map(levels))
@@ -659,62 +771,17 @@ impl Fitted for PowerLawFit {
         let ((x, y), fitter) = self.source.get("a covariance")?;
         fitter.covariance(self, x, y, kind)
     }
-    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
-        let ((x, y), _) = self.source.get("goodness of fit")?;
-        GoodnessOfFit::new(y, &self.law.predict_many(x))
-    }
-    xy_fit_methods!(PowerLaw, power_refit, |l: &PowerLaw| vec![
-        l.e, l.a, l.alpha
-    ]);
+    xy_fit_methods!(all_points);
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         if let Ok(c) = self.covariance(CovarianceKind::Sandwich)
             && c.std_errors.len() == 2
         {
             // Fixed floor: standard errors of A and alpha only.
-            s.params[0].name = "E (fixed)".into();
-            fill_std_errors(&mut s, &c, 1);
+            hold(&mut s, 0, "fixed", Some(&c));
         }
         s
     }
-}
-
-/// `fitter` with its per-point `weights` (if any) restricted to the points `idx`, set by
-/// `with` (weights follow the points into a refit).
-fn subset<F: Clone>(
-    fitter: &F,
-    weights: &Option<Vec<f64>>,
-    idx: &[usize],
-    with: impl FnOnce(F, Vec<f64>) -> F,
-) -> F {
-    match weights {
-        Some(w) => with(fitter.clone(), pick(w, idx)),
-        None => fitter.clone(),
-    }
-}
-
-/// The backtest of a one-variable fit: `refit` on the training indices, `predict` the rest.
-fn xy_backtest<L>(
-    (x, y): &Xy,
-    threshold: f64,
-    refit: impl FnOnce(&[usize]) -> Result<L>,
-    predict: impl Fn(&L, f64) -> f64,
-) -> Result<Backtest> {
-    backtest(x, y, threshold, |train, test| {
-        let law = refit(train)?;
-        Ok(test.iter().map(|&i| predict(&law, x[i])).collect())
-    })
-}
-
-/// Refits the power law on the points `idx`.
-fn power_refit(
-    (x, y): &Xy,
-    fitter: &PowerLawFitter,
-    idx: &[usize],
-) -> Result<(PowerLaw, FitReport)> {
-    subset(fitter, &fitter.weights, idx, PowerLawFitter::weights)
-        .fit(&pick(x, idx), &pick(y, idx))
-        .map(|f| (f.law, f.report))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,24 +836,7 @@ impl Model for SigmoidModel<'_> {
     }
 }
 
-/// Refits the sigmoid on the points `idx`.
-fn sigmoid_refit(
-    (c, m): &Xy,
-    fitter: &SigmoidFitter,
-    idx: &[usize],
-) -> Result<(SigmoidLaw, FitReport)> {
-    subset(fitter, &fitter.weights, idx, SigmoidFitter::weights)
-        .fit(&pick(c, idx), &pick(m, idx))
-        .map(|f| (f.law, f.report))
-}
-
 impl SigmoidFit {
-    /// Attaches the data and fitter this fit was made from.
-    pub(crate) fn attach(mut self, compute: &[f64], metric: &[f64], f: &SigmoidFitter) -> Self {
-        self.source = Source::new((compute.to_vec(), metric.to_vec()), f.clone());
-        self
-    }
-
     /// Indices of the points fitted: all but the `n_dropped` of smallest compute.
     fn used(&self, compute: &[f64]) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..compute.len()).collect();
@@ -800,25 +850,11 @@ impl SigmoidFit {
 /// The sigmoid fit: data are `(compute, metric)` as given (the points below the fitter's
 /// minimum compute are left out again); the backtest splits on compute.
 impl Fitted for SigmoidFit {
-    type Law = SigmoidLaw;
-    /// Compute.
-    type Input = f64;
-    /// The metric.
-    type Prediction = f64;
-
-    fn model(&self) -> &'static str {
+    stored_fit!(
+        SigmoidLaw,
+        one_variable,
         "sigmoid R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025)"
-    }
-    stored_fit!(SigmoidLaw, one_variable);
-    fn parameters(&self) -> Vec<Parameter> {
-        let l = &self.law;
-        vec![
-            Parameter::new("R0", l.r0),
-            Parameter::new("A", l.a),
-            Parameter::new("B", l.b),
-            Parameter::new("C_mid", l.c_mid),
-        ]
-    }
+    );
     fn warnings(&self) -> Vec<Warning> {
         let levels = |((c, _), _): (&Xy, _)| {
             let used = pick(c, &self.used(c));
@@ -857,16 +893,12 @@ impl Fitted for SigmoidFit {
         let used = self.used(c);
         GoodnessOfFit::new(&pick(m, &used), &self.law.predict_many(&pick(c, &used)))
     }
-    xy_fit_methods!(SigmoidLaw, sigmoid_refit, |l: &SigmoidLaw| vec![
-        l.r0, l.a, l.b, l.c_mid
-    ]);
+    xy_fit_methods!();
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         if self.source.get("").is_ok_and(|(_, f)| f.fixed_r0.is_some()) {
-            s.params[0].name = "R0 (held)".into();
-            if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
-                fill_std_errors(&mut s, &c, 1);
-            }
+            let cov = self.covariance(CovarianceKind::Sandwich).ok();
+            hold(&mut s, 0, "held", cov.as_ref());
         }
         if self.n_dropped > 0 {
             s.notes.push(format!(
@@ -882,55 +914,14 @@ impl Fitted for SigmoidFit {
 // Broken neural scaling law
 // ---------------------------------------------------------------------------------------------
 
-/// The values of a broken power law in the order of its parameter names.
-fn bnsl_values(l: &Bnsl) -> Vec<f64> {
-    let mut v = vec![l.a, l.b, l.c0];
-    for br in &l.breaks {
-        v.extend([br.c, br.d, br.f]);
-    }
-    v
-}
-
-/// Refits the broken power law on the points `idx`.
-fn bnsl_refit((x, y): &Xy, fitter: &BnslFitter, idx: &[usize]) -> Result<(Bnsl, FitReport)> {
-    subset(fitter, &fitter.weights, idx, BnslFitter::weights)
-        .fit(&pick(x, idx), &pick(y, idx))
-        .map(|f| (f.law.clone(), f.report))
-}
-
-impl BnslFit {
-    /// Attaches the data and fitter this fit was made from.
-    pub(crate) fn attach(mut self, x: &[f64], y: &[f64], fitter: &BnslFitter) -> Self {
-        self.source = Source::new((x.to_vec(), y.to_vec()), fitter.clone());
-        self
-    }
-}
-
 /// The broken power law fit: data are `(x, y)`; the backtest splits on `x`. No covariance:
 /// see [`Fitted::covariance`] below.
 impl Fitted for BnslFit {
-    type Law = Bnsl;
-    /// `x`.
-    type Input = f64;
-    /// `y`.
-    type Prediction = f64;
-
-    fn model(&self) -> &'static str {
+    stored_fit!(
+        Bnsl,
+        one_variable,
         "broken neural scaling law (Caballero et al. 2022)"
-    }
-    stored_fit!(Bnsl, one_variable);
-    /// `a, b, c0`, then `c_i, d_i, f_i` of each break `i = 1..`.
-    fn parameters(&self) -> Vec<Parameter> {
-        let mut names: Vec<String> = vec!["a".into(), "b".into(), "c0".into()];
-        for i in 1..=self.law.breaks.len() {
-            names.extend(["c", "d", "f"].map(|n| format!("{n}{i}")));
-        }
-        names
-            .iter()
-            .zip(bnsl_values(&self.law))
-            .map(|(n, v)| Parameter::new(n, v))
-            .collect()
-    }
+    );
     fn warnings(&self) -> Vec<Warning> {
         let mut out = self.warnings.clone();
         merge(&mut out, check_report(&self.report));
@@ -951,77 +942,99 @@ impl Fitted for BnslFit {
                 .into(),
         })
     }
-    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
-        let ((x, y), _) = self.source.get("goodness of fit")?;
-        GoodnessOfFit::new(y, &self.law.predict_many(x))
-    }
-    xy_fit_methods!(Bnsl, bnsl_refit, bnsl_values);
+    xy_fit_methods!(all_points);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Loss-curve laws (multi-power, annealing)
 // ---------------------------------------------------------------------------------------------
 
+/// A fit's data made of loss curves: a [`LossCurve`], or a [`SizedCurve`] (a curve with its
+/// model size).
+trait AsCurve: Clone + Sync {
+    fn curve(&self) -> &LossCurve;
+    /// What the backtest splits the curve's `j`-th checkpoint on.
+    fn split(&self, j: usize) -> f64;
+}
+
+/// Loss curves split on steps.
+impl AsCurve for LossCurve {
+    fn curve(&self) -> &LossCurve {
+        self
+    }
+    fn split(&self, j: usize) -> f64 {
+        self.steps()[j] as f64
+    }
+}
+
+/// Curves with their model sizes split on the size `N`.
+impl AsCurve for SizedCurve {
+    fn curve(&self) -> &LossCurve {
+        &self.curve
+    }
+    fn split(&self, _: usize) -> f64 {
+        self.n
+    }
+}
+
 /// Goodness of fit of `predict` over every checkpoint of `curves`.
-fn curves_fit(
-    curves: &[LossCurve],
-    predict: impl Fn(&LossCurve) -> Vec<f64>,
-) -> Result<GoodnessOfFit> {
+fn curves_fit<C: AsCurve>(curves: &[C], predict: impl Fn(&C) -> Vec<f64>) -> Result<GoodnessOfFit> {
     let mut obs = Vec::new();
     let mut pred = Vec::new();
     for c in curves {
-        obs.extend_from_slice(c.loss());
+        obs.extend_from_slice(c.curve().loss());
         pred.extend(predict(c));
     }
     GoodnessOfFit::new(&obs, &pred)
 }
 
-/// The backtest of a loss-curve fit: every curve's checkpoints at steps `<= threshold` are
-/// refitted together by `refit`, the later checkpoints of every curve predicted.
-fn curves_backtest<L>(
-    curves: &[LossCurve],
+/// The backtest of a loss-curve fit: the checkpoints whose [`AsCurve::split`] is
+/// `<= threshold` (given as `(curve, checkpoint)` pairs) are refitted and the law predicts
+/// every curve (`refit_predict`, one prediction per checkpoint of each curve); the others are
+/// scored.
+fn curves_backtest<C: AsCurve>(
+    curves: &[C],
     threshold: f64,
-    refit: impl FnOnce(&[LossCurve]) -> Result<L>,
-    predict: impl Fn(&L, &LossCurve) -> Vec<f64>,
+    refit_predict: impl FnOnce(&[(usize, usize)]) -> Result<Vec<Vec<f64>>>,
 ) -> Result<Backtest> {
     let mut at = Vec::new(); // (curve, checkpoint) of each flat index
     let (mut split, mut observed) = (Vec::new(), Vec::new());
     for (k, c) in curves.iter().enumerate() {
-        for (j, (&s, &l)) in c.steps().iter().zip(c.loss()).enumerate() {
+        for (j, &l) in c.curve().loss().iter().enumerate() {
             at.push((k, j));
-            split.push(s as f64);
+            split.push(c.split(j));
             observed.push(l);
         }
     }
     backtest(&split, &observed, threshold, |train, test| {
-        let mut early = Vec::new();
-        for (k, c) in curves.iter().enumerate() {
-            let js: Vec<usize> = train
-                .iter()
-                .filter(|&&i| at[i].0 == k)
-                .map(|&i| at[i].1)
-                .collect();
-            if !js.is_empty() {
-                let steps = js.iter().map(|&j| c.steps()[j]).collect();
-                let loss = js.iter().map(|&j| c.loss()[j]).collect();
-                early.push(LossCurve::new(c.schedule().clone(), steps, loss)?);
-            }
-        }
-        let law = refit(&early)?;
-        let full: Vec<Vec<f64>> = curves.iter().map(|c| predict(&law, c)).collect();
+        let full = refit_predict(&train.iter().map(|&i| at[i]).collect::<Vec<_>>())?;
         Ok(test.iter().map(|&i| full[at[i].0][at[i].1]).collect())
     })
 }
 
+/// The early parts of `curves`: the checkpoints `train` (`(curve, checkpoint)` pairs) of each
+/// curve that has any.
+fn early_curves(curves: &[LossCurve], train: &[(usize, usize)]) -> Result<Vec<LossCurve>> {
+    let mut early = Vec::new();
+    for (k, c) in curves.iter().enumerate() {
+        let js: Vec<usize> = train.iter().filter(|t| t.0 == k).map(|t| t.1).collect();
+        if !js.is_empty() {
+            let steps = js.iter().map(|&j| c.steps()[j]).collect();
+            let loss = js.iter().map(|&j| c.loss()[j]).collect();
+            early.push(LossCurve::new(c.schedule().clone(), steps, loss)?);
+        }
+    }
+    Ok(early)
+}
+
 /// The bootstrap of a loss-curve fit: whole curves are resampled with replacement (checkpoints
 /// of one run are not independent), so at least 2 curves are needed.
-fn curves_bootstrap<C: Clone + Sync, L: Send>(
+fn curves_bootstrap<C: AsCurve, L: Params + Send>(
     curves: &[C],
     names: &[Parameter],
     options: &BootstrapOptions,
     progress: Option<&Progress>,
     refit: impl Fn(&[C]) -> Result<(L, FitReport)> + Sync,
-    values: impl Fn(&L) -> Vec<f64> + Sync,
 ) -> Result<Bootstrap> {
     if curves.len() < 2 {
         return Err(Error::Unavailable {
@@ -1038,31 +1051,41 @@ fn curves_bootstrap<C: Clone + Sync, L: Send>(
         options,
         progress,
         |idx| refit(&idx.iter().map(|&i| curves[i].clone()).collect::<Vec<_>>()),
-        values,
+        Params::values,
     )
 }
 
-/// The data-bound [`Fitted`] methods of a loss-curve fit (multi-power, annealing): the
-/// covariance on its curves, goodness of fit over every checkpoint, the backtest that splits
-/// every curve at a step, the bootstrap over whole curves.
+/// The [`Fitted`] items of a loss-curve fit (multi-power, annealing) after `stored_fit!`'s:
+/// the prediction along a curve, the covariance on its curves, goodness of fit over every
+/// checkpoint, the backtest that splits every curve at a step, the bootstrap over whole curves.
 macro_rules! curve_fit_methods {
-    ($law:ty) => {
+    ($law:ty, $model:expr) => {
+        stored_fit!($law, LossCurve => Vec<f64>, $model);
+        fn predict(&self, c: &LossCurve) -> Vec<f64> {
+            self.law.predict(c.schedule(), c.steps())
+        }
         fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
             let (curves, _) = self.source.get("a covariance")?;
             self.covariance_on(curves, kind)
         }
+        fn backtest(&self, threshold: f64) -> Result<Backtest> {
+            let (curves, fitter) = self.source.get("a backtest")?;
+            curves_backtest(curves, threshold, |train| {
+                let law = fitter.fit(&early_curves(curves, train)?)?.law;
+                Ok(curves.iter().map(|c| law.predict(c.schedule(), c.steps())).collect())
+            })
+        }
+        curves_methods!();
+    };
+}
+
+/// Goodness of fit over every checkpoint and the bootstrap over whole curves, of a fit on
+/// curves ([`AsCurve`]).
+macro_rules! curves_methods {
+    () => {
         fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
             let (curves, _) = self.source.get("goodness of fit")?;
             curves_fit(curves, |c| self.predict(c))
-        }
-        fn backtest(&self, threshold: f64) -> Result<Backtest> {
-            let (curves, fitter) = self.source.get("a backtest")?;
-            curves_backtest(
-                curves,
-                threshold,
-                |early| fitter.fit(early),
-                |f, c| f.law.predict(c.schedule(), c.steps()),
-            )
         }
         fn bootstrap(
             &self,
@@ -1070,14 +1093,9 @@ macro_rules! curve_fit_methods {
             progress: Option<&Progress>,
         ) -> Result<Bootstrap> {
             let (curves, fitter) = self.source.get("a bootstrap")?;
-            curves_bootstrap(
-                curves,
-                &self.parameters(),
-                options,
-                progress,
-                |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
-                |l: &$law| l.params().to_vec(),
-            )
+            curves_bootstrap(curves, &self.parameters(), options, progress, |cs| {
+                fitter.fit(cs).map(|f| (f.law, f.report))
+            })
         }
     };
 }
@@ -1128,33 +1146,16 @@ macro_rules! curve_fit_methods {
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
 impl Fitted for MultiPowerFit {
-    type Law = MultiPowerLaw;
-    /// A curve: its schedule and steps.
-    type Input = LossCurve;
-    /// The loss at each of the curve's steps.
-    type Prediction = Vec<f64>;
-
-    fn model(&self) -> &'static str {
+    curve_fit_methods!(
+        MultiPowerLaw,
         "multi-power law for loss curves (Luo et al. 2025)"
-    }
-    stored_fit!(MultiPowerLaw);
-    fn parameters(&self) -> Vec<Parameter> {
-        ["L0", "A", "alpha", "B", "C", "beta", "gamma"]
-            .iter()
-            .zip(self.law.params())
-            .map(|(n, v)| Parameter::new(n, v))
-            .collect()
-    }
-    fn predict(&self, c: &LossCurve) -> Vec<f64> {
-        self.law.predict(c.schedule(), c.steps())
-    }
+    );
     fn warnings(&self) -> Vec<Warning> {
         match self.source.get("warnings") {
             Ok((curves, _)) => self.warnings_on(curves),
             Err(_) => check_report(&self.report),
         }
     }
-    curve_fit_methods!(MultiPowerLaw);
 }
 
 /// The annealing fit: as the multi-power fit; `lambda` is held in the covariance (so the
@@ -1201,39 +1202,19 @@ impl Fitted for MultiPowerFit {
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
 impl Fitted for AnnealingFit {
-    type Law = AnnealingLaw;
-    /// A curve: its schedule and steps.
-    type Input = LossCurve;
-    /// The loss at each of the curve's steps.
-    type Prediction = Vec<f64>;
-
-    fn model(&self) -> &'static str {
+    curve_fit_methods!(
+        AnnealingLaw,
         "annealing law for loss curves (Tissue et al. 2024)"
-    }
-    stored_fit!(AnnealingLaw);
-    fn parameters(&self) -> Vec<Parameter> {
-        ["L0", "A", "alpha", "C", "lambda"]
-            .iter()
-            .zip(self.law.params())
-            .map(|(n, v)| Parameter::new(n, v))
-            .collect()
-    }
-    fn predict(&self, c: &LossCurve) -> Vec<f64> {
-        self.law.predict(c.schedule(), c.steps())
-    }
+    );
     fn warnings(&self) -> Vec<Warning> {
         let on_data = self.source.get("").ok();
         let levels = on_data.map(|(curves, _)| check_levels_curves(curves).into_iter().collect());
         fit_warnings(self, &self.bound_warnings(), levels)
     }
-    curve_fit_methods!(AnnealingLaw);
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
-        s.params[4].name = "lambda (held)".into();
-        if let Ok(c) = self.covariance(CovarianceKind::Sandwich) {
-            fill_std_errors(&mut s, &c, 0);
-            s.params[4].std_error = None;
-        }
+        let cov = self.covariance(CovarianceKind::Sandwich).ok();
+        hold(&mut s, 4, "held", cov.as_ref());
         s
     }
 }
@@ -1458,24 +1439,13 @@ impl Fitted for CustomFit {
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
 impl Fitted for SizedAnnealingFit {
-    type Law = SizedAnnealingLaw;
-    /// A curve with its model size: its schedule, steps and `N`.
-    type Input = SizedCurve;
-    /// The loss at each of the curve's steps.
-    type Prediction = Vec<f64>;
-
-    fn model(&self) -> &'static str {
+    stored_fit!(
+        SizedAnnealingLaw,
+        SizedCurve => Vec<f64>,
         "annealing law with a model-size term L0 + B / N^beta (Tissue et al. 2024; \
          Hoffmann et al. 2022)"
-    }
-    stored_fit!(SizedAnnealingLaw);
-    fn parameters(&self) -> Vec<Parameter> {
-        SizedAnnealingLaw::PARAM_NAMES
-            .iter()
-            .zip(self.law.params())
-            .map(|(n, v)| Parameter::new(n, v))
-            .collect()
-    }
+    );
+    /// The loss at each of the curve's steps, for its model size.
     fn predict(&self, c: &SizedCurve) -> Vec<f64> {
         self.law.predict(c.n, c.curve.schedule(), c.curve.steps())
     }
@@ -1495,64 +1465,28 @@ impl Fitted for SizedAnnealingFit {
         let problem = Problem::new(&model, &y, self.report.objective_spec, fitter.bounds())?;
         covariance(&problem, &self.law.params()[..model.n_params()], kind)
     }
-    fn goodness_of_fit(&self) -> Result<GoodnessOfFit> {
-        let (curves, _) = self.source.get("goodness of fit")?;
-        let mut obs = Vec::new();
-        let mut pred = Vec::new();
-        for c in curves {
-            obs.extend_from_slice(c.curve.loss());
-            pred.extend(self.predict(c));
-        }
-        GoodnessOfFit::new(&obs, &pred)
-    }
+    curves_methods!();
     fn backtest(&self, threshold: f64) -> Result<Backtest> {
         let (curves, fitter) = self.source.get("a backtest")?;
-        let mut at = Vec::new(); // (curve, checkpoint) of each flat index
-        let (mut split, mut observed) = (Vec::new(), Vec::new());
-        for (k, c) in curves.iter().enumerate() {
-            for (j, &l) in c.curve.loss().iter().enumerate() {
-                at.push((k, j));
-                split.push(c.n);
-                observed.push(l);
-            }
-        }
-        backtest(&split, &observed, threshold, |_, test| {
+        curves_backtest(curves, threshold, |_| {
             let small: Vec<SizedCurve> = curves
                 .iter()
                 .filter(|c| c.n <= threshold)
                 .cloned()
                 .collect();
             let law = fitter.fit(&small)?.law;
-            let full: Vec<Vec<f64>> = curves
+            Ok(curves
                 .iter()
                 .map(|c| law.predict(c.n, c.curve.schedule(), c.curve.steps()))
-                .collect();
-            Ok(test.iter().map(|&i| full[at[i].0][at[i].1]).collect())
+                .collect())
         })
-    }
-    fn bootstrap(
-        &self,
-        options: &BootstrapOptions,
-        progress: Option<&Progress>,
-    ) -> Result<Bootstrap> {
-        let (curves, fitter) = self.source.get("a bootstrap")?;
-        curves_bootstrap(
-            curves,
-            &self.parameters(),
-            options,
-            progress,
-            |cs| fitter.fit(cs).map(|f| (f.law, f.report)),
-            |l: &SizedAnnealingLaw| l.params().to_vec(),
-        )
     }
     fn summary(&self) -> Summary {
         let mut s = crate::display::summarise(self);
         if let Ok(c) = self.covariance(CovarianceKind::Sandwich)
             && c.std_errors.len() == 6
         {
-            s.params[6].name = "lambda (held)".into();
-            fill_std_errors(&mut s, &c, 0);
-            s.params[6].std_error = None;
+            hold(&mut s, 6, "held", Some(&c));
         }
         s
     }

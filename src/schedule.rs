@@ -30,6 +30,7 @@ use crate::error::{check, Error, Result};
 
 /// The shape of the decay phase of a [warmup-stable-decay](Schedule::wsd) schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Decay {
     /// Linear interpolation from the peak to the floor.
     Linear,
@@ -198,13 +199,7 @@ impl Schedule {
     /// # Ok::<(), scaling_laws::Error>(())
     /// ```
     pub fn from_lrs(lrs: Vec<f64>) -> Result<Schedule> {
-        if lrs.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "learning rates in a schedule".to_string(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("learning rates in a schedule", lrs.len())?;
         if lrs.len() > Self::MAX_STEPS {
             return Err(too_long("lrs.len()", lrs.len()));
         }
@@ -772,13 +767,7 @@ impl LossCurve {
     /// ```
     pub fn new(schedule: Schedule, steps: Vec<usize>, loss: Vec<f64>) -> Result<LossCurve> {
         check::same_len("steps and loss", steps.len(), loss.len())?;
-        if steps.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "points in a loss curve".to_string(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("points in a loss curve", steps.len())?;
         let n = schedule.len();
         for (i, &s) in steps.iter().enumerate() {
             if s == 0 || s > n {

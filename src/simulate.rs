@@ -43,13 +43,7 @@ impl IsoFlopDesign {
     /// point per budget; [`Error::InvalidOption`] for more than
     /// [`IsoFlopDesign::MAX_POINTS`] runs in all (budgets times points per budget).
     pub fn new(budgets: Vec<f64>, points_per_budget: usize) -> Result<Self> {
-        if budgets.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "budgets in an IsoFLOP design".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("budgets in an IsoFLOP design", budgets.len())?;
         check::all_positive("budget", &budgets)?;
         if points_per_budget == 0 {
             return Err(Error::InvalidOption {

@@ -31,6 +31,7 @@ fn coordinate(bound: Bound, p: f64) -> (f64, f64) {
         Bound::AtLeast(lo) => ((p - lo).ln(), p - lo),
         Bound::AtMost(hi) => ((hi - p).ln(), -(hi - p)),
         Bound::Between(lo, hi) => (logit(p, lo, hi), (p - lo) * (hi - p) / (hi - lo)),
+        other => unimplemented!("no transform for {other:?} in this test"),
     }
 }
 
@@ -72,6 +73,7 @@ fn certificate_with_partials(
     let t = |v: f64| match objective.space {
         Space::Log => v.ln(),
         Space::Linear => v,
+        other => unimplemented!("no residual space {other:?} in this test"),
     };
     let targets: Vec<f64> = y.iter().map(|&v| t(v)).collect();
     let p0: Vec<f64> = pred(p).into_iter().map(t).collect();
@@ -93,6 +95,7 @@ fn certificate_with_partials(
                 let d_t = match objective.space {
                     Space::Log => dpred[i * d + j] / raw[i],
                     Space::Linear => dpred[i * d + j],
+                    other => unimplemented!("no residual space {other:?} in this test"),
                 };
                 jac[i * d + j] = d_t * dpdu;
             }

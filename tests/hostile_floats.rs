@@ -460,14 +460,11 @@ proptest! {
         let _ = scaling_laws::fit::covariance(&p, &params, CovarianceKind::Sandwich);
         let _ = scaling_laws::fit::certify_gradient(value, &params, &scales, tol);
         // a covariance with any entries (it deserialises): draws and delta variance
-        let cov = Covariance {
-            params: params.clone(),
-            matrix: params.iter().map(|_| m[..params.len().min(4)].to_vec()).collect(),
-            std_errors: vec![],
-            correlation: vec![],
-            condition_number: m[0],
-            kind: CovarianceKind::Sandwich,
-        };
+        let cov = covariance_of(
+            params.clone(),
+            params.iter().map(|_| m[..params.len().min(4)].to_vec()).collect(),
+            m[0],
+        );
         if let Ok(d) = cov.draws(n_draws.min(50).max(n_draws % 7), seed) {
             prop_assert!(d.iter().all(|v| v.len() == params.len() && all_finite(v)));
         }
@@ -1081,29 +1078,20 @@ fn float_sweep_findings_are_typed_errors_or_right_values() {
     assert!(try_resample_indices(0, &Resampling::Groups(vec![0, 0, 1]), 1, 0).is_err());
     assert!(resample_indices(0, &Resampling::Groups(vec![0, 0, 1]), 1, 0).is_empty());
     // 2. draws of a covariance of no parameters panicked in nalgebra (0 x 0 eigen-decomposition)
-    let empty = Covariance {
-        params: vec![],
-        matrix: vec![],
-        std_errors: vec![],
-        correlation: vec![],
-        condition_number: 1.0,
-        kind: CovarianceKind::Sandwich,
-    };
+    let empty = covariance_of(vec![], vec![], 1.0);
     assert!(matches!(
         empty.draws(3, 1),
         Err(Error::InvalidOption { .. })
     ));
     // and draws or a delta variance that overflow were Ok(NaN / inf)
-    let huge = Covariance {
-        params: vec![0.0, 0.0],
-        matrix: vec![vec![f64::MAX, 0.0], vec![0.0, 0.0]],
-        ..empty.clone()
-    };
+    let huge = covariance_of(
+        vec![0.0, 0.0],
+        vec![vec![f64::MAX, 0.0], vec![0.0, 0.0]],
+        1.0,
+    );
     assert!(huge.try_delta_variance(&[-f64::MAX, 0.0]).is_err());
-    let wide = Covariance {
-        matrix: vec![vec![1e-3, -5.6], vec![1e-3, -5.6]],
-        ..huge.clone()
-    };
+    let mut wide = huge.clone();
+    wide.matrix = vec![vec![1e-3, -5.6], vec![1e-3, -5.6]];
     assert!(wide.try_delta_variance(&[-f64::MAX, 0.0]).is_err());
     if let Ok(d) = huge.draws(1, 0) {
         assert!(d[0].iter().all(|v| v.is_finite()), "{d:?}");
@@ -1197,4 +1185,17 @@ fn float_sweep_findings_are_typed_errors_or_right_values() {
     if let Ok(r) = law.tokens_per_param(2.2250738585072014e-308) {
         assert!(r.is_finite(), "{r}");
     }
+}
+
+/// A sandwich covariance with any entries, as one read back from JSON would be (its fields are
+/// public and it deserialises; it is `#[non_exhaustive]`, so it is not built by a literal).
+fn covariance_of(params: Vec<f64>, matrix: Vec<Vec<f64>>, condition_number: f64) -> Covariance {
+    let mut cov: Covariance = serde_json::from_str(
+        r#"{"params":[],"matrix":[],"std_errors":[],"correlation":[],"condition_number":1.0,"kind":"Sandwich"}"#,
+    )
+    .unwrap();
+    cov.params = params;
+    cov.matrix = matrix;
+    cov.condition_number = condition_number;
+    cov
 }

@@ -555,6 +555,36 @@ fn cost_failure(cost: &Option<PyRef<'_, PyCostModel>>) -> PyResult<()> {
     }
 }
 
+/// `solve` at each of `inputs` (outside the GIL; an error names the 1-based row, and a Python
+/// cost model's own failure is raised first), as a dict of the `columns` (their `names`) of
+/// the solutions, each shaped like `inputs`.
+fn solve_each<'py, T: Send, const K: usize>(
+    py: Python<'py>,
+    inputs: &Floats,
+    cost: &Option<PyRef<'py, PyCostModel>>,
+    solve: impl Fn(f64) -> scaling_laws::Result<T> + Sync,
+    names: [&str; K],
+    columns: impl Fn(&T) -> [f64; K],
+) -> PyResult<Bound<'py, PyDict>> {
+    let out = py.detach(|| {
+        inputs
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| solve(v).map_err(|e| (e, i)))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    cost_failure(cost)?;
+    let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
+    let d = PyDict::new(py);
+    let rows: Vec<[f64; K]> = out.iter().map(columns).collect();
+    for (k, name) in names.iter().enumerate() {
+        let column = rows.iter().map(|r| r[k]).collect();
+        d.set_item(name, shaped(py, inputs, column)?)?;
+    }
+    Ok(d)
+}
+
 /// The (N, D) of lowest loss at each budget under `cost` (default C = 6ND), solved
 /// numerically along the iso-cost curve: a dict {"params", "tokens", "loss", "budget"} of
 /// floats (scalar budget) or numpy arrays. Raises NoOptimumError when the optimum lies on the
@@ -573,32 +603,13 @@ fn allocate<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let law = chinchilla_law(law)?;
     let b = convert::floats(budgets, "budgets")?;
-    let (alloc, model) = (
-        allocator(params_range, tokens_range, grid_points),
-        cost_of(&cost),
-    );
-    let out = py.detach(|| {
-        b.values
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| alloc.minimize_loss(&law, &model, c).map_err(|e| (e, i)))
-            .collect::<Result<Vec<_>, _>>()
-    });
-    cost_failure(&cost)?;
-    let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
-    let d = PyDict::new(py);
-    d.set_item(
-        "params",
-        shaped(py, &b, out.iter().map(|a| a.params).collect())?,
-    )?;
-    d.set_item(
-        "tokens",
-        shaped(py, &b, out.iter().map(|a| a.tokens).collect())?,
-    )?;
-    d.set_item(
-        "loss",
-        shaped(py, &b, out.iter().map(|a| a.loss).collect())?,
-    )?;
+    let alloc = allocator(params_range, tokens_range, grid_points);
+    let model = cost_of(&cost);
+    let solve = |c| alloc.minimize_loss(&law, &model, c);
+    let names = ["params", "tokens", "loss"];
+    let d = solve_each(py, &b, &cost, solve, names, |a| {
+        [a.params, a.tokens, a.loss]
+    })?;
     d.set_item("budget", shaped(py, &b, b.values.clone())?)?;
     Ok(d)
 }
@@ -620,37 +631,13 @@ fn cheapest_allocation<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let law = chinchilla_law(law)?;
     let t = convert::floats(target_loss, "target_loss")?;
-    let (alloc, model) = (
-        allocator(params_range, tokens_range, grid_points),
-        cost_of(&cost),
-    );
-    let out = py.detach(|| {
-        t.values
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| alloc.minimize_cost(&law, &model, l).map_err(|e| (e, i)))
-            .collect::<Result<Vec<_>, _>>()
-    });
-    cost_failure(&cost)?;
-    let out = out.map_err(|(e, i)| errors::to_py_row(e, i + 1))?;
-    let d = PyDict::new(py);
-    d.set_item(
-        "params",
-        shaped(py, &t, out.iter().map(|a| a.params).collect())?,
-    )?;
-    d.set_item(
-        "tokens",
-        shaped(py, &t, out.iter().map(|a| a.tokens).collect())?,
-    )?;
-    d.set_item(
-        "loss",
-        shaped(py, &t, out.iter().map(|a| a.loss).collect())?,
-    )?;
-    d.set_item(
-        "cost",
-        shaped(py, &t, out.iter().map(|a| a.cost).collect())?,
-    )?;
-    Ok(d)
+    let alloc = allocator(params_range, tokens_range, grid_points);
+    let model = cost_of(&cost);
+    let solve = |l| alloc.minimize_cost(&law, &model, l);
+    let names = ["params", "tokens", "loss", "cost"];
+    solve_each(py, &t, &cost, solve, names, |a| {
+        [a.params, a.tokens, a.loss, a.cost]
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -80,6 +80,152 @@ macro_rules! py_result {
     };
 }
 
+/// A [`py_result!`] class around a law of one variable: the getters of its `fields`,
+/// `predict` (and `__call__`) of the input `$x` (named `$xl` in errors), `inverse` of the
+/// output `$y` when given, and the law's own methods.
+macro_rules! py_xy_law {
+    (
+        $(#[$doc:meta])* $py:ident, $rust:ty, $name:literal,
+        fields { $($(#[$fdoc:meta])* $field:ident),* $(,)? }
+        predict($x:ident, $xl:literal, $pdoc:literal);
+        $(inverse($y:ident, $yl:literal, $idoc:literal);)?
+        own { $($own:tt)* }
+    ) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            $(
+                $(#[$fdoc])*
+                #[getter]
+                fn $field(&self) -> f64 {
+                    self.inner.$field
+                }
+            )*
+            #[doc = $pdoc]
+            fn predict<'py>(
+                &self,
+                py: Python<'py>,
+                $x: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let $x = floats($x, $xl)?;
+                let out = self.inner.predict_many(&$x.values);
+                shaped(py, &$x, out)
+            }
+            fn __call__<'py>(
+                &self,
+                py: Python<'py>,
+                $x: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                self.predict(py, $x)
+            }
+            $(
+                #[doc = $idoc]
+                fn inverse<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $y: &Bound<'py, PyAny>,
+                ) -> PyResult<Bound<'py, PyAny>> {
+                    let $y = floats($y, $yl)?;
+                    shaped(py, &$y, map1(&$y, |v| self.inner.inverse(v))?)
+                }
+            )?
+            $($own)*
+        }
+    };
+}
+
+/// A [`py_result!`] class around a law of loss against a learning-rate schedule, with the
+/// methods such laws share (`params`, `predict`, `final_loss`, `__repr__`) and the law's own
+/// constructor (`$own`).
+macro_rules! py_schedule_law {
+    ($(#[$doc:meta])* $py:ident, $rust:ident, $name:literal, $($own:tt)*) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            $($own)*
+            /// The parameters as a dict.
+            #[getter]
+            fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+                let d = PyDict::new(py);
+                for (n, v) in $rust::PARAM_NAMES.iter().zip(self.inner.params()) {
+                    d.set_item(n, v)?;
+                }
+                Ok(d)
+            }
+            /// The predicted loss at `steps` (default: every step) under `schedule` (numpy
+            /// array).
+            #[pyo3(signature = (schedule, steps = None))]
+            fn predict<'py>(
+                &self,
+                py: Python<'py>,
+                schedule: PyRef<'py, PySchedule>,
+                steps: Option<&Bound<'py, PyAny>>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                let steps = steps_or_all(&schedule.inner, steps)?;
+                let (law, s) = (self.inner, &schedule.inner);
+                let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
+                array(py, out)
+            }
+            /// The predicted loss after the schedule's last step.
+            fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
+                let (law, s) = (self.inner, &schedule.inner);
+                let out = py.detach(|| law.final_loss(s));
+                if out.is_finite() {
+                    Ok(out)
+                } else {
+                    Err(NumericalError::new_err(format!(
+                        "the predicted final loss is {out}"
+                    )))
+                }
+            }
+            fn __repr__(&self) -> String {
+                let parts: Vec<String> = $rust::PARAM_NAMES
+                    .iter()
+                    .zip(self.inner.params())
+                    .map(|(n, v)| format!("{n}={}", g(v)))
+                    .collect();
+                format!("{}({})", $name, parts.join(", "))
+            }
+        }
+    };
+}
+
+/// A [`py_result!`] class around a fit, with the getters every fit shares (`law`, `report`,
+/// `objective`), its `__repr__` (`|self| text`) and the fit's own methods.
+macro_rules! py_fit {
+    (
+        $(#[$doc:meta])* $py:ident, $rust:ty, $name:literal, $law:ty,
+        |$s:ident| $repr:expr $(, $($own:tt)*)?
+    ) => {
+        py_result!($(#[$doc])* $py, $rust, $name);
+
+        #[pymethods]
+        impl $py {
+            /// The fitted law.
+            #[getter]
+            fn law(&self) -> $law {
+                <$law>::from(self.inner.law.clone())
+            }
+            /// The optimizer's report.
+            #[getter]
+            fn report(&self) -> PyFitReport {
+                self.inner.report.clone().into()
+            }
+            /// The objective at the optimum.
+            #[getter]
+            fn objective(&self) -> f64 {
+                self.inner.report.objective
+            }
+            fn __repr__(&$s) -> String {
+                $repr
+            }
+            $($($own)*)?
+        }
+    };
+}
+
 /// A number for a repr: fixed for moderate magnitudes, scientific otherwise.
 pub fn g(x: f64) -> String {
     let a = x.abs();
@@ -494,189 +640,97 @@ impl PyChinchillaFit {
 // ---------------------------------------------------------------------------------------------
 // One-variable laws
 
-py_result!(
+py_xy_law!(
     /// y = E + A x^(-alpha), x > 0.
     PyPowerLaw,
     PowerLaw,
-    "PowerLaw"
+    "PowerLaw",
+    fields {
+        /// E, the floor.
+        e,
+        /// A, the scale.
+        a,
+        /// alpha, the exponent.
+        alpha,
+    }
+    predict(x, "x", "y at each x (scalar in, float out).");
+    inverse(y, "y", "The x at which the law reaches each y (y > E).");
+    own {
+        /// A law from E >= 0, A > 0 and a finite alpha.
+        #[new]
+        fn new(e: f64, a: f64, alpha: f64) -> PyResult<Self> {
+            PowerLaw::new(e, a, alpha).map(Self::from).map_err(to_py)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            format!("PowerLaw(E={}, A={}, alpha={})", g(l.e), g(l.a), g(l.alpha))
+        }
+    }
 );
 
-#[pymethods]
-impl PyPowerLaw {
-    /// A law from E >= 0, A > 0 and a finite alpha.
-    #[new]
-    fn new(e: f64, a: f64, alpha: f64) -> PyResult<Self> {
-        PowerLaw::new(e, a, alpha).map(Self::from).map_err(to_py)
-    }
-    /// E, the floor.
-    #[getter]
-    fn e(&self) -> f64 {
-        self.inner.e
-    }
-    /// A, the scale.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
-    }
-    /// alpha, the exponent.
-    #[getter]
-    fn alpha(&self) -> f64 {
-        self.inner.alpha
-    }
-    /// y at each x (scalar in, float out).
-    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = self.inner.predict_many(&x.values);
-        shaped(py, &x, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, x)
-    }
-    /// The x at which the law reaches each y (y > E).
-    fn inverse<'py>(&self, py: Python<'py>, y: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let y = floats(y, "y")?;
-        shaped(py, &y, map1(&y, |v| self.inner.inverse(v))?)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        format!("PowerLaw(E={}, A={}, alpha={})", g(l.e), g(l.a), g(l.alpha))
-    }
-}
-
-py_result!(
+py_fit!(
     /// A fitted power law: `law` and `report`.
     PyPowerLawFit,
     PowerLawFit,
-    "PowerLawFit"
+    "PowerLawFit",
+    PyPowerLaw,
+    |self| {
+        let l = &self.inner.law;
+        let report = report_line(&self.inner.report);
+        format!("PowerLawFit(y = {} + {} x^-{}; {report})", g(l.e), g(l.a), g(l.alpha))
+    }
 );
 
-#[pymethods]
-impl PyPowerLawFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyPowerLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner.law;
-        format!(
-            "PowerLawFit(y = {} + {} x^-{}; {})",
-            g(l.e),
-            g(l.a),
-            g(l.alpha),
-            report_line(&self.inner.report)
-        )
-    }
-}
-
-py_result!(
+py_xy_law!(
     /// R(C) = R0 + (A - R0) / (1 + (C_mid / C)^B) (Khatri et al. 2025), a bounded metric
     /// against compute C > 0.
     PySigmoidLaw,
     SigmoidLaw,
-    "SigmoidLaw"
+    "SigmoidLaw",
+    fields {
+        /// R0, the metric at zero compute.
+        r0,
+        /// A, the asymptote.
+        a,
+        /// B, the efficiency exponent.
+        b,
+        /// C_mid, the compute at half the gain.
+        c_mid,
+    }
+    predict(c, "compute", "The metric at each compute.");
+    inverse(
+        r,
+        "metric",
+        "The compute at which the law reaches each metric value (strictly between R0 and A)."
+    );
+    own {
+        /// A law from R0, A, B > 0, C_mid > 0.
+        #[new]
+        fn new(r0: f64, a: f64, b: f64, c_mid: f64) -> PyResult<Self> {
+            SigmoidLaw::new(r0, a, b, c_mid)
+                .map(Self::from)
+                .map_err(to_py)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            format!(
+                "SigmoidLaw(R0={}, A={}, B={}, C_mid={})",
+                g(l.r0),
+                g(l.a),
+                g(l.b),
+                g(l.c_mid)
+            )
+        }
+    }
 );
 
-#[pymethods]
-impl PySigmoidLaw {
-    /// A law from R0, A, B > 0, C_mid > 0.
-    #[new]
-    fn new(r0: f64, a: f64, b: f64, c_mid: f64) -> PyResult<Self> {
-        SigmoidLaw::new(r0, a, b, c_mid)
-            .map(Self::from)
-            .map_err(to_py)
-    }
-    /// R0, the metric at zero compute.
-    #[getter]
-    fn r0(&self) -> f64 {
-        self.inner.r0
-    }
-    /// A, the asymptote.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
-    }
-    /// B, the efficiency exponent.
-    #[getter]
-    fn b(&self) -> f64 {
-        self.inner.b
-    }
-    /// C_mid, the compute at half the gain.
-    #[getter]
-    fn c_mid(&self) -> f64 {
-        self.inner.c_mid
-    }
-    /// The metric at each compute.
-    fn predict<'py>(&self, py: Python<'py>, c: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let c = floats(c, "compute")?;
-        let y = self.inner.predict_many(&c.values);
-        shaped(py, &c, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, c: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, c)
-    }
-    /// The compute at which the law reaches each metric value (strictly between R0 and A).
-    fn inverse<'py>(&self, py: Python<'py>, r: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let r = floats(r, "metric")?;
-        shaped(py, &r, map1(&r, |v| self.inner.inverse(v))?)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        format!(
-            "SigmoidLaw(R0={}, A={}, B={}, C_mid={})",
-            g(l.r0),
-            g(l.a),
-            g(l.b),
-            g(l.c_mid)
-        )
-    }
-}
-
-py_result!(
+py_fit!(
     /// A fitted sigmoid: `law`, `report`, `n_used` and `n_dropped` points.
     PySigmoidFit,
     SigmoidFit,
-    "SigmoidFit"
-);
-
-#[pymethods]
-impl PySigmoidFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PySigmoidLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    /// Points fitted.
-    #[getter]
-    fn n_used(&self) -> usize {
-        self.inner.n_used
-    }
-    /// Points left out (below the minimum compute).
-    #[getter]
-    fn n_dropped(&self) -> usize {
-        self.inner.n_dropped
-    }
-    fn __repr__(&self) -> String {
+    "SigmoidFit",
+    PySigmoidLaw,
+    |self| {
         let l = &self.inner.law;
         format!(
             "SigmoidFit(R0={}, A={}, B={}, C_mid={}; {}, {} dropped)",
@@ -687,119 +741,91 @@ impl PySigmoidFit {
             report_line(&self.inner.report),
             self.inner.n_dropped
         )
+    },
+    /// Points fitted.
+    #[getter]
+    fn n_used(&self) -> usize {
+        self.inner.n_used
     }
-}
+    /// Points left out (below the minimum compute).
+    #[getter]
+    fn n_dropped(&self) -> usize {
+        self.inner.n_dropped
+    }
+);
 
-py_result!(
+py_xy_law!(
     /// A broken neural scaling law (Caballero et al. 2022):
     /// y = a + b x^(-c0) prod_i (1 + (x / d_i)^(1 / f_i))^(-c_i f_i).
     PyBnsl,
     Bnsl,
-    "Bnsl"
+    "Bnsl",
+    fields {
+        /// a, the limit as x grows.
+        a,
+        /// b, the coefficient of the power part.
+        b,
+        /// c0, the slope (negated) before the first break.
+        c0,
+    }
+    predict(x, "x", "y at each x.");
+    own {
+        /// The breaks as dicts {"c", "d", "f"}: slope change, location, sharpness.
+        #[getter]
+        fn breaks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+            let list = PyList::empty(py);
+            for br in &self.inner.breaks {
+                let d = PyDict::new(py);
+                d.set_item("c", br.c)?;
+                d.set_item("d", br.d)?;
+                d.set_item("f", br.f)?;
+                list.append(d)?;
+            }
+            Ok(list)
+        }
+        /// The local log-log slope d log(y - a) / d log x at each x.
+        fn local_slope<'py>(
+            &self,
+            py: Python<'py>,
+            x: &Bound<'py, PyAny>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let x = floats(x, "x")?;
+            let y = x
+                .values
+                .iter()
+                .map(|&v| self.inner.local_slope(v))
+                .collect();
+            shaped(py, &x, y)
+        }
+        fn __repr__(&self) -> String {
+            let l = &self.inner;
+            let breaks: Vec<String> = l
+                .breaks
+                .iter()
+                .map(|b| format!("(c={}, d={}, f={})", g(b.c), g(b.d), g(b.f)))
+                .collect();
+            format!(
+                "Bnsl(a={}, b={}, c0={}, breaks=[{}])",
+                g(l.a),
+                g(l.b),
+                g(l.c0),
+                breaks.join(", ")
+            )
+        }
+    }
 );
 
-#[pymethods]
-impl PyBnsl {
-    /// a, the limit as x grows.
-    #[getter]
-    fn a(&self) -> f64 {
-        self.inner.a
-    }
-    /// b, the coefficient of the power part.
-    #[getter]
-    fn b(&self) -> f64 {
-        self.inner.b
-    }
-    /// c0, the slope (negated) before the first break.
-    #[getter]
-    fn c0(&self) -> f64 {
-        self.inner.c0
-    }
-    /// The breaks as dicts {"c", "d", "f"}: slope change, location, sharpness.
-    #[getter]
-    fn breaks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for br in &self.inner.breaks {
-            let d = PyDict::new(py);
-            d.set_item("c", br.c)?;
-            d.set_item("d", br.d)?;
-            d.set_item("f", br.f)?;
-            list.append(d)?;
-        }
-        Ok(list)
-    }
-    /// y at each x.
-    fn predict<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = self.inner.predict_many(&x.values);
-        shaped(py, &x, y)
-    }
-    fn __call__<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.predict(py, x)
-    }
-    /// The local log-log slope d log(y - a) / d log x at each x.
-    fn local_slope<'py>(
-        &self,
-        py: Python<'py>,
-        x: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let x = floats(x, "x")?;
-        let y = x
-            .values
-            .iter()
-            .map(|&v| self.inner.local_slope(v))
-            .collect();
-        shaped(py, &x, y)
-    }
-    fn __repr__(&self) -> String {
-        let l = &self.inner;
-        let breaks: Vec<String> = l
-            .breaks
-            .iter()
-            .map(|b| format!("(c={}, d={}, f={})", g(b.c), g(b.d), g(b.f)))
-            .collect();
-        format!(
-            "Bnsl(a={}, b={}, c0={}, breaks=[{}])",
-            g(l.a),
-            g(l.b),
-            g(l.c0),
-            breaks.join(", ")
-        )
-    }
-}
-
-py_result!(
+py_fit!(
     /// A fitted broken power law: `law` and `report`.
     PyBnslFit,
     BnslFit,
-    "BnslFit"
+    "BnslFit",
+    PyBnsl,
+    |self| {
+        let law = PyBnsl::from(self.inner.law.clone()).__repr__();
+        format!("BnslFit({law}; {})", report_line(&self.inner.report))
+    }
 );
-
-#[pymethods]
-impl PyBnslFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyBnsl {
-        self.inner.law.clone().into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "BnslFit({}; {})",
-            PyBnsl::from(self.inner.law.clone()).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Bootstrap
@@ -1147,16 +1173,12 @@ fn steps_or_all(schedule: &Schedule, steps: Option<&Bound<'_, PyAny>>) -> PyResu
     }
 }
 
-py_result!(
+py_schedule_law!(
     /// The multi-power law of loss against a learning-rate schedule (Luo et al. 2025):
     /// L(t) = L0 + A (S1(t) + S_W)^(-alpha) - LD(t).
     PyMultiPowerLaw,
     MultiPowerLaw,
-    "MultiPowerLaw"
-);
-
-#[pymethods]
-impl PyMultiPowerLaw {
+    "MultiPowerLaw",
     /// A law from [l0, a, alpha, b, c, beta, gamma] (c > 0, beta > 0).
     #[new]
     fn new(l0: f64, a: f64, alpha: f64, b: f64, c: f64, beta: f64, gamma: f64) -> PyResult<Self> {
@@ -1164,93 +1186,25 @@ impl PyMultiPowerLaw {
             .map(Self::from)
             .map_err(to_py)
     }
-    /// The parameters as a dict.
-    #[getter]
-    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (n, v) in MultiPowerLaw::PARAM_NAMES.iter().zip(self.inner.params()) {
-            d.set_item(n, v)?;
-        }
-        Ok(d)
-    }
-    /// The predicted loss at `steps` (default: every step) under `schedule` (numpy array).
-    #[pyo3(signature = (schedule, steps = None))]
-    fn predict<'py>(
-        &self,
-        py: Python<'py>,
-        schedule: PyRef<'py, PySchedule>,
-        steps: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let steps = steps_or_all(&schedule.inner, steps)?;
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
-        array(py, out)
-    }
-    /// The predicted loss after the schedule's last step.
-    fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.final_loss(s));
-        if out.is_finite() {
-            Ok(out)
-        } else {
-            Err(NumericalError::new_err(format!(
-                "the predicted final loss is {out}"
-            )))
-        }
-    }
-    fn __repr__(&self) -> String {
-        let p = self.inner.params();
-        let parts: Vec<String> = MultiPowerLaw::PARAM_NAMES
-            .iter()
-            .zip(p)
-            .map(|(n, v)| format!("{n}={}", g(v)))
-            .collect();
-        format!("MultiPowerLaw({})", parts.join(", "))
-    }
-}
+);
 
-py_result!(
+py_fit!(
     /// A fitted multi-power law: `law` and `report`.
     PyMultiPowerFit,
     MultiPowerFit,
-    "MultiPowerFit"
+    "MultiPowerFit",
+    PyMultiPowerLaw,
+    |self| {
+        let law = PyMultiPowerLaw::from(self.inner.law).__repr__();
+        format!("MultiPowerFit({law}; {})", report_line(&self.inner.report))
+    }
 );
 
-#[pymethods]
-impl PyMultiPowerFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyMultiPowerLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "MultiPowerFit({}; {})",
-            PyMultiPowerLaw::from(self.inner.law).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
-
-py_result!(
+py_schedule_law!(
     /// The annealing law (Tissue et al. 2024): L(t) = L0 + A S1(t)^(-alpha) - C S2(t).
     PyAnnealingLaw,
     AnnealingLaw,
-    "AnnealingLaw"
-);
-
-#[pymethods]
-impl PyAnnealingLaw {
+    "AnnealingLaw",
     /// A law from L0, A, alpha, C and the momentum decay lambda in [0, 1] (default 0.999).
     #[new]
     #[pyo3(signature = (l0, a, alpha, c, lambda_ = 0.999))]
@@ -1266,82 +1220,19 @@ impl PyAnnealingLaw {
         law.validate().map_err(to_py)?;
         Ok(law.into())
     }
-    /// The parameters as a dict.
-    #[getter]
-    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        for (n, v) in AnnealingLaw::PARAM_NAMES.iter().zip(self.inner.params()) {
-            d.set_item(n, v)?;
-        }
-        Ok(d)
-    }
-    /// The predicted loss at `steps` (default: every step) under `schedule` (numpy array).
-    #[pyo3(signature = (schedule, steps = None))]
-    fn predict<'py>(
-        &self,
-        py: Python<'py>,
-        schedule: PyRef<'py, PySchedule>,
-        steps: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let steps = steps_or_all(&schedule.inner, steps)?;
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.try_predict(s, &steps)).map_err(to_py)?;
-        array(py, out)
-    }
-    /// The predicted loss after the schedule's last step.
-    fn final_loss(&self, py: Python<'_>, schedule: PyRef<'_, PySchedule>) -> PyResult<f64> {
-        let (law, s) = (self.inner, &schedule.inner);
-        let out = py.detach(|| law.final_loss(s));
-        if out.is_finite() {
-            Ok(out)
-        } else {
-            Err(NumericalError::new_err(format!(
-                "the predicted final loss is {out}"
-            )))
-        }
-    }
-    fn __repr__(&self) -> String {
-        let parts: Vec<String> = AnnealingLaw::PARAM_NAMES
-            .iter()
-            .zip(self.inner.params())
-            .map(|(n, v)| format!("{n}={}", g(v)))
-            .collect();
-        format!("AnnealingLaw({})", parts.join(", "))
-    }
-}
+);
 
-py_result!(
+py_fit!(
     /// A fitted annealing law: `law` and `report`.
     PyAnnealingFit,
     AnnealingFit,
-    "AnnealingFit"
+    "AnnealingFit",
+    PyAnnealingLaw,
+    |self| {
+        let law = PyAnnealingLaw::from(self.inner.law).__repr__();
+        format!("AnnealingFit({law}; {})", report_line(&self.inner.report))
+    }
 );
-
-#[pymethods]
-impl PyAnnealingFit {
-    /// The fitted law.
-    #[getter]
-    fn law(&self) -> PyAnnealingLaw {
-        self.inner.law.into()
-    }
-    /// The optimizer's report.
-    #[getter]
-    fn report(&self) -> PyFitReport {
-        self.inner.report.clone().into()
-    }
-    /// The objective at the optimum.
-    #[getter]
-    fn objective(&self) -> f64 {
-        self.inner.report.objective
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "AnnealingFit({}; {})",
-            PyAnnealingLaw::from(self.inner.law).__repr__(),
-            report_line(&self.inner.report)
-        )
-    }
-}
 
 /// The serde form of [`scaling_laws::OptimizedSchedule`] (which has none of its own).
 #[derive(Clone, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The compute frontier of final runs: the lowest loss reached at each budget.
 
-use crate::error::{check, Error, Result};
+use crate::error::{check, Result};
 use crate::{PowerLawFit, PowerLawFitter, Run};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,13 +77,7 @@ impl Frontier {
 /// # Errors
 /// No runs; `budget_tolerance` not finite and >= 0.
 pub fn compute_frontier(runs: &[Run], budget_tolerance: f64) -> Result<Frontier> {
-    if runs.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "runs for a compute frontier".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    check::non_empty("runs for a compute frontier", runs.len())?;
     check::non_negative("budget_tolerance", None, budget_tolerance)?;
     // the final checkpoint of each id
     let mut last_of: BTreeMap<&str, usize> = BTreeMap::new();

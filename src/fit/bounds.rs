@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The set a parameter may take values in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Bound {
     /// Any real value.
     Free,

@@ -68,6 +68,7 @@ pub const DEFAULT_CERTIFICATE_TOLERANCE: f64 = 1e-6;
 
 /// Which test certified the point (or, when none did, the one whose measure is reported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CertificateTest {
     /// The smooth first-order test (with bounds projected), or the relative gradient of
     /// [`certify_gradient`].
@@ -89,6 +90,7 @@ pub enum CertificateTest {
 
 /// The outcome of a convergence certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Certificate {
     /// Whether first-order optimality holds to the tolerance.
     pub holds: bool,

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which curvature-based estimator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CovarianceKind {
     /// `A^-1 B A^-1`: valid for any penalty and robust to misspecified noise (the default).
     Sandwich,
@@ -37,6 +38,7 @@ pub enum CovarianceKind {
 
 /// Covariance of the natural parameters at a fitted optimum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Covariance {
     /// The parameters the covariance is centred on.
     pub params: Vec<f64>,

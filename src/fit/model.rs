@@ -6,6 +6,7 @@
 /// predicts `log y` directly; most models predict `y`. The engine converts to the space of the
 /// objective, so a law never needs to know how it is fitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum Space {
     /// Predictions and residuals in the units of the data: `r = y - y_hat`.
     Linear,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// The per-point penalty `rho(r)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Loss {
     /// Huber: `r^2 / 2` for `|r| <= delta`, else `delta (|r| - delta / 2)`. Hoffmann et al.
     /// (2022) use `delta = 1e-3` on log residuals.
@@ -35,6 +36,7 @@ pub enum Loss {
 
 /// How per-point penalties are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Reduction {
     /// `sum_i w_i rho(r_i)`: the default, and what the Chinchilla replication uses.
     Sum,

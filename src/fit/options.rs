@@ -45,6 +45,7 @@ fn default_certificate_tolerance() -> f64 {
 /// Both finish with the engine's L-BFGS rounds, so the stopping rules, the reported status and
 /// the gradient norm mean the same whichever runs first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Method {
     /// The engine's choice: today [`Method::LevenbergMarquardt`] for every fit through
     /// [`minimize`] (the power law, sigmoid, broken power law, custom and loss-curve fitters);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// ([`certify`](super::certify), computed from the residuals and Jacobian independently of
 /// the method) holds there.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Status {
     /// The stopping rules held *and* the convergence certificate holds at the returned point:
     /// first-order optimality relative to the objective's and the parameters' scale (projected
@@ -40,6 +41,7 @@ impl Status {
 /// of the multi-start driver it went through (its exploratory solve, and its refinement when it
 /// was among the finalists of a two-phase plan), with the work summed over them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct StartOutcome {
     /// The start, in natural parameters.
     pub start: Vec<f64>,
@@ -59,6 +61,7 @@ pub struct StartOutcome {
 
 /// What the optimizer did: reported on every fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FitReport {
     /// The objective at the returned parameters (with the objective's own reduction).
     pub objective: f64,
@@ -89,6 +92,7 @@ pub struct FitReport {
 
 /// The best parameters found and how they were found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Minimum {
     /// Natural parameters at the minimum.
     pub params: Vec<f64>,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fitted [`Bnsl`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BnslFit {
     /// The fitted law, in the units of the data, breaks in increasing order of location.
     pub law: Bnsl,
@@ -116,7 +117,10 @@ impl BnslFitter {
     pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<BnslFit> {
         self.validate(x, y)?;
         self.fit_validated(x, y, self.weights.as_deref())
-            .map(|f| f.attach(x, y, self))
+            .map(|f| BnslFit {
+                source: crate::fitted::Source::new((x.to_vec(), y.to_vec()), self.clone()),
+                ..f
+            })
     }
 
     /// The extrapolation check of Caballero et al.: fits on the `n_train` points with the
@@ -150,25 +154,14 @@ impl BnslFitter {
                 reason: format!("the split would part points of equal x = {threshold}"),
             });
         }
-        let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let mut fitted = None;
-        let bt = crate::diagnostics::backtest(x, y, threshold, |train, test| {
-            let tw = self.weights.as_ref().map(|w| pick(w, train));
-            if let Some(w) = &tw
-                && w.iter().all(|&v| v == 0.0)
-            {
-                return Err(Error::Degenerate(
-                    "all weights of the training points are zero".to_string(),
-                ));
-            }
-            let fit = self.fit_validated(&pick(x, train), &pick(y, train), tw.as_deref())?;
-            let predicted = fit.law.predict_many(&pick(x, test));
-            fitted = Some(fit);
-            Ok(predicted)
-        })?;
-        let fit =
-            fitted.ok_or_else(|| Error::Degenerate("no fit on the training points".into()))?;
-        Ok((fit, bt))
+        crate::fitted::backtest_keeping_fit(
+            (x, y),
+            self.weights.as_deref(),
+            threshold,
+            "at or below the split",
+            |x, y, w| self.fit_validated(x, y, w),
+            |f, x| f.law.predict_many(x),
+        )
     }
 
     fn n_free(&self) -> usize {
@@ -277,38 +270,21 @@ impl BnslFitter {
             problem = problem.with_weights(w)?;
         }
         let starts = match &self.starts {
-            Some(s) if s.is_empty() => {
-                return Err(Error::InvalidOption {
-                    name: "starts".into(),
-                    value: "[]".into(),
-                    reason: "give at least one start".into(),
-                })
-            }
-            Some(s) => {
-                let mut out = Vec::with_capacity(s.len());
-                for (k, law) in s.iter().enumerate() {
-                    let bad = |reason: String| Error::InvalidOption {
-                        name: format!("start {k}"),
-                        value: format!("{law:?}"),
-                        reason,
-                    };
-                    Bnsl::new(law.a, law.b, law.c0, law.breaks.clone())
-                        .map_err(|e| bad(e.to_string()))?;
-                    if law.breaks.len() != nb {
-                        return Err(bad(format!("has {} breaks, not {nb}", law.breaks.len())));
-                    }
-                    let mut p = Vec::with_capacity(n_free);
-                    if self.fixed_a.is_none() {
-                        p.push(law.a);
-                    }
-                    p.extend([law.b.ln() - law.c0 * log_ref, law.c0]);
-                    for br in &law.breaks {
-                        p.extend([br.c, br.d.ln() - log_ref, br.f.ln()]);
-                    }
-                    out.push(p);
+            Some(s) => super::user_starts(s, |law| {
+                Bnsl::new(law.a, law.b, law.c0, law.breaks.clone()).map_err(|e| e.to_string())?;
+                if law.breaks.len() != nb {
+                    return Err(format!("has {} breaks, not {nb}", law.breaks.len()));
                 }
-                out
-            }
+                let mut p = Vec::with_capacity(n_free);
+                if self.fixed_a.is_none() {
+                    p.push(law.a);
+                }
+                p.extend([law.b.ln() - law.c0 * log_ref, law.c0]);
+                for br in &law.breaks {
+                    p.extend([br.c, br.d.ln() - log_ref, br.f.ln()]);
+                }
+                Ok(p)
+            })?,
             None => auto_starts(&model, y, weights, self.objective.space, self.sharpness),
         };
         let min = two_phase(&problem, &starts, &self.solver)?;

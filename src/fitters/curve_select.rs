@@ -28,6 +28,7 @@ use crate::schedule::{LossCurve, Schedule};
 
 /// One candidate law with its fitting options.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CurveCandidate {
     /// The multi-power law (Luo et al. 2025), `beta` fitted or held fixed.
     MultiPower {
@@ -150,6 +151,7 @@ impl CurveCandidate {
 
 /// A fitted loss-curve law of either family.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum FittedCurveLaw {
     /// A fitted multi-power law and the warmup convention it was fitted under (with
     /// [`WarmupConvention::Ramp`] every schedule's warmup mark is cleared before predicting).
@@ -205,6 +207,7 @@ fn ramp_schedule(schedule: &Schedule, warmup: WarmupConvention) -> Option<Schedu
 
 /// How curves are held out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CurveValidation {
     /// Each curve in turn is held out; the law is fitted on the others and scored on it
     /// (needs at least 2 curves).
@@ -228,6 +231,7 @@ pub enum CurveValidation {
 
 /// Which held-out average picks the winner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum CurveCriterion {
     /// Highest mean R^2 (the figure Luo et al. 2025 lead with; noisy on short held-out tails,
     /// whose spread is small).
@@ -241,6 +245,7 @@ pub enum CurveCriterion {
 
 /// Held-out averages: the unweighted mean over held-out curves of each curve's metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HeldOutSummary {
     /// Mean R^2.
     pub r2: f64,
@@ -262,13 +267,7 @@ impl HeldOutSummary {
     /// # Errors
     /// [`Error::TooFewPoints`] for no scores.
     pub fn from_scores(scores: &[GoodnessOfFit]) -> Result<Self> {
-        if scores.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "held-out curves to average".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        crate::error::check::non_empty("held-out curves to average", scores.len())?;
         let n = scores.len() as f64;
         let mean = |f: fn(&GoodnessOfFit) -> f64| scores.iter().map(f).sum::<f64>() / n;
         Ok(HeldOutSummary {
@@ -313,6 +312,7 @@ impl HeldOutSummary {
 
 /// One candidate's cross-validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CandidateScore {
     /// The candidate.
     pub candidate: CurveCandidate,
@@ -328,6 +328,7 @@ pub struct CandidateScore {
 
 /// Every candidate's held-out scores and the choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SelectionReport {
     /// How curves were held out.
     pub validation: CurveValidation,
@@ -417,6 +418,7 @@ impl Default for CurveSelector {
 
 /// The chosen law, refitted on all curves, and the report behind the choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CurveSelection {
     /// The winning candidate.
     pub candidate: CurveCandidate,

@@ -73,6 +73,7 @@ impl std::fmt::Debug for CustomLaw {
 
 /// The result of fitting a [`CustomLaw`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CustomFit {
     /// Fitted parameters, in the order of `names`.
     pub params: Vec<f64>,

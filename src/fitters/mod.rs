@@ -25,3 +25,33 @@ macro_rules! setters {
     )*};
 }
 pub(crate) use setters;
+
+/// The user's starting laws as free-parameter vectors: `to_free` converts one, or says why it
+/// cannot be a start.
+///
+/// # Errors
+/// [`crate::Error::InvalidOption`] for no starts, or naming (`"start k"`) and showing the first
+/// start `to_free` rejects, with its reason.
+pub(crate) fn user_starts<S: std::fmt::Debug>(
+    starts: &[S],
+    to_free: impl Fn(&S) -> Result<Vec<f64>, String>,
+) -> crate::error::Result<Vec<Vec<f64>>> {
+    use crate::Error::InvalidOption;
+    if starts.is_empty() {
+        return Err(InvalidOption {
+            name: "starts".into(),
+            value: "[]".into(),
+            reason: "give at least one start".into(),
+        });
+    }
+    let invalid = |k: usize, s: &S, reason| InvalidOption {
+        name: format!("start {k}"),
+        value: format!("{s:?}"),
+        reason,
+    };
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, s)| to_free(s).map_err(|reason| invalid(k, s, reason)))
+        .collect()
+}

@@ -227,8 +227,22 @@ impl PowerLawFitter {
                 parallel: self.solver.parallel && x.len() >= PARALLEL_POINTS,
                 ..self.solver.clone()
             };
-            let min = minimize(&problem, &starts, &solver)?;
-            (min.params, min.report)
+            let lean = Lean::new(
+                &model,
+                &problem,
+                y,
+                self.floor,
+                self.alpha_bound,
+                &self.weights,
+            )
+            .filter(|_| Lean::applies(&solver));
+            match lean.and_then(|l| l.minimize(&problem, &starts, &solver)) {
+                Some(done) => done,
+                None => {
+                    let min = minimize(&problem, &starts, &solver)?;
+                    (min.params, min.report)
+                }
+            }
         };
         let (e, ac, alpha) = match self.floor {
             Floor::Fitted(_) => (params[0], params[1], params[2]),
@@ -295,6 +309,40 @@ fn closed_form_report(
     params: &[f64],
     solver: &SolverOptions,
 ) -> Result<FitReport> {
+    certified_report(problem, params, solver, Work::default())
+}
+
+/// Where the starts of a fit went: the best start's iterations and evaluations, and how the
+/// starts compare (as the engine's [`FitReport`] gives them).
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    iterations: u64,
+    evaluations: u64,
+    n_starts: usize,
+    best_start: usize,
+    n_starts_at_best: usize,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Work {
+            iterations: 0,
+            evaluations: 1,
+            n_starts: 1,
+            best_start: 0,
+            n_starts_at_best: 1,
+        }
+    }
+}
+
+/// The report of a point found outside the engine: objective, gradient norm and a status from
+/// the convergence certificate, like every engine report.
+fn certified_report(
+    problem: &Problem<'_, CenteredPowerLaw>,
+    params: &[f64],
+    solver: &SolverOptions,
+    work: Work,
+) -> Result<FitReport> {
     let objective = problem.value_grad(params, None)?;
     // the gradient norm in the fitted coordinates, as every engine report gives it
     let mut grad = vec![0.0; params.len()];
@@ -311,13 +359,13 @@ fn closed_form_report(
         objective,
         objective_spec: *problem.objective(),
         status,
-        iterations: 0,
-        evaluations: 1,
+        iterations: work.iterations,
+        evaluations: work.evaluations,
         gradient_norm: grad.iter().map(|g| g * g).sum::<f64>().sqrt() * problem.weight_scale(),
         n_points: problem.n_points(),
-        n_starts: 1,
-        best_start: 0,
-        n_starts_at_best: 1,
+        n_starts: work.n_starts,
+        best_start: work.best_start,
+        n_starts_at_best: work.n_starts_at_best,
         starts: None,
     })
 }
@@ -407,8 +455,9 @@ impl PowerLawFitter {
 }
 
 /// Fits `y = E + A x^(-alpha)` with the default options: the summed Huber penalty
-/// (`delta = 1e-3`) on log residuals, `E > 0`, multi-start L-BFGS from a variable-projection
-/// scan over `alpha`. See [`PowerLawFitter`] for options.
+/// (`delta = 1e-3`) on log residuals, `E > 0`, Levenberg-Marquardt from the best minima of a
+/// variable-projection scan over `alpha` (a lean fixed-size solve, certified; the engine's
+/// multi-start driver where that solve does not certify). See [`PowerLawFitter`] for options.
 ///
 /// ```
 /// let x: Vec<f64> = (0..30).map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / 29.0)).collect();
@@ -508,10 +557,11 @@ fn ols_fixed_floor(model: &CenteredPowerLaw, y: &[f64], e: f64) -> Result<Vec<f6
     }
 }
 
-/// Starts by variable projection: for each `alpha` on a log grid the law is linear in
+/// Starts by variable projection: for each `alpha` on a grid (0.025 to 4) the law is linear in
 /// `(E, Ac)`; solve weighted least squares (weights `1/y^2` for log residuals, a first-order
 /// stand-in, and 1 for linear ones) with `E` inside its bound (negative floors included where
-/// the bound allows them), and keep the three best local minima of that profile.
+/// the bound allows them), keep the three best local minima of that profile and move each to
+/// the vertex of the parabola through it and its neighbours.
 fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) -> Vec<Vec<f64>> {
     let w: Vec<f64> = match space {
         Space::Log => y.iter().map(|v| 1.0 / (v * v)).collect(),
@@ -527,37 +577,27 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
     } else {
         ymax.abs().max(1e-300)
     };
-    let alphas: Vec<f64> = (0..48)
-        .map(|k| 10f64.powf(-2.5 + 3.5 * k as f64 / 47.0))
+    // The profile on a grid of alpha: 0.025 to 0.1 by 0.025, then to 4 by 0.1. Each grid
+    // point's column `t = exp(-alpha lx)` is the previous one times a fixed factor, so the
+    // scan takes one exponential per point instead of one per point and grid value.
+    let n = model.lx.len();
+    let fine: Vec<f64> = model
+        .lx
+        .iter()
+        .map(|&l| (-PROFILE_FINE * l).exp())
         .collect();
-    let mut profile: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(alphas.len());
-    for &alpha in &alphas {
-        let t: Vec<f64> = model.lx.iter().map(|&l| (-alpha * l).exp()).collect();
-        let (e, ac) = match floor {
-            Floor::Fixed(e) => (e, fit_slope(&t, y, &w, e)),
-            Floor::Fitted(bound) => {
-                let (e, ac) = fit_floor_and_slope(&t, y, &w);
-                if bound.contains(e) && ac > 0.0 {
-                    (e, ac)
-                } else {
-                    let e = inside(&bound, e, ymin, spread);
-                    (e, fit_slope(&t, y, &w, e))
-                }
-            }
-        };
-        if !(ac > 0.0 && ac.is_finite() && e.is_finite()) {
-            continue;
+    let coarse: Vec<f64> = fine.iter().map(|q| (q * q) * (q * q)).collect();
+    let mut t = vec![1.0; n];
+    let mut profile: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(PROFILE_STEPS);
+    for k in 1..=PROFILE_STEPS {
+        let (step, alpha) = profile_alpha(k);
+        let q = if step == 1 { &fine } else { &coarse };
+        for (ti, qi) in t.iter_mut().zip(q) {
+            *ti *= qi;
         }
-        let sse: f64 = t
-            .iter()
-            .zip(y)
-            .zip(&w)
-            .map(|((ti, yi), wi)| {
-                let r = yi - e - ac * ti;
-                wi * r * r
-            })
-            .sum();
-        profile.push((sse, e, ac, alpha));
+        if let Some(entry) = profile_point(&t, y, &w, floor, ymin, spread) {
+            profile.push((entry.0, entry.1, entry.2, alpha));
+        }
     }
     let mut minima: Vec<(f64, f64, f64, f64)> = (0..profile.len())
         .filter(|&k| {
@@ -567,9 +607,30 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
         .map(|k| profile[k])
         .collect();
     minima.sort_by(|a, b| a.0.total_cmp(&b.0));
+    minima.truncate(3);
+    // each minimum moved to the vertex of the parabola through it and its grid neighbours
+    for m in minima.iter_mut() {
+        let k = profile.iter().position(|p| p.3 == m.3).unwrap_or(0);
+        if k == 0 || k + 1 >= profile.len() {
+            continue;
+        }
+        let (a0, a1, a2) = (profile[k - 1].3, profile[k].3, profile[k + 1].3);
+        let (f0, f1, f2) = (profile[k - 1].0, profile[k].0, profile[k + 1].0);
+        let num = (a1 - a0).powi(2) * (f1 - f2) - (a1 - a2).powi(2) * (f1 - f0);
+        let den = (a1 - a0) * (f1 - f2) - (a1 - a2) * (f1 - f0);
+        let vertex = a1 - 0.5 * num / den;
+        if !(vertex > a0 && vertex < a2) {
+            continue;
+        }
+        let t: Vec<f64> = model.lx.iter().map(|&l| (-vertex * l).exp()).collect();
+        if let Some((sse, e, ac)) = profile_point(&t, y, &w, floor, ymin, spread)
+            && sse < m.0
+        {
+            *m = (sse, e, ac, vertex);
+        }
+    }
     let mut starts: Vec<Vec<f64>> = minima
         .iter()
-        .take(3)
         .map(|&(_, e, ac, alpha)| match floor {
             Floor::Fixed(_) => vec![ac, alpha],
             Floor::Fitted(bound) => vec![inside(&bound, e, ymin, spread), ac, alpha],
@@ -583,6 +644,63 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
         });
     }
     starts
+}
+
+/// Step of the profile's fine grid of alpha (its first `PROFILE_FINE_STEPS` points).
+const PROFILE_FINE: f64 = 0.025;
+/// Points of the fine grid (alpha 0.025 to 0.1).
+const PROFILE_FINE_STEPS: usize = 4;
+/// Points of the whole grid (then alpha 0.2 to 4 by 0.1 = 4 fine steps).
+const PROFILE_STEPS: usize = PROFILE_FINE_STEPS + 39;
+
+/// The `k`-th grid value of the profile (1-based) and whether it is a fine (1) or coarse (4)
+/// step from the previous one.
+fn profile_alpha(k: usize) -> (usize, f64) {
+    if k <= PROFILE_FINE_STEPS {
+        (1, PROFILE_FINE * k as f64)
+    } else {
+        (
+            4,
+            PROFILE_FINE * (PROFILE_FINE_STEPS + 4 * (k - PROFILE_FINE_STEPS)) as f64,
+        )
+    }
+}
+
+/// One point of the variable-projection profile: `(E, Ac)` by weighted least squares for the
+/// column `t` (with `E` inside its bound), and the weighted residual sum of squares.
+fn profile_point(
+    t: &[f64],
+    y: &[f64],
+    w: &[f64],
+    floor: Floor,
+    ymin: f64,
+    spread: f64,
+) -> Option<(f64, f64, f64)> {
+    let (e, ac) = match floor {
+        Floor::Fixed(e) => (e, fit_slope(t, y, w, e)),
+        Floor::Fitted(bound) => {
+            let (e, ac) = fit_floor_and_slope(t, y, w);
+            if bound.contains(e) && ac > 0.0 {
+                (e, ac)
+            } else {
+                let e = inside(&bound, e, ymin, spread);
+                (e, fit_slope(t, y, w, e))
+            }
+        }
+    };
+    if !(ac > 0.0 && ac.is_finite() && e.is_finite()) {
+        return None;
+    }
+    let sse: f64 = t
+        .iter()
+        .zip(y)
+        .zip(w)
+        .map(|((ti, yi), wi)| {
+            let r = yi - e - ac * ti;
+            wi * r * r
+        })
+        .sum();
+    Some((sse, e, ac))
 }
 
 /// `e` moved inside `bound` (a floor at its bound is no start: a positive floor of 0 becomes
@@ -627,4 +745,383 @@ fn fit_floor_and_slope(t: &[f64], y: &[f64], w: &[f64]) -> (f64, f64) {
     } else {
         (f64::NAN, f64::NAN)
     }
+}
+
+/// Largest damping of the lean solve (relative to the scaled diagonal), as the engine's.
+const LEAN_MU_MAX: f64 = 1e16;
+
+/// The lean local solve of the power law (issue 19): the engine's Levenberg-Marquardt
+/// iteration ([`crate::fit`]'s: the same blend of the exact and reweighted Gauss-Newton
+/// curvatures, Moré's scaling, Nielsen's damping update, the trust region in the units of `y`
+/// and the same stopping rules) on the three-parameter law with fixed-size arrays and no
+/// allocation per iteration. Its answer is only a candidate: it is kept when every start
+/// stopped on the stopping rules and the convergence certificate holds at the best end point
+/// (then the status is `Converged`, as the engine would report it); otherwise the fit runs the
+/// engine's multi-start driver from the same starts, so a hard case gets every stage the
+/// engine has.
+struct Lean<'a> {
+    lx: &'a [f64],
+    /// Observations in the objective's space.
+    target: Vec<f64>,
+    /// Weights divided by the largest (as the engine's problem holds them).
+    weights: Option<Vec<f64>>,
+    /// `1 / sum of weights` for a mean, else 1.
+    norm: f64,
+    objective: Objective,
+    /// Bounds of `[E, Ac, alpha]` (`E`'s unused when it is fixed).
+    bounds: [Bound; 3],
+    fixed_e: Option<f64>,
+    /// The prediction-space unit of a step ([`Problem`]'s).
+    spread: f64,
+}
+
+/// Objective, gradient, the exact and reweighted curvatures and the largest Jacobian entry per
+/// coordinate, at one point (unconstrained coordinates; `E`'s row and column are zero when it
+/// is fixed).
+struct LeanPoint {
+    f: f64,
+    g: [f64; 3],
+    h_exact: [[f64; 3]; 3],
+    h_irls: [[f64; 3]; 3],
+    jmax: [f64; 3],
+}
+
+/// Where one lean start stopped.
+struct LeanEnd {
+    u: [f64; 3],
+    f: f64,
+    iterations: u64,
+    evaluations: u64,
+}
+
+impl<'a> Lean<'a> {
+    fn new(
+        model: &'a CenteredPowerLaw,
+        problem: &Problem<'_, CenteredPowerLaw>,
+        y: &[f64],
+        floor: Floor,
+        alpha_bound: Bound,
+        weights: &Option<Vec<f64>>,
+    ) -> Option<Lean<'a>> {
+        let objective = *problem.objective();
+        let n = model.lx.len();
+        let weights = match weights {
+            Some(w) => {
+                let wmax = w.iter().copied().fold(0.0, f64::max);
+                if !(wmax > 0.0 && wmax.is_finite()) {
+                    return None;
+                }
+                Some(w.iter().map(|v| v / wmax).collect::<Vec<f64>>())
+            }
+            None => None,
+        };
+        let wsum = weights.as_ref().map_or(n as f64, |w| w.iter().sum());
+        let norm = match objective.reduction {
+            crate::fit::Reduction::Mean if wsum > 0.0 => 1.0 / wsum,
+            _ => 1.0,
+        };
+        Some(Lean {
+            lx: &model.lx,
+            target: y.iter().map(|&v| objective.transform(v)).collect(),
+            weights,
+            norm,
+            objective,
+            bounds: [
+                match floor {
+                    Floor::Fitted(b) => b,
+                    Floor::Fixed(_) => Bound::Free,
+                },
+                Bound::Positive,
+                alpha_bound,
+            ],
+            fixed_e: model.fixed_e,
+            spread: problem.spread(),
+        })
+    }
+
+    /// Whether the options ask for nothing the lean solve does not do (another method, the
+    /// Newton polish, every start's outcome).
+    fn applies(options: &SolverOptions) -> bool {
+        matches!(
+            options.method,
+            crate::fit::Method::Auto | crate::fit::Method::LevenbergMarquardt
+        ) && !options.polish
+            && !options.record_starts
+    }
+
+    /// First fitted coordinate (1 when `E` is fixed).
+    fn first(&self) -> usize {
+        usize::from(self.fixed_e.is_some())
+    }
+
+    /// Natural parameters (the problem's order) from unconstrained `u`.
+    fn natural(&self, u: &[f64; 3]) -> Vec<f64> {
+        let k0 = self.first();
+        (k0..3).map(|j| self.bounds[j].forward(u[j]).0).collect()
+    }
+
+    fn point(&self, u: &[f64; 3]) -> Option<LeanPoint> {
+        let (e, de) = match self.fixed_e {
+            Some(e) => (e, 0.0),
+            None => self.bounds[0].forward(u[0]),
+        };
+        let (ac, dac) = self.bounds[1].forward(u[1]);
+        let (alpha, dal) = self.bounds[2].forward(u[2]);
+        if ![e, de, ac, dac, alpha, dal].iter().all(|v| v.is_finite()) {
+            return None;
+        }
+        let log = self.objective.space == Space::Log;
+        let mut out = LeanPoint {
+            f: 0.0,
+            g: [0.0; 3],
+            h_exact: [[0.0; 3]; 3],
+            h_irls: [[0.0; 3]; 3],
+            jmax: [0.0; 3],
+        };
+        for (i, (&lx, &target)) in self.lx.iter().zip(&self.target).enumerate() {
+            let w = self.weights.as_ref().map_or(1.0, |w| w[i]);
+            if w == 0.0 {
+                continue;
+            }
+            let t = (-alpha * lx).exp();
+            let pred = e + ac * t;
+            let (t_hat, dt) = if log {
+                if !(pred > 0.0) {
+                    return None;
+                }
+                (pred.ln(), 1.0 / pred)
+            } else {
+                (pred, 1.0)
+            };
+            let r = target - t_hat;
+            let (rho, psi) = self.objective.rho(r);
+            let (c_exact, c_irls) = self.objective.curvatures(r);
+            out.f += w * rho;
+            let row = [de * dt, dac * t * dt, -dal * ac * t * lx * dt];
+            for j in 0..3 {
+                out.jmax[j] = out.jmax[j].max(row[j].abs());
+                out.g[j] -= w * psi * row[j];
+                for k in j..3 {
+                    let jk = w * row[j] * row[k];
+                    out.h_exact[j][k] += c_exact * jk;
+                    out.h_irls[j][k] += c_irls * jk;
+                }
+            }
+        }
+        out.f *= self.norm;
+        for j in 0..3 {
+            out.g[j] *= self.norm;
+            for k in j..3 {
+                out.h_exact[j][k] *= self.norm;
+                out.h_irls[j][k] *= self.norm;
+                out.h_exact[k][j] = out.h_exact[j][k];
+                out.h_irls[k][j] = out.h_irls[j][k];
+            }
+        }
+        let finite = out.f.is_finite()
+            && out.g.iter().all(|v| v.is_finite())
+            && out
+                .h_exact
+                .iter()
+                .chain(&out.h_irls)
+                .flatten()
+                .all(|v| v.is_finite());
+        finite.then_some(out)
+    }
+
+    /// Levenberg-Marquardt from `u0`; `None` unless it stopped on a stopping rule (a gradient
+    /// or two steps below the tolerances, or no step lowering the objective).
+    #[allow(clippy::needless_range_loop)] // index notation of the small matrices
+    fn solve(&self, u0: [f64; 3], options: &SolverOptions) -> Option<LeanEnd> {
+        let k0 = self.first();
+        let mut cur = self.point(&u0)?;
+        let mut u = u0;
+        let (mut mu, mut nu, mut s) = (1e-3, 2.0, 1.0);
+        let (mut iterations, mut evaluations, mut small) = (0u64, 1u64, 0);
+        let mut scale = [0.0_f64; 3];
+        while iterations < options.max_iterations {
+            let gnorm = (k0..3).map(|j| cur.g[j] * cur.g[j]).sum::<f64>().sqrt();
+            if cur.f == 0.0 || gnorm <= options.gradient_tolerance * cur.f.abs() || mu > LEAN_MU_MAX
+            {
+                return Some(LeanEnd {
+                    u,
+                    f: cur.f,
+                    iterations,
+                    evaluations,
+                });
+            }
+            iterations += 1;
+            for j in k0..3 {
+                scale[j] = scale[j].max(cur.h_irls[j][j]);
+            }
+            let dmax = scale.iter().copied().fold(0.0, f64::max);
+            if !(dmax > 0.0 && dmax.is_finite()) {
+                return None;
+            }
+            let mut h = [[0.0; 3]; 3];
+            let mut a = [[0.0; 3]; 3];
+            for j in k0..3 {
+                for k in k0..3 {
+                    let ex = cur.h_exact[j][k];
+                    h[j][k] = ex + s * (cur.h_irls[j][k] - ex);
+                    a[j][k] = h[j][k];
+                }
+                a[j][j] += mu * scale[j].max(1e-12 * dmax);
+            }
+            let Some(d) = solve_spd(&a, &cur.g, k0) else {
+                mu *= nu;
+                nu *= 2.0;
+                continue;
+            };
+            let too_long = (k0..3).any(|j| {
+                let v = d[j];
+                if !v.is_finite() {
+                    return true;
+                }
+                if self.bounds[j] == Bound::Free && cur.jmax[j] > 0.0 {
+                    v.abs() * cur.jmax[j] > self.spread
+                } else {
+                    v.abs() > 1.0
+                }
+            });
+            if too_long {
+                mu = if mu > 0.0 { mu * 4.0 } else { 1e-3 };
+                continue;
+            }
+            let mut gd = 0.0;
+            let mut dhd = 0.0;
+            for j in k0..3 {
+                gd += cur.g[j] * d[j];
+                for k in k0..3 {
+                    dhd += d[j] * h[j][k] * d[k];
+                }
+            }
+            let predicted = -(gd + 0.5 * dhd);
+            let mut trial_u = u;
+            for j in k0..3 {
+                trial_u[j] += d[j];
+            }
+            evaluations += 1;
+            match self.point(&trial_u) {
+                Some(trial) if trial.f < cur.f => {
+                    let drop = cur.f - trial.f;
+                    let ratio = if predicted > 0.0 {
+                        drop / predicted
+                    } else {
+                        0.0
+                    };
+                    mu *= f64::max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0).powi(3));
+                    nu = 2.0;
+                    if ratio > 0.5 {
+                        s *= 0.25;
+                    } else if ratio < 0.25 {
+                        s = f64::min(1.0, s * 4.0 + 1e-3);
+                    }
+                    if drop <= options.objective_tolerance * trial.f.abs() {
+                        small += 1;
+                    } else {
+                        small = 0;
+                    }
+                    u = trial_u;
+                    cur = trial;
+                    if small >= 2 {
+                        return Some(LeanEnd {
+                            u,
+                            f: cur.f,
+                            iterations,
+                            evaluations,
+                        });
+                    }
+                }
+                _ => {
+                    mu *= nu;
+                    nu *= 2.0;
+                    s = f64::min(1.0, s * 4.0 + 1e-3);
+                }
+            }
+        }
+        None
+    }
+
+    /// Every start (natural parameters) solved; the best end point when every start stopped
+    /// on a stopping rule and the certificate holds there, with its report. `None` sends the
+    /// fit to the engine.
+    fn minimize(
+        &self,
+        problem: &Problem<'_, CenteredPowerLaw>,
+        starts: &[Vec<f64>],
+        options: &SolverOptions,
+    ) -> Option<(Vec<f64>, FitReport)> {
+        let k0 = self.first();
+        let mut ends = Vec::with_capacity(starts.len());
+        for s in starts {
+            if s.len() != 3 - k0 || s.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
+            let internal = problem.to_internal(s);
+            let mut u0 = [0.0; 3];
+            u0[k0..].copy_from_slice(&internal);
+            ends.push(self.solve(u0, options)?);
+        }
+        let mut best = 0;
+        for (k, e) in ends.iter().enumerate() {
+            if e.f < ends[best].f {
+                best = k;
+            }
+        }
+        let b = ends.get(best)?;
+        let params = self.natural(&b.u);
+        let tol = 1e-9 * b.f.abs().max(f64::MIN_POSITIVE);
+        let work = Work {
+            iterations: b.iterations,
+            evaluations: b.evaluations,
+            n_starts: starts.len(),
+            best_start: best,
+            n_starts_at_best: ends.iter().filter(|e| e.f - b.f <= tol).count(),
+        };
+        let report = certified_report(problem, &params, options, work).ok()?;
+        (report.status == Status::Converged).then_some((params, report))
+    }
+}
+
+/// Solves `a d = -g` over coordinates `k0..3` (`a` symmetric positive definite there) by
+/// Cholesky; `None` when it is not positive definite.
+#[allow(clippy::needless_range_loop)] // index notation of the small matrices
+fn solve_spd(a: &[[f64; 3]; 3], g: &[f64; 3], k0: usize) -> Option<[f64; 3]> {
+    let mut l = [[0.0; 3]; 3];
+    for j in k0..3 {
+        let mut d = a[j][j];
+        for k in k0..j {
+            d -= l[j][k] * l[j][k];
+        }
+        if !(d > 0.0 && d.is_finite()) {
+            return None;
+        }
+        let djj = d.sqrt();
+        l[j][j] = djj;
+        for i in (j + 1)..3 {
+            let mut v = a[i][j];
+            for k in k0..j {
+                v -= l[i][k] * l[j][k];
+            }
+            l[i][j] = v / djj;
+        }
+    }
+    let mut z = [0.0; 3];
+    for i in k0..3 {
+        let mut v = -g[i];
+        for k in k0..i {
+            v -= l[i][k] * z[k];
+        }
+        z[i] = v / l[i][i];
+    }
+    let mut d = [0.0; 3];
+    for i in (k0..3).rev() {
+        let mut v = z[i];
+        for k in (i + 1)..3 {
+            v -= l[k][i] * d[k];
+        }
+        d[i] = v / l[i][i];
+    }
+    Some(d)
 }

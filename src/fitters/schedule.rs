@@ -48,6 +48,7 @@ const DEFAULT_STARTS: usize = 8;
 
 /// A fitted [`MultiPowerLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MultiPowerFit {
     /// The fitted law.
     pub law: MultiPowerLaw,
@@ -259,6 +260,7 @@ pub struct MultiPowerFitter {
 /// each other on three training curves, and the free optimum can predict unseen schedules
 /// worse than a nearby fixed `beta`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum MultiPowerBeta {
     /// Fitted with the other six parameters (the default, as Luo et al. 2025).
     #[default]
@@ -534,6 +536,7 @@ pub fn fit_multipower(curves: &[LossCurve]) -> Result<MultiPowerFit> {
 
 /// A fitted [`AnnealingLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AnnealingFit {
     /// The fitted law (`lambda` is the fixed value unless it was fitted).
     pub law: AnnealingLaw,

@@ -75,6 +75,7 @@ impl Default for OptimizeOptions {
 
 /// The result of [`optimize_schedule`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct OptimizedSchedule {
     /// The optimised schedule: linear warmup to `peak` (marked as warmup), then the
     /// non-increasing optimised rates.

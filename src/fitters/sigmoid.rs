@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fitted [`SigmoidLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SigmoidFit {
     /// The fitted law, with `C_mid` in the units of the data.
     pub law: SigmoidLaw,
@@ -132,7 +133,13 @@ impl SigmoidFitter {
     pub fn fit(&self, compute: &[f64], metric: &[f64]) -> Result<SigmoidFit> {
         self.validate(compute, metric)?;
         self.fit_validated(compute, metric, self.weights.as_deref())
-            .map(|f| f.attach(compute, metric, self))
+            .map(|f| SigmoidFit {
+                source: crate::fitted::Source::new(
+                    (compute.to_vec(), metric.to_vec()),
+                    self.clone(),
+                ),
+                ..f
+            })
     }
 
     /// The extrapolation protocol of Khatri et al. (2025): fits on the points with
@@ -169,25 +176,14 @@ impl SigmoidFitter {
                 found: 0,
             });
         }
-        let pick = |v: &[f64], ids: &[usize]| ids.iter().map(|&i| v[i]).collect::<Vec<f64>>();
-        let mut fitted = None;
-        let bt = crate::diagnostics::backtest(compute, metric, cut, |train, test| {
-            let tw = self.weights.as_ref().map(|w| pick(w, train));
-            if let Some(w) = &tw
-                && w.iter().all(|&v| v == 0.0)
-            {
-                return Err(Error::Degenerate(
-                    "all weights up to the cut are zero".to_string(),
-                ));
-            }
-            let fit =
-                self.fit_validated(&pick(compute, train), &pick(metric, train), tw.as_deref())?;
-            let predicted = fit.law.predict_many(&pick(compute, test));
-            fitted = Some(fit);
-            Ok(predicted)
-        })?;
-        let fit = fitted.ok_or_else(|| Error::Degenerate("no fit up to the cut".into()))?;
-        Ok((fit, bt))
+        crate::fitted::backtest_keeping_fit(
+            (compute, metric),
+            self.weights.as_deref(),
+            cut,
+            "up to the cut",
+            |c, m, w| self.fit_validated(c, m, w),
+            |f, c| f.law.predict_many(c),
+        )
     }
 
     /// Checks options and every row of the input.
@@ -297,31 +293,14 @@ impl SigmoidFitter {
             problem = problem.with_weights(w)?;
         }
         let starts: Vec<Vec<f64>> = match &self.starts {
-            Some(s) if s.is_empty() => {
-                return Err(Error::InvalidOption {
-                    name: "starts".into(),
-                    value: "[]".into(),
-                    reason: "give at least one start".into(),
+            Some(s) => super::user_starts(s, |law| {
+                SigmoidLaw::new(law.r0, law.a, law.b, law.c_mid).map_err(|e| e.to_string())?;
+                let m = law.c_mid.ln() - log_ref;
+                Ok(match self.fixed_r0 {
+                    Some(_) => vec![law.a, law.b, m],
+                    None => vec![law.r0, law.a, law.b, m],
                 })
-            }
-            Some(s) => {
-                let mut out = Vec::with_capacity(s.len());
-                for (k, law) in s.iter().enumerate() {
-                    SigmoidLaw::new(law.r0, law.a, law.b, law.c_mid).map_err(|e| {
-                        Error::InvalidOption {
-                            name: format!("start {k}"),
-                            value: format!("{law:?}"),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                    let m = law.c_mid.ln() - log_ref;
-                    out.push(match self.fixed_r0 {
-                        Some(_) => vec![law.a, law.b, m],
-                        None => vec![law.r0, law.a, law.b, m],
-                    });
-                }
-                out
-            }
+            })?,
             None => auto_starts(&model.lc, &y, w.as_deref(), self.fixed_r0, self.range),
         };
         let min = minimize(&problem, &starts, &self.solver)?;

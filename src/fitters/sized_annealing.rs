@@ -14,6 +14,7 @@ use crate::laws::sized_annealing::{SizedAnnealingLaw, SizedAnnealingModel, Sized
 
 /// A fitted [`SizedAnnealingLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SizedAnnealingFit {
     /// The fitted law.
     pub law: SizedAnnealingLaw,

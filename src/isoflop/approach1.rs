@@ -72,13 +72,6 @@ impl Approach1Options {
         Self::default()
     }
 
-    /// Number of log-spaced FLOP values (at least 2, at most
-    /// [`Approach1Options::MAX_N_FLOPS`]; checked by [`approach1`]).
-    pub fn with_n_flops(mut self, n: usize) -> Self {
-        self.n_flops = n;
-        self
-    }
-
     /// Spread the FLOP values over `[lo, hi]` instead of the curves' whole range (values that no
     /// curve reaches get no frontier point).
     pub fn with_flops_range(mut self, lo: f64, hi: f64) -> Self {
@@ -86,17 +79,15 @@ impl Approach1Options {
         self
     }
 
-    /// What to do with unbracketed frontier points (default [`EdgePolicy::Exclude`]).
-    pub fn with_edges(mut self, edges: EdgePolicy) -> Self {
-        self.edges = edges;
-        self
-    }
-
-    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` by resampling whole curves
-    /// ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
-    pub fn with_bootstrap(mut self, bootstrap: BootstrapOptions) -> Self {
-        self.bootstrap = Some(bootstrap);
-        self
+    crate::fitters::setters! {
+        /// Number of log-spaced FLOP values (at least 2, at most
+        /// [`Approach1Options::MAX_N_FLOPS`]; checked by [`approach1`]).
+        with_n_flops(n: usize) => n_flops;
+        /// What to do with unbracketed frontier points (default [`EdgePolicy::Exclude`]).
+        with_edges(edges: EdgePolicy) => edges;
+        /// Percentile intervals on `a`, `b`, `k_N`, `k_D` by resampling whole curves
+        /// ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
+        with_bootstrap(bootstrap: BootstrapOptions) => bootstrap = Some;
     }
 
     /// Number of FLOP values.

@@ -48,6 +48,14 @@ pub enum VertexEstimator {
 }
 
 impl VertexEstimator {
+    /// The one of `parabola` and `cubic` that this estimator gives.
+    fn pick<'a, T>(self, parabola: &'a Option<T>, cubic: &'a Option<T>) -> Option<&'a T> {
+        match self {
+            VertexEstimator::Parabola => parabola.as_ref(),
+            VertexEstimator::Cubic => cubic.as_ref(),
+        }
+    }
+
     /// Polynomial degree.
     fn degree(self) -> usize {
         match self {
@@ -89,17 +97,12 @@ impl Approach2Options {
         Self::default()
     }
 
-    /// How `D_opt` follows from a budget and `N_opt` (default [`FlopModel::SixND`]).
-    pub fn with_flop_model(mut self, flop_model: FlopModel) -> Self {
-        self.flop_model = flop_model;
-        self
-    }
-
-    /// Percentile intervals on `a`, `b`, `k_N`, `k_D` of each estimator by resampling runs
-    /// within each budget ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
-    pub fn with_bootstrap(mut self, bootstrap: BootstrapOptions) -> Self {
-        self.bootstrap = Some(bootstrap);
-        self
+    crate::fitters::setters! {
+        /// How `D_opt` follows from a budget and `N_opt` (default [`FlopModel::SixND`]).
+        with_flop_model(flop_model: FlopModel) => flop_model;
+        /// Percentile intervals on `a`, `b`, `k_N`, `k_D` of each estimator by resampling runs
+        /// within each budget ([`AllocationFit::bootstrap`]; leave `resampling` at its default).
+        with_bootstrap(bootstrap: BootstrapOptions) => bootstrap = Some;
     }
 
     /// The FLOP model.
@@ -143,10 +146,7 @@ pub struct BudgetVertex {
 impl BudgetVertex {
     /// The vertex of `estimator`.
     pub fn vertex(&self, estimator: VertexEstimator) -> Option<&Vertex> {
-        match estimator {
-            VertexEstimator::Parabola => self.parabola.as_ref(),
-            VertexEstimator::Cubic => self.cubic.as_ref(),
-        }
+        estimator.pick(&self.parabola, &self.cubic)
     }
 }
 
@@ -168,10 +168,7 @@ pub struct Approach2Result {
 impl Approach2Result {
     /// The fit of `estimator`, if it was possible.
     pub fn fit(&self, estimator: VertexEstimator) -> Option<&AllocationFit> {
-        match estimator {
-            VertexEstimator::Parabola => self.parabola.as_ref(),
-            VertexEstimator::Cubic => self.cubic.as_ref(),
-        }
+        estimator.pick(&self.parabola, &self.cubic)
     }
 }
 

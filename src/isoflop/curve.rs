@@ -155,13 +155,7 @@ impl TrainingCurve {
         check::positive("params", None, params)?;
         check::same_len("tokens and loss", tokens.len(), loss.len())?;
         check::same_len("tokens and flops", tokens.len(), flops.len())?;
-        if tokens.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "checkpoints in a training curve".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("checkpoints in a training curve", tokens.len())?;
         for (field, v) in [("tokens", &tokens), ("flops", &flops)] {
             check::all_positive(field, v)?;
             increasing(field, v)?;
@@ -310,13 +304,7 @@ fn increasing(field: &str, v: &[f64]) -> Result<()> {
 /// without an id, or an id whose runs differ in size; otherwise as [`TrainingCurve::from_runs`]
 /// (for example two checkpoints of one curve at the same tokens).
 pub fn curves_from_runs(runs: &[Run]) -> Result<Vec<TrainingCurve>> {
-    if runs.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "runs to form training curves".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    check::non_empty("runs to form training curves", runs.len())?;
     let mut ids: Vec<&str> = Vec::new();
     let mut members: Vec<Vec<Run>> = Vec::new();
     for (i, r) in runs.iter().enumerate() {

@@ -58,13 +58,7 @@ impl IsoFlopGroup {
     /// [`Error::TooFewPoints`] if `runs` is empty.
     pub fn new(flops: f64, runs: Vec<Run>) -> Result<IsoFlopGroup> {
         check::positive("flops", None, flops)?;
-        if runs.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "runs in an IsoFLOP group".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("runs in an IsoFLOP group", runs.len())?;
         Ok(IsoFlopGroup { flops, runs })
     }
 
@@ -73,13 +67,7 @@ impl IsoFlopGroup {
     /// # Errors
     /// [`Error::TooFewPoints`] if `runs` is empty.
     pub fn from_runs(runs: Vec<Run>) -> Result<IsoFlopGroup> {
-        if runs.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "runs in an IsoFLOP group".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("runs in an IsoFLOP group", runs.len())?;
         let flops = geometric_mean(runs.iter().map(Run::flops));
         IsoFlopGroup::new(flops, runs)
     }
@@ -158,13 +146,7 @@ pub struct BudgetGroups {
 /// runs; [`Error::Degenerate`] naming the FLOP range of a chained cluster.
 pub fn group_by_budget(runs: &[Run], rel_tol: f64) -> Result<BudgetGroups> {
     check::positive_option("rel_tol", rel_tol)?;
-    if runs.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "runs to group by budget".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    check::non_empty("runs to group by budget", runs.len())?;
     let tol = rel_tol.ln_1p();
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&i, &j| runs[i].flops().total_cmp(&runs[j].flops()));

@@ -78,6 +78,7 @@ pub struct AnnealingLaw {
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum WarmupConvention {
     /// Tissue et al. 2024 (Sec. 3, "warmup"): every warmup update counts at the peak rate
     /// `eta_max = schedule.peak()` in both `S1` and `S2`, and the reference rate `eta~_0` is
@@ -388,11 +389,28 @@ fn evaluate_stream(
 
 /// How [`AnnealingModel`] treats `lambda`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Lambda {
     /// Held at this value; the model's parameters are `[l0, a, alpha, c]`.
     Fixed(f64),
     /// Fitted; the model's parameters are `[l0, a, alpha, c, lambda]`.
     Fitted,
+}
+
+impl Lambda {
+    /// A fixed `lambda` must lie in `[0, 1]` ([`Error::InvalidOption`]).
+    pub(crate) fn validate(self) -> Result<()> {
+        if let Lambda::Fixed(l) = self
+            && !(0.0..=1.0).contains(&l)
+        {
+            return Err(Error::InvalidOption {
+                name: "lambda".to_string(),
+                value: l.to_string(),
+                reason: "must be in [0, 1]".to_string(),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for Lambda {
@@ -443,22 +461,8 @@ impl AnnealingModel {
     /// assert!(AnnealingModel::new(&[], Lambda::Fitted).is_err());
     /// ```
     pub fn new(curves: &[LossCurve], lambda: Lambda) -> Result<AnnealingModel> {
-        if curves.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "loss curves for an annealing model".to_string(),
-                needed: 1,
-                found: 0,
-            });
-        }
-        if let Lambda::Fixed(l) = lambda
-            && !(0.0..=1.0).contains(&l)
-        {
-            return Err(Error::InvalidOption {
-                name: "lambda".to_string(),
-                value: l.to_string(),
-                reason: "must be in [0, 1]".to_string(),
-            });
-        }
+        check::non_empty("loss curves for an annealing model", curves.len())?;
+        lambda.validate()?;
         Ok(AnnealingModel {
             curves: curves.to_vec(),
             lambda,

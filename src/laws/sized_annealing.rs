@@ -32,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check, Error, Result};
+use crate::error::{check, Result};
 use crate::laws::annealing::{AnnealingLaw, Lambda, WarmupConvention};
 use crate::schedule::{LossCurve, Schedule};
 
@@ -176,25 +176,11 @@ impl SizedAnnealingModel {
         lambda: Lambda,
         warmup: WarmupConvention,
     ) -> Result<SizedAnnealingModel> {
-        if curves.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "sized loss curves".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        check::non_empty("sized loss curves", curves.len())?;
         for (i, c) in curves.iter().enumerate() {
             check::positive("n", Some(i + 1), c.n)?;
         }
-        if let Lambda::Fixed(l) = lambda
-            && !(0.0..=1.0).contains(&l)
-        {
-            return Err(Error::InvalidOption {
-                name: "lambda".into(),
-                value: l.to_string(),
-                reason: "must be in [0, 1]".into(),
-            });
-        }
+        lambda.validate()?;
         Ok(SizedAnnealingModel {
             curves: curves.to_vec(),
             lambda,

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::ColourMap;
+use super::{nothing_to_draw, ColourMap};
 use crate::error::{Error, Result};
 
 /// An RGB colour.
@@ -253,13 +253,7 @@ impl Figure {
                 reason: "must lie in 4..=200 pixels".into(),
             });
         }
-        if self.panels.is_empty() {
-            return Err(Error::TooFewPoints {
-                what: "panels to draw".into(),
-                needed: 1,
-                found: 0,
-            });
-        }
+        nothing_to_draw("panels", self.panels.is_empty())?;
         let mut svg = String::new();
         {
             let root =

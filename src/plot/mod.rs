@@ -392,13 +392,7 @@ pub fn metric_vs_compute(figure: &MetricFigure, options: &PlotOptions) -> Result
         figure.compute.len(),
         figure.metric.len(),
     )?;
-    if figure.compute.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "points to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("points", figure.compute.is_empty())?;
     let x = options.x_axis(&figure.compute_label, true);
     let mut items = Vec::new();
     if let Some(band) = &figure.band {
@@ -597,13 +591,7 @@ fn levels_panel(
     level: RunField,
     options: &PlotOptions,
 ) -> Result<(Panel, ColourBar)> {
-    if runs.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "runs to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("runs", runs.is_empty())?;
     for (name, f) in [("x", x), ("level", level)] {
         if f == RunField::Loss {
             return Err(Error::InvalidOption {
@@ -665,13 +653,7 @@ pub fn loss_vs_flops(
     law: Option<&ChinchillaLaw>,
     options: &PlotOptions,
 ) -> Result<String> {
-    if runs.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "runs to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("runs", runs.is_empty())?;
     let (lo, hi) = finite_range(runs.iter().map(Run::params), true).unwrap_or((1.0, 10.0));
     let bar = ColourBar {
         label: "Parameters".into(),
@@ -943,13 +925,7 @@ impl CurvePanel {
 /// # Errors
 /// No panels; lengths that differ within a panel; invalid options.
 pub fn loss_curve_grid(panels: &[CurvePanel], options: &PlotOptions) -> Result<String> {
-    if panels.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "curves to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("curves", panels.is_empty())?;
     let mut out = Vec::new();
     for p in panels {
         check::same_len("panel steps and real loss", p.steps.len(), p.real.len())?;
@@ -1035,13 +1011,7 @@ fn schedule_panel(schedules: &[(&str, &Schedule)], options: &PlotOptions) -> Pan
 /// # Errors
 /// No schedules; invalid options.
 pub fn lr_schedules(schedules: &[(&str, &Schedule)], options: &PlotOptions) -> Result<String> {
-    if schedules.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "schedules to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("schedules", schedules.is_empty())?;
     options
         .figure(vec![schedule_panel(schedules, options)], 1, None)
         .render()
@@ -1056,13 +1026,7 @@ pub fn lr_schedules(schedules: &[(&str, &Schedule)], options: &PlotOptions) -> R
 /// # Errors
 /// No curves; invalid options.
 pub fn loss_vs_lr_area(curves: &[(&str, &LossCurve)], options: &PlotOptions) -> Result<String> {
-    if curves.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "curves to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("curves", curves.is_empty())?;
     let schedules: Vec<(&str, &Schedule)> =
         curves.iter().map(|(n, c)| (*n, c.schedule())).collect();
     // The x/y overrides apply to the right panel.
@@ -1122,13 +1086,7 @@ pub fn isoflop_profiles(
     result: Option<&Approach2Result>,
     options: &PlotOptions,
 ) -> Result<String> {
-    if groups.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "IsoFLOP groups to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("IsoFLOP groups", groups.is_empty())?;
     let levels: Vec<(f64, Vec<&Run>)> = groups
         .iter()
         .map(|g| (g.flops(), g.runs().iter().collect()))
@@ -1196,13 +1154,7 @@ pub fn residuals(
 ) -> Result<String> {
     check::same_len("x and observed", x.len(), observed.len())?;
     check::same_len("x and predicted", x.len(), predicted.len())?;
-    if x.is_empty() {
-        return Err(Error::TooFewPoints {
-            what: "points to draw".into(),
-            needed: 1,
-            found: 0,
-        });
-    }
+    nothing_to_draw("points", x.is_empty())?;
     let r: Vec<f64> = observed
         .iter()
         .zip(predicted)
@@ -1240,4 +1192,16 @@ pub fn residuals(
 pub fn write_svg(path: impl AsRef<Path>, svg: &str) -> Result<()> {
     let path = path.as_ref();
     std::fs::write(path, svg).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
+}
+
+/// [`Error::TooFewPoints`] naming `what` when there is none of it to draw.
+pub(crate) fn nothing_to_draw(what: &str, empty: bool) -> Result<()> {
+    if empty {
+        return Err(Error::TooFewPoints {
+            what: format!("{what} to draw"),
+            needed: 1,
+            found: 0,
+        });
+    }
+    Ok(())
 }

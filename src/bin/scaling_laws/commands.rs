@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use scaling_laws::allocate::{Allocator, CostModel};
 use scaling_laws::display::sig;
+use scaling_laws::display::Summary;
 use scaling_laws::fit::{Objective, Reduction, SolverOptions};
 use scaling_laws::isoflop::{
     approach1, approach2, curves_from_runs, group_by_budget, Approach1Options, Approach2Options,
@@ -19,7 +20,7 @@ use scaling_laws::{
     chinchilla::Estimator, chinchilla::Starts, datasets, BnslFitter, ChinchillaFitter,
     ChinchillaQuantity, PowerLawFitter, SigmoidFitter,
 };
-use scaling_laws::{optimize_schedule, MultiPowerFitter, OptimizeOptions};
+use scaling_laws::{optimize_schedule, Fitted, MultiPowerFitter, OptimizeOptions};
 
 use crate::input::{write_curves, Dataset, InputArgs, InputInfo};
 use crate::output::{json, progress, write_file, AnyFit, FitFile};
@@ -443,20 +444,11 @@ fn parse_cost(s: &str) -> Result<CostArg, String> {
                 .map_err(|_| format!("cannot parse '{v}' as a number"))?,
         }
     } else if let Some(rest) = t.strip_prefix("attention=") {
-        let v: Vec<f64> = rest
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("expected attention=<n_layer>,<n_ctx>,<d_model>, got '{s}'"))?;
-        if v.len() != 3 {
-            return Err(format!(
-                "expected attention=<n_layer>,<n_ctx>,<d_model>, got '{s}'"
-            ));
-        }
+        let [n_layer, n_ctx, d_model] = crate::input::layer_shape("attention", rest, s)?;
         CostModel::SixNDPlusAttention {
-            n_layer: v[0],
-            n_ctx: v[1],
-            d_model: v[2],
+            n_layer,
+            n_ctx,
+            d_model,
         }
     } else {
         return Err(format!(
@@ -561,27 +553,46 @@ fn no_starts(o: &FitOptions, law: &str) -> Result<(), CliError> {
     }
 }
 
+/// Runs `fit` behind a spinner saying it is fitting `law`; an error names the input.
+fn fitting<F: Fitted>(
+    law: &str,
+    quiet: bool,
+    info: &InputInfo,
+    fit: impl FnOnce() -> scaling_laws::Result<F>,
+) -> Result<(F, Summary), CliError> {
+    let pb = progress(0, &format!("fitting the {law}"), quiet);
+    let fit = fit();
+    pb.finish_and_clear();
+    let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
+    let s = fit.summary();
+    Ok((fit, s))
+}
+
 fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
     let o = &a.options;
+    // A law of loss curves: its fitter with the objective and starts asked for, on the curves.
+    macro_rules! curve_law {
+        ($fitter:ident, $law:literal, $variant:ident) => {{
+            let (named, info) = a.input.curves(false)?;
+            let curves: Vec<LossCurve> = named.iter().map(|(_, c)| c.clone()).collect();
+            let fitter = $fitter::new().objective(objective(o, Objective::default()));
+            let fitter = n_starts(o)?.map_or(fitter.clone(), |n| fitter.n_starts(n));
+            let (fit, s) = fitting($law, quiet, &info, || fitter.fit(&curves))?;
+            (AnyFit::$variant(fit), s, info)
+        }};
+    }
     let (any, summary, info) = match a.law {
         Law::Chinchilla => {
             let (runs, info) = a.input.runs()?;
             let fitter = chinchilla_fitter(o)?;
-            let pb = progress(0, "fitting the Chinchilla law", quiet);
-            let fit = fitter.fit(&runs);
-            pb.finish_and_clear();
-            let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
+            let (fit, s) = fitting("Chinchilla law", quiet, &info, || fitter.fit(&runs))?;
             (AnyFit::Chinchilla(fit), s, info)
         }
         Law::Power => {
             no_starts(o, "power-law")?;
             let (x, y, info) = a.input.xy(&a.input.params, &a.input.loss, false)?;
             let fitter = PowerLawFitter::new().objective(objective(o, Objective::default()));
-            let fit = fitter
-                .fit(&x, &y)
-                .map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
+            let (fit, s) = fitting("power law", quiet, &info, || fitter.fit(&x, &y))?;
             (AnyFit::Power(fit), s, info)
         }
         Law::Sigmoid => {
@@ -598,51 +609,18 @@ fn fit(a: FitArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
             };
             let (x, y, info) = a.input.xy(&x_default, &y_default, true)?;
             let fitter = SigmoidFitter::new().objective(objective(o, Objective::squared_linear()));
-            let fit = fitter
-                .fit(&x, &y)
-                .map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
+            let (fit, s) = fitting("sigmoid", quiet, &info, || fitter.fit(&x, &y))?;
             (AnyFit::Sigmoid(fit), s, info)
         }
         Law::Bnsl => {
             no_starts(o, "broken power law")?;
             let (x, y, info) = a.input.xy(&a.input.params, &a.input.loss, false)?;
             let fitter = BnslFitter::new(o.breaks).objective(objective(o, Objective::default()));
-            let pb = progress(0, "fitting the broken power law", quiet);
-            let fit = fitter.fit(&x, &y);
-            pb.finish_and_clear();
-            let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
+            let (fit, s) = fitting("broken power law", quiet, &info, || fitter.fit(&x, &y))?;
             (AnyFit::Bnsl(fit), s, info)
         }
-        Law::Multipower => {
-            let (named, info) = a.input.curves(false)?;
-            let curves: Vec<LossCurve> = named.iter().map(|(_, c)| c.clone()).collect();
-            let mut fitter = MultiPowerFitter::new().objective(objective(o, Objective::default()));
-            if let Some(n) = n_starts(o)? {
-                fitter = fitter.n_starts(n);
-            }
-            let pb = progress(0, "fitting the multi-power law", quiet);
-            let fit = fitter.fit(&curves);
-            pb.finish_and_clear();
-            let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
-            (AnyFit::MultiPower(fit), s, info)
-        }
-        Law::Annealing => {
-            let (named, info) = a.input.curves(false)?;
-            let curves: Vec<LossCurve> = named.iter().map(|(_, c)| c.clone()).collect();
-            let mut fitter = AnnealingFitter::new().objective(objective(o, Objective::default()));
-            if let Some(n) = n_starts(o)? {
-                fitter = fitter.n_starts(n);
-            }
-            let pb = progress(0, "fitting the annealing law", quiet);
-            let fit = fitter.fit(&curves);
-            pb.finish_and_clear();
-            let fit = fit.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
-            let s = fit.summary();
-            (AnyFit::Annealing(fit), s, info)
-        }
+        Law::Multipower => curve_law!(MultiPowerFitter, "multi-power law", MultiPower),
+        Law::Annealing => curve_law!(AnnealingFitter, "annealing law", Annealing),
     };
     let file = FitFile::new(&any, summary, info);
     let text = json(&file);
@@ -675,15 +653,29 @@ struct AllocationRow {
     loss: f64,
 }
 
+/// The fit of the kind `law` that `command` needs, read from the fit file at `path` (`pick`
+/// takes it out of the file's fit, `None` when it is of another kind).
+fn read_fit<T>(
+    path: &std::path::Path,
+    command: &str,
+    law: &str,
+    pick: impl FnOnce(AnyFit) -> Option<T>,
+) -> Result<T, CliError> {
+    let (_, fit) = FitFile::read(path)?;
+    let found = fit.law_name().to_string();
+    pick(fit).ok_or_else(|| {
+        CliError::new(format!(
+            "{}: {command} needs a {law} fit, this is a {found} fit",
+            path.display()
+        ))
+    })
+}
+
 fn allocate(a: AllocateArgs, json_out: bool) -> Result<(), CliError> {
-    let (_, fit) = FitFile::read(&a.fit)?;
-    let AnyFit::Chinchilla(fit) = fit else {
-        return Err(CliError::new(format!(
-            "{}: allocate needs a chinchilla fit, this is a {} fit",
-            a.fit.display(),
-            fit.law_name()
-        )));
-    };
+    let fit = read_fit(&a.fit, "allocate", "chinchilla", |f| match f {
+        AnyFit::Chinchilla(f) => Some(f),
+        _ => None,
+    })?;
     let law = fit.law;
     let mut rows = Vec::new();
     for (i, &c) in a.budget.iter().enumerate() {
@@ -1102,14 +1094,10 @@ fn isoflop(a: IsoflopArgs, json_out: bool, quiet: bool) -> Result<(), CliError> 
 }
 
 fn optimize(a: OptimizeArgs, json_out: bool, quiet: bool) -> Result<(), CliError> {
-    let (_, fit) = FitFile::read(&a.fit)?;
-    let AnyFit::MultiPower(fit) = fit else {
-        return Err(CliError::new(format!(
-            "{}: schedule optimize needs a multipower fit, this is a {} fit",
-            a.fit.display(),
-            fit.law_name()
-        )));
-    };
+    let fit = read_fit(&a.fit, "schedule optimize", "multipower", |f| match f {
+        AnyFit::MultiPower(f) => Some(f),
+        _ => None,
+    })?;
     let opts = OptimizeOptions {
         knots: a.knots,
         min_lr: a.min_lr,

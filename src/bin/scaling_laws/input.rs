@@ -109,6 +109,17 @@ pub struct InputInfo {
     pub dropped: usize,
 }
 
+/// The `<n_layer>,<n_ctx>,<d_model>` after `<key>=` in the option value `s`.
+pub fn layer_shape(key: &str, rest: &str, s: &str) -> Result<[f64; 3], String> {
+    let bad = || format!("expected {key}=<n_layer>,<n_ctx>,<d_model>, got '{s}'");
+    let v: Vec<f64> = rest
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    v.try_into().map_err(|_| bad())
+}
+
 pub fn parse_flop_model(s: &str) -> Result<FlopModel, String> {
     let t = s.trim().to_ascii_lowercase();
     let m = if t == "6nd" {
@@ -119,20 +130,11 @@ pub fn parse_flop_model(s: &str) -> Result<FlopModel, String> {
                 .map_err(|_| format!("cannot parse '{k}' as a number"))?,
         }
     } else if let Some(rest) = t.strip_prefix("kaplan=") {
-        let v: Vec<f64> = rest
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("expected kaplan=<n_layer>,<n_ctx>,<d_model>, got '{s}'"))?;
-        if v.len() != 3 {
-            return Err(format!(
-                "expected kaplan=<n_layer>,<n_ctx>,<d_model>, got '{s}'"
-            ));
-        }
+        let [n_layer, n_ctx, d_model] = layer_shape("kaplan", rest, s)?;
         FlopModel::Kaplan {
-            n_layer: v[0],
-            n_ctx: v[1],
-            d_model: v[2],
+            n_layer,
+            n_ctx,
+            d_model,
         }
     } else {
         return Err(format!(
