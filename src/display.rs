@@ -610,13 +610,14 @@ impl fmt::Display for Bootstrap {
             "{:<18} {:>12} {:>12}   {head}",
             "quantity", "estimate", "std err"
         )?;
-        for (k, name) in self.names.iter().enumerate() {
-            let iv = self.intervals[k];
+        // (zip: a deserialised bootstrap's fields may disagree in length)
+        let rows = self.names.iter().zip(&self.intervals).zip(&self.estimate);
+        for ((name, &iv), &estimate) in rows {
             let se = self.std_error(name).map_or("-".into(), |s| sig(s, 3));
             writeln!(
                 f,
                 "{name:<18} {:>12} {se:>12}   [{}, {}]",
-                sig(self.estimate[k], d),
+                sig(estimate, d),
                 sig(iv.lower, d),
                 sig(iv.upper, d)
             )?;
@@ -763,14 +764,15 @@ impl Summary {
     /// ```
     pub fn with_bootstrap(mut self, boot: &Bootstrap) -> Self {
         self.resamples = boot.draws.len() + boot.n_failed;
-        for (k, name) in boot.names.iter().enumerate() {
-            let iv = boot.intervals[k];
+        // (zip: a deserialised bootstrap's fields may disagree in length)
+        let rows = boot.names.iter().zip(&boot.intervals).zip(&boot.estimate);
+        for ((name, &iv), &estimate) in rows {
             if let Some(p) = self.params.iter_mut().find(|p| &p.name == name) {
                 p.interval = Some(iv);
             } else {
                 self.derived.push(ParamSummary {
                     name: name.clone(),
-                    estimate: boot.estimate[k],
+                    estimate,
                     std_error: boot.std_error(name),
                     interval: Some(iv),
                 });

@@ -221,7 +221,7 @@ impl Bootstrap {
         self.names
             .iter()
             .position(|n| n == name)
-            .map(|k| self.intervals[k])
+            .and_then(|k| self.intervals.get(k).copied())
     }
 
     /// The bootstrap covariance matrix (over the successful resamples, divisor `m - 1`) of the
@@ -275,16 +275,17 @@ impl Bootstrap {
     pub fn std_error(&self, name: &str) -> Option<f64> {
         let k = self.names.iter().position(|n| n == name)?;
         let m = self.draws.len() as f64;
+        // (a deserialised bootstrap may carry draws shorter than its names)
+        let v: Vec<f64> = self
+            .draws
+            .iter()
+            .map(|d| d.get(k).copied())
+            .collect::<Option<_>>()?;
         if m < 2.0 {
             return None;
         }
-        let mean = self.draws.iter().map(|d| d[k]).sum::<f64>() / m;
-        let var = self
-            .draws
-            .iter()
-            .map(|d| (d[k] - mean).powi(2))
-            .sum::<f64>()
-            / (m - 1.0);
+        let mean = v.iter().sum::<f64>() / m;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (m - 1.0);
         Some(var.sqrt())
     }
 }

@@ -1,5 +1,5 @@
 //! Any text through the JSON readers: runs, schedules, loss curves, every law, designs,
-//! covariances and allocators (deserialised structs whose fields may disagree), then the
+//! covariances, bootstraps, beliefs and allocators (deserialised structs whose fields may disagree), then the
 //! methods that take them. Whatever is read back must round-trip; nothing may panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
@@ -86,5 +86,23 @@ fuzz_target!(|data: &[u8]| {
         let _ = cov.try_delta_variance(&g);
         let _ = cov.draws(4, 1);
         let _ = scaling_laws::diagnostics::wald_test(&cov, &cov.params.clone());
+    }
+    // a belief whose covariance is not 5 x 5 (it skips Belief::with_covariance)
+    if let Ok(b) = serde_json::from_str::<scaling_laws::design::Belief>(text) {
+        use scaling_laws::design::{DesignScorer, Target};
+        let s = DesignScorer::new(Noise::LogNormal { sigma: 0.01 })
+            .truths(2)
+            .replicates(1);
+        let t = [Target::OptimalParams { flops: 1e22 }];
+        let _ = s.fisher(&b, &[(1e8, 2e9), (4e8, 8e9), (1.6e9, 3.2e10)], &t);
+    }
+    // a bootstrap whose names, estimates, intervals and draws disagree in length
+    if let Ok(b) = serde_json::from_str::<scaling_laws::uncertainty::Bootstrap>(text) {
+        for name in b.names.iter().chain(std::iter::once(&String::new())) {
+            let _ = b.interval(name);
+            let _ = b.std_error(name);
+            let _ = b.covariance(&[name.as_str()]);
+        }
+        let _ = b.to_string();
     }
 });

@@ -221,19 +221,24 @@ impl Belief {
     /// `n` laws: the central law first, then draws from the normal approximation (seeded;
     /// draws with a non-positive constant are skipped). Only the central law without a
     /// covariance.
-    pub(crate) fn truths(&self, n: usize, seed: u64) -> Vec<ChinchillaLaw> {
+    ///
+    /// # Errors
+    /// As [`Belief::with_covariance`] for a covariance that is not 5 x 5 and finite (a
+    /// deserialised belief, or one built from its public fields, skips that check).
+    pub(crate) fn truths(&self, n: usize, seed: u64) -> Result<Vec<ChinchillaLaw>> {
         let mut out = vec![self.law];
         let Some(cov) = &self.covariance else {
-            return out;
+            return Ok(out);
         };
+        Belief::with_covariance(self.law, cov.clone())?;
         if n <= 1 {
-            return out;
+            return Ok(out);
         }
         // a few spare draws for the ones that are skipped; deterministic in `seed`. The
-        // covariance was validated by `Belief::with_covariance`, so `draws` fails only for a
-        // number of draws beyond its cap, and the central law alone is then returned.
+        // covariance was validated above, so `draws` fails only for a number of draws beyond
+        // its cap, and the central law alone is then returned.
         let Ok(draws) = cov.draws(4 * n, seed) else {
-            return out;
+            return Ok(out);
         };
         for p in draws {
             if out.len() >= n {
@@ -249,7 +254,7 @@ impl Belief {
                 });
             }
         }
-        out
+        Ok(out)
     }
 }
 

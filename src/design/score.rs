@@ -210,7 +210,7 @@ impl DesignScorer {
         Ok(())
     }
 
-    pub(crate) fn truth_laws(&self, belief: &Belief) -> Vec<ChinchillaLaw> {
+    pub(crate) fn truth_laws(&self, belief: &Belief) -> Result<Vec<ChinchillaLaw>> {
         belief.truths(self.truths, self.seed ^ 0x5eed_7247_u64)
     }
 
@@ -256,7 +256,7 @@ impl DesignScorer {
         kappa: f64,
     ) -> Result<Vec<DesignScore>> {
         let z = self.z();
-        let truths = self.truth_laws(belief);
+        let truths = self.truth_laws(belief)?;
         let centre = Centre::of(points);
         let mut out = Vec::with_capacity(targets.len());
         for target in targets {
@@ -371,7 +371,7 @@ impl DesignScorer {
             .iter()
             .map(|t| t.value_scaled(&belief.law).ok_or_else(|| undefined(t)))
             .collect::<Result<_>>()?;
-        let truths = self.truth_laws(belief);
+        let truths = self.truth_laws(belief)?;
         let fitter = self.fitter.clone().parallel(false);
         let total = truths.len() * self.replicates;
         let errors: Vec<Vec<Option<f64>>> = run_indexed(total, self.parallel, |k| {

@@ -382,7 +382,7 @@ impl Planner {
         budget.validate()?;
         target.validate()?;
         check_points(existing)?;
-        let truths = self.scorer.truth_laws(belief);
+        let truths = self.scorer.truth_laws(belief)?;
         let kappa = self.scorer.kappa();
         let per_unit = match self.strategy {
             Strategy::Points => 1,

@@ -96,7 +96,8 @@ impl CustomFit {
         self.names
             .iter()
             .position(|n| n == name)
-            .map(|j| self.params[j])
+            // (a deserialised fit may carry fewer params than names)
+            .and_then(|j| self.params.get(j).copied())
     }
 }
 

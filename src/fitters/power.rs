@@ -114,6 +114,8 @@ impl PowerLawFitter {
     pub fn fit(&self, x: &[f64], y: &[f64]) -> Result<PowerLawFit> {
         check::curve(["x", "y"], x, y, false)?;
         self.objective.validate()?;
+        // (the lean paths below do not all go through the engine, which validates them too)
+        self.solver.validate()?;
         let n_free = match self.floor {
             Floor::Fitted(b) => {
                 b.validate("e")?;
