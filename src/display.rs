@@ -305,8 +305,14 @@ impl fmt::Display for CustomFit {
 /// `N = ... parameters, D = ... tokens (... tokens per parameter), loss ...`.
 ///
 /// ```
-/// let al = scaling_laws::Allocation { params: 6.7e10, tokens: 1.5e12, loss: 1.93 };
-/// assert_eq!(al.to_string(), "N = 6.7e10 parameters, D = 1.5e12 tokens (22.388 tokens per parameter), loss 1.93");
+/// use scaling_laws::display::sig;
+/// let al = scaling_laws::ChinchillaLaw::hoffmann_2022().compute_optimal(5.76e23)?;
+/// let (n, d) = (sig(al.params, 5), sig(al.tokens, 5));
+/// let (per, loss) = (sig(al.tokens / al.params, 5), sig(al.loss, 5));
+/// let want = format!("N = {n} parameters, D = {d} tokens ({per} tokens per parameter), loss {loss}");
+/// assert_eq!(al.to_string(), want);
+/// assert!((al.params * al.tokens * 6.0 / 5.76e23 - 1.0).abs() < 1e-9); // C = 6 N D
+/// # Ok::<(), scaling_laws::Error>(())
 /// ```
 impl fmt::Display for Allocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1491,3 +1491,75 @@ impl Fitted for SizedAnnealingFit {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held parameter is named as held, has no standard error, and the others take the
+    /// covariance's standard errors in order.
+    #[test]
+    fn summaries_mark_held_parameters_and_keep_the_others_errors() {
+        let x: Vec<f64> = (0..20).map(|i| 10f64.powf(7.0 + 0.15 * i as f64)).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (1.7 + 400.0 * v.powf(-0.34)) * (1.0 + 0.01 * ((i % 3) as f64 - 1.0)))
+            .collect();
+        let fit = PowerLawFitter::new().fix_floor(1.7).fit(&x, &y).unwrap();
+        let cov = fit.covariance(CovarianceKind::Sandwich).unwrap();
+        assert_eq!(cov.std_errors.len(), 2); // A and alpha
+        let s = fit.summary();
+        assert_eq!(s.params[0].name, "E (fixed)");
+        assert_eq!(s.params[0].std_error, None);
+        assert_eq!(s.params[1].std_error, Some(cov.std_errors[0]));
+        assert_eq!(s.params[2].std_error, Some(cov.std_errors[1]));
+
+        let c: Vec<f64> = (0..40).map(|i| 250.0 * 1.08f64.powi(i)).collect();
+        let m: Vec<f64> = c
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                0.3 + 0.31 / (1.0 + (5000.0 / c).powi(2)) + 0.002 * ((i % 3) as f64 - 1.0)
+            })
+            .collect();
+        let fit = SigmoidFitter::new().fix_r0(0.3).fit(&c, &m).unwrap();
+        let cov = fit.covariance(CovarianceKind::Sandwich).unwrap();
+        let s = fit.summary();
+        assert_eq!(s.params[0].name, "R0 (held)");
+        assert_eq!(s.params[0].std_error, None);
+        let rest: Vec<Option<f64>> = s.params[1..].iter().map(|p| p.std_error).collect();
+        let want: Vec<Option<f64>> = cov.std_errors.iter().map(|&v| Some(v)).collect();
+        assert_eq!(rest, want);
+    }
+
+    /// The names and values of every law line up, and a broken power law names each break.
+    #[test]
+    fn law_parameters_pair_names_with_values() {
+        let b = Bnsl::new(
+            0.5,
+            20.0,
+            0.1,
+            vec![crate::laws::BnslBreak {
+                c: 0.4,
+                d: 1e9,
+                f: 0.3,
+            }],
+        )
+        .unwrap();
+        let p = named(&b);
+        let got: Vec<(&str, f64)> = p.iter().map(|p| (p.name.as_str(), p.value)).collect();
+        let want = [
+            ("a", 0.5),
+            ("b", 20.0),
+            ("c0", 0.1),
+            ("c1", 0.4),
+            ("d1", 1e9),
+            ("f1", 0.3),
+        ];
+        assert_eq!(got, want);
+        let l = ChinchillaLaw::hoffmann_2022();
+        assert_eq!(l.names(), ["E", "A", "B", "alpha", "beta"]);
+        assert_eq!(l.values(), [l.e, l.a, l.b, l.alpha, l.beta]);
+    }
+}

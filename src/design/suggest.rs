@@ -80,6 +80,7 @@ pub struct PlannedRun {
 /// An IsoFLOP grid: `points.len()` sizes log-spaced from `centre / span` to `centre * span` at
 /// one budget, each trained on `D = C / (6N)` tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IsoFlopGrid {
     /// The budget `C`, in FLOPs.
     pub flops: f64,

@@ -713,28 +713,8 @@ mod tests {
             };
             let mut p = if fixed.is_none() { vec![0.4] } else { vec![] };
             p.extend([0.8, 0.1, 0.4, -0.5, -1.0, -0.3, 2.0, 0.2]);
-            let np = p.len();
-            let n = model.lx.len();
-            let mut pred = vec![0.0; n];
-            let mut jac = vec![0.0; n * np];
-            model.eval(&p, &mut pred, Some(&mut jac));
-            for j in 0..np {
-                let h = 1e-6;
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[j] += h;
-                dn[j] -= h;
-                let (mut pu, mut pd) = (vec![0.0; n], vec![0.0; n]);
-                model.eval(&up, &mut pu, None);
-                model.eval(&dn, &mut pd, None);
-                for i in 0..n {
-                    let fd = (pu[i] - pd[i]) / (2.0 * h);
-                    assert!(
-                        (fd - jac[i * np + j]).abs() < 1e-7,
-                        "{fixed:?} point {i} param {j}: {fd} vs {}",
-                        jac[i * np + j]
-                    );
-                }
-            }
+            let what = format!("fixed a {fixed:?}");
+            crate::fitters::assert_jacobian_matches_differences(&model, &p, 1e-7, &what);
         }
     }
 

@@ -275,6 +275,7 @@ impl ChinchillaFitter {
 
 /// Which covariance a Wald test used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum WaldCovariance {
     /// The linearised (sandwich) covariance of the natural parameters `(E, A, B, alpha,
     /// beta)` from the curvature at the optimum ([`ChinchillaFit::compare_with`]). On real
@@ -294,6 +295,7 @@ pub enum WaldCovariance {
 
 /// Tests of the fitted law against a given parameter set (for example a published one).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Comparison {
     /// Wald test, with the covariance named in `wald_covariance` (5 degrees of freedom).
     pub wald: TestResult,

@@ -55,3 +55,34 @@ pub(crate) fn user_starts<S: std::fmt::Debug>(
         .map(|(k, s)| to_free(s).map_err(|reason| invalid(k, s, reason)))
         .collect()
 }
+
+/// Asserts that `model`'s Jacobian at `p` matches central differences (step `1e-6`) to `tol`
+/// at every point and parameter; `what` names the case in the failure.
+#[cfg(test)]
+pub(crate) fn assert_jacobian_matches_differences(
+    model: &impl crate::fit::Model,
+    p: &[f64],
+    tol: f64,
+    what: &str,
+) {
+    let (n, np, h) = (model.n_points(), p.len(), 1e-6);
+    let mut pred = vec![0.0; n];
+    let mut jac = vec![0.0; n * np];
+    model.eval(p, &mut pred, Some(&mut jac));
+    for j in 0..np {
+        let (mut up, mut dn) = (p.to_vec(), p.to_vec());
+        up[j] += h;
+        dn[j] -= h;
+        let (mut pu, mut pd) = (vec![0.0; n], vec![0.0; n]);
+        model.eval(&up, &mut pu, None);
+        model.eval(&dn, &mut pd, None);
+        for i in 0..n {
+            let fd = (pu[i] - pd[i]) / (2.0 * h);
+            let got = jac[i * np + j];
+            assert!(
+                (fd - got).abs() < tol,
+                "{what}: point {i} param {j}: {fd} vs {got}"
+            );
+        }
+    }
+}

@@ -573,23 +573,8 @@ mod tests {
                 Some(_) => vec![0.7, 1.8, 0.3],
                 None => vec![0.2, 0.7, 1.8, 0.3],
             };
-            let np = p.len();
-            let mut pred = vec![0.0; 5];
-            let mut jac = vec![0.0; 5 * np];
-            model.eval(&p, &mut pred, Some(&mut jac));
-            for j in 0..np {
-                let h = 1e-6;
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[j] += h;
-                dn[j] -= h;
-                let (mut pu, mut pd) = (vec![0.0; 5], vec![0.0; 5]);
-                model.eval(&up, &mut pu, None);
-                model.eval(&dn, &mut pd, None);
-                for i in 0..5 {
-                    let fd = (pu[i] - pd[i]) / (2.0 * h);
-                    assert!((fd - jac[i * np + j]).abs() < 1e-8, "{fixed:?} {i} {j}");
-                }
-            }
+            let what = format!("fixed r0 {fixed:?}");
+            crate::fitters::assert_jacobian_matches_differences(&model, &p, 1e-8, &what);
         }
     }
 

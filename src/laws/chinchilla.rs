@@ -43,6 +43,7 @@ pub struct ChinchillaLaw {
 /// A compute-optimal (or otherwise chosen) model size and token count, and the loss the law
 /// predicts for them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Allocation {
     /// Model parameters `N`.
     pub params: f64,
