@@ -149,7 +149,8 @@ impl PowerLawFitter {
                 found: x.len(),
             });
         }
-        let distinct = distinct_log_count(x);
+        let ln_x: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+        let distinct = distinct_log_count(&ln_x);
         if distinct < n_free {
             return Err(if distinct == 1 {
                 Error::Degenerate(
@@ -167,9 +168,9 @@ impl PowerLawFitter {
             });
         }
         // Centre log x: the fit is then invariant to the units of x and well conditioned.
-        let log_ref = x.iter().map(|v| v.ln()).sum::<f64>() / x.len() as f64;
+        let log_ref = ln_x.iter().sum::<f64>() / x.len() as f64;
         let model = CenteredPowerLaw {
-            lx: x.iter().map(|v| v.ln() - log_ref).collect(),
+            lx: ln_x.iter().map(|v| v - log_ref).collect(),
             fixed_e: match self.floor {
                 Floor::Fixed(v) => Some(v),
                 Floor::Fitted(_) => None,
@@ -287,11 +288,11 @@ impl PowerLawFitter {
 /// Fewest points for which the starts of a power-law fit run on several threads.
 const PARALLEL_POINTS: usize = 2_000;
 
-/// Number of distinct `x` (all > 0), counting values within 1e-8 relative of each other once:
+/// Number of distinct `x` (given as `ln x`), counting values within 1e-8 relative of each other once:
 /// closer than that, two points cannot identify an exponent (their log-spacing is at the level
 /// of rounding in the fitted predictions).
-fn distinct_log_count(x: &[f64]) -> usize {
-    let mut l: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+fn distinct_log_count(ln_x: &[f64]) -> usize {
+    let mut l = ln_x.to_vec();
     l.sort_by(f64::total_cmp);
     let mut count = 0;
     let mut last = f64::NEG_INFINITY;
@@ -311,7 +312,7 @@ fn closed_form_report(
     params: &[f64],
     solver: &SolverOptions,
 ) -> Result<FitReport> {
-    certified_report(problem, params, solver, Work::default())
+    certified_report(problem, params, solver, Work::default(), None)
 }
 
 /// Where the starts of a fit went: the best start's iterations and evaluations, and how the
@@ -344,11 +345,12 @@ fn certified_report(
     params: &[f64],
     solver: &SolverOptions,
     work: Work,
+    known: Option<(f64, f64)>,
 ) -> Result<FitReport> {
-    let objective = problem.value_grad(params, None)?;
-    // the gradient norm in the fitted coordinates, as every engine report gives it
-    let mut grad = vec![0.0; params.len()];
-    problem.value_grad_internal(&problem.to_internal(params), &mut grad);
+    let (objective, gradient_norm) = match known {
+        Some(k) => k,
+        None => value_and_gradient_norm(problem, params)?,
+    };
     let cert = problem.certificate(params, solver.certificate_tolerance)?;
     let status = if cert.holds {
         Status::Converged
@@ -363,13 +365,32 @@ fn certified_report(
         status,
         iterations: work.iterations,
         evaluations: work.evaluations,
-        gradient_norm: grad.iter().map(|g| g * g).sum::<f64>().sqrt() * problem.weight_scale(),
+        gradient_norm,
         n_points: problem.n_points(),
         n_starts: work.n_starts,
         best_start: work.best_start,
         n_starts_at_best: work.n_starts_at_best,
         starts: None,
     })
+}
+
+/// The stated objective at natural `params` and the norm of its gradient in the fitted
+/// coordinates (as every engine report gives it).
+fn value_and_gradient_norm(
+    problem: &Problem<'_, CenteredPowerLaw>,
+    params: &[f64],
+) -> Result<(f64, f64)> {
+    // the gradient norm in the fitted coordinates, as every engine report gives it: the
+    // natural gradient times each bound transform's derivative
+    let mut grad = vec![0.0; params.len()];
+    let objective = problem.value_grad(params, Some(&mut grad))?;
+    for ((g, b), &p) in grad.iter_mut().zip(problem.bounds()).zip(params) {
+        *g *= b.forward(b.inverse(p)).1;
+    }
+    if !(objective.is_finite() && grad.iter().all(|g| g.is_finite())) {
+        grad.iter_mut().for_each(|g| *g = 0.0);
+    }
+    Ok((objective, grad.iter().map(|g| g * g).sum::<f64>().sqrt()))
 }
 
 impl PowerLawFitter {
@@ -678,16 +699,35 @@ fn profile_point(
     ymin: f64,
     spread: f64,
 ) -> Option<(f64, f64, f64)> {
+    if let Floor::Fitted(bound) = floor {
+        // one pass: the normal equations and, at their solution (whose residuals are
+        // orthogonal to both columns), sse = sum w y (y - e - ac t)
+        let (mut s0, mut s1, mut s2, mut sy, mut sty, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for ((&ti, &yi), &wi) in t.iter().zip(y).zip(w) {
+            let (wt, wy) = (wi * ti, wi * yi);
+            s0 += wi;
+            s1 += wt;
+            s2 += wt * ti;
+            sy += wy;
+            sty += wt * yi;
+            syy += wy * yi;
+        }
+        let det = s0 * s2 - s1 * s1;
+        if det.abs() > 1e-12 * (s0 * s2).abs() && det.is_finite() {
+            let e = (s2 * sy - s1 * sty) / det;
+            let ac = (s0 * sty - s1 * sy) / det;
+            if bound.contains(e) && ac > 0.0 && ac.is_finite() {
+                let sse = (syy - e * sy - ac * sty).max(0.0);
+                return sse.is_finite().then_some((sse, e, ac));
+            }
+        }
+    }
     let (e, ac) = match floor {
         Floor::Fixed(e) => (e, fit_slope(t, y, w, e)),
         Floor::Fitted(bound) => {
-            let (e, ac) = fit_floor_and_slope(t, y, w);
-            if bound.contains(e) && ac > 0.0 {
-                (e, ac)
-            } else {
-                let e = inside(&bound, e, ymin, spread);
-                (e, fit_slope(t, y, w, e))
-            }
+            let (e, _) = fit_floor_and_slope(t, y, w);
+            let e = inside(&bound, e, ymin, spread);
+            (e, fit_slope(t, y, w, e))
         }
     };
     if !(ac > 0.0 && ac.is_finite() && e.is_finite()) {
@@ -792,6 +832,7 @@ struct LeanPoint {
 struct LeanEnd {
     u: [f64; 3],
     f: f64,
+    g: [f64; 3],
     iterations: u64,
     evaluations: u64,
 }
@@ -948,6 +989,7 @@ impl<'a> Lean<'a> {
                 return Some(LeanEnd {
                     u,
                     f: cur.f,
+                    g: cur.g,
                     iterations,
                     evaluations,
                 });
@@ -1030,6 +1072,7 @@ impl<'a> Lean<'a> {
                         return Some(LeanEnd {
                             u,
                             f: cur.f,
+                            g: cur.g,
                             iterations,
                             evaluations,
                         });
@@ -1081,7 +1124,12 @@ impl<'a> Lean<'a> {
             best_start: best,
             n_starts_at_best: ends.iter().filter(|e| e.f - b.f <= tol).count(),
         };
-        let report = certified_report(problem, &params, options, work).ok()?;
+        // the lean objective is the engine's, term by term; the engine's scale restores the
+        // stated one
+        let ws = problem.weight_scale();
+        let gnorm = (k0..3).map(|j| b.g[j] * b.g[j]).sum::<f64>().sqrt();
+        let known = (b.f * ws, gnorm * ws);
+        let report = certified_report(problem, &params, options, work, Some(known)).ok()?;
         (report.status == Status::Converged).then_some((params, report))
     }
 }
