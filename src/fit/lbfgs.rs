@@ -19,6 +19,8 @@ pub(crate) struct LeanRun {
     pub iterations: u64,
     pub evaluations: u64,
     pub hit_cap: bool,
+    /// Stopped by [`Cost::stop_early`].
+    pub stopped: bool,
 }
 
 struct Eval<'c, C: Cost + ?Sized> {
@@ -92,6 +94,7 @@ pub(crate) fn run<C: Cost + ?Sized>(
     let mut gn = vec![0.0; n];
     let mut iterations = 0u64;
     let mut hit_cap = false;
+    let mut stopped = false;
     loop {
         if dot(&gx, &gx).sqrt() < tol_grad {
             break;
@@ -167,6 +170,10 @@ pub(crate) fn run<C: Cost + ?Sized>(
         if (f_prev - fx).abs() < tol_cost {
             break;
         }
+        if cost.stop_early(&x, fx * scale) {
+            stopped = true;
+            break;
+        }
     }
     LeanRun {
         u: ev.best_u,
@@ -175,6 +182,7 @@ pub(crate) fn run<C: Cost + ?Sized>(
         iterations,
         evaluations: ev.evals,
         hit_cap,
+        stopped,
     }
 }
 

@@ -184,6 +184,10 @@ pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
             f = r.f;
             g = r.g;
         }
+        if r.stopped {
+            status = Status::IterationLimit;
+            break;
+        }
         if r.hit_cap && iterations >= options.max_iterations {
             status = Status::IterationLimit;
             break;

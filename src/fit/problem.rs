@@ -597,6 +597,15 @@ pub(crate) trait Cost: Sync {
             test: super::CertificateTest::Smooth,
         })
     }
+    /// Whether a local solve may stop at its current point `u` (value `f`) before its own
+    /// stopping rules are met, checked after every L-BFGS iteration: a multi-start fit stops
+    /// an exploratory start that has joined the basin of an end point found before. A solve
+    /// stopped so ends with [`Status::IterationLimit`](super::Status::IterationLimit), never
+    /// `Converged`. Default: never.
+    fn stop_early(&self, u: &[f64], f: f64) -> bool {
+        let _ = (u, f);
+        false
+    }
 }
 
 impl<M: Model + ?Sized> Cost for Problem<'_, M> {

@@ -246,7 +246,7 @@ impl ChinchillaFitter {
             .clone()
             .starts(Starts::Custom(vec![full.law]))
             .parallel(false)
-            .warm_started();
+            .warm_started_at(runs, &full.law);
         let user = self.user_weights();
         bootstrap(
             runs.len(),

@@ -13,7 +13,9 @@
 //!   least squares for `(E, A, B)` at every node (weights `1 / L^2`, so residuals approximate
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
-//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions. Then one step
+//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions (the best
+//!   profile minimum first; a later start stops, unconverged, once it is in the basin of an end
+//!   point found before it, whose refinement is the same). Then one step
 //!   of iteratively reweighted least squares from the best fit (weights `rho'(r) / r`, which for
 //!   the Huber penalty with a small `delta` discount far-off runs as least absolute deviations
 //!   do) gives a second profile whose new minima are tried too. The best distinct basins are
@@ -131,6 +133,135 @@ pub struct ChinchillaFitter {
     /// Custom starts near the optimum (bootstrap resamples from the full-data optimum): one
     /// tight solve, the two phases only if it is not certified.
     warm: bool,
+    /// The curvature of the full-data objective at its optimum, for warm solves (see
+    /// [`Metric`]).
+    metric: Option<Metric>,
+}
+
+/// Coordinates in which the objective near a point is close to a unit quadratic: internal
+/// `u = center + m v`, with `m = V Lambda^(-1/2)` from the eigen-decomposition `V Lambda V'` of
+/// the curvature at `center` (eigenvalues floored at `1e-10` of the largest). A warm solve in
+/// `v` takes the Newton step of the full-data curvature as its first step, and L-BFGS then
+/// needs a few iterations where it needs dozens in `u` (the curvature's condition number is
+/// about 1e6 on Chinchilla data). Only the path changes: the end point is certified on the
+/// objective itself.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Metric {
+    center: [f64; 5],
+    /// `u - center = m v`.
+    m: [[f64; 5]; 5],
+    /// `g_u = mt_inv g_v` (`m^-T`).
+    mt_inv: [[f64; 5]; 5],
+}
+
+impl Metric {
+    /// The metric of `cost` at `center` from a central finite-difference Hessian of its
+    /// gradient (10 evaluations); `None` if it is not finite.
+    fn at(cost: &ChinCost<'_>, center: &[f64]) -> Option<Metric> {
+        use nalgebra::{SMatrix, SymmetricEigen};
+        let mut h = SMatrix::<f64, 5, 5>::zeros();
+        let mut gp = [0.0; 5];
+        let mut gm = [0.0; 5];
+        for j in 0..5 {
+            let step = 1e-4 * (1.0 + center[j].abs());
+            let mut u = center.to_vec();
+            u[j] = center[j] + step;
+            cost.value_grad(&u, &mut gp);
+            u[j] = center[j] - step;
+            cost.value_grad(&u, &mut gm);
+            for i in 0..5 {
+                h[(i, j)] = (gp[i] - gm[i]) / (2.0 * step);
+            }
+        }
+        let h = (h + h.transpose()) * 0.5;
+        if h.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let eig = SymmetricEigen::new(h);
+        let top = eig.eigenvalues.max();
+        if !(top > 0.0 && top.is_finite()) {
+            return None;
+        }
+        let mut m = [[0.0; 5]; 5];
+        let mut mt_inv = [[0.0; 5]; 5];
+        for k in 0..5 {
+            let lam = eig.eigenvalues[k].max(1e-10 * top);
+            let (s, r) = (1.0 / lam.sqrt(), lam.sqrt());
+            for i in 0..5 {
+                m[i][k] = eig.eigenvectors[(i, k)] * s;
+                mt_inv[i][k] = eig.eigenvectors[(i, k)] * r;
+            }
+        }
+        let mut c = [0.0; 5];
+        c.copy_from_slice(&center[..5]);
+        Some(Metric {
+            center: c,
+            m,
+            mt_inv,
+        })
+    }
+
+    fn to_u(&self, v: &[f64], u: &mut [f64]) {
+        for (i, ui) in u.iter_mut().enumerate().take(5) {
+            *ui = self.center[i] + (0..5).map(|k| self.m[i][k] * v[k]).sum::<f64>();
+        }
+    }
+
+    /// `v` of `u` (`m^-1 = mt_inv'`).
+    fn to_v(&self, u: &[f64]) -> Vec<f64> {
+        (0..5)
+            .map(|k| {
+                (0..5)
+                    .map(|i| self.mt_inv[i][k] * (u[i] - self.center[i]))
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// A result in `v` back to internal coordinates.
+    fn back(&self, mut r: LocalResult) -> LocalResult {
+        let mut u = vec![0.0; 5];
+        self.to_u(&r.u, &mut u);
+        let g: Vec<f64> = (0..5)
+            .map(|i| (0..5).map(|k| self.mt_inv[i][k] * r.g[k]).sum())
+            .collect();
+        r.u = u;
+        r.g = g;
+        r
+    }
+}
+
+/// A cost in the coordinates `v` of a [`Metric`]; its certificate is the inner cost's at `u`.
+struct InMetric<'c, C> {
+    cost: &'c C,
+    metric: &'c Metric,
+}
+
+impl<C: Cost> Cost for InMetric<'_, C> {
+    fn dim(&self) -> usize {
+        5
+    }
+
+    fn value_grad(&self, v: &[f64], grad: &mut [f64]) -> f64 {
+        let mut u = [0.0; 5];
+        self.metric.to_u(v, &mut u);
+        let mut gu = [0.0; 5];
+        let f = self.cost.value_grad(&u, &mut gu);
+        // g_v = m' g_u
+        for (k, g) in grad.iter_mut().enumerate() {
+            *g = (0..5).map(|i| self.metric.m[i][k] * gu[i]).sum();
+        }
+        f
+    }
+
+    fn certificate(&self, v: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
+        let mut u = [0.0; 5];
+        self.metric.to_u(v, &mut u);
+        let gu: Vec<f64> = (0..5)
+            .map(|i| (0..5).map(|k| self.metric.mt_inv[i][k] * g[k]).sum())
+            .collect();
+        self.cost.certificate(&u, f, &gu, tolerance)
+    }
 }
 
 impl Default for ChinchillaFitter {
@@ -146,6 +277,7 @@ impl Default for ChinchillaFitter {
             },
             continuation: true,
             warm: false,
+            metric: None,
         }
     }
 }
@@ -248,9 +380,27 @@ impl ChinchillaFitter {
         self.fit_weighted(runs, self.weights.as_deref())
     }
 
-    /// Warm starts: custom starts are taken to be near the optimum (see [`Self::fit`]).
-    pub(crate) fn warm_started(mut self) -> Self {
+    /// Warm starts: custom starts are taken to be near the optimum (one tight solve, the two
+    /// phases only if it is not certified), solved in the coordinates of the full-data curvature at `law`
+    /// (the optimum of this fitter on `runs` with its own weights; see [`Metric`]). Without a
+    /// usable curvature (not a minimum-objective fit, or a curvature that is not finite), the
+    /// plain warm start.
+    pub(crate) fn warm_started_at(mut self, runs: &[Run], law: &ChinchillaLaw) -> Self {
         self.warm = true;
+        self.metric = None;
+        if self.estimator != Estimator::MinimumObjective || self.objective.validate().is_err() {
+            return self;
+        }
+        if let Ok(data) = Data::new(runs, self.weights.as_deref()) {
+            let cost = ChinCost {
+                data: &data,
+                objective: self.objective,
+            };
+            let center = data.to_internal(&law.log_params());
+            if center.iter().all(|v| v.is_finite()) {
+                self.metric = Metric::at(&cost, &center);
+            }
+        }
         self
     }
 
@@ -315,7 +465,22 @@ impl ChinchillaFitter {
                         polish: false,
                         ..self.solver.clone()
                     };
-                    run_starts(&cost, &starts, &tight, Plan::single())
+                    match &self.metric {
+                        Some(metric) => {
+                            // the centring depends on the runs only, not on the weights: the
+                            // metric of the full data holds for every resample
+                            let inm = InMetric {
+                                cost: &cost,
+                                metric,
+                            };
+                            let vs: Vec<Vec<f64>> = starts.iter().map(|s| metric.to_v(s)).collect();
+                            run_starts(&inm, &vs, &tight, Plan::single())
+                                .into_iter()
+                                .map(|r| metric.back(r))
+                                .collect()
+                        }
+                        None => run_starts(&cost, &starts, &tight, Plan::single()),
+                    }
                 });
                 let mut outcomes = match warm {
                     Some(r) if r.iter().all(|o| o.status.is_converged()) => r,
@@ -663,40 +828,73 @@ fn run_starts<C: Cost>(
     options: &SolverOptions,
     plan: Plan,
 ) -> Vec<LocalResult> {
-    let mut driver = driver(cost, options, plan);
+    let none = Joined::default();
+    let mut driver = driver(cost, options, plan, &none);
     driver.explore(starts);
     driver.refine();
     driver.into_outcomes()
 }
 
-/// The engine's driver on `cost` with the lean L-BFGS ([`INNER`]).
+/// End points of exploratory solves that later exploratory starts may join (see [`Explore`]).
+/// Set between calls of [`MultiStart::explore`] only, so results do not depend on the number
+/// of threads.
+type Joined = std::sync::RwLock<Vec<Vec<f64>>>;
+
+/// The engine's driver on `cost` with the lean L-BFGS; exploratory solves stop once they join
+/// the basin of a point in `joined` ([`Explore`]).
 fn driver<'o, C: Cost>(
-    cost: &C,
+    cost: &'o C,
     options: &'o SolverOptions,
     plan: Plan,
-) -> MultiStart<'o, impl Fn(&[f64], &SolverOptions, Phase) -> LocalResult + Sync> {
+    joined: &'o Joined,
+) -> MultiStart<'o, impl Fn(&[f64], &SolverOptions, Phase) -> LocalResult + Sync + 'o> {
     let exploring = plan.explore.is_some();
     MultiStart::new(options, plan, move |u: &[f64], o: &SolverOptions, phase| {
         if exploring && phase == Phase::First {
-            local_minimize_cost(&Explore(cost), u, o)
+            let joined = joined.read().unwrap_or_else(|e| e.into_inner());
+            local_minimize_cost(
+                &Explore {
+                    cost,
+                    joined: &joined,
+                },
+                u,
+                o,
+            )
         } else {
             local_minimize_cost(cost, u, o)
         }
     })
 }
 
-/// A cost whose certificate is the engine's default relative-gradient test (stricter at kinks,
-/// and a fraction of the residual certificate's price): for exploratory solves.
-struct Explore<'c, C>(&'c C);
+/// A cost for exploratory solves: its certificate is the engine's default relative-gradient
+/// test (stricter at kinks, and a fraction of the residual certificate's price), and a solve
+/// stops (not converged) as soon as it is in the basin ([`same_basin`]) of an end point in
+/// `joined`: the refinement of the two is one, so running on is wasted work.
+struct Explore<'c, C> {
+    cost: &'c C,
+    joined: &'c [Vec<f64>],
+}
 
 impl<C: Cost> Cost for Explore<'_, C> {
     fn dim(&self) -> usize {
-        self.0.dim()
+        self.cost.dim()
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
-        self.0.value_grad(u, grad)
+        self.cost.value_grad(u, grad)
     }
+
+    fn stop_early(&self, u: &[f64], _f: f64) -> bool {
+        self.joined.iter().any(|p| same_basin(p, u))
+    }
+}
+
+/// Two points are one basin when every coordinate differs by at most
+/// `BASIN * (1 + max(|a|, |b|))` (the driver's test between exploratory end points).
+fn same_basin(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= BASIN * (1.0 + x.abs().max(y.abs())))
 }
 
 /// Whether the `A` or `B` term is below `1e-12` of the prediction at every run: a plateau of

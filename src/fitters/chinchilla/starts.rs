@@ -341,8 +341,24 @@ pub(super) fn variable_projection_fit(
         starts.push(fallback_start(d));
     }
     starts.extend(valley_starts(d, &basis, &p, &mut seen));
-    let mut driver = driver(cost, options, two_phase(options, keep));
-    let first = driver.explore(&starts);
+    // the best profile minimum first; every later start stops once it joins the basin of an
+    // end point found before it (the joined points change only between batches)
+    let joined = Joined::default();
+    let mut driver = driver(cost, options, two_phase(options, keep), &joined);
+    let join = |driver: &MultiStart<'_, _>| {
+        let ends = driver
+            .outcomes()
+            .iter()
+            .filter(|o: &&LocalResult| o.f.is_finite())
+            .map(|o| o.u.clone())
+            .collect();
+        *joined.write().unwrap_or_else(|e| e.into_inner()) = ends;
+    };
+    driver.explore(&starts[..1]);
+    join(&driver);
+    driver.explore(&starts[1..]);
+    join(&driver);
+    let first = driver.outcomes();
     let w = best_of(first).map(|b| irls_weights(d, &cost.objective, &base, &first[b].u));
     if let Some(w) = w {
         let more = profile_starts(d, &basis, &profile(&basis, &d.y, &w), 3, &mut seen);
