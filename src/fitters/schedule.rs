@@ -524,7 +524,7 @@ impl ScheduleLawBinding for MultiPowerFitter {
 }
 
 /// Iterations of each automatic start of a multi-power fit before the best are refined.
-const MULTIPOWER_EXPLORE: u64 = 6;
+const MULTIPOWER_EXPLORE: u64 = 4;
 /// Automatic starts of a multi-power fit refined to convergence.
 const MULTIPOWER_FINALISTS: usize = 2;
 
