@@ -27,6 +27,11 @@ pub(super) fn lm_then_lbfgs<M: Model + ?Sized>(
     if lm.status == Status::Infeasible {
         return lm;
     }
+    // Levenberg-Marquardt spent the whole iteration budget: nothing is left for L-BFGS (a
+    // two-phase plan's short exploratory solves stop here instead of paying a line search).
+    if lm.status == Status::IterationLimit && lm.iterations >= options.max_iterations {
+        return lm;
+    }
     // Where Levenberg-Marquardt stopped on its rules and the certificate holds, the L-BFGS
     // rounds have nothing to add.
     if lm.status == Status::Converged
