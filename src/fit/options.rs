@@ -18,7 +18,10 @@ pub struct SolverOptions {
     /// L-BFGS memory (default 10).
     pub memory: usize,
     /// Finish each start with a damped Newton polish on a finite-difference Hessian (default
-    /// off; the Chinchilla fitter turns it on).
+    /// off; the Chinchilla fitter turns it on). In the Chinchilla fitter the polish stage also
+    /// finishes a best start that hit `max_iterations` (damped Gauss-Newton on the exact
+    /// piecewise curvature, at most 50 steps, counted in the report's iterations and certified);
+    /// with `polish` off, `max_iterations` caps the whole solve.
     pub polish: bool,
     /// Run starts on several threads when the `parallel` feature is on (default true). Results do
     /// not depend on the number of threads.

@@ -544,10 +544,12 @@ impl ChinchillaFitter {
             ));
         };
         let status = outcomes[best].status;
-        if !status.is_converged() {
-            // stalled, or still crawling at the iteration limit, where the penalty's curvature
-            // jumps (a steep asymmetric arm, runs pinned at the Huber threshold): damped
-            // Gauss-Newton on the exact piecewise curvature
+        // stalled where the penalty's curvature jumps (a steep asymmetric arm, runs pinned at the
+        // Huber threshold), or still crawling at the iteration limit: damped Gauss-Newton on the
+        // exact piecewise curvature. After an iteration limit it runs only as part of the polish
+        // stage (`SolverOptions::polish`, on by default here): a solve stopped by its caller with
+        // the polish off stays `IterationLimit`.
+        if !status.is_converged() && (status != Status::IterationLimit || self.solver.polish) {
             if let Some(p) =
                 gauss_newton_polish(&cost, &outcomes[best], self.solver.certificate_tolerance)
             {
