@@ -549,12 +549,12 @@ impl ChinchillaFitter {
         // exact piecewise curvature. After an iteration limit it runs only as part of the polish
         // stage (`SolverOptions::polish`, on by default here): a solve stopped by its caller with
         // the polish off stays `IterationLimit`.
-        if !status.is_converged() && (status != Status::IterationLimit || self.solver.polish) {
-            if let Some(p) =
+        if !status.is_converged()
+            && (status != Status::IterationLimit || self.solver.polish)
+            && let Some(p) =
                 gauss_newton_polish(&cost, &outcomes[best], self.solver.certificate_tolerance)
-            {
-                outcomes[best] = p;
-            }
+        {
+            outcomes[best] = p;
         }
         if self.estimator == Estimator::MinimumObjective {
             // back to the user's weights (a mean does not depend on their scale)
