@@ -21,6 +21,8 @@ use scaling_laws::{
     Error,
 };
 
+mod common;
+
 const DATASETS: [&str; 3] = ["besiroglu", "hoffmann", "besiroglu_isoflop"];
 
 fn load(name: &str) -> (Vec<Run>, serde_json::Value) {
@@ -124,15 +126,7 @@ fn default_reaches_the_scipy_grid_optimum_on_every_reference_dataset() {
 /// comparisons above cover the other datasets).
 #[test]
 fn default_reaches_the_grid_optimum_on_one_tokens_per_parameter_ratio() {
-    let truth = ChinchillaLaw::besiroglu_2024();
-    let runs: Vec<Run> = (0..20)
-        .map(|i| {
-            let n = 1e8 * 1.5f64.powi(i);
-            let d = 20.0 * n;
-            let noise = 1.0 + 0.003 * (i as f64 * 12.9898).sin();
-            Run::new(n, d, truth.loss(n, d) * noise).unwrap()
-        })
-        .collect();
+    let runs = common::one_ratio_runs();
     let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
     let grid = ChinchillaFitter::new()
         .starts(Starts::Hoffmann)

@@ -21,6 +21,8 @@ use scaling_laws::{
     WaldCovariance,
 };
 
+mod common;
+
 fn reference() -> serde_json::Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -343,16 +345,7 @@ fn allocations_beyond_the_data_warn_with_the_factor() {
 /// would fix it; an IsoFLOP design of the same law does not warn.
 #[test]
 fn one_tokens_per_parameter_ratio_warns_and_says_what_fixes_it() {
-    let truth = ChinchillaLaw::besiroglu_2024();
-    let runs: Vec<Run> = (0..20)
-        .map(|i| {
-            let n = 1e8 * 1.5f64.powi(i);
-            let d = 20.0 * n;
-            // deterministic +-0.3% noise
-            let noise = 1.0 + 0.003 * (i as f64 * 12.9898).sin();
-            Run::new(n, d, truth.loss(n, d) * noise).unwrap()
-        })
-        .collect();
+    let runs = common::one_ratio_runs();
     let fit = ChinchillaFitter::new().parallel(false).fit(&runs).unwrap();
     let w = fit.warnings();
     let unidentified: Vec<&Warning> = w

@@ -20,17 +20,8 @@ use scaling_laws::{ChinchillaLaw, Error};
 
 const HUGE: [usize; 3] = [usize::MAX, 1_000_000_000_000, Schedule::MAX_STEPS + 1];
 
-fn published() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
-}
+mod common;
+use common::published_multipower as published;
 
 fn is_invalid_option(r: &Result<impl std::fmt::Debug, Error>) -> bool {
     matches!(r, Err(Error::InvalidOption { .. }))

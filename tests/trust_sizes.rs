@@ -8,21 +8,11 @@
 //! the size was refused before any allocation or loop. (Measured: this file and
 //! `hostile::absurd_sizes_are_typed_errors` finish in under 0.1 s in the test profile.)
 
-use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::Schedule;
 use scaling_laws::{optimize_schedule, Error, OptimizeOptions, MAX_OPTIMIZE_STEPS};
 
-fn published() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
-}
+mod common;
+use common::published_multipower as published;
 
 #[test]
 fn optimize_schedule_with_a_million_steps_is_a_typed_error() {
