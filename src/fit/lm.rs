@@ -94,14 +94,17 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
         };
         let d = chol.solve(&(-&gv));
         // A bounded coordinate moves at most MAX_STEP (a factor e on a positive parameter); a
-        // free one at most the step that moves some prediction by the spread of the data, so
-        // that the trust region is in the units of y, whatever they are.
+        // free one at most the step that moves some prediction by the spread of the data or
+        // by the largest residual, whichever is larger, so that the trust region is in the
+        // units of y, whatever they are, and a start whose predictions are far from the data
+        // (a start of 1 for data of 1e-8) can reach it in a few steps.
+        let reach = problem.spread().max(cur.rmax);
         let too_long = d.iter().enumerate().any(|(j, &v)| {
             if !v.is_finite() {
                 return true;
             }
             if problem.bounds()[j] == Bound::Free && cur.jmax[j] > 0.0 {
-                v.abs() * cur.jmax[j] > problem.spread()
+                v.abs() * cur.jmax[j] > reach
             } else {
                 v.abs() > MAX_STEP
             }
