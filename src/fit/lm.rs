@@ -38,9 +38,20 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
+    levenberg_marquardt_from(problem, u0, problem.gauss_newton(u0), options)
+}
+
+/// [`levenberg_marquardt`] given the evaluation at `u0` (`problem.gauss_newton(u0)`, counted
+/// here as one evaluation).
+pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    at_start: Option<GaussNewton>,
+    options: &SolverOptions,
+) -> LocalResult {
     let np = u0.len();
     let mut evaluations = 1u64;
-    let Some(mut cur) = problem.gauss_newton(u0) else {
+    let Some(mut cur) = at_start else {
         return LocalResult {
             u: u0.to_vec(),
             f: f64::INFINITY,
