@@ -143,6 +143,37 @@ pub struct ResidualPoint<'a> {
     pub coordinates: Option<&'a [f64]>,
 }
 
+impl<'a> ResidualPoint<'a> {
+    /// The point with unit weights and unknown coordinates (`weights` and `coordinates`
+    /// `None`); set those fields with struct-update syntax when known.
+    ///
+    /// ```
+    /// use scaling_laws::fit::{Bound, Objective, ResidualPoint};
+    /// let o = Objective::squared_linear();
+    /// let p = ResidualPoint::new(&o, &[2.0], &[0.1], &[1.0], &[Bound::Free]);
+    /// let w = [2.0];
+    /// let weighted = ResidualPoint { weights: Some(&w), ..p };
+    /// assert_eq!((p.weights, weighted.weights), (None, Some(&w[..])));
+    /// ```
+    pub fn new(
+        objective: &'a Objective,
+        targets: &'a [f64],
+        residuals: &'a [f64],
+        jacobian: &'a [f64],
+        bounds: &'a [Bound],
+    ) -> Self {
+        ResidualPoint {
+            objective,
+            targets,
+            residuals,
+            jacobian,
+            weights: None,
+            bounds,
+            coordinates: None,
+        }
+    }
+}
+
 /// Certifies first-order optimality of a residual objective at one point (see the
 /// [module docs](self) for the three tests).
 ///
@@ -157,10 +188,7 @@ pub struct ResidualPoint<'a> {
 /// let o = Objective::squared_linear();
 /// let at = |c: f64| {
 ///     let r: Vec<f64> = x.iter().zip(&y).map(|(x, y)| y - c * x).collect();
-///     certify(&ResidualPoint {
-///         objective: &o, targets: &y, residuals: &r, jacobian: &x,
-///         weights: None, bounds: &[Bound::Free], coordinates: None,
-///     }, 1e-6).unwrap()
+///     certify(&ResidualPoint::new(&o, &y, &r, &x, &[Bound::Free]), 1e-6).unwrap()
 /// };
 /// assert!(at(9.8 / 5.0).holds);
 /// assert!(!at(1.9).holds);
@@ -610,38 +638,22 @@ impl<'a> Residuals<'a> {
 mod tests {
     use super::*;
 
-    fn point<'a>(
-        o: &'a Objective,
-        t: &'a [f64],
-        r: &'a [f64],
-        j: &'a [f64],
-        b: &'a [Bound],
-    ) -> ResidualPoint<'a> {
-        ResidualPoint {
-            objective: o,
-            targets: t,
-            residuals: r,
-            jacobian: j,
-            weights: None,
-            bounds: b,
-            coordinates: None,
-        }
-    }
+    use ResidualPoint as P;
 
     #[test]
     fn wrong_lengths_are_typed_errors() {
         let o = Objective::squared_linear();
-        let p = point(&o, &[1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
+        let p = P::new(&o, &[1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
         assert!(matches!(
             certify(&p, 1e-6),
             Err(Error::LengthMismatch { .. })
         ));
-        let p = point(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0], &[Bound::Free]);
+        let p = P::new(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0], &[Bound::Free]);
         assert!(matches!(
             certify(&p, 1e-6),
             Err(Error::LengthMismatch { .. })
         ));
-        let p = point(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
+        let p = P::new(&o, &[1.0, 1.0], &[0.0, 1.0], &[1.0, 1.0], &[Bound::Free]);
         assert!(certify(&p, 0.0).is_err());
         assert!(certify(&p, f64::NAN).is_err());
         let bad = ResidualPoint {
@@ -653,7 +665,7 @@ mod tests {
             Err(Error::OutOfDomain { .. })
         ));
         assert!(certify_gradient(1.0, &[1.0], &[], 1e-6).is_err());
-        let nan = point(
+        let nan = P::new(
             &o,
             &[1.0, 1.0],
             &[f64::NAN, 1.0],
@@ -681,7 +693,7 @@ mod tests {
                     let ww = [w; 3];
                     let p = ResidualPoint {
                         weights: Some(&ww),
-                        ..point(&o, &y, &r, &jac, &[Bound::Free])
+                        ..P::new(&o, &y, &r, &jac, &[Bound::Free])
                     };
                     let c = certify(&p, 1e-6).unwrap();
                     assert_eq!(c.holds, want, "k {k} w {w} shift {shift}: {c:?}");
@@ -699,7 +711,7 @@ mod tests {
             let p = u.exp();
             let r: Vec<f64> = y.iter().map(|v| v - p).collect();
             let jac = [p, p];
-            let pt = point(&o, &y, &r, &jac, &[Bound::Positive]);
+            let pt = P::new(&o, &y, &r, &jac, &[Bound::Positive]);
             let c = certify(&pt, 1e-6).unwrap();
             assert_eq!(c.holds, want, "{u}: {c:?}");
             let active = active_bounds(&pt, 1e-6).unwrap();
@@ -709,7 +721,7 @@ mod tests {
         let y = [1.0, 2.0];
         let p = (-40.0_f64).exp();
         let r: Vec<f64> = y.iter().map(|v| v - p).collect();
-        let c = certify(&point(&o, &y, &r, &[p, p], &[Bound::Positive]), 1e-6).unwrap();
+        let c = certify(&P::new(&o, &y, &r, &[p, p], &[Bound::Positive]), 1e-6).unwrap();
         assert!(!c.holds);
     }
 
@@ -725,7 +737,7 @@ mod tests {
         // at the median plus 0.4 delta: psi of the pinned point is 0.4 delta, smooth test fails
         let at = |u: f64| {
             let r: Vec<f64> = y.iter().map(|v| v - u).collect();
-            certify(&point(&o, &y, &r, &jac, &[Bound::Free]), 1e-6).unwrap()
+            certify(&P::new(&o, &y, &r, &jac, &[Bound::Free]), 1e-6).unwrap()
         };
         let c = at(3.0 + 0.4 * delta);
         assert!(c.holds, "{c:?}");
@@ -753,7 +765,7 @@ mod tests {
         let y = [1.0, 2.0, 3.0];
         let r = [-1.0, 0.0, 1.0];
         let jac = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0];
-        let c = certify(&point(&o, &y, &r, &jac, &[Bound::Free, Bound::Free]), 1e-6).unwrap();
+        let c = certify(&P::new(&o, &y, &r, &jac, &[Bound::Free, Bound::Free]), 1e-6).unwrap();
         assert!(!c.holds, "{c:?}");
         assert_eq!(c.test, CertificateTest::FlatDirection { coordinate: 1 });
         assert_eq!(c.relative_gradient, f64::INFINITY);
@@ -761,13 +773,13 @@ mod tests {
         // (u = -800): the parameter is on its bound, which test 2 accepts
         let bounds = [Bound::Free, Bound::Positive];
         let u = [2.0, -800.0];
-        let mut at_bound = point(&o, &y, &r, &jac, &bounds);
+        let mut at_bound = P::new(&o, &y, &r, &jac, &bounds);
         at_bound.coordinates = Some(&u);
         let c = certify(&at_bound, 1e-6).unwrap();
         assert!(c.holds, "{c:?}");
         // not saturated (u = -3): a zero column there is a plateau again
         let u = [2.0, -3.0];
-        let mut inside = point(&o, &y, &r, &jac, &bounds);
+        let mut inside = P::new(&o, &y, &r, &jac, &bounds);
         inside.coordinates = Some(&u);
         assert!(!certify(&inside, 1e-6).unwrap().holds);
     }

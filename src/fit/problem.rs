@@ -309,13 +309,9 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         u: &'s [f64],
     ) -> ResidualPoint<'s> {
         ResidualPoint {
-            objective: &self.objective,
-            targets: &self.targets,
-            residuals: r,
-            jacobian: jac,
             weights: Some(w),
-            bounds: &self.bounds,
             coordinates: Some(u),
+            ..ResidualPoint::new(&self.objective, &self.targets, r, jac, &self.bounds)
         }
     }
 

@@ -17,6 +17,7 @@ use crate::fit::{
     covariance, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
     SolverOptions,
 };
+use crate::fitted::Source;
 use crate::laws::annealing::{
     AnnealingLaw, AnnealingModel, Lambda, WarmupConvention, DEFAULT_LAMBDA,
 };
@@ -44,8 +45,100 @@ macro_rules! engine_model {
 }
 engine_model!(MultiPowerModel, AnnealingModel, SizedAnnealingModel);
 
+/// Each loss-curve fit from what [`fit_schedule_law`] found: the law, the engine's report, and
+/// the curves and fitter it came from.
+macro_rules! fit_from_parts {
+    ($($fit:ty: $law:ty, $curve:ty, $fitter:ty;)*) => {$(
+        impl From<($law, FitReport, Source<Vec<$curve>, $fitter>)> for $fit {
+            fn from((law, report, source): ($law, FitReport, Source<Vec<$curve>, $fitter>)) -> Self {
+                Self { law, report, source }
+            }
+        }
+    )*};
+}
+fit_from_parts! {
+    MultiPowerFit: MultiPowerLaw, LossCurve, MultiPowerFitter;
+    AnnealingFit: AnnealingLaw, LossCurve, AnnealingFitter;
+    crate::SizedAnnealingFit: crate::laws::SizedAnnealingLaw, crate::laws::sized_annealing::SizedCurve, crate::SizedAnnealingFitter;
+}
+
 /// Default number of automatic starts handed to the engine.
 const DEFAULT_STARTS: usize = 8;
+
+/// The options the multi-power and annealing fitters share: the objective, bounds on the
+/// law's `N` parameters (default all [`Bound::Positive`]), explicit starting laws, how many
+/// automatic starts to run, and the solver.
+#[derive(Debug, Clone, PartialEq)]
+struct CurveOptions<L, const N: usize> {
+    objective: Objective,
+    bounds: [Bound; N],
+    starts: Option<Vec<L>>,
+    n_starts: usize,
+    solver: SolverOptions,
+}
+
+impl<L, const N: usize> Default for CurveOptions<L, N> {
+    fn default() -> Self {
+        CurveOptions {
+            objective: Objective::default(),
+            bounds: [Bound::Positive; N],
+            starts: None,
+            n_starts: DEFAULT_STARTS,
+            solver: SolverOptions::default(),
+        }
+    }
+}
+
+impl<L, const N: usize> CurveOptions<L, N> {
+    /// The objective, the number of automatic starts and the solver options.
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        (self.objective, self.n_starts, &self.solver)
+    }
+
+    /// The user's bounds, each validated under its parameter's name.
+    fn validated_bounds(&self, names: &[&str]) -> Result<Vec<Bound>> {
+        for (b, name) in self.bounds.iter().zip(names) {
+            b.validate(name)?;
+        }
+        Ok(self.bounds.to_vec())
+    }
+}
+
+/// The builder setters of [`CurveOptions`] (`objective`, `starts`, `n_starts`, `solver`) for
+/// the fitter `$fitter` of the law `$law`, whose doc tests start it from `$start` (a law
+/// literal); `$note`
+/// follows the docs of `starts`.
+macro_rules! curve_setters {
+    ($fitter:ident, $law:ident, $start:literal, $note:literal) => {
+        super::setters! {
+            /// The objective (see [`Objective`]).
+            ///
+            #[doc = concat!("```\nuse scaling_laws::{fit::Objective, ", stringify!($fitter), "};\n",
+                "let f = ", stringify!($fitter), "::new().objective(Objective::squared_log());\n",
+                "# let _ = f;\n```")]
+            objective(objective: Objective) => options.objective;
+            #[doc = concat!("Explicit starting laws, replacing the automatic starts", $note, ".")]
+            ///
+            #[doc = concat!("```\nuse scaling_laws::laws::", stringify!($law), ";\n",
+                "use scaling_laws::", stringify!($fitter), ";\n",
+                "let s = ", $start, ";\n",
+                "let f = ", stringify!($fitter), "::new().starts(vec![s]);\n# let _ = f;\n```")]
+            starts(starts: Vec<$law>) => options.starts = Some;
+            /// How many of the automatic starts to run (default 8, at least 1).
+            ///
+            #[doc = concat!("```\nuse scaling_laws::", stringify!($fitter), ";\n",
+                "let f = ", stringify!($fitter), "::new().n_starts(3);\n# let _ = f;\n```")]
+            n_starts(n: usize) => options.n_starts;
+            /// Solver tolerances and caps.
+            ///
+            #[doc = concat!("```\nuse scaling_laws::{fit::SolverOptions, ", stringify!($fitter), "};\n",
+                "let f = ", stringify!($fitter), "::new()",
+                ".solver(SolverOptions { max_iterations: 500, ..Default::default() });\n",
+                "# let _ = f;\n```")]
+            solver(solver: SolverOptions) => options.solver;
+        }
+    };
+}
 
 /// A fitted [`MultiPowerLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,7 +272,7 @@ impl MultiPowerFit {
         // and on a bound the user set (issue 11: a parameter on its bound, for every fitter)
         if let Ok((_, f)) = self.source.get("warnings") {
             let names = MultiPowerLaw::PARAM_NAMES;
-            out.extend(bound_warnings(&names, &l.params(), &f.bounds));
+            out.extend(bound_warnings(&names, &l.params(), &f.options.bounds));
         }
         match self.covariance_on(curves, CovarianceKind::Sandwich) {
             Ok(cov) => out.extend(check_conditioning(&cov, 1e8)),
@@ -244,13 +337,9 @@ impl MultiPowerFit {
 /// assert!((p - t).abs() / t < 1e-3);
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MultiPowerFitter {
-    objective: Objective,
-    bounds: [Bound; 7],
-    starts: Option<Vec<MultiPowerLaw>>,
-    n_starts: usize,
-    solver: SolverOptions,
+    options: CurveOptions<MultiPowerLaw, 7>,
     beta: MultiPowerBeta,
 }
 
@@ -323,19 +412,6 @@ impl Model for MultiPowerFree {
     }
 }
 
-impl Default for MultiPowerFitter {
-    fn default() -> Self {
-        MultiPowerFitter {
-            beta: MultiPowerBeta::Fitted,
-            objective: Objective::default(),
-            bounds: [Bound::Positive; 7],
-            starts: None,
-            n_starts: DEFAULT_STARTS,
-            solver: SolverOptions::default(),
-        }
-    }
-}
-
 impl MultiPowerFitter {
     /// Defaults: summed Huber (`delta = 1e-3`) on log loss, every parameter `> 0`, the best 8
     /// starts of a variable-projection scan over `(alpha, C, beta, gamma)`.
@@ -349,15 +425,14 @@ impl MultiPowerFitter {
         Self::default()
     }
 
+    curve_setters!(
+        MultiPowerFitter,
+        MultiPowerLaw,
+        "MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 }",
+        ""
+    );
+
     super::setters! {
-        /// The objective (see [`Objective`]).
-        ///
-        /// ```
-        /// use scaling_laws::{fit::Objective, MultiPowerFitter};
-        /// let f = MultiPowerFitter::new().objective(Objective::squared_log());
-        /// # let _ = f;
-        /// ```
-        objective(objective: Objective) => objective;
         /// Bounds on `[l0, a, alpha, b, c, beta, gamma]` (default all [`Bound::Positive`]). The
         /// law itself needs `c > 0` and `beta > 0`.
         ///
@@ -368,25 +443,7 @@ impl MultiPowerFitter {
         /// let f = MultiPowerFitter::new().bounds(b);
         /// # let _ = f;
         /// ```
-        bounds(bounds: [Bound; 7]) => bounds;
-        /// Explicit starting laws, replacing the automatic starts.
-        ///
-        /// ```
-        /// use scaling_laws::laws::multipower::MultiPowerLaw;
-        /// use scaling_laws::MultiPowerFitter;
-        /// let s = MultiPowerLaw { l0: 2.5, a: 0.5, alpha: 0.5, b: 400.0, c: 2.0, beta: 0.6, gamma: 0.6 };
-        /// let f = MultiPowerFitter::new().starts(vec![s]);
-        /// # let _ = f;
-        /// ```
-        starts(starts: Vec<MultiPowerLaw>) => starts = Some;
-        /// How many of the automatic starts to run (default 8, at least 1).
-        ///
-        /// ```
-        /// use scaling_laws::MultiPowerFitter;
-        /// let f = MultiPowerFitter::new().n_starts(3);
-        /// # let _ = f;
-        /// ```
-        n_starts(n: usize) => n_starts;
+        bounds(bounds: [Bound; 7]) => options.bounds;
         /// Fits `beta` (the default) or holds it fixed (then its bound is ignored).
         ///
         /// ```
@@ -395,14 +452,6 @@ impl MultiPowerFitter {
         /// # let _ = f;
         /// ```
         beta(beta: MultiPowerBeta) => beta;
-        /// Solver tolerances and caps.
-        ///
-        /// ```
-        /// use scaling_laws::{fit::SolverOptions, MultiPowerFitter};
-        /// let f = MultiPowerFitter::new().solver(SolverOptions { max_iterations: 500, ..Default::default() });
-        /// # let _ = f;
-        /// ```
-        solver(solver: SolverOptions) => solver;
     }
 
     /// Fits the law to `curves` (losses in linear units; the objective decides the space).
@@ -414,12 +463,7 @@ impl MultiPowerFitter {
     /// (naming it), or `n_starts == 0`; [`Error::Numerical`] if no start gives a finite
     /// objective or the optimum leaves the law's domain.
     pub fn fit(&self, curves: &[LossCurve]) -> Result<MultiPowerFit> {
-        let (law, report) = fit_schedule_law(self, curves)?;
-        Ok(MultiPowerFit {
-            law,
-            report,
-            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
-        })
+        fit_schedule_law(self, curves)
     }
 }
 
@@ -427,14 +471,11 @@ impl ScheduleLawBinding for MultiPowerFitter {
     type Curve = LossCurve;
     type Model = MultiPowerFree;
     type Law = MultiPowerLaw;
+    type Fit = MultiPowerFit;
     const NAME: &'static str = "multi-power law";
 
-    fn common(&self) -> (Objective, usize, &SolverOptions) {
-        (self.objective, self.n_starts, &self.solver)
-    }
-
     fn free_bounds(&self) -> Result<Vec<Bound>> {
-        let mut bounds = validated(&self.bounds, &MultiPowerLaw::PARAM_NAMES)?;
+        let mut bounds = self.options.validated_bounds(&MultiPowerLaw::PARAM_NAMES)?;
         if let MultiPowerBeta::Fixed(_) = self.beta {
             bounds.remove(5);
         }
@@ -472,7 +513,7 @@ impl ScheduleLawBinding for MultiPowerFitter {
     }
 
     fn explicit_starts(&self, model: &MultiPowerFree) -> Option<Vec<Vec<f64>>> {
-        let starts = self.starts.as_ref()?;
+        let starts = self.options.starts.as_ref()?;
         Some(
             starts
                 .iter()
@@ -496,10 +537,10 @@ impl ScheduleLawBinding for MultiPowerFitter {
         multipower_starts(
             &model.inner,
             y,
-            &self.bounds,
+            &self.options.bounds,
             &betas,
             n,
-            self.solver.parallel,
+            self.options.solver.parallel,
         )
         .into_iter()
         .map(|p| model.free(p))
@@ -517,7 +558,9 @@ impl ScheduleLawBinding for MultiPowerFitter {
     /// the caller's tolerances (issue 19: on three 24,000-step curves every one of the 8
     /// starts reached the same optimum, each after 12 to 29 iterations).
     fn plan(&self, solver: &SolverOptions) -> Plan {
-        if self.n_starts <= MULTIPOWER_FINALISTS || solver.max_iterations <= MULTIPOWER_EXPLORE {
+        if self.options.n_starts <= MULTIPOWER_FINALISTS
+            || solver.max_iterations <= MULTIPOWER_EXPLORE
+        {
             return Plan::single();
         }
         let explore = SolverOptions {
@@ -528,6 +571,10 @@ impl ScheduleLawBinding for MultiPowerFitter {
         Plan::two_phase(explore, MULTIPOWER_FINALISTS)
             .within(2.0)
             .basin(1e-3)
+    }
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        self.options.common()
     }
 }
 
@@ -582,7 +629,7 @@ impl AnnealingFit {
                 bound_warnings(
                     &["l0", "a", "alpha", "c"],
                     &[l.l0, l.a, l.alpha, l.c],
-                    &f.bounds,
+                    &f.options.bounds,
                 )
             },
         )
@@ -655,29 +702,11 @@ impl AnnealingFit {
 /// assert!((fit.law.c / 0.5 - 1.0).abs() < 1e-4);
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AnnealingFitter {
-    objective: Objective,
+    options: CurveOptions<AnnealingLaw, 4>,
     lambda: Lambda,
     warmup: WarmupConvention,
-    bounds: [Bound; 4],
-    starts: Option<Vec<AnnealingLaw>>,
-    n_starts: usize,
-    solver: SolverOptions,
-}
-
-impl Default for AnnealingFitter {
-    fn default() -> Self {
-        AnnealingFitter {
-            objective: Objective::default(),
-            lambda: Lambda::default(),
-            warmup: WarmupConvention::default(),
-            bounds: [Bound::Positive; 4],
-            starts: None,
-            n_starts: DEFAULT_STARTS,
-            solver: SolverOptions::default(),
-        }
-    }
 }
 
 impl AnnealingFitter {
@@ -693,15 +722,14 @@ impl AnnealingFitter {
         Self::default()
     }
 
+    curve_setters!(
+        AnnealingFitter,
+        AnnealingLaw,
+        "AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() }",
+        " (their `lambda` is used only when `lambda` is fitted)"
+    );
+
     super::setters! {
-        /// The objective (see [`Objective`]).
-        ///
-        /// ```
-        /// use scaling_laws::{fit::Objective, AnnealingFitter};
-        /// let f = AnnealingFitter::new().objective(Objective::squared_log());
-        /// # let _ = f;
-        /// ```
-        objective(objective: Objective) => objective;
         /// Holds `lambda` fixed (validated at fit time to lie in `[0, 1]`) or fits it within
         /// `(0, 1)`.
         ///
@@ -727,34 +755,7 @@ impl AnnealingFitter {
         /// let f = AnnealingFitter::new().bounds([Bound::Positive, Bound::Positive, Bound::Free, Bound::Free]);
         /// # let _ = f;
         /// ```
-        bounds(bounds: [Bound; 4]) => bounds;
-        /// Explicit starting laws, replacing the automatic starts (their `lambda` is used only
-        /// when `lambda` is fitted).
-        ///
-        /// ```
-        /// use scaling_laws::laws::annealing::AnnealingLaw;
-        /// use scaling_laws::AnnealingFitter;
-        /// let s = AnnealingLaw { l0: 2.5, a: 0.5, alpha: 0.5, c: 100.0, lambda: 0.999, warmup: Default::default() };
-        /// let f = AnnealingFitter::new().starts(vec![s]);
-        /// # let _ = f;
-        /// ```
-        starts(starts: Vec<AnnealingLaw>) => starts = Some;
-        /// How many of the automatic starts to run (default 8, at least 1).
-        ///
-        /// ```
-        /// use scaling_laws::AnnealingFitter;
-        /// let f = AnnealingFitter::new().n_starts(2);
-        /// # let _ = f;
-        /// ```
-        n_starts(n: usize) => n_starts;
-        /// Solver tolerances and caps.
-        ///
-        /// ```
-        /// use scaling_laws::{fit::SolverOptions, AnnealingFitter};
-        /// let f = AnnealingFitter::new().solver(SolverOptions::default());
-        /// # let _ = f;
-        /// ```
-        solver(solver: SolverOptions) => solver;
+        bounds(bounds: [Bound; 4]) => options.bounds;
     }
 
     /// Fits the law to `curves`.
@@ -766,12 +767,7 @@ impl AnnealingFitter {
     /// or out-of-bounds start, or `n_starts == 0`; [`Error::Numerical`] if no start gives a
     /// finite objective.
     pub fn fit(&self, curves: &[LossCurve]) -> Result<AnnealingFit> {
-        let (law, report) = fit_schedule_law(self, curves)?;
-        Ok(AnnealingFit {
-            law,
-            report,
-            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
-        })
+        fit_schedule_law(self, curves)
     }
 }
 
@@ -779,14 +775,11 @@ impl ScheduleLawBinding for AnnealingFitter {
     type Curve = LossCurve;
     type Model = AnnealingModel;
     type Law = AnnealingLaw;
+    type Fit = AnnealingFit;
     const NAME: &'static str = "annealing law";
 
-    fn common(&self) -> (Objective, usize, &SolverOptions) {
-        (self.objective, self.n_starts, &self.solver)
-    }
-
     fn free_bounds(&self) -> Result<Vec<Bound>> {
-        let mut bounds = validated(&self.bounds, &AnnealingLaw::PARAM_NAMES)?;
+        let mut bounds = self.options.validated_bounds(&AnnealingLaw::PARAM_NAMES)?;
         if self.lambda == Lambda::Fitted {
             bounds.push(Bound::Between(0.0, 1.0));
         }
@@ -812,7 +805,7 @@ impl ScheduleLawBinding for AnnealingFitter {
 
     fn explicit_starts(&self, model: &AnnealingModel) -> Option<Vec<Vec<f64>>> {
         let np = model.n_params();
-        let starts = self.starts.as_ref()?;
+        let starts = self.options.starts.as_ref()?;
         Some(starts.iter().map(|l| l.params()[..np].to_vec()).collect())
     }
 
@@ -839,6 +832,10 @@ impl ScheduleLawBinding for AnnealingFitter {
             lambda,
             warmup: self.warmup,
         })
+    }
+
+    fn common(&self) -> (Objective, usize, &SolverOptions) {
+        self.options.common()
     }
 }
 
@@ -867,13 +864,15 @@ pub fn fit_annealing(curves: &[LossCurve]) -> Result<AnnealingFit> {
 /// sees it: each loss-curve fitter (multi-power, annealing, sized annealing) is a thin binding
 /// that says how to bind its law to curves, which curves identify it, its bounds and starts,
 /// and how to read the law back from the fitted parameters.
-pub(crate) trait ScheduleLawBinding {
+pub(crate) trait ScheduleLawBinding: Clone {
     /// One observed curve ([`LossCurve`], or a curve with a model size).
     type Curve;
     /// The law bound to the curves (the engine's [`Model`]; its parameters are the free ones).
     type Model: Model;
     /// The fitted law.
     type Law;
+    /// The fit the fitter returns: the law, the engine's report, the curves and the fitter.
+    type Fit: From<(Self::Law, FitReport, Source<Vec<Self::Curve>, Self>)>;
     /// The law's name in errors, for example `"annealing law"`.
     const NAME: &'static str;
 
@@ -906,7 +905,7 @@ pub(crate) trait ScheduleLawBinding {
 
 /// The one fitting core of the loss-curve laws: validates the options, binds the law to
 /// `curves`, checks that they identify it, chooses the starts and runs the engine's
-/// multi-start driver ([`minimize`]).
+/// multi-start driver ([`minimize`]); the fit keeps the curves and the fitter.
 ///
 /// # Errors
 /// An invalid objective or bound; the binding's errors; [`Error::TooFewPoints`] with fewer
@@ -915,7 +914,10 @@ pub(crate) trait ScheduleLawBinding {
 pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
     binding: &B,
     curves: &[B::Curve],
-) -> Result<(B::Law, FitReport)> {
+) -> Result<B::Fit>
+where
+    B::Curve: Clone,
+{
     let (objective, n_starts, solver) = binding.common();
     objective.validate()?;
     let bounds = binding.free_bounds()?;
@@ -930,7 +932,10 @@ pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
     }
     binding.check_identified(&model)?;
     let (starts, plan) = match binding.explicit_starts(&model) {
-        Some(s) => (explicit_starts(s, &bounds)?, Plan::single()),
+        Some(s) => (
+            super::user_starts(&s, |p| inside(p, &bounds))?,
+            Plan::single(),
+        ),
         None => {
             check_n_starts(n_starts)?;
             let starts = binding.automatic_starts(&model, &y, &bounds, n_starts);
@@ -939,15 +944,9 @@ pub(crate) fn fit_schedule_law<B: ScheduleLawBinding>(
     };
     let problem = Problem::new(&model, &y, objective, bounds)?;
     let min = minimize_planned(&problem, &starts, solver, plan)?;
-    Ok((binding.law(&model, &min.params)?, min.report))
-}
-
-/// The user's `bounds`, each validated under its parameter's name.
-fn validated(bounds: &[Bound], names: &[&str]) -> Result<Vec<Bound>> {
-    for (b, name) in bounds.iter().zip(names) {
-        b.validate(name)?;
-    }
-    Ok(bounds.to_vec())
+    let law = binding.law(&model, &min.params)?;
+    let source = Source::new(curves.to_vec(), binding.clone());
+    Ok((law, min.report, source).into())
 }
 
 /// One [`GoodnessOfFit`] per curve of a law's `predict`ions at the curve's steps.
@@ -972,27 +971,17 @@ fn check_n_starts(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Validates user starts against the bounds.
-fn explicit_starts(starts: Vec<Vec<f64>>, bounds: &[Bound]) -> Result<Vec<Vec<f64>>> {
-    if starts.is_empty() {
-        return Err(Error::InvalidOption {
-            name: "starts".to_string(),
-            value: "[]".to_string(),
-            reason: "give at least one start".to_string(),
-        });
+/// A user start `p` (free parameters) if it lies inside `bounds`, or why not.
+fn inside(p: &[f64], bounds: &[Bound]) -> std::result::Result<Vec<f64>, String> {
+    match p
+        .iter()
+        .zip(bounds)
+        .enumerate()
+        .find(|(_, (v, b))| !b.contains(**v))
+    {
+        Some((j, (v, b))) => Err(format!("parameter {j} = {v} is outside its bound {b:?}")),
+        None => Ok(p.to_vec()),
     }
-    for (k, s) in starts.iter().enumerate() {
-        for (j, (&v, b)) in s.iter().zip(bounds).enumerate() {
-            if !b.contains(v) {
-                return Err(Error::InvalidOption {
-                    name: format!("starts[{k}] parameter {j}"),
-                    value: v.to_string(),
-                    reason: format!("outside its bound {b:?}"),
-                });
-            }
-        }
-    }
-    Ok(starts)
 }
 
 /// Moves `v` strictly inside `bound`.
@@ -1229,6 +1218,14 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// `clean` with multiplicative noise: each value times `1 + e`, `e` drawn from `noise`.
+    fn noisy(clean: &[f64], noise: &Normal<f64>, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        clean
+            .iter()
+            .map(|v| v * (1.0 + noise.sample(rng)))
+            .collect()
+    }
+
     /// For each named parameter (the first `names.len()`), the median standard error over the
     /// datasets is within 0.7 to 1.4 times the standard deviation of the fitted values.
     fn assert_errors_match_spread<P: AsRef<[f64]>>(fitted: &[P], ses: &[Vec<f64>], names: &[&str]) {
@@ -1255,22 +1252,13 @@ pub(crate) mod tests {
         let truth = truth();
         let schedules = runs(3000, 150);
         let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
-        let clean: Vec<Vec<f64>> = schedules.iter().map(|s| truth.predict(s, &steps)).collect();
         let noise = Normal::new(0.0, 3e-3).unwrap();
         let (mut fitted, mut ses) = (Vec::new(), Vec::new());
         for seed in 0..40 {
             let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
-            let curves: Vec<LossCurve> = schedules
-                .iter()
-                .zip(&clean)
-                .map(|(s, l)| {
-                    let noisy = l
-                        .iter()
-                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                        .collect();
-                    LossCurve::new(s.clone(), steps.clone(), noisy).unwrap()
-                })
-                .collect();
+            let curves = curves_from(&schedules, &steps, |s| {
+                noisy(&truth.predict(s, &steps), &noise, &mut rng)
+            });
             let fit = MultiPowerFitter::new()
                 .starts(vec![truth])
                 .fit(&curves)
@@ -1296,17 +1284,9 @@ pub(crate) mod tests {
         let make = |total: usize, warm: usize, seed: u64| -> Vec<LossCurve> {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let steps: Vec<usize> = (1..=60).map(|i| warm + i * (total - warm) / 60).collect();
-            runs(total, warm)
-                .iter()
-                .map(|s| {
-                    let l = truth
-                        .predict(s, &steps)
-                        .iter()
-                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                        .collect();
-                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
-                })
-                .collect()
+            curves_from(&runs(total, warm), &steps, |s| {
+                noisy(&truth.predict(s, &steps), &noise, &mut rng)
+            })
         };
         let good = make(24_000, 2_160, 5);
         let fit = MultiPowerFitter::new().fit(&good).unwrap();
@@ -1315,17 +1295,9 @@ pub(crate) mod tests {
         let short = {
             let mut rng = ChaCha8Rng::seed_from_u64(1004);
             let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
-            runs(3000, 150)
-                .iter()
-                .map(|s| {
-                    let l = truth
-                        .predict(s, &steps)
-                        .iter()
-                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                        .collect();
-                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
-                })
-                .collect::<Vec<_>>()
+            curves_from(&runs(3000, 150), &steps, |s| {
+                noisy(&truth.predict(s, &steps), &noise, &mut rng)
+            })
         };
         let fit = MultiPowerFitter::new().fit(&short).unwrap();
         let w = fit.warnings_on(&short);
@@ -1355,17 +1327,9 @@ pub(crate) mod tests {
         let (mut fitted, mut ses) = (Vec::new(), Vec::new());
         for seed in 0..40 {
             let mut rng = ChaCha8Rng::seed_from_u64(2000 + seed);
-            let curves: Vec<LossCurve> = schedules
-                .iter()
-                .map(|s| {
-                    let l = truth
-                        .predict(s, &steps)
-                        .iter()
-                        .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                        .collect();
-                    LossCurve::new(s.clone(), steps.clone(), l).unwrap()
-                })
-                .collect();
+            let curves = curves_from(&schedules, &steps, |s| {
+                noisy(&truth.predict(s, &steps), &noise, &mut rng)
+            });
             let fit = AnnealingFitter::new().fit(&curves).unwrap();
             let cov = fit
                 .covariance_on(&curves, CovarianceKind::Sandwich)
@@ -1541,7 +1505,8 @@ pub(crate) mod tests {
             .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid option starts[0] parameter 4 = -1: outside its bound Positive"
+            "invalid option start 0 = [2.375, 0.654, 0.429, 523.4, -1.0, 0.594, 0.635]: \
+             parameter 4 = -1 is outside its bound Positive"
         );
         let mut b = [Bound::Positive; 7];
         b[0] = Bound::Between(2.0, 1.0);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostics::GoodnessOfFit;
 use crate::error::{Error, Result};
 use crate::fit::{Bound, FitReport, Objective, SolverOptions};
+use crate::fitted::Source;
 use crate::fitters::curve_select::HeldOutSummary;
 use crate::fitters::schedule::{fit_schedule_law, ScheduleLawBinding};
 use crate::laws::annealing::{Lambda, WarmupConvention};
@@ -22,7 +23,7 @@ pub struct SizedAnnealingFit {
     pub report: FitReport,
     /// The curves and fitter this fit came from (not serialised; see [`crate::fitted`]).
     #[serde(skip)]
-    pub(crate) source: crate::fitted::Source<Vec<SizedCurve>, SizedAnnealingFitter>,
+    pub(crate) source: Source<Vec<SizedCurve>, SizedAnnealingFitter>,
 }
 
 /// Options for fitting [`SizedAnnealingLaw`]: summed Huber (`delta = 1e-3`) on log loss,
@@ -93,12 +94,7 @@ impl SizedAnnealingFitter {
     /// `n_starts == 0` or a fixed `lambda` outside `[0, 1]`; the model's errors for a size
     /// not `> 0`; [`Error::Numerical`] if no start gives a finite objective.
     pub fn fit(&self, curves: &[SizedCurve]) -> Result<SizedAnnealingFit> {
-        let (law, report) = fit_schedule_law(self, curves)?;
-        Ok(SizedAnnealingFit {
-            law,
-            report,
-            source: crate::fitted::Source::new(curves.to_vec(), self.clone()),
-        })
+        fit_schedule_law(self, curves)
     }
 
     /// The engine's bounds: `l0, a, alpha, b, beta, c > 0`, a fitted `lambda` in `[0, 1]`.
@@ -157,6 +153,7 @@ impl ScheduleLawBinding for SizedAnnealingFitter {
     type Curve = SizedCurve;
     type Model = SizedAnnealingModel;
     type Law = SizedAnnealingLaw;
+    type Fit = SizedAnnealingFit;
     const NAME: &'static str = "sized annealing law";
 
     fn common(&self) -> (Objective, usize, &SolverOptions) {
