@@ -426,10 +426,11 @@ impl<'a> Residuals<'a> {
         }
     }
 
-    /// Rounding bound of `g_j` (scaled).
-    fn noise_of(&self, j: usize) -> f64 {
+    /// Rounding bound of `g_j` (scaled), over the points not in `skip`.
+    fn noise_of(&self, j: usize, skip: &[usize]) -> f64 {
         let n = self.psi.len();
         (0..n)
+            .filter(|i| !skip.contains(i))
             .map(|i| {
                 self.w[i] * self.noise[i] * (self.p.jacobian[i * self.dim + j] / self.col[j]).abs()
             })
@@ -469,7 +470,7 @@ impl<'a> Residuals<'a> {
             .filter(|&j| {
                 self.p.bounds[j] != Bound::Free
                     && self.on_bound(j, tol)
-                    && self.excess(j, self.g[j], self.term_sum(j, &[])) > tol
+                    && self.excess(j, self.g[j], self.term_sum(j, &[]), &[]) > tol
             })
             .collect()
     }
@@ -485,10 +486,10 @@ impl<'a> Residuals<'a> {
             .sum()
     }
 
-    /// Excess of `|h_j|` over the noise allowance, relative to `denom` (the sum of the
-    /// magnitudes of the terms of `g_j`).
-    fn excess(&self, j: usize, hj: f64, denom: f64) -> f64 {
-        let e = (hj.abs() - self.noise_of(j)).max(0.0);
+    /// Excess of `|h_j|` over the noise allowance of the points not in `skip`, relative to
+    /// `denom` (the sum of the magnitudes of the terms of `g_j`).
+    fn excess(&self, j: usize, hj: f64, denom: f64, skip: &[usize]) -> f64 {
+        let e = (hj.abs() - self.noise_of(j, skip)).max(0.0);
         if e == 0.0 {
             0.0
         } else if denom > 0.0 {
@@ -519,7 +520,7 @@ impl<'a> Residuals<'a> {
         let free: Vec<usize> = (0..self.dim).filter(|&j| !self.on_bound(j, tol)).collect();
         let smooth = free
             .iter()
-            .map(|&j| self.excess(j, self.g[j], self.term_sum(j, &[])))
+            .map(|&j| self.excess(j, self.g[j], self.term_sum(j, &[]), &[]))
             .fold(0.0, f64::max);
         let smooth_cert = Certificate {
             holds: smooth <= tol,
@@ -615,9 +616,12 @@ impl<'a> Residuals<'a> {
             .zip(&res)
             .zip(&rows)
             .map(|((&j, &r), &(_, s))| {
-                // back to the unnormalised h_j for the noise allowance
+                // back to the unnormalised h_j for the noise allowance, which leaves out the
+                // pinned points: their multipliers are free, so the rounding of their
+                // residuals does not enter h_j (a pinned prediction next to a singularity,
+                // with a huge Jacobian row, would otherwise excuse any gradient)
                 let hj = r / s;
-                self.excess(j, hj, 1.0 / s)
+                self.excess(j, hj, 1.0 / s, &pinned)
             })
             .fold(0.0, f64::max);
         Some(Certificate {

@@ -38,9 +38,20 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
+    levenberg_marquardt_from(problem, u0, problem.gauss_newton(u0), options)
+}
+
+/// [`levenberg_marquardt`] given the evaluation at `u0` (`problem.gauss_newton(u0)`, counted
+/// here as one evaluation).
+pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    at_start: Option<GaussNewton>,
+    options: &SolverOptions,
+) -> LocalResult {
     let np = u0.len();
     let mut evaluations = 1u64;
-    let Some(mut cur) = problem.gauss_newton(u0) else {
+    let Some(mut cur) = at_start else {
         return LocalResult {
             u: u0.to_vec(),
             f: f64::INFINITY,
@@ -94,14 +105,17 @@ pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
         };
         let d = chol.solve(&(-&gv));
         // A bounded coordinate moves at most MAX_STEP (a factor e on a positive parameter); a
-        // free one at most the step that moves some prediction by the spread of the data, so
-        // that the trust region is in the units of y, whatever they are.
+        // free one at most the step that moves some prediction by the spread of the data or
+        // by the largest residual, whichever is larger, so that the trust region is in the
+        // units of y, whatever they are, and a start whose predictions are far from the data
+        // (a start of 1 for data of 1e-8) can reach it in a few steps.
+        let reach = problem.spread().max(cur.rmax);
         let too_long = d.iter().enumerate().any(|(j, &v)| {
             if !v.is_finite() {
                 return true;
             }
             if problem.bounds()[j] == Bound::Free && cur.jmax[j] > 0.0 {
-                v.abs() * cur.jmax[j] > problem.spread()
+                v.abs() * cur.jmax[j] > reach
             } else {
                 v.abs() > MAX_STEP
             }

@@ -12,7 +12,7 @@
 //! analytic gradient) then nails the optimum down along ill-conditioned ridges.
 
 use super::options::SolverOptions;
-use super::problem::{Cost, Problem};
+use super::problem::{Cost, GaussNewton, Problem};
 use super::report::Status;
 use super::{Certificate, Model};
 
@@ -23,7 +23,10 @@ pub(super) fn lm_then_lbfgs<M: Model + ?Sized>(
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
-    let lm = super::lm::levenberg_marquardt(problem, u0, options);
+    let (start, at_start, pre_iterations, pre_evaluations) = far_start_stage(problem, u0, options);
+    let mut lm = super::lm::levenberg_marquardt_from(problem, &start, at_start, options);
+    lm.iterations += pre_iterations;
+    lm.evaluations += pre_evaluations;
     if lm.status == Status::Infeasible {
         return lm;
     }
@@ -50,6 +53,40 @@ pub(super) fn lm_then_lbfgs<M: Model + ?Sized>(
         iterations: lm.iterations + r.iterations,
         evaluations: lm.evaluations + r.evaluations,
         ..r
+    }
+}
+
+/// A log-space objective from a start whose predictions are more than a factor `e^FAR` off
+/// some observation: Levenberg-Marquardt on the squared relative errors first
+/// ([`Problem::relative_squares`]), and the log objective from where it stopped if that is
+/// better than the start. Returns the start for the log objective, its evaluation, and the
+/// iterations and evaluations spent before it. Measured on `e + a x^-alpha` from
+/// (1, 100, 0.3) with `y` of about 1e-10 (the log-Huber objective): the log objective alone
+/// from that start ends next to a prediction of zero with `a < 0`; through this stage it
+/// reaches the optimum.
+fn far_start_stage<M: Model + ?Sized>(
+    problem: &Problem<'_, M>,
+    u0: &[f64],
+    options: &SolverOptions,
+) -> (Vec<f64>, Option<GaussNewton>, u64, u64) {
+    const FAR: f64 = 2.0;
+    let at_start = problem.gauss_newton(u0);
+    let far = at_start.as_ref().is_some_and(|g| g.rmax > FAR);
+    let relative = if far {
+        problem.relative_squares()
+    } else {
+        None
+    };
+    let (Some(relative), Some(at)) = (relative, at_start.as_ref()) else {
+        return (u0.to_vec(), at_start, 0, 0);
+    };
+    let pre = super::lm::levenberg_marquardt(&relative, u0, options);
+    let moved = problem
+        .gauss_newton(&pre.u)
+        .filter(|g| g.f.is_finite() && g.f < at.f);
+    match moved {
+        Some(g) => (pre.u, Some(g), pre.iterations, pre.evaluations + 1),
+        None => (u0.to_vec(), at_start, pre.iterations, pre.evaluations + 1),
     }
 }
 

@@ -180,6 +180,37 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         s
     }
 
+    /// The same fit measured as squared relative errors in linear space,
+    /// `sum_i w_i ((y_i - y_hat_i) / y_i)^2`, for a log-space objective on a model that
+    /// predicts in linear space (`None` otherwise). Near the data it measures what the log
+    /// objective does (`ln(y / y_hat) ~ (y - y_hat) / y`), but it stays bounded where a
+    /// prediction falls towards zero, where `ln y_hat` runs to minus infinity: a start whose
+    /// predictions are orders of magnitude off the data is brought to them on this problem
+    /// first (see `local::lm_then_lbfgs`), instead of being drawn into a singularity of the log.
+    pub(crate) fn relative_squares(&self) -> Option<Problem<'a, M>> {
+        if self.objective.space != Space::Log || self.model.space() != Space::Linear {
+            return None;
+        }
+        let y: Vec<f64> = self.targets.iter().map(|t| t.exp()).collect();
+        let w: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.weights.as_ref().map_or(1.0, |w| w[i]) / (v * v))
+            .collect();
+        if w.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        Problem::new(
+            self.model,
+            &y,
+            Objective::squared_linear(),
+            self.bounds.clone(),
+        )
+        .ok()?
+        .with_weights(&w)
+        .ok()
+    }
+
     /// The prediction-space unit of a step (see [`Problem::coordinate_scales`]).
     pub(crate) fn spread(&self) -> f64 {
         self.spread
@@ -424,6 +455,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             h_exact: vec![0.0; np * np],
             h_irls: vec![0.0; np * np],
             jmax: vec![0.0; np],
+            rmax: 0.0,
         };
         let mut wsum = 0.0;
         let mut row = vec![0.0; np];
@@ -435,6 +467,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
             }
             let (t_hat, dt) = to_space(pred[i], src, dst)?;
             let r = self.targets[i] - t_hat;
+            out.rmax = out.rmax.max(r.abs());
             let (rho, psi) = self.objective.rho(r);
             let (c_exact, c_irls) = self.objective.curvatures(r);
             out.f += w * rho;
@@ -554,6 +587,8 @@ pub(crate) struct GaussNewton {
     pub h_irls: Vec<f64>,
     /// Largest magnitude of each column of `J` over the weighted points.
     pub jmax: Vec<f64>,
+    /// Largest residual magnitude over the weighted points (in the objective's space).
+    pub rmax: f64,
 }
 
 /// A model output `p` in space `src` mapped to space `dst`, with the derivative of the mapping;

@@ -66,11 +66,17 @@ pub(super) struct Terms<'a> {
     pub ln_eta: &'a [f64],
 }
 
-/// Sums for one query. `h0 = sum w0 K`, `hln = sum w0 K ln(u - s)`, `h1 = sum w1 K`,
+/// Sums for one query. `g0 = sum d (1 - (e / (u - s))^beta)` (the loss drop over `B`,
+/// `sum d G`), `h0 = sum w0 K`, `hln = sum w0 K ln(u - s)`, `h1 = sum w1 K`,
 /// `h2 = sum w2 K1`, `h3 = sum w3 K1`, with `K = (u - s)^(-beta)`, `K1 = (u - s)^(-beta - 1)`
-/// and the weights of [`Terms`]; `bound` bounds `|h0 - exact h0|` (truncation only).
+/// and the weights of [`Terms`]; `bound` bounds `|g0 - exact g0|` (truncation only).
+///
+/// `g0` is not formed as `sum d - h0`: that difference cancels catastrophically when
+/// `beta -> 0` (each `G` is then about `beta ln(1 + C x)`, so `|B| V eps` of rounding swamps
+/// it; see [`Tree`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Sums {
+    pub g0: f64,
     pub h0: f64,
     pub hln: f64,
     pub h1: f64,
@@ -86,28 +92,45 @@ struct Level {
     lmax: Vec<f64>,
     /// `sum |d| exp(beta (ln e - lmax))`.
     wabs: Vec<f64>,
+    /// `sum d`.
+    dsum: Vec<f64>,
+    /// `sum d (1 - exp(beta (ln e - lmax)))`, each term from `expm1` (no cancellation).
+    d1e: Vec<f64>,
     /// `mom[node * stride + set * p + n]`.
     mom: Vec<f64>,
 }
 
 impl Level {
-    /// A level from per-node `[centre, radius, lmax, wabs]` and the moments.
-    fn from_parts(meta: Vec<[f64; 4]>, mom: Vec<f64>) -> Level {
+    /// A level from per-node `[centre, radius, lmax, wabs, dsum, d1e]` and the moments.
+    fn from_parts(meta: Vec<[f64; 6]>, mom: Vec<f64>) -> Level {
         let mut level = Level {
             centre: Vec::with_capacity(meta.len()),
             radius: Vec::with_capacity(meta.len()),
             lmax: Vec::with_capacity(meta.len()),
             wabs: Vec::with_capacity(meta.len()),
+            dsum: Vec::with_capacity(meta.len()),
+            d1e: Vec::with_capacity(meta.len()),
             mom,
         };
-        for [c, r, l, w] in meta {
+        for [c, r, l, w, ds, de] in meta {
             level.centre.push(c);
             level.radius.push(r);
             level.lmax.push(l);
             level.wabs.push(w);
+            level.dsum.push(ds);
+            level.d1e.push(de);
         }
         level
     }
+}
+
+/// `(exp(x), expm1(x))` for `x <= ln 2`-ish, both to a few ulps relative, with one
+/// transcendental where `exp(x) >= 1/2` (there `exp(x) = 1 + expm1(x)` loses nothing).
+#[inline]
+fn exp_pair(x: f64) -> (f64, f64) {
+    let em = x.exp_m1();
+    let e = if em >= -0.5 { 1.0 + em } else { x.exp() };
+    (e, em)
 }
 
 /// `c_n(beta)` for `n < len`.
@@ -245,7 +268,7 @@ impl<'a> Tree<'a> {
         // Leaves: direct moments, vectorised over the leaf's terms.
         let n_leaves = n.div_ceil(LEAF);
         let mut mom = vec![0.0; n_leaves * stride];
-        let leaf_moments = |leaf: usize, mom: &mut [f64]| -> [f64; 4] {
+        let leaf_moments = |leaf: usize, mom: &mut [f64]| -> [f64; 6] {
             let mut pw = [[0.0_f64; LEAF]; 4];
             let mut delta = [0.0_f64; LEAF];
             let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(n));
@@ -263,7 +286,7 @@ impl<'a> Tree<'a> {
                 .iter()
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max);
-            let mut wabs = 0.0;
+            let (mut wabs, mut dsum, mut d1e) = (0.0, 0.0, 0.0);
             // e / e_max without a second exponential when e_max is a normal number (e is
             // exp(ln e), so this is exp(ln e - lmax) to within an ulp or two)
             let inv_emax = if lmax.abs() < 700.0 {
@@ -273,8 +296,12 @@ impl<'a> Tree<'a> {
             };
             for j in 0..len {
                 let r = t.ln_e[lo + j] - lmax;
-                let a0 = t.d[lo + j] * (beta * r).exp();
+                let dj = t.d[lo + j];
+                let (ej, emj) = exp_pair(beta * r);
+                let a0 = dj * ej;
                 wabs += a0.abs();
+                dsum += dj;
+                d1e -= dj * emj;
                 delta[j] = (s[j] - centre) * inv;
                 pw[0][j] = a0;
                 if sets > 1 {
@@ -298,7 +325,7 @@ impl<'a> Tree<'a> {
                     }
                 }
             }
-            [centre, radius, lmax, wabs]
+            [centre, radius, lmax, wabs, dsum, d1e]
         };
         let meta = for_chunks(&mut mom, stride, leaf_moments);
         self.levels.push(Level::from_parts(meta, mom));
@@ -308,7 +335,7 @@ impl<'a> Tree<'a> {
             let below = &self.levels[self.levels.len() - 1];
             let count = below.centre.len().div_ceil(2);
             let mut mom = vec![0.0; count * stride];
-            let parent = |node: usize, out: &mut [f64]| -> [f64; 4] {
+            let parent = |node: usize, out: &mut [f64]| -> [f64; 6] {
                 let (mut apow, mut bpow, mut scaled) = ([0.0; P_MAX], [0.0; P_MAX], [0.0; P_MAX]);
                 let kids: &[usize] = if 2 * node + 1 < below.centre.len() {
                     &[2 * node, 2 * node + 1]
@@ -328,11 +355,15 @@ impl<'a> Tree<'a> {
                 for &k in kids {
                     radius = radius.max((below.centre[k] - centre).abs() + below.radius[k]);
                 }
-                let mut wabs = 0.0;
+                let (mut wabs, mut dsum, mut d1e) = (0.0, 0.0, 0.0);
                 for &k in kids {
                     let src = &below.mom[k * stride..(k + 1) * stride];
                     let shift = below.lmax[k] - lmax;
-                    wabs += below.wabs[k] * (beta * shift).exp();
+                    // 1 - f e = (1 - f) + f (1 - e), f = exp(beta shift) <= 1
+                    let (f, fm1) = exp_pair(beta * shift);
+                    wabs += below.wabs[k] * f;
+                    dsum += below.dsum[k];
+                    d1e += f * below.d1e[k] - fm1 * below.dsum[k];
                     let (a, b) = if radius > 0.0 {
                         (
                             below.radius[k] / radius,
@@ -366,7 +397,7 @@ impl<'a> Tree<'a> {
                         }
                     }
                 }
-                [centre, radius, lmax, wabs]
+                [centre, radius, lmax, wabs, dsum, d1e]
             };
             let meta = for_chunks(&mut mom, stride, parent);
             let level = Level::from_parts(meta, mom);
@@ -421,15 +452,20 @@ impl<'a> Tree<'a> {
         let mom = &level.mom[node * stride..(node + 1) * stride];
         let ln_d = d.ln();
         let lrel = level.lmax[node] - ln_d;
-        let f0 = (self.beta * lrel).exp();
+        let (f0, f0m1) = exp_pair(self.beta * lrel);
         let horner = |coef: &[f64], m: &[f64]| {
             let mut acc = 0.0;
-            for nn in (0..p).rev() {
-                acc = acc * rho + coef[nn] * m[nn];
+            for (cn, mn) in coef.iter().zip(m).rev() {
+                acc = acc * rho + cn * mn;
             }
             acc
         };
-        let s0 = horner(&self.coef, &mom[..p]);
+        // sum d (1 - F E (1 - z)^-beta) = (1 - F) sum d + F sum d (1 - E)
+        //   - F sum_{n >= 1} c_n rho^n mh_n, every part free of cancellation as beta -> 0
+        // (c_n carries a factor beta for n >= 1).
+        let higher = rho * horner(&self.coef[1..], &mom[1..p]);
+        out.g0 += f0 * (level.d1e[node] - higher) - f0m1 * level.dsum[node];
+        let s0 = mom[0] + higher;
         out.h0 += f0 * s0;
         if self.mode == Mode::Gradient {
             let sd = horner(&self.coef_d, &mom[..p]);
@@ -448,7 +484,9 @@ impl<'a> Tree<'a> {
             let x = (u - t.c[j]) + t.e[j];
             let lx = x.ln();
             let r = t.ln_e[j] - lx;
-            let k0 = t.d[j] * (self.beta * r).exp();
+            let (k, km1) = exp_pair(self.beta * r);
+            let k0 = t.d[j] * k;
+            out.g0 -= t.d[j] * km1;
             out.h0 += k0;
             if self.mode == Mode::Gradient {
                 out.hln += k0 * lx;
@@ -463,11 +501,11 @@ impl<'a> Tree<'a> {
 }
 
 /// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
-fn for_chunks<F: FnMut(usize, &mut [f64]) -> [f64; 4]>(
+fn for_chunks<F: FnMut(usize, &mut [f64]) -> [f64; 6]>(
     data: &mut [f64],
     stride: usize,
     mut f: F,
-) -> Vec<[f64; 4]> {
+) -> Vec<[f64; 6]> {
     data.chunks_mut(stride.max(1))
         .enumerate()
         .map(|(k, c)| f(k, c))
