@@ -1,37 +1,15 @@
 //! Approach 1 over 50 curves x 1,000 checkpoints with 1,500 FLOP values (issue 4 target: median
 //! under 20 ms), and approach 2 over 9 budgets x 9 sizes for scale.
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 use scaling_laws::data::Run;
 use scaling_laws::isoflop::{
-    approach1, approach2, group_by_budget, Approach1Options, Approach2Options, TrainingCurve,
+    approach1, approach2, group_by_budget, Approach1Options, Approach2Options,
 };
 use std::hint::black_box;
 
-/// Hoffmann et al. (2022), unrounded.
-fn loss(n: f64, d: f64) -> f64 {
-    1.693374 + 406.401 * n.powf(-0.33917084) + 410.723 * d.powf(-0.2849083)
-}
-
-fn curves() -> Vec<TrainingCurve> {
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let z = Normal::<f64>::new(0.0, 0.002).unwrap();
-    (0..50)
-        .map(|i| {
-            let n = 1e7 * 10f64.powf(3.0 * i as f64 / 49.0);
-            let tokens: Vec<f64> = (0..1000)
-                .map(|j| n * 10f64.powf(-0.3 + 3.7 * j as f64 / 999.0))
-                .collect();
-            let l = tokens
-                .iter()
-                .map(|&d| loss(n, d) * z.sample(&mut rng).exp())
-                .collect();
-            TrainingCurve::new(n, tokens, l).unwrap()
-        })
-        .collect()
-}
+#[path = "../scripts/harness/src/jobs.rs"]
+mod jobs;
+use jobs::{approach1_curves, hoffmann_loss};
 
 fn runs() -> Vec<Run> {
     let mut runs = Vec::new();
@@ -41,14 +19,14 @@ fn runs() -> Vec<Run> {
         for j in -4..=4 {
             let n = centre * 2f64.powf(j as f64 / 2.0);
             let d = c / (6.0 * n);
-            runs.push(Run::new(n, d, loss(n, d)).unwrap());
+            runs.push(Run::new(n, d, hoffmann_loss(n, d)).unwrap());
         }
     }
     runs
 }
 
 fn bench(c: &mut Criterion) {
-    let curves = curves();
+    let curves = approach1_curves();
     let opts = Approach1Options::new();
     assert_eq!(approach1(&curves, &opts).unwrap().frontier.len(), 1500);
     c.bench_function(

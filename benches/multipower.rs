@@ -4,53 +4,15 @@
 //! of an 80,000-step schedule alternating between 1e-3 and 0 against a cosine of the same
 //! length (the zero-rate drops used to cost O(T) per step; target: within 3x of the cosine).
 use criterion::{criterion_group, criterion_main, Criterion};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 use scaling_laws::fit::SolverOptions;
-use scaling_laws::laws::multipower::MultiPowerLaw;
-use scaling_laws::schedule::{LossCurve, Schedule};
+use scaling_laws::schedule::Schedule;
 use scaling_laws::MultiPowerFitter;
 use std::hint::black_box;
 use std::time::Duration;
 
-fn truth() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
-}
-
-fn curves() -> Vec<LossCurve> {
-    let (total, warmup, peak) = (24_000, 2_160, 3e-4);
-    let main = total - warmup;
-    let warm = || Schedule::linear_warmup(peak, warmup).unwrap();
-    let schedules = [
-        warm().then(Schedule::constant(peak, main).unwrap()),
-        warm().then(Schedule::cosine(peak, 3e-5, main).unwrap()),
-        warm().then(Schedule::two_stage(peak, main / 2, 3e-5, main - main / 2).unwrap()),
-    ];
-    let steps: Vec<usize> = (1..=170).map(|i| warmup + i * main / 170).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let noise = Normal::new(0.0, 2e-3).unwrap();
-    let law = truth();
-    schedules
-        .iter()
-        .map(|s| {
-            let loss = law
-                .predict(s, &steps)
-                .into_iter()
-                .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                .collect();
-            LossCurve::new(s.clone(), steps.clone(), loss).unwrap()
-        })
-        .collect()
-}
+#[path = "../scripts/harness/src/jobs.rs"]
+mod jobs;
+use jobs::{mp_curves as curves, mp_truth as truth};
 
 fn bench(c: &mut Criterion) {
     let law = truth();

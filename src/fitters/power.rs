@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// A fitted [`PowerLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PowerLawFit {
     /// The fitted law, in the units of the data.
     pub law: PowerLaw,
@@ -27,6 +28,7 @@ pub struct PowerLawFit {
 
 /// How `E` is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Floor {
     /// Fitted within the bound (default `Bound::Positive`, i.e. `E > 0`).
     Fitted(Bound),

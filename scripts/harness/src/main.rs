@@ -7,15 +7,12 @@
 //! harness time  <job> <checkout> [samples] # native: median seconds per job
 //! harness dump  <checkout> <dir>           # the generated data sets as CSV, for the peers
 //! ```
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+mod jobs;
+use jobs::*;
 use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
 use scaling_laws::fit::SolverOptions;
-use scaling_laws::isoflop::{approach1, Approach1Options, TrainingCurve};
-use scaling_laws::laws::multipower::MultiPowerLaw;
-use scaling_laws::schedule::{LossCurve, Schedule};
-use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
+use scaling_laws::isoflop::{approach1, Approach1Options};
+use scaling_laws::schedule::Schedule;
 use scaling_laws::uncertainty::BootstrapOptions;
 // `Starts` moved from the root to `scaling_laws::chinchilla` after af742d5; build.sh turns the
 // feature on for checkouts that have the module.
@@ -23,7 +20,7 @@ use scaling_laws::uncertainty::BootstrapOptions;
 use scaling_laws::chinchilla::Starts;
 #[cfg(not(feature = "chinchilla-module"))]
 use scaling_laws::Starts;
-use scaling_laws::{fit_power_law, ChinchillaFitter, ChinchillaLaw, MultiPowerFitter, PowerLaw};
+use scaling_laws::{fit_power_law, ChinchillaFitter, ChinchillaLaw, MultiPowerFitter};
 use std::hint::black_box;
 use std::io::Write;
 use std::path::Path;
@@ -50,25 +47,6 @@ struct Job {
     run: Box<dyn Fn()>,
 }
 
-fn power_law_data() -> (Vec<f64>, Vec<f64>) {
-    // benches/power_law.rs
-    let truth = PowerLaw {
-        e: 1.7,
-        a: 400.0,
-        alpha: 0.34,
-    };
-    let x: Vec<f64> = (0..30)
-        .map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / 29.0))
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(42);
-    let z = Normal::<f64>::new(0.0, 0.01).unwrap();
-    let y = x
-        .iter()
-        .map(|&v| truth.predict(v) * z.sample(&mut rng).exp())
-        .collect();
-    (x, y)
-}
-
 fn chinchilla_runs(checkout: &Path) -> Vec<Run> {
     // benches/chinchilla.rs
     read_runs_csv(
@@ -76,85 +54,6 @@ fn chinchilla_runs(checkout: &Path) -> Vec<Run> {
         &CsvOptions::new(),
     )
     .unwrap()
-}
-
-fn bootstrap_runs() -> Vec<Run> {
-    // benches/bootstrap.rs
-    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)
-        .unwrap()
-        .with_span(8.0)
-        .unwrap();
-    let runs = simulate(
-        &ChinchillaLaw::besiroglu_2024(),
-        &design,
-        Noise::LogNormal { sigma: 0.01 },
-        2024,
-    )
-    .unwrap();
-    assert_eq!(runs.len(), 240);
-    runs
-}
-
-fn hoffmann_loss(n: f64, d: f64) -> f64 {
-    1.693374 + 406.401 * n.powf(-0.33917084) + 410.723 * d.powf(-0.2849083)
-}
-
-fn approach1_curves() -> Vec<TrainingCurve> {
-    // benches/isoflop.rs
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let z = Normal::<f64>::new(0.0, 0.002).unwrap();
-    (0..50)
-        .map(|i| {
-            let n = 1e7 * 10f64.powf(3.0 * i as f64 / 49.0);
-            let tokens: Vec<f64> = (0..1000)
-                .map(|j| n * 10f64.powf(-0.3 + 3.7 * j as f64 / 999.0))
-                .collect();
-            let l = tokens
-                .iter()
-                .map(|&d| hoffmann_loss(n, d) * z.sample(&mut rng).exp())
-                .collect();
-            TrainingCurve::new(n, tokens, l).unwrap()
-        })
-        .collect()
-}
-
-fn mp_truth() -> MultiPowerLaw {
-    // benches/multipower.rs
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
-}
-
-fn mp_curves() -> Vec<LossCurve> {
-    let (total, warmup, peak) = (24_000, 2_160, 3e-4);
-    let main = total - warmup;
-    let warm = || Schedule::linear_warmup(peak, warmup).unwrap();
-    let schedules = [
-        warm().then(Schedule::constant(peak, main).unwrap()),
-        warm().then(Schedule::cosine(peak, 3e-5, main).unwrap()),
-        warm().then(Schedule::two_stage(peak, main / 2, 3e-5, main - main / 2).unwrap()),
-    ];
-    let steps: Vec<usize> = (1..=170).map(|i| warmup + i * main / 170).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let noise = Normal::new(0.0, 2e-3).unwrap();
-    let law = mp_truth();
-    schedules
-        .iter()
-        .map(|s| {
-            let loss = law
-                .predict(s, &steps)
-                .into_iter()
-                .map(|v| v * (1.0 + noise.sample(&mut rng)))
-                .collect();
-            LossCurve::new(s.clone(), steps.clone(), loss).unwrap()
-        })
-        .collect()
 }
 
 /// `timing` selects the criterion benches' sizes (4,000 resamples) instead of the counted ones.

@@ -48,6 +48,7 @@ use starts::*;
 
 /// Where the local optimizer starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum Starts {
     /// Variable projection over a grid of `(alpha, beta)`: profile minima, valley points and a
     /// reweighted profile (the default; see the module docs).
@@ -62,6 +63,7 @@ pub enum Starts {
 
 /// What is optimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[non_exhaustive]
 pub enum Estimator {
     /// Minimise the objective (default: the summed Huber penalty of log residuals).
     #[default]
@@ -75,6 +77,7 @@ pub enum Estimator {
 
 /// The fitted scale and log-likelihood of a maximum-likelihood fit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HuberLikelihood {
     /// Fitted scale `sigma` of the Huber density of log residuals.
     pub sigma: f64,
@@ -86,6 +89,7 @@ pub struct HuberLikelihood {
 
 /// A fitted [`ChinchillaLaw`] and how it was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ChinchillaFit {
     /// The fitted law, in the units of the runs.
     pub law: ChinchillaLaw,
