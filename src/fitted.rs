@@ -1456,7 +1456,20 @@ impl Fitted for SizedAnnealingFit {
             let sizes: Vec<f64> = curves.iter().map(|c| c.n).collect();
             check_levels("model sizes", &sizes, 4).into_iter().collect()
         };
-        fit_warnings(self, &[], self.source.get("").ok().map(levels))
+        let at_bounds = self.source.get("").map_or_else(
+            |_| Vec::new(),
+            |(curves, f)| {
+                let names = crate::laws::sized_annealing::SizedAnnealingLaw::PARAM_NAMES;
+                crate::fitters::schedule::binding_bound_warnings(
+                    f,
+                    curves,
+                    &self.law.params(),
+                    &self.report,
+                    &names,
+                )
+            },
+        );
+        fit_warnings(self, &at_bounds, self.source.get("").ok().map(levels))
     }
     fn covariance(&self, kind: CovarianceKind) -> Result<Covariance> {
         let (curves, fitter) = self.source.get("a covariance")?;

@@ -166,3 +166,112 @@ fn collinear_but_not_proportional_design_warns() {
         "{advice}"
     );
 }
+
+/// Issue 11 item 6, found by an audit: `lambda` fitted onto its end of 1 (noise-free curves of
+/// a law with `lambda = 1`), a positive parameter run to 0, and the sized law, whose warnings
+/// did not look at bounds at all. Each must now say so.
+fn cosine_curves(law: &AnnealingLaw) -> Vec<LossCurve> {
+    [3e-4, 6e-4, 1e-3]
+        .iter()
+        .map(|&peak| {
+            let s = Schedule::linear_warmup(peak, 50)
+                .unwrap()
+                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
+            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
+            let loss = law.predict(&s, &steps);
+            LossCurve::new(s, steps, loss).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn annealing_lambda_at_one_and_a_floor_at_zero_warn() {
+    use scaling_laws::laws::annealing::Lambda;
+    let at_one = AnnealingLaw {
+        l0: 2.5,
+        a: 0.5,
+        alpha: 0.5,
+        c: 0.5,
+        lambda: 1.0,
+        warmup: Default::default(),
+    };
+    let fit = AnnealingFitter::new()
+        .lambda(Lambda::Fitted)
+        .fit(&cosine_curves(&at_one))
+        .unwrap();
+    assert!(fit.law.lambda > 1.0 - 1e-9, "{:?}", fit.law);
+    assert!(at_bound(&fit.warnings(), "lambda"), "{:?}", fit.warnings());
+    let no_floor = AnnealingLaw {
+        l0: 0.0,
+        a: 3.0,
+        alpha: 0.3,
+        lambda: 0.999,
+        ..at_one
+    };
+    let fit = AnnealingFitter::new()
+        .fit(&cosine_curves(&no_floor))
+        .unwrap();
+    assert!(fit.law.l0 < 1e-8, "{:?}", fit.law);
+    assert!(at_bound(&fit.warnings(), "l0"), "{:?}", fit.warnings());
+    // and quiet where nothing is on a bound (the same curves of a law inside every bound)
+    let inside = AnnealingLaw {
+        lambda: 0.999,
+        ..at_one
+    };
+    let fit = AnnealingFitter::new().fit(&cosine_curves(&inside)).unwrap();
+    let w = fit.warnings();
+    assert!(
+        !w.iter()
+            .any(|w| matches!(w, Warning::ParameterAtBound { .. })),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn sized_annealing_lambda_at_one_warns() {
+    use scaling_laws::laws::annealing::Lambda;
+    use scaling_laws::laws::sized_annealing::{SizedAnnealingLaw, SizedCurve};
+    let truth = SizedAnnealingLaw {
+        l0: 1.8,
+        a: 0.5,
+        alpha: 0.5,
+        b: 400.0,
+        beta: 0.34,
+        c: 0.5,
+        lambda: 1.0,
+        warmup: Default::default(),
+    };
+    let s = Schedule::linear_warmup(3e-4, 100)
+        .unwrap()
+        .then(Schedule::cosine(3e-4, 3e-5, 2900).unwrap());
+    let steps: Vec<usize> = (1..=30).map(|i| 100 * i).collect();
+    let curves: Vec<SizedCurve> = [2e7, 5e7, 1e8, 2e8]
+        .iter()
+        .map(|&n| {
+            let loss = truth.predict(n, &s, &steps);
+            SizedCurve::new(n, LossCurve::new(s.clone(), steps.clone(), loss).unwrap()).unwrap()
+        })
+        .collect();
+    let fit = scaling_laws::SizedAnnealingFitter::new()
+        .lambda(Lambda::Fitted)
+        .fit(&curves)
+        .unwrap();
+    assert!(fit.law.lambda > 1.0 - 1e-9, "{:?}", fit.law);
+    assert!(at_bound(&fit.warnings(), "lambda"), "{:?}", fit.warnings());
+}
+
+#[test]
+fn custom_positive_parameter_at_zero_warns() {
+    let x: Vec<f64> = (0..15).map(|i| 200.0 * i as f64).collect();
+    let y: Vec<f64> = x.iter().map(|v| 6.0 * (-v / 700.0).exp()).collect();
+    let fit =
+        scaling_laws::CustomLaw::new(&["a", "b", "c"], |p, x| p[0] * (-x / p[1]).exp() + p[2])
+            .bound("c", Bound::Positive)
+            .objective(scaling_laws::fit::Objective::squared_linear())
+            .start(vec![1.0, 300.0, 0.5])
+            .fit(&x, &y)
+            .unwrap();
+    assert_eq!(fit.report.status, Status::Converged, "{:?}", fit.report);
+    assert!(fit.params[2] < 1e-8, "{:?}", fit.params);
+    assert!(at_bound(&fit.warnings(), "c"), "{:?}", fit.warnings());
+}

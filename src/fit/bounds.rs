@@ -124,36 +124,6 @@ impl Bound {
     }
 }
 
-/// [`Warning::ParameterAtBound`](crate::diagnostics::Warning::ParameterAtBound) for each
-/// parameter within `1e-6` of a finite end of its bound (relative to the width of a
-/// [`Bound::Between`], or to the end's magnitude for [`Bound::AtLeast`] / [`Bound::AtMost`]),
-/// for fits that do not keep their [`Problem`](super::Problem) (the loss-curve fitters, whose
-/// users may bound any parameter). `Positive` and `Free` are not flagged here.
-pub(crate) fn bound_warnings(
-    names: &[&str],
-    values: &[f64],
-    bounds: &[Bound],
-) -> Vec<crate::diagnostics::Warning> {
-    let near = |p: f64, end: f64, scale: f64| (p - end).abs() <= 1e-6 * scale;
-    names
-        .iter()
-        .zip(values)
-        .zip(bounds)
-        .filter(|&((_, &p), b)| match *b {
-            Bound::AtLeast(e) | Bound::AtMost(e) => near(p, e, e.abs()),
-            Bound::Between(lo, hi) => near(p, lo, hi - lo) || near(p, hi, hi - lo),
-            Bound::Free | Bound::Positive => false,
-        })
-        .map(
-            |((n, &p), b)| crate::diagnostics::Warning::ParameterAtBound {
-                parameter: n.to_string(),
-                value: p,
-                bound: super::problem::describe_bound(b),
-            },
-        )
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

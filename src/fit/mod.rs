@@ -41,7 +41,6 @@ mod report;
 #[cfg(test)]
 mod test_models;
 
-pub(crate) use bounds::bound_warnings;
 pub use bounds::Bound;
 pub use certificate::{
     active_bounds, certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,

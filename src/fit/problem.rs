@@ -261,6 +261,19 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         let active = self
             .active_bounds(params, super::DEFAULT_CERTIFICATE_TOLERANCE)
             .unwrap_or_default();
+        // A bounded parameter whose distance to its bound no longer shows in the predictions:
+        // the largest change of a prediction per unit of its unconstrained coordinate (for a
+        // positive parameter `p`, `max_i |p d y_hat_i / d p|`, what setting it to 0 would
+        // change to first order) is below 1e-6 of the data's spread. Needs no scale from the
+        // caller: a positive floor of 1e-14 under losses of 3, or `lambda` at 1 - 1e-15.
+        let jmax = self.gauss_newton(&self.to_internal(params)).map(|g| g.jmax);
+        let saturated = |j: usize| {
+            self.bounds.get(j).is_some_and(|b| *b != Bound::Free)
+                && jmax
+                    .as_ref()
+                    .and_then(|m| m.get(j))
+                    .is_some_and(|&m| m <= 1e-6 * self.spread)
+        };
         for (j, &(value, bound, scale)) in natural.iter().enumerate() {
             let close = |end: f64, scale: f64| scale > 0.0 && (value - end).abs() <= 1e-6 * scale;
             let near = match bound {
@@ -270,7 +283,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
                 Bound::AtMost(hi) => close(hi, scale),
                 Bound::Between(lo, hi) => close(lo, hi - lo) || close(hi, hi - lo),
             };
-            if near || active.contains(&j) {
+            if near || active.contains(&j) || saturated(j) {
                 out.push(crate::diagnostics::Warning::ParameterAtBound {
                     parameter: names
                         .get(j)

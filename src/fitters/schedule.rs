@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{check_conditioning, check_report, GoodnessOfFit, Warning};
 use crate::error::{Error, Result};
-use crate::fit::bound_warnings;
 use crate::fit::multistart::{minimize_planned, Plan};
 use crate::fit::{
     covariance, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
@@ -272,7 +271,8 @@ impl MultiPowerFit {
         // and on a bound the user set (issue 11: a parameter on its bound, for every fitter)
         if let Ok((_, f)) = self.source.get("warnings") {
             let names = MultiPowerLaw::PARAM_NAMES;
-            out.extend(bound_warnings(&names, &l.params(), &f.options.bounds));
+            let found = binding_bound_warnings(f, curves, &l.params(), &self.report, &names);
+            crate::fitted::merge(&mut out, found);
         }
         match self.covariance_on(curves, CovarianceKind::Sandwich) {
             Ok(cov) => out.extend(check_conditioning(&cov, 1e8)),
@@ -619,18 +619,15 @@ pub struct AnnealingFit {
 }
 
 impl AnnealingFit {
-    /// [`Warning::ParameterAtBound`] for `[l0, a, alpha, c]` on a bound set with
-    /// [`AnnealingFitter::bounds`] (empty without the fitter).
+    /// [`Warning::ParameterAtBound`] for the fitted parameters (`[l0, a, alpha, c]`, and
+    /// `lambda` when fitted) on their bounds, on the problem the fitter solved (see
+    /// [`binding_bound_warnings`]); empty without the curves and fitter.
     pub(crate) fn bound_warnings(&self) -> Vec<Warning> {
-        let l = &self.law;
         self.source.get("warnings").map_or_else(
             |_| Vec::new(),
-            |(_, f)| {
-                bound_warnings(
-                    &["l0", "a", "alpha", "c"],
-                    &[l.l0, l.a, l.alpha, l.c],
-                    &f.options.bounds,
-                )
+            |(curves, f)| {
+                let names = AnnealingLaw::PARAM_NAMES;
+                binding_bound_warnings(f, curves, &self.law.params(), &self.report, &names)
             },
         )
     }
@@ -864,6 +861,38 @@ pub fn fit_annealing(curves: &[LossCurve]) -> Result<AnnealingFit> {
 /// sees it: each loss-curve fitter (multi-power, annealing, sized annealing) is a thin binding
 /// that says how to bind its law to curves, which curves identify it, its bounds and starts,
 /// and how to read the law back from the fitted parameters.
+/// [`Warning::ParameterAtBound`] for each free parameter of `binding`'s law (the first
+/// `bounds.len()` of `params`, named by `names`) on a bound of the problem the fitter solved
+/// on `curves` with `report`'s objective: pressed against it (the projected-gradient test of
+/// the certificate), or so close that its distance to the bound no longer shows in the
+/// predictions (see [`Problem::fit_warnings`]). This covers the bounds users set, the
+/// positive ones and `lambda` in `[0, 1]`. Empty where the problem cannot be rebuilt.
+pub(crate) fn binding_bound_warnings<B: ScheduleLawBinding>(
+    binding: &B,
+    curves: &[B::Curve],
+    params: &[f64],
+    report: &FitReport,
+    names: &[&str],
+) -> Vec<Warning> {
+    let (Ok(bounds), Ok((model, y))) = (binding.free_bounds(), binding.bind(curves)) else {
+        return Vec::new();
+    };
+    let n = bounds.len().min(params.len());
+    let natural: Vec<(f64, Bound, f64)> = params[..n]
+        .iter()
+        .zip(&bounds)
+        .map(|(&p, &b)| (p, b, 0.0))
+        .collect();
+    match Problem::new(&model, &y, report.objective_spec, bounds) {
+        Ok(problem) => problem
+            .fit_warnings(&params[..n], report, names, &natural)
+            .into_iter()
+            .filter(|w| matches!(w, Warning::ParameterAtBound { .. }))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 pub(crate) trait ScheduleLawBinding: Clone {
     /// One observed curve ([`LossCurve`], or a curve with a model size).
     type Curve;
