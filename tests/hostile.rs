@@ -295,9 +295,7 @@ fn multipower_as_written(law: &MultiPowerLaw, lrs: &[f64], warmup: usize, t: usi
 
 #[test]
 fn multipower_gamma_minus_100_matches_the_formula() {
-    let s = Schedule::linear_warmup(3e-4, 100)
-        .unwrap()
-        .then(Schedule::cosine(3e-4, 3e-5, 2000).unwrap());
+    let s = common::warmup_cosine(100, 2000);
     let law = MultiPowerLaw {
         gamma: -100.0,
         ..published()
@@ -365,9 +363,7 @@ fn multipower_alternating_schedule_matches_the_formula() {
 
 #[test]
 fn final_loss_streams_and_matches_the_tree() {
-    let s = Schedule::linear_warmup(3e-4, 500)
-        .unwrap()
-        .then(Schedule::cosine(3e-4, 3e-5, 20_000).unwrap());
+    let s = common::warmup_cosine(500, 20_000);
     let law = published();
     let t = s.len();
     let direct = law.final_loss(&s);
