@@ -1001,14 +1001,7 @@ fn option_sizes_are_typed_errors_or_right_answers() {
         let _ = scaling_laws::diagnostics::check_levels("N", &x, n);
         // loss-curve laws at a step past the schedule
         let small = Schedule::constant(1e-3, 10).unwrap();
-        let ann = scaling_laws::laws::annealing::AnnealingLaw {
-            l0: 2.8,
-            a: 0.5,
-            alpha: 0.5,
-            c: 1.0,
-            lambda: 0.999,
-            warmup: Default::default(),
-        };
+        let ann = scaling_laws::laws::annealing::AnnealingLaw::new(2.8, 0.5, 0.5, 1.0);
         assert!(ann.try_predict(&small, &[n]).is_err());
         assert!(ann.predict(&small, &[n])[0].is_nan());
     }
