@@ -386,15 +386,8 @@ fn a_pinned_residual_next_to_a_singularity_does_not_certify_a_kink() {
     assert!(residuals[5].abs() < 1e-3, "{residuals:?}");
     let objective = Objective::default();
     let bounds = [scaling_laws::fit::Bound::Free; 3];
-    let point = scaling_laws::fit::ResidualPoint {
-        objective: &objective,
-        targets: &targets,
-        residuals: &residuals,
-        jacobian: &jacobian,
-        weights: None,
-        bounds: &bounds,
-        coordinates: None,
-    };
+    let point =
+        scaling_laws::fit::ResidualPoint::new(&objective, &targets, &residuals, &jacobian, &bounds);
     let cert = scaling_laws::fit::certify(&point, 1e-6).unwrap();
     assert!(!cert.holds, "{cert:?}");
     assert!(cert.relative_gradient > 0.5, "{cert:?}");

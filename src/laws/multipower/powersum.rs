@@ -96,7 +96,7 @@ struct Level {
     dsum: Vec<f64>,
     /// `sum d (1 - exp(beta (ln e - lmax)))`, each term from `expm1` (no cancellation).
     d1e: Vec<f64>,
-    /// `mom[node * stride + set * p + n]`.
+    /// `mom[node * stride + n * sets + set]` (the sets of one order side by side).
     mom: Vec<f64>,
 }
 
@@ -251,15 +251,6 @@ impl<'a> Tree<'a> {
         self.mode.n_sets() * self.p
     }
 
-    /// Kernel exponent of weight set `set`.
-    fn kappa(&self, set: usize) -> f64 {
-        if set < 2 {
-            self.beta
-        } else {
-            self.beta + 1.0
-        }
-    }
-
     fn build(&mut self) {
         let (p, sets, stride) = (self.p, self.mode.n_sets(), self.stride());
         let beta = self.beta;
@@ -318,7 +309,7 @@ impl<'a> Tree<'a> {
                 }
             }
             for (set, row) in pw.iter_mut().enumerate().take(sets) {
-                for slot in &mut mom[set * p..(set + 1) * p] {
+                for slot in mom.iter_mut().skip(set).step_by(sets) {
                     *slot = lane_sum(row);
                     for (x, dl) in row.iter_mut().zip(&delta) {
                         *x *= dl;
@@ -330,13 +321,12 @@ impl<'a> Tree<'a> {
         let meta = for_chunks(&mut mom, stride, leaf_moments);
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
-        let binom = binomials(p);
+        let (fact, inv_fact) = factorials(p);
         while self.levels.last().map_or(0, |l| l.centre.len()) > 1 {
             let below = &self.levels[self.levels.len() - 1];
             let count = below.centre.len().div_ceil(2);
             let mut mom = vec![0.0; count * stride];
             let parent = |node: usize, out: &mut [f64]| -> [f64; 6] {
-                let (mut apow, mut bpow, mut scaled) = ([0.0; P_MAX], [0.0; P_MAX], [0.0; P_MAX]);
                 let kids: &[usize] = if 2 * node + 1 < below.centre.len() {
                     &[2 * node, 2 * node + 1]
                 } else {
@@ -372,29 +362,16 @@ impl<'a> Tree<'a> {
                     } else {
                         (0.0, 0.0)
                     };
-                    let (mut pa, mut pb) = (1.0, 1.0);
-                    for i in 0..p {
-                        apow[i] = pa;
-                        bpow[i] = pb;
-                        pa *= a;
-                        pb *= b;
-                    }
-                    for set in 0..sets {
-                        let f = (self.kappa(set) * shift).exp();
-                        let m = &src[set * p..(set + 1) * p];
-                        for j in 0..p {
-                            scaled[j] = f * m[j] * apow[j];
-                        }
-                        // out[n] += sum_j C(n, j) scaled[j] b^(n-j), accumulated column by
-                        // column so that the inner loop has independent lanes.
-                        let o = &mut out[set * p..(set + 1) * p];
-                        for j in 0..p {
-                            let sj = scaled[j];
-                            let col = &binom[j * p + j..(j + 1) * p];
-                            for ((slot, c), bp) in o[j..].iter_mut().zip(col).zip(&bpow) {
-                                *slot += c * sj * bp;
-                            }
-                        }
+                    let f1 = f * shift.exp();
+                    let factors = Shift {
+                        a,
+                        b,
+                        fact: &fact,
+                        inv_fact: &inv_fact,
+                    };
+                    match sets {
+                        1 => factors.apply([f], src, out),
+                        _ => factors.apply([f, f, f1, f1], src, out),
                     }
                 }
                 [centre, radius, lmax, wabs, dsum, d1e]
@@ -453,28 +430,39 @@ impl<'a> Tree<'a> {
         let ln_d = d.ln();
         let lrel = level.lmax[node] - ln_d;
         let (f0, f0m1) = exp_pair(self.beta * lrel);
-        let horner = |coef: &[f64], m: &[f64]| {
-            let mut acc = 0.0;
-            for (cn, mn) in coef.iter().zip(m).rev() {
-                acc = acc * rho + cn * mn;
-            }
-            acc
-        };
         // sum d (1 - F E (1 - z)^-beta) = (1 - F) sum d + F sum d (1 - E)
         //   - F sum_{n >= 1} c_n rho^n mh_n, every part free of cancellation as beta -> 0
-        // (c_n carries a factor beta for n >= 1).
-        let higher = rho * horner(&self.coef[1..], &mom[1..p]);
-        out.g0 += f0 * (level.d1e[node] - higher) - f0m1 * level.dsum[node];
-        let s0 = mom[0] + higher;
-        out.h0 += f0 * s0;
-        if self.mode == Mode::Gradient {
-            let sd = horner(&self.coef_d, &mom[..p]);
+        // (c_n carries a factor beta for n >= 1). Horner over n >= 1, then the n = 0 term
+        // (c_0 = 1, c'_0 = 0, c_0(beta + 1) = 1).
+        let higher;
+        if self.mode == Mode::Value {
+            let mut acc = 0.0;
+            for (cn, mn) in self.coef[1..].iter().zip(&mom[1..p]).rev() {
+                acc = acc * rho + cn * mn;
+            }
+            higher = rho * acc;
+        } else {
+            let mut acc = [0.0_f64; 5];
+            for nn in (1..p).rev() {
+                let m = &mom[4 * nn..4 * nn + 4];
+                let (c, cd, c1) = (self.coef[nn], self.coef_d[nn], self.coef1[nn]);
+                acc[0] = acc[0] * rho + c * m[0];
+                acc[1] = acc[1] * rho + cd * m[0];
+                acc[2] = acc[2] * rho + c * m[1];
+                acc[3] = acc[3] * rho + c1 * m[2];
+                acc[4] = acc[4] * rho + c1 * m[3];
+            }
+            higher = rho * acc[0];
+            let s0 = mom[0] + higher;
+            let sd = rho * acc[1];
             out.hln += f0 * (ln_d * s0 - sd);
-            out.h1 += f0 * horner(&self.coef, &mom[p..2 * p]);
+            out.h1 += f0 * (mom[1] + rho * acc[2]);
             let f1 = f0 * lrel.exp();
-            out.h2 += f1 * horner(&self.coef1, &mom[2 * p..3 * p]);
-            out.h3 += f1 * horner(&self.coef1, &mom[3 * p..4 * p]);
+            out.h2 += f1 * (mom[2] + rho * acc[3]);
+            out.h3 += f1 * (mom[3] + rho * acc[4]);
         }
+        out.g0 += f0 * (level.d1e[node] - higher) - f0m1 * level.dsum[node];
+        out.h0 += f0 * (mom[0] + higher);
         level.wabs[node] * f0
     }
 
@@ -512,16 +500,61 @@ fn for_chunks<F: FnMut(usize, &mut [f64]) -> [f64; 6]>(
         .collect()
 }
 
-/// Column-major Pascal triangle, `binom[j * p + n] = C(n, j)` (zero for `n < j`).
-fn binomials(p: usize) -> Vec<f64> {
-    let mut b = vec![0.0; p * p];
+/// `(n!, 1 / n!)` for `n < p` (`p <= P_MAX = 64`, so `n! < 1e88` is finite).
+fn factorials(p: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut fact = Vec::with_capacity(p);
+    let mut v = 1.0;
     for n in 0..p {
-        b[n] = 1.0;
-        for j in 1..=n {
-            b[j * p + n] = b[(j - 1) * p + n - 1] + b[j * p + n - 1];
+        fact.push(v);
+        v *= (n + 1) as f64;
+    }
+    let inv = fact.iter().map(|f| 1.0 / f).collect();
+    (fact, inv)
+}
+
+/// A child block's moments moved to its parent: with `a = R_child / R_parent` and
+/// `b = (centre_child - centre_parent) / R_parent` (`|a| + |b| <= 1`),
+/// `out_n += f sum_{j <= n} C(n, j) a^j b^(n - j) m_j`, computed as the convolution
+/// `n! sum_j (f m_j a^j / j!) (b^(n-j) / (n-j)!)`: one multiply-add per `(n, j)` for all
+/// `S` weight sets at once (the binomial form costs three loads and two multiplies per
+/// `(n, j)` and set).
+struct Shift<'f> {
+    a: f64,
+    b: f64,
+    fact: &'f [f64],
+    inv_fact: &'f [f64],
+}
+
+impl Shift<'_> {
+    /// `src` and `out` in the layout of [`Level::mom`] (`n * S + set`), `f[set]` the weight
+    /// rescaling of each set.
+    #[inline]
+    fn apply<const S: usize>(&self, f: [f64; S], src: &[f64], out: &mut [f64]) {
+        let p = self.fact.len();
+        let mut x = [[0.0_f64; S]; P_MAX];
+        let mut y = [0.0_f64; P_MAX];
+        let (mut pa, mut pb) = (1.0, 1.0);
+        for j in 0..p {
+            let sa = pa * self.inv_fact[j];
+            for (set, xs) in x[j].iter_mut().enumerate() {
+                *xs = f[set] * src[j * S + set] * sa;
+            }
+            y[j] = pb * self.inv_fact[j];
+            pa *= self.a;
+            pb *= self.b;
+        }
+        for n in 0..p {
+            let mut acc = [0.0_f64; S];
+            for (xj, &yk) in x[..=n].iter().zip(y[..=n].iter().rev()) {
+                for (a, xs) in acc.iter_mut().zip(xj) {
+                    *a += xs * yk;
+                }
+            }
+            for (o, a) in out[n * S..(n + 1) * S].iter_mut().zip(&acc) {
+                *o += self.fact[n] * a;
+            }
         }
     }
-    b
 }
 
 /// Sum with independent lanes (vectorisable; the order is fixed, so results are
@@ -571,11 +604,46 @@ mod tests {
     }
 
     #[test]
-    fn binomials_are_pascal() {
-        let b = binomials(6);
-        let row5: Vec<f64> = (0..6).map(|j| b[j * 6 + 5]).collect();
-        assert_eq!(row5, [1.0, 5.0, 10.0, 10.0, 5.0, 1.0]);
-        assert_eq!(b[3 * 6 + 2], 0.0);
+    fn shift_matches_moments_about_the_new_centre() {
+        // moments of points about a child centre, moved to a parent centre, against moments
+        // computed directly about the parent centre
+        let pts = [(0.3, 1.5), (-0.7, -0.4), (0.9, 2.0), (-0.1, 0.7)];
+        let (c_child, r_child, c_par, r_par) = (1.0, 1.0, 0.4, 2.0);
+        let p = 12;
+        let moments = |c: f64, r: f64, w: f64| -> Vec<f64> {
+            (0..p)
+                .map(|n| {
+                    pts.iter()
+                        .map(|&(s, wt)| w * wt * ((c_child + s - c) / r).powi(n as i32))
+                        .sum()
+                })
+                .collect()
+        };
+        let child = moments(c_child, r_child, 1.0);
+        let want = moments(c_par, r_par, 0.5);
+        let (fact, inv_fact) = factorials(p);
+        let shift = Shift {
+            a: r_child / r_par,
+            b: (c_child - c_par) / r_par,
+            fact: &fact,
+            inv_fact: &inv_fact,
+        };
+        let mut out = vec![0.0; p];
+        shift.apply([0.5], &child, &mut out);
+        // two sets side by side give the same, set by set
+        let both: Vec<f64> = child.iter().flat_map(|&m| [m, -2.0 * m]).collect();
+        let mut out2 = vec![0.0; 2 * p];
+        shift.apply([0.5, 0.5], &both, &mut out2);
+        for n in 0..p {
+            assert!(
+                (out[n] - want[n]).abs() <= 1e-14 * 4.7,
+                "{n}: {} {}",
+                out[n],
+                want[n]
+            );
+            assert_eq!(out2[2 * n], out[n]);
+            assert!((out2[2 * n + 1] + 2.0 * out[n]).abs() <= 1e-15 * out[n].abs());
+        }
     }
 
     #[test]
