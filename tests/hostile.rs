@@ -295,9 +295,7 @@ fn multipower_as_written(law: &MultiPowerLaw, lrs: &[f64], warmup: usize, t: usi
 
 #[test]
 fn multipower_gamma_minus_100_matches_the_formula() {
-    let s = Schedule::linear_warmup(3e-4, 100)
-        .unwrap()
-        .then(Schedule::cosine(3e-4, 3e-5, 2000).unwrap());
+    let s = common::warmup_cosine(100, 2000);
     let law = MultiPowerLaw {
         gamma: -100.0,
         ..published()
@@ -365,9 +363,7 @@ fn multipower_alternating_schedule_matches_the_formula() {
 
 #[test]
 fn final_loss_streams_and_matches_the_tree() {
-    let s = Schedule::linear_warmup(3e-4, 500)
-        .unwrap()
-        .then(Schedule::cosine(3e-4, 3e-5, 20_000).unwrap());
+    let s = common::warmup_cosine(500, 20_000);
     let law = published();
     let t = s.len();
     let direct = law.final_loss(&s);
@@ -1005,14 +1001,7 @@ fn option_sizes_are_typed_errors_or_right_answers() {
         let _ = scaling_laws::diagnostics::check_levels("N", &x, n);
         // loss-curve laws at a step past the schedule
         let small = Schedule::constant(1e-3, 10).unwrap();
-        let ann = scaling_laws::laws::annealing::AnnealingLaw {
-            l0: 2.8,
-            a: 0.5,
-            alpha: 0.5,
-            c: 1.0,
-            lambda: 0.999,
-            warmup: Default::default(),
-        };
+        let ann = scaling_laws::laws::annealing::AnnealingLaw::new(2.8, 0.5, 0.5, 1.0);
         assert!(ann.try_predict(&small, &[n]).is_err());
         assert!(ann.predict(&small, &[n])[0].is_nan());
     }

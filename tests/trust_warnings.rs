@@ -117,14 +117,7 @@ fn multipower_on_a_user_bound_warns() {
 /// and must say so.
 #[test]
 fn annealing_on_a_user_bound_warns() {
-    let truth = AnnealingLaw {
-        l0: 2.5,
-        a: 0.5,
-        alpha: 0.5,
-        c: 0.5,
-        lambda: 0.999,
-        warmup: Default::default(),
-    };
+    let truth = AnnealingLaw::new(2.5, 0.5, 0.5, 0.5);
     let curves = curves_of(|s, st| truth.predict(s, st));
     let b = [
         Bound::Between(0.0, 2.0),

@@ -12,17 +12,10 @@ use scaling_laws::{
     AnnealingLaw, Bnsl, ChinchillaLaw, CostModel, DataConstrainedLaw, PowerLaw, SigmoidLaw,
 };
 
-fn published() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.0,
-        a: 0.5,
-        alpha: 0.5,
-        b: 400.0,
-        c: 2.0,
-        beta: 0.6,
-        gamma: 0.6,
-    }
-}
+// The multi-power law Luo et al. (2025) published for their 400M model, as the tests hold it.
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::published_multipower as published;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -24,13 +24,53 @@ use super::local::LocalResult;
 use super::problem::{GaussNewton, Problem};
 use super::{Bound, Model};
 use super::{SolverOptions, Status};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::allocator::Allocator;
+use nalgebra::{DMatrix, DVector, DefaultAllocator, Dim, Dyn, OMatrix, OVector};
 
 /// Largest damping (relative to the scaled diagonal) before the solver gives up.
 const MU_MAX: f64 = 1e16;
 /// Largest change of any unconstrained coordinate in one step (a factor `e^1` on a positive
 /// parameter); longer steps are damped further.
 const MAX_STEP: f64 = 1.0;
+
+/// One evaluation as Levenberg-Marquardt reads it, in `D` unconstrained coordinates (`Dyn` in
+/// the engine; a fixed size where a fitter evaluates its law without allocating, as the
+/// power-law fitter does with `U3`).
+pub(crate) struct LmPoint<D: Dim>
+where
+    DefaultAllocator: Allocator<D> + Allocator<D, D>,
+{
+    /// Objective.
+    pub f: f64,
+    /// Gradient.
+    pub g: OVector<f64, D>,
+    /// `J^T diag(w rho'') J`.
+    pub h_exact: OMatrix<f64, D, D>,
+    /// `J^T diag(w rho' / r) J`.
+    pub h_irls: OMatrix<f64, D, D>,
+    /// Largest magnitude of each column of `J` over the weighted points.
+    pub jmax: OVector<f64, D>,
+    /// Largest residual magnitude over the weighted points (in the objective's space).
+    pub rmax: f64,
+}
+
+/// Where a Levenberg-Marquardt run stopped: the point, its evaluation and the work.
+pub(crate) struct LmEnd<D: Dim>
+where
+    DefaultAllocator: Allocator<D> + Allocator<D, D>,
+{
+    /// Unconstrained coordinates.
+    pub u: OVector<f64, D>,
+    /// The evaluation at `u`.
+    pub at: LmPoint<D>,
+    /// Iterations (steps tried).
+    pub iterations: u64,
+    /// Evaluations, the one at the start included.
+    pub evaluations: u64,
+    /// [`Status::Converged`] on a stopping rule (a small gradient, two small decreases, or no
+    /// step lowering the objective), else [`Status::IterationLimit`].
+    pub status: Status,
+}
 
 /// Runs Levenberg-Marquardt from `u0` (unconstrained coordinates).
 pub(crate) fn levenberg_marquardt<M: Model + ?Sized>(
@@ -50,28 +90,71 @@ pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
     options: &SolverOptions,
 ) -> LocalResult {
     let np = u0.len();
-    let mut evaluations = 1u64;
-    let Some(mut cur) = at_start else {
+    let Some(start) = at_start else {
         return LocalResult {
             u: u0.to_vec(),
             f: f64::INFINITY,
             g: vec![0.0; np],
             iterations: 0,
-            evaluations,
+            evaluations: 1,
             status: Status::Infeasible,
         };
     };
-    let mut u = u0.to_vec();
+    let point = |gn: GaussNewton| LmPoint::<Dyn> {
+        f: gn.f,
+        g: DVector::from_vec(gn.g),
+        h_exact: DMatrix::from_row_slice(np, np, &gn.h_exact),
+        h_irls: DMatrix::from_row_slice(np, np, &gn.h_irls),
+        jmax: DVector::from_vec(gn.jmax),
+        rmax: gn.rmax,
+    };
+    let free: Vec<bool> = problem.bounds().iter().map(|b| *b == Bound::Free).collect();
+    let end = lm_steps(
+        DVector::from_column_slice(u0),
+        point(start),
+        &free,
+        problem.spread(),
+        options,
+        |u| problem.gauss_newton(u.as_slice()).map(point),
+    );
+    LocalResult {
+        u: end.u.as_slice().to_vec(),
+        f: end.at.f,
+        g: end.at.g.as_slice().to_vec(),
+        iterations: end.iterations,
+        evaluations: end.evaluations,
+        status: end.status,
+    }
+}
+
+/// The Levenberg-Marquardt iterations (see the module docs) from `u` with its evaluation
+/// `cur`, written once for every caller: `free[j]` says that coordinate `j` is not transformed
+/// by a bound, `spread` is the spread of the data in the objective's space, and `eval` gives
+/// the evaluation at a trial point (`None` where infeasible). A coordinate whose row and
+/// column of both curvatures are zero, with a zero gradient, never moves (a held parameter).
+pub(crate) fn lm_steps<D: Dim>(
+    mut u: OVector<f64, D>,
+    mut cur: LmPoint<D>,
+    free: &[bool],
+    spread: f64,
+    options: &SolverOptions,
+    mut eval: impl FnMut(&OVector<f64, D>) -> Option<LmPoint<D>>,
+) -> LmEnd<D>
+where
+    DefaultAllocator: Allocator<D> + Allocator<D, D>,
+{
+    let np = u.nrows();
+    let mut evaluations = 1u64;
     let mut mu = 1e-3;
     let mut nu = 2.0;
     // Weight of the reweighted curvature in the blend (1: pure IRLS, 0: exact Gauss-Newton).
     let mut s = 1.0;
     let mut iterations = 0u64;
     let mut small = 0;
-    let mut scale = vec![0.0_f64; np];
+    let mut scale = cur.jmax.map(|_| 0.0_f64);
     let mut status = Status::IterationLimit;
     while iterations < options.max_iterations {
-        let gnorm = cur.g.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let gnorm = cur.g.norm();
         if cur.f == 0.0 || gnorm <= options.gradient_tolerance * cur.f.abs() {
             status = Status::Converged;
             break;
@@ -82,39 +165,38 @@ pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
             break;
         }
         iterations += 1;
-        let h = blend(&cur, s);
+        // `H_exact + s (H_irls - H_exact)`.
+        let h = cur.h_exact.zip_map(&cur.h_irls, |e, i| e + s * (i - e));
         // Moré's scaling: the largest curvature seen along each coordinate, so that a direction
         // whose curvature fades (a law saturating) is not left undamped.
-        for (j, dj) in scale.iter_mut().enumerate() {
-            *dj = dj.max(cur.h_irls[j * np + j]);
+        for j in 0..np {
+            scale[j] = scale[j].max(cur.h_irls[(j, j)]);
         }
-        let diag = scale.clone();
-        let dmax = diag.iter().copied().fold(0.0, f64::max);
+        let dmax = scale.iter().copied().fold(0.0, f64::max);
         if !(dmax > 0.0 && dmax.is_finite()) {
             break;
         }
         let mut a = h.clone();
         for j in 0..np {
-            a[(j, j)] += mu * diag[j].max(1e-12 * dmax);
+            a[(j, j)] += mu * scale[j].max(1e-12 * dmax);
         }
-        let gv = DVector::from_column_slice(&cur.g);
         let Some(chol) = a.cholesky() else {
             mu *= nu;
             nu *= 2.0;
             continue;
         };
-        let d = chol.solve(&(-&gv));
+        let d = chol.solve(&(-&cur.g));
         // A bounded coordinate moves at most MAX_STEP (a factor e on a positive parameter); a
         // free one at most the step that moves some prediction by the spread of the data or
         // by the largest residual, whichever is larger, so that the trust region is in the
         // units of y, whatever they are, and a start whose predictions are far from the data
         // (a start of 1 for data of 1e-8) can reach it in a few steps.
-        let reach = problem.spread().max(cur.rmax);
+        let reach = spread.max(cur.rmax);
         let too_long = d.iter().enumerate().any(|(j, &v)| {
             if !v.is_finite() {
                 return true;
             }
-            if problem.bounds()[j] == Bound::Free && cur.jmax[j] > 0.0 {
+            if free[j] && cur.jmax[j] > 0.0 {
                 v.abs() * cur.jmax[j] > reach
             } else {
                 v.abs() > MAX_STEP
@@ -127,10 +209,10 @@ pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
             mu = if mu > 0.0 { mu * 4.0 } else { 1e-3 };
             continue;
         }
-        let predicted = -(gv.dot(&d) + 0.5 * d.dot(&(&h * &d)));
-        let trial_u: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
+        let predicted = -(cur.g.dot(&d) + 0.5 * d.dot(&(&h * &d)));
+        let trial_u = &u + &d;
         evaluations += 1;
-        match problem.gauss_newton(&trial_u) {
+        match eval(&trial_u) {
             Some(trial) if trial.f < cur.f => {
                 let drop = cur.f - trial.f;
                 let ratio = if predicted > 0.0 {
@@ -165,21 +247,11 @@ pub(crate) fn levenberg_marquardt_from<M: Model + ?Sized>(
             }
         }
     }
-    LocalResult {
+    LmEnd {
         u,
-        f: cur.f,
-        g: cur.g,
+        at: cur,
         iterations,
         evaluations,
         status,
     }
-}
-
-/// `H_exact + s (H_irls - H_exact)`.
-fn blend(gn: &GaussNewton, s: f64) -> DMatrix<f64> {
-    let np = gn.g.len();
-    DMatrix::from_fn(np, np, |i, j| {
-        let e = gn.h_exact[i * np + j];
-        e + s * (gn.h_irls[i * np + j] - e)
-    })
 }

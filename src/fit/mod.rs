@@ -30,7 +30,7 @@ mod bounds;
 mod certificate;
 mod covariance;
 mod lbfgs;
-mod lm;
+pub(crate) mod lm;
 mod local;
 mod model;
 pub(crate) mod multistart;

@@ -2,11 +2,13 @@
 
 use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
+use crate::fit::lm::{lm_steps, LmEnd, LmPoint};
 use crate::fit::{
     covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
     SolverOptions, Space, Status,
 };
 use crate::laws::PowerLaw;
+use nalgebra::{Matrix3, Vector3, U3};
 use serde::{Deserialize, Serialize};
 
 /// A fitted [`PowerLaw`] and how it was found.
@@ -791,14 +793,9 @@ fn fit_floor_and_slope(t: &[f64], y: &[f64], w: &[f64]) -> (f64, f64) {
     }
 }
 
-/// Largest damping of the lean solve (relative to the scaled diagonal), as the engine's.
-const LEAN_MU_MAX: f64 = 1e16;
-
 /// The lean local solve of the power law (issue 19): the engine's Levenberg-Marquardt
-/// iteration ([`crate::fit`]'s: the same blend of the exact and reweighted Gauss-Newton
-/// curvatures, Moré's scaling, Nielsen's damping update, the trust region in the units of `y`
-/// and the same stopping rules) on the three-parameter law with fixed-size arrays and no
-/// allocation per iteration. Its answer is only a candidate: it is kept when every start
+/// iterations themselves ([`lm_steps`], written once) on the three-parameter law evaluated
+/// in nalgebra's fixed-size types, with no allocation per iteration. Its answer is only a candidate: it is kept when every start
 /// stopped on the stopping rules and the convergence certificate holds at the best end point
 /// (then the status is `Converged`, as the engine would report it); otherwise the fit runs the
 /// engine's multi-start driver from the same starts, so a hard case gets every stage the
@@ -817,26 +814,6 @@ struct Lean<'a> {
     fixed_e: Option<f64>,
     /// The prediction-space unit of a step ([`Problem`]'s).
     spread: f64,
-}
-
-/// Objective, gradient, the exact and reweighted curvatures and the largest Jacobian entry per
-/// coordinate, at one point (unconstrained coordinates; `E`'s row and column are zero when it
-/// is fixed).
-struct LeanPoint {
-    f: f64,
-    g: [f64; 3],
-    h_exact: [[f64; 3]; 3],
-    h_irls: [[f64; 3]; 3],
-    jmax: [f64; 3],
-}
-
-/// Where one lean start stopped.
-struct LeanEnd {
-    u: [f64; 3],
-    f: f64,
-    g: [f64; 3],
-    iterations: u64,
-    evaluations: u64,
 }
 
 impl<'a> Lean<'a> {
@@ -900,12 +877,15 @@ impl<'a> Lean<'a> {
     }
 
     /// Natural parameters (the problem's order) from unconstrained `u`.
-    fn natural(&self, u: &[f64; 3]) -> Vec<f64> {
+    fn natural(&self, u: &Vector3<f64>) -> Vec<f64> {
         let k0 = self.first();
         (k0..3).map(|j| self.bounds[j].forward(u[j]).0).collect()
     }
 
-    fn point(&self, u: &[f64; 3]) -> Option<LeanPoint> {
+    /// The objective, gradient, both curvatures, the largest Jacobian entry per coordinate
+    /// and the largest residual at `u` (unconstrained; `E`'s row and column are zero when it
+    /// is fixed, so Levenberg-Marquardt never moves it).
+    fn point(&self, u: &Vector3<f64>) -> Option<LmPoint<U3>> {
         let (e, de) = match self.fixed_e {
             Some(e) => (e, 0.0),
             None => self.bounds[0].forward(u[0]),
@@ -916,12 +896,13 @@ impl<'a> Lean<'a> {
             return None;
         }
         let log = self.objective.space == Space::Log;
-        let mut out = LeanPoint {
+        let mut out = LmPoint {
             f: 0.0,
-            g: [0.0; 3],
-            h_exact: [[0.0; 3]; 3],
-            h_irls: [[0.0; 3]; 3],
-            jmax: [0.0; 3],
+            g: Vector3::zeros(),
+            h_exact: Matrix3::zeros(),
+            h_irls: Matrix3::zeros(),
+            jmax: Vector3::zeros(),
+            rmax: 0.0,
         };
         for (i, (&lx, &target)) in self.lx.iter().zip(&self.target).enumerate() {
             let w = self.weights.as_ref().map_or(1.0, |w| w[i]);
@@ -939,6 +920,7 @@ impl<'a> Lean<'a> {
                 (pred, 1.0)
             };
             let r = target - t_hat;
+            out.rmax = out.rmax.max(r.abs());
             let (rho, psi) = self.objective.rho(r);
             let (c_exact, c_irls) = self.objective.curvatures(r);
             out.f += w * rho;
@@ -948,19 +930,19 @@ impl<'a> Lean<'a> {
                 out.g[j] -= w * psi * row[j];
                 for k in j..3 {
                     let jk = w * row[j] * row[k];
-                    out.h_exact[j][k] += c_exact * jk;
-                    out.h_irls[j][k] += c_irls * jk;
+                    out.h_exact[(j, k)] += c_exact * jk;
+                    out.h_irls[(j, k)] += c_irls * jk;
                 }
             }
         }
         out.f *= self.norm;
+        out.g *= self.norm;
         for j in 0..3 {
-            out.g[j] *= self.norm;
             for k in j..3 {
-                out.h_exact[j][k] *= self.norm;
-                out.h_irls[j][k] *= self.norm;
-                out.h_exact[k][j] = out.h_exact[j][k];
-                out.h_irls[k][j] = out.h_irls[j][k];
+                for h in [&mut out.h_exact, &mut out.h_irls] {
+                    h[(j, k)] *= self.norm;
+                    h[(k, j)] = h[(j, k)];
+                }
             }
         }
         let finite = out.f.is_finite()
@@ -968,126 +950,19 @@ impl<'a> Lean<'a> {
             && out
                 .h_exact
                 .iter()
-                .chain(&out.h_irls)
-                .flatten()
+                .chain(out.h_irls.iter())
                 .all(|v| v.is_finite());
         finite.then_some(out)
     }
 
     /// Levenberg-Marquardt from `u0`; `None` unless it stopped on a stopping rule (a gradient
     /// or two steps below the tolerances, or no step lowering the objective).
-    #[allow(clippy::needless_range_loop)] // index notation of the small matrices
-    fn solve(&self, u0: [f64; 3], options: &SolverOptions) -> Option<LeanEnd> {
-        let k0 = self.first();
-        let mut cur = self.point(&u0)?;
-        let mut u = u0;
-        let (mut mu, mut nu, mut s) = (1e-3, 2.0, 1.0);
-        let (mut iterations, mut evaluations, mut small) = (0u64, 1u64, 0);
-        let mut scale = [0.0_f64; 3];
-        while iterations < options.max_iterations {
-            let gnorm = (k0..3).map(|j| cur.g[j] * cur.g[j]).sum::<f64>().sqrt();
-            if cur.f == 0.0 || gnorm <= options.gradient_tolerance * cur.f.abs() || mu > LEAN_MU_MAX
-            {
-                return Some(LeanEnd {
-                    u,
-                    f: cur.f,
-                    g: cur.g,
-                    iterations,
-                    evaluations,
-                });
-            }
-            iterations += 1;
-            for j in k0..3 {
-                scale[j] = scale[j].max(cur.h_irls[j][j]);
-            }
-            let dmax = scale.iter().copied().fold(0.0, f64::max);
-            if !(dmax > 0.0 && dmax.is_finite()) {
-                return None;
-            }
-            let mut h = [[0.0; 3]; 3];
-            let mut a = [[0.0; 3]; 3];
-            for j in k0..3 {
-                for k in k0..3 {
-                    let ex = cur.h_exact[j][k];
-                    h[j][k] = ex + s * (cur.h_irls[j][k] - ex);
-                    a[j][k] = h[j][k];
-                }
-                a[j][j] += mu * scale[j].max(1e-12 * dmax);
-            }
-            let Some(d) = solve_spd(&a, &cur.g, k0) else {
-                mu *= nu;
-                nu *= 2.0;
-                continue;
-            };
-            let too_long = (k0..3).any(|j| {
-                let v = d[j];
-                if !v.is_finite() {
-                    return true;
-                }
-                if self.bounds[j] == Bound::Free && cur.jmax[j] > 0.0 {
-                    v.abs() * cur.jmax[j] > self.spread
-                } else {
-                    v.abs() > 1.0
-                }
-            });
-            if too_long {
-                mu = if mu > 0.0 { mu * 4.0 } else { 1e-3 };
-                continue;
-            }
-            let mut gd = 0.0;
-            let mut dhd = 0.0;
-            for j in k0..3 {
-                gd += cur.g[j] * d[j];
-                for k in k0..3 {
-                    dhd += d[j] * h[j][k] * d[k];
-                }
-            }
-            let predicted = -(gd + 0.5 * dhd);
-            let mut trial_u = u;
-            for j in k0..3 {
-                trial_u[j] += d[j];
-            }
-            evaluations += 1;
-            match self.point(&trial_u) {
-                Some(trial) if trial.f < cur.f => {
-                    let drop = cur.f - trial.f;
-                    let ratio = if predicted > 0.0 {
-                        drop / predicted
-                    } else {
-                        0.0
-                    };
-                    mu *= f64::max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0).powi(3));
-                    nu = 2.0;
-                    if ratio > 0.5 {
-                        s *= 0.25;
-                    } else if ratio < 0.25 {
-                        s = f64::min(1.0, s * 4.0 + 1e-3);
-                    }
-                    if drop <= options.objective_tolerance * trial.f.abs() {
-                        small += 1;
-                    } else {
-                        small = 0;
-                    }
-                    u = trial_u;
-                    cur = trial;
-                    if small >= 2 {
-                        return Some(LeanEnd {
-                            u,
-                            f: cur.f,
-                            g: cur.g,
-                            iterations,
-                            evaluations,
-                        });
-                    }
-                }
-                _ => {
-                    mu *= nu;
-                    nu *= 2.0;
-                    s = f64::min(1.0, s * 4.0 + 1e-3);
-                }
-            }
-        }
-        None
+    fn solve(&self, u0: Vector3<f64>, options: &SolverOptions) -> Option<LmEnd<U3>> {
+        let free = self.bounds.map(|b| b == Bound::Free);
+        let end = lm_steps(u0, self.point(&u0)?, &free, self.spread, options, |u| {
+            self.point(u)
+        });
+        (end.status == Status::Converged).then_some(end)
     }
 
     /// Every start (natural parameters) solved; the best end point when every start stopped
@@ -1106,74 +981,31 @@ impl<'a> Lean<'a> {
                 return None;
             }
             let internal = problem.to_internal(s);
-            let mut u0 = [0.0; 3];
-            u0[k0..].copy_from_slice(&internal);
+            let mut u0 = Vector3::zeros();
+            u0.as_mut_slice()[k0..].copy_from_slice(&internal);
             ends.push(self.solve(u0, options)?);
         }
         let mut best = 0;
         for (k, e) in ends.iter().enumerate() {
-            if e.f < ends[best].f {
+            if e.at.f < ends[best].at.f {
                 best = k;
             }
         }
         let b = ends.get(best)?;
         let params = self.natural(&b.u);
-        let tol = 1e-9 * b.f.abs().max(f64::MIN_POSITIVE);
+        let tol = 1e-9 * b.at.f.abs().max(f64::MIN_POSITIVE);
         let work = Work {
             iterations: b.iterations,
             evaluations: b.evaluations,
             n_starts: starts.len(),
             best_start: best,
-            n_starts_at_best: ends.iter().filter(|e| e.f - b.f <= tol).count(),
+            n_starts_at_best: ends.iter().filter(|e| e.at.f - b.at.f <= tol).count(),
         };
         // the lean objective is the engine's, term by term; the engine's scale restores the
         // stated one
         let ws = problem.weight_scale();
-        let gnorm = (k0..3).map(|j| b.g[j] * b.g[j]).sum::<f64>().sqrt();
-        let known = (b.f * ws, gnorm * ws);
+        let known = (b.at.f * ws, b.at.g.norm() * ws);
         let report = certified_report(problem, &params, options, work, Some(known)).ok()?;
         (report.status == Status::Converged).then_some((params, report))
     }
-}
-
-/// Solves `a d = -g` over coordinates `k0..3` (`a` symmetric positive definite there) by
-/// Cholesky; `None` when it is not positive definite.
-#[allow(clippy::needless_range_loop)] // index notation of the small matrices
-fn solve_spd(a: &[[f64; 3]; 3], g: &[f64; 3], k0: usize) -> Option<[f64; 3]> {
-    let mut l = [[0.0; 3]; 3];
-    for j in k0..3 {
-        let mut d = a[j][j];
-        for k in k0..j {
-            d -= l[j][k] * l[j][k];
-        }
-        if !(d > 0.0 && d.is_finite()) {
-            return None;
-        }
-        let djj = d.sqrt();
-        l[j][j] = djj;
-        for i in (j + 1)..3 {
-            let mut v = a[i][j];
-            for k in k0..j {
-                v -= l[i][k] * l[j][k];
-            }
-            l[i][j] = v / djj;
-        }
-    }
-    let mut z = [0.0; 3];
-    for i in k0..3 {
-        let mut v = -g[i];
-        for k in k0..i {
-            v -= l[i][k] * z[k];
-        }
-        z[i] = v / l[i][i];
-    }
-    let mut d = [0.0; 3];
-    for i in (k0..3).rev() {
-        let mut v = z[i];
-        for k in (i + 1)..3 {
-            v -= l[k][i] * d[k];
-        }
-        d[i] = v / l[i][i];
-    }
-    Some(d)
 }

@@ -1342,14 +1342,7 @@ pub(crate) mod tests {
     /// Annealing-law standard errors against the Monte Carlo spread of 40 fits.
     #[test]
     fn annealing_standard_errors_match_the_monte_carlo_spread() {
-        let truth = AnnealingLaw {
-            l0: 2.5,
-            a: 0.5,
-            alpha: 0.5,
-            c: 0.5,
-            lambda: 0.999,
-            warmup: Default::default(),
-        };
+        let truth = AnnealingLaw::new(2.5, 0.5, 0.5, 0.5);
         let schedules = runs(3000, 150);
         let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
         let noise = Normal::new(0.0, 3e-3).unwrap();

@@ -95,6 +95,26 @@ pub enum WarmupConvention {
 }
 
 impl AnnealingLaw {
+    /// The law with `lambda` at the paper's 0.999 ([`DEFAULT_LAMBDA`]) and the paper's warmup
+    /// convention ([`WarmupConvention::AtPeak`]), as Tissue et al. (2024) fit it.
+    ///
+    /// ```
+    /// use scaling_laws::laws::annealing::{AnnealingLaw, WarmupConvention};
+    /// let law = AnnealingLaw::new(2.5, 0.5, 0.5, 0.5);
+    /// assert_eq!(law.params(), [2.5, 0.5, 0.5, 0.5, 0.999]);
+    /// assert_eq!(law.warmup, WarmupConvention::AtPeak);
+    /// ```
+    pub fn new(l0: f64, a: f64, alpha: f64, c: f64) -> Self {
+        AnnealingLaw {
+            l0,
+            a,
+            alpha,
+            c,
+            lambda: DEFAULT_LAMBDA,
+            warmup: WarmupConvention::AtPeak,
+        }
+    }
+
     /// Parameter names in [`AnnealingLaw::params`] order.
     pub const PARAM_NAMES: [&'static str; 5] = ["l0", "a", "alpha", "c", "lambda"];
 
@@ -704,14 +724,7 @@ mod tests {
 
     /// A plain law: `L0 = 2.8`, `A = alpha = 0.5`, `C = 1`, the default `lambda`.
     fn plain_law() -> AnnealingLaw {
-        AnnealingLaw {
-            l0: 2.8,
-            a: 0.5,
-            alpha: 0.5,
-            c: 1.0,
-            lambda: DEFAULT_LAMBDA,
-            warmup: Default::default(),
-        }
+        AnnealingLaw::new(2.8, 0.5, 0.5, 1.0)
     }
 
     /// A law with a strong annealing term (`C = 300`) and a short memory (`lambda = 0.99`).

@@ -4,6 +4,7 @@
 
 use scaling_laws::data::Run;
 use scaling_laws::laws::multipower::MultiPowerLaw;
+use scaling_laws::schedule::Schedule;
 use scaling_laws::ChinchillaLaw;
 
 /// The multi-power law with the constants Luo et al. (2025) published for their 400M model.
@@ -32,4 +33,11 @@ pub fn one_ratio_runs() -> Vec<Run> {
             Run::new(n, d, truth.loss(n, d) * noise).unwrap()
         })
         .collect()
+}
+
+/// A linear warmup to 3e-4 over `warmup` steps, then a cosine decay to 3e-5 over `decay` steps.
+pub fn warmup_cosine(warmup: usize, decay: usize) -> Schedule {
+    Schedule::linear_warmup(3e-4, warmup)
+        .unwrap()
+        .then(Schedule::cosine(3e-4, 3e-5, decay).unwrap())
 }
