@@ -13,7 +13,13 @@
 //!   least squares for `(E, A, B)` at every node (weights `1 / L^2`, so residuals approximate
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
-//!   `beta`s). Each start runs L-BFGS on the true objective in five dimensions (the best
+//!   `beta`s). The best profile minimum (the anchor) runs first, to the optimum, by L-BFGS in
+//!   the coordinates of the objective's reweighted least-squares curvature at the start. When
+//!   `log N` and `log D` are not collinear and the anchor converged within 50 iterations, the
+//!   other profile minima and the valley points race against it: 8 exploratory iterations each,
+//!   and only a start then below the anchor's objective continues; the reweighted profile's
+//!   minima (below) each explore in full. Otherwise each start runs L-BFGS on the true
+//!   objective in five dimensions (the best
 //!   profile minimum first; a later start stops, unconverged, once it is in the basin of an end
 //!   point found before it, whose refinement is the same). Then one step
 //!   of iteratively reweighted least squares from the best fit (weights `rho'(r) / r`, which for
@@ -101,10 +107,14 @@ pub struct ChinchillaFit {
     /// parameters `[log E, log A, log B, alpha, beta]` (with `log sigma` appended for a
     /// maximum-likelihood fit); the gradient norm is taken in the internal (centred)
     /// coordinates. For a maximum-likelihood fit, the objective on the report is the negative
-    /// log-likelihood. Every start is first run with exploratory tolerances; the best few
-    /// distinct end points are then refined with the solver options (their outcomes replace the
-    /// exploratory ones), so `n_starts_at_best` counts starts within 1e-9 of the best after
-    /// that refinement.
+    /// log-likelihood. Every start is first run with exploratory tolerances (by default the best
+    /// profile minimum runs to the optimum first and the others race against it; see
+    /// [`Starts::VariableProjection`]); the best few distinct end points are then refined with
+    /// the solver options (their outcomes replace the exploratory ones).
+    /// `n_starts_at_best` counts the starts that **joined the best basin**: those that ended
+    /// within 1e-9 (relative) of the best objective, and those whose end point lies in the best
+    /// end point's basin box (every internal coordinate within 1e-2 relative of it, the box in
+    /// which an exploratory start stops because its refinement would be the same).
     pub report: FitReport,
     /// Scale and log-likelihood of a [`Estimator::MaximumLikelihood`] fit; `None` otherwise.
     pub likelihood: Option<HuberLikelihood>,
@@ -140,6 +150,9 @@ pub struct ChinchillaFitter {
     /// The curvature of the full-data objective at its optimum, for warm solves (see
     /// [`Metric`]).
     metric: Option<Metric>,
+    /// The runs of a warm fit prepared once (the bootstrap's runs; each resample reweights
+    /// them, [`Data::reweighted`]).
+    prepared: Option<std::sync::Arc<(Data, Groups)>>,
 }
 
 /// Coordinates in which the objective near a point is close to a unit quadratic: internal
@@ -162,8 +175,7 @@ impl Metric {
     /// The metric of `cost` at `center` from a central finite-difference Hessian of its
     /// gradient (10 evaluations); `None` if it is not finite.
     fn at(cost: &ChinCost<'_>, center: &[f64]) -> Option<Metric> {
-        use nalgebra::{SMatrix, SymmetricEigen};
-        let mut h = SMatrix::<f64, 5, 5>::zeros();
+        let mut h = [[0.0; 5]; 5];
         let mut gp = [0.0; 5];
         let mut gm = [0.0; 5];
         for j in 0..5 {
@@ -174,10 +186,17 @@ impl Metric {
             u[j] = center[j] - step;
             cost.value_grad(&u, &mut gm);
             for i in 0..5 {
-                h[(i, j)] = (gp[i] - gm[i]) / (2.0 * step);
+                h[i][j] = (gp[i] - gm[i]) / (2.0 * step);
             }
         }
-        let h = (h + h.transpose()) * 0.5;
+        Metric::from_curvature(center, &h)
+    }
+
+    /// The metric of the symmetric part of `h` at `center` (eigenvalues floored at `1e-10` of
+    /// the largest); `None` if `h` is not finite or has no positive eigenvalue.
+    fn from_curvature(center: &[f64], h: &[[f64; 5]; 5]) -> Option<Metric> {
+        use nalgebra::{SMatrix, SymmetricEigen};
+        let h = SMatrix::<f64, 5, 5>::from_fn(|i, j| 0.5 * (h[i][j] + h[j][i]));
         if h.iter().any(|v| !v.is_finite()) {
             return None;
         }
@@ -282,6 +301,7 @@ impl Default for ChinchillaFitter {
             continuation: true,
             warm: false,
             metric: None,
+            prepared: None,
         }
     }
 }
@@ -392,8 +412,13 @@ impl ChinchillaFitter {
     pub(crate) fn warm_started_at(mut self, runs: &[Run], law: &ChinchillaLaw) -> Self {
         self.warm = true;
         self.metric = None;
+        self.prepared = None;
         if self.estimator != Estimator::MinimumObjective || self.objective.validate().is_err() {
             return self;
+        }
+        if let Ok(data) = Data::new(runs, None) {
+            let groups = data.groups();
+            self.prepared = Some(std::sync::Arc::new((data, groups)));
         }
         if let Ok(data) = Data::new(runs, self.weights.as_deref()) {
             let cost = ChinCost {
@@ -422,7 +447,11 @@ impl ChinchillaFitter {
     ) -> Result<ChinchillaFit> {
         self.objective.validate()?;
         self.solver.validate()?;
-        let data = Data::new(runs, weights)?;
+        // a warm fit's runs are prepared once (warm_started_at is given the same runs)
+        let data = match (&self.prepared, weights) {
+            (Some(p), Some(w)) if p.0.x.len() == runs.len() => p.0.reweighted(&p.1, w)?,
+            _ => Data::new(runs, weights)?,
+        };
         let cost = ChinCost {
             data: &data,
             objective: self.objective,
@@ -964,8 +993,14 @@ fn build_report(
     outcomes: &[LocalResult],
     record: bool,
 ) -> FitReport {
+    // a start joined the best basin when it ended within 1e-9 of the best objective or in the
+    // best end point's basin box ([`same_basin`]: an exploratory start stopped there because
+    // its refinement would be the best's)
     let tol = 1e-9 * best.f.abs().max(f64::MIN_POSITIVE);
-    let n_at_best = outcomes.iter().filter(|o| o.f - best.f <= tol).count();
+    let n_at_best = outcomes
+        .iter()
+        .filter(|o| o.f.is_finite() && (o.f - best.f <= tol || same_basin(&o.u, &best.u)))
+        .count();
     let starts = record.then(|| {
         outcomes
             .iter()

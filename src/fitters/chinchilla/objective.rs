@@ -8,6 +8,7 @@ use super::*;
 // data and the fused objective
 
 /// Runs prepared for fitting: centred logs, targets, weights.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Data {
     /// `log N - mean log N`.
     pub(super) x: Vec<f64>,
@@ -104,6 +105,94 @@ impl Data {
         })
     }
 
+    /// This data with other per-run weights (a bootstrap resample: the runs weighted by how
+    /// often each was drawn), with the checks of [`Data::new`] on the weights and on the runs of
+    /// positive weight; `groups` are [`Data::groups`] of the same runs. The runs' logarithms
+    /// and the centring are reused: the centring depends on the runs only, not on the weights.
+    pub(super) fn reweighted(&self, groups: &Groups, weights: &[f64]) -> Result<Data> {
+        let n = self.x.len();
+        check::same_len("weights and runs", weights.len(), n)?;
+        for (i, &v) in weights.iter().enumerate() {
+            check::non_negative("weight", Some(i + 1), v).map_err(|e| Error::InvalidOption {
+                name: "weights".into(),
+                value: v.to_string(),
+                reason: e.to_string(),
+            })?;
+        }
+        let mut seen = vec![false; groups.n_pairs];
+        let (mut pairs, mut n0, mut d0) = (0usize, None, None);
+        let (mut n_varies, mut d_varies) = (false, false);
+        for (i, &wi) in weights.iter().enumerate() {
+            if wi > 0.0 {
+                let g = groups.pair[i];
+                if !seen[g] {
+                    seen[g] = true;
+                    pairs += 1;
+                }
+                let (gn, gd) = (groups.n[i], groups.d[i]);
+                n_varies |= *n0.get_or_insert(gn) != gn;
+                d_varies |= *d0.get_or_insert(gd) != gd;
+            }
+        }
+        if pairs < 5 {
+            return Err(Error::TooFewPoints {
+                what: "distinct (N, D) runs (of positive weight) for the 5-parameter Chinchilla \
+                       law"
+                .into(),
+                needed: 5,
+                found: pairs,
+            });
+        }
+        if !n_varies {
+            return Err(Error::Degenerate(
+                "every run of positive weight has the same N: alpha and A are not identified"
+                    .into(),
+            ));
+        }
+        if !d_varies {
+            return Err(Error::Degenerate(
+                "every run of positive weight has the same D: beta and B are not identified".into(),
+            ));
+        }
+        let w_scale = weights.iter().cloned().fold(0.0, f64::max);
+        let w: Vec<f64> = weights.iter().map(|v| v / w_scale).collect();
+        Ok(Data {
+            wsum: w.iter().sum(),
+            w,
+            w_scale,
+            ..self.clone()
+        })
+    }
+
+    /// Which runs share `N`, `D` and the pair `(N, D)` (ids per run), for [`Data::reweighted`].
+    pub(super) fn groups(&self) -> Groups {
+        let ids = |key: &dyn Fn(usize) -> (f64, f64)| -> (Vec<usize>, usize) {
+            let mut order: Vec<usize> = (0..self.x.len()).collect();
+            order.sort_by(|&a, &b| {
+                let (ka, kb) = (key(a), key(b));
+                ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+            });
+            let mut id = vec![0; self.x.len()];
+            let mut next = 0;
+            for (k, &i) in order.iter().enumerate() {
+                if k > 0 && key(order[k - 1]) != key(i) {
+                    next += 1;
+                }
+                id[i] = next;
+            }
+            (id, next + 1)
+        };
+        let (pair, n_pairs) = ids(&|i| (self.x[i], self.z[i]));
+        let (n, _) = ids(&|i| (self.x[i], 0.0));
+        let (d, _) = ids(&|i| (self.z[i], 0.0));
+        Groups {
+            pair,
+            n_pairs,
+            n,
+            d,
+        }
+    }
+
     /// Hoffmann's `[e, a, b, alpha, beta]` to internal `[e, a_c, b_c, alpha, beta]`.
     pub(super) fn to_internal(&self, p: &[f64; 5]) -> Vec<f64> {
         vec![
@@ -137,6 +226,15 @@ impl Data {
             ))
         })
     }
+}
+
+/// Ids of the runs' distinct `(N, D)` pairs, `N`s and `D`s (see [`Data::groups`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Groups {
+    pair: Vec<usize>,
+    n_pairs: usize,
+    n: Vec<usize>,
+    d: Vec<usize>,
 }
 
 /// The prediction at internal parameters for point `(x, z)`: `[L_hat, log L_hat, pE, pA, pB]`
@@ -716,4 +814,46 @@ pub(super) fn gauss_newton_polish(
             }
         },
     })
+}
+
+/// The iteratively reweighted least-squares curvature of the objective at `u`:
+/// `sum_i w_i (rho'(r_i) / r_i) J_i J_i'` (times the reduction's factor), `J_i` the gradient of
+/// the prediction in the objective's space. Its quadratic majorises the penalty, so it is
+/// positive semi-definite everywhere and, unlike the exact curvature of a Huber penalty with a
+/// small `delta`, sees every run: the shape of the objective's valley at `u`.
+pub(super) fn irls_curvature(cost: &ChinCost<'_>, u: &[f64]) -> [[f64; 5]; 5] {
+    let d = cost.data;
+    let log_space = cost.objective.space == Space::Log;
+    let norm = match cost.objective.reduction {
+        Reduction::Sum => 1.0,
+        Reduction::Mean => 1.0 / d.wsum,
+    };
+    let ee = u[0].exp();
+    let mut h = [[0.0; 5]; 5];
+    for i in 0..d.x.len() {
+        if d.w[i] == 0.0 {
+            continue;
+        }
+        let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
+        let mut j = [p[2], p[3], p[4], -d.x[i] * p[3], -d.z[i] * p[4]];
+        let r = if log_space {
+            d.ly[i] - p[1]
+        } else {
+            for v in j.iter_mut() {
+                *v *= p[0];
+            }
+            d.y[i] - p[0]
+        };
+        let (_, irls) = cost.objective.curvatures(r);
+        let c = d.w[i] * irls * norm;
+        if !(c > 0.0 && c.is_finite()) {
+            continue;
+        }
+        for (row, ja) in h.iter_mut().zip(j) {
+            for (hab, jb) in row.iter_mut().zip(j) {
+                *hab += c * ja * jb;
+            }
+        }
+    }
+    h
 }

@@ -321,6 +321,66 @@ pub(super) fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f6
     best
 }
 
+/// Tight solve of `start` in the coordinates of the reweighted least-squares curvature there
+/// ([`irls_curvature`], [`Metric`]): about half the iterations of a solve in the internal
+/// coordinates from a variable-projection start (the curvature's condition number is about 1e6
+/// there), with the exploratory options; then the caller's options from there in the internal
+/// coordinates (the Newton polish pins the flat directions of the optimum, so that the answer
+/// does not depend on row order or units). `None` if the curvature is unusable.
+pub(super) fn anchor_solve(
+    cost: &ChinCost<'_>,
+    start: &[f64],
+    options: &SolverOptions,
+) -> Option<LocalResult> {
+    let metric = Metric::from_curvature(start, &irls_curvature(cost, start))?;
+    let inm = InMetric {
+        cost,
+        metric: &metric,
+    };
+    let r = metric.back(local_minimize_cost(
+        &inm,
+        &metric.to_v(start),
+        &explore_options(options),
+    ));
+    if !options.polish || !r.f.is_finite() {
+        return Some(r);
+    }
+    let mut t = local_minimize_cost(cost, &r.u, options);
+    if t.f <= r.f {
+        t.iterations += r.iterations;
+        t.evaluations += r.evaluations;
+        Some(t)
+    } else {
+        Some(r)
+    }
+}
+
+/// The most iterations an anchor may take for the race to run: on the well-posed datasets of
+/// the tests it converges in 11 to 25; one that needs far more is in a landscape (runs far off
+/// the law, few budgets) where a start cut short says little about where it would end.
+pub(super) const ANCHOR_ITERATIONS: u64 = 50;
+
+/// Iterations of the race: every start but the anchor runs this many L-BFGS iterations (fewer
+/// if it joins the anchor's basin first); only a start that is then below the anchor continues.
+pub(super) const RACE_ITERATIONS: u64 = 8;
+
+/// Whether the runs' `log N` and `log D` (centred) are collinear
+/// (`|corr| >` [`crate::diagnostics::COLLINEAR_CORRELATION`], the identifiability warning's
+/// threshold): the exponents are then not separately identified and the objective's valleys
+/// are long and flat, where a start cut short says nothing about where it would end.
+pub(super) fn collinear_design(d: &Data) -> bool {
+    let (mut sxx, mut szz, mut sxz) = (0.0, 0.0, 0.0);
+    for i in 0..d.x.len() {
+        if d.w[i] > 0.0 {
+            sxx += d.x[i] * d.x[i];
+            szz += d.z[i] * d.z[i];
+            sxz += d.x[i] * d.z[i];
+        }
+    }
+    let corr = sxz / (sxx * szz).sqrt();
+    !(corr.abs() <= crate::diagnostics::COLLINEAR_CORRELATION)
+}
+
 /// The default strategy: starts at the best minima of the least-squares variable-projection
 /// profile; then, from the best exploratory fit, one step of iteratively reweighted least
 /// squares towards the objective's penalty and starts at the new profile's minima (robust to
@@ -339,6 +399,20 @@ pub(super) fn variable_projection_fit(
     let mut starts = profile_starts(d, &basis, &p, 4, &mut seen);
     if starts.is_empty() {
         starts.push(fallback_start(d));
+    }
+    // the anchor: the best profile minimum solved first, tightly, in the coordinates of its
+    // reweighted curvature. On a design that identifies both exponents, where the anchor
+    // converges quickly, the other starts then race against it ([`race`]); otherwise every
+    // start explores as below.
+    let anchor = (!collinear_design(d))
+        .then(|| anchor_solve(cost, &starts[0], options))
+        .flatten();
+    if let Some(a) = anchor.as_ref()
+        && a.status.is_converged()
+        && a.iterations <= ANCHOR_ITERATIONS
+    {
+        let a = anchor.expect("checked above");
+        return race(d, cost, options, keep, &basis, &base, &p, seen, starts, a);
     }
     starts.extend(valley_starts(d, &basis, &p, &mut seen));
     // the best profile minimum first; every later start stops once it joins the basin of an
@@ -368,5 +442,81 @@ pub(super) fn variable_projection_fit(
         }
     }
     driver.refine();
-    (starts, driver.into_outcomes())
+    let mut outcomes = driver.into_outcomes();
+    // the anchor's work is the first start's too
+    if let (Some(a), Some(o)) = (anchor, outcomes.first_mut()) {
+        o.iterations += a.iterations;
+        o.evaluations += a.evaluations;
+    }
+    (starts, outcomes)
+}
+
+/// The race behind the anchor (see [`variable_projection_fit`]): the other profile minima, the
+/// valley points and the minima of the profile reweighted at the anchor each run
+/// [`RACE_ITERATIONS`] exploratory iterations, stopping early once they join the anchor's basin
+/// ([`same_basin`]); a start that is then below the anchor's objective has found lower ground
+/// and continues through both phases. The anchor is start 0.
+#[allow(clippy::too_many_arguments)]
+fn race(
+    d: &Data,
+    cost: &ChinCost<'_>,
+    options: &SolverOptions,
+    keep: usize,
+    basis: &Basis,
+    base: &[f64],
+    p: &[Option<Node>],
+    mut seen: Vec<(usize, usize)>,
+    mut starts: Vec<Vec<f64>>,
+    anchor: LocalResult,
+) -> (Vec<Vec<f64>>, Vec<LocalResult>) {
+    starts.extend(valley_starts(d, basis, p, &mut seen));
+    let raced = starts.len();
+    let w = irls_weights(d, &cost.objective, base, &anchor.u);
+    starts.extend(profile_starts(
+        d,
+        basis,
+        &profile(basis, &d.y, &w),
+        3,
+        &mut seen,
+    ));
+    let joined = vec![anchor.u.clone()];
+    let explore = Explore {
+        cost,
+        joined: &joined,
+    };
+    let short = SolverOptions {
+        max_iterations: RACE_ITERATIONS,
+        ..explore_options(options)
+    };
+    let mut outcomes = vec![anchor];
+    outcomes.extend(run_starts(
+        &explore,
+        &starts[1..raced],
+        &short,
+        Plan::single(),
+    ));
+    // the reweighted profile's minima are where runs far off the law pull the least-squares
+    // profile away from the objective's basins: each explores in full (stopping once it joins)
+    outcomes.extend(run_starts(
+        &explore,
+        &starts[raced..],
+        &explore_options(options),
+        Plan::single(),
+    ));
+    let top = outcomes[0].f;
+    let lower: Vec<usize> = (1..outcomes.len())
+        .filter(|&k| outcomes[k].f < top)
+        .collect();
+    if !lower.is_empty() {
+        let from: Vec<Vec<f64>> = lower.iter().map(|&k| outcomes[k].u.clone()).collect();
+        let more = run_starts(cost, &from, options, two_phase(options, keep));
+        for (&k, mut r) in lower.iter().zip(more) {
+            if r.f <= outcomes[k].f {
+                r.iterations += outcomes[k].iterations;
+                r.evaluations += outcomes[k].evaluations;
+                outcomes[k] = r;
+            }
+        }
+    }
+    (starts, outcomes)
 }
