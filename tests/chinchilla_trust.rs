@@ -99,6 +99,34 @@ fn huber_likelihood_reaches_the_published_optimum_from_any_start() {
     }
 }
 
+/// The acceptance's "a deliberately stopped solve is never Converged", for the likelihood:
+/// capped at k iterations with the finishing stages off (`polish: false`; with it on, the
+/// vertex step may finish at the certified optimum), the fit reports IterationLimit (it
+/// ignored the cap and said Converged after 9 iterations before).
+#[test]
+fn a_capped_likelihood_is_not_converged() {
+    let runs = chinchilla_besiroglu_240();
+    for cap in [1u64, 2, 5] {
+        let fit = ChinchillaFitter::new()
+            .maximum_likelihood()
+            .parallel(false)
+            .solver(scaling_laws::fit::SolverOptions {
+                max_iterations: cap,
+                max_rounds: 1,
+                polish: false,
+                ..Default::default()
+            })
+            .fit(&runs)
+            .unwrap();
+        assert_ne!(
+            fit.report.status,
+            Status::Converged,
+            "cap {cap}: {:?}",
+            fit.report
+        );
+    }
+}
+
 fn runs96() -> Vec<Run> {
     simulate(
         &ChinchillaLaw::besiroglu_2024(),

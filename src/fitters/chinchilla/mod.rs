@@ -707,8 +707,15 @@ impl ChinchillaFitter {
         let b = best_of(&outcomes)
             .ok_or_else(|| Error::Numerical("the likelihood is not finite at any start".into()))?;
         let mut best = outcomes[b].clone();
-        // the smooth optimizer stalls at the likelihood's kinks: finish at the vertex
-        if let Some(vx) = lad::vertex(data, &best.u) {
+        // the smooth optimizer stalls at the likelihood's kinks: finish at the vertex (a
+        // finishing stage like the polish, so it runs only with `polish` on: with it off, an
+        // iteration cap stops the likelihood where the cap leaves it)
+        let vertex = if self.solver.polish {
+            lad::vertex(data, &best.u)
+        } else {
+            None
+        };
+        if let Some(vx) = vertex {
             let (x, ev) = lad::refine(&ml, &vx.u);
             let mut g = vec![0.0; 6];
             let f = ml.value_grad(&x, &mut g);
