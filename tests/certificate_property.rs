@@ -887,15 +887,8 @@ proptest! {
 #[test]
 fn multipower_evaluator_at_the_beta_limit() {
     use scaling_laws::MultiPowerLaw;
-    let law = MultiPowerLaw {
-        l0: 2.2581778591012758,
-        a: 0.7821982278291498,
-        alpha: 0.3036025502210169,
-        b: 96428107902.63785,
-        c: 12.110196580283523,
-        beta: 8.357861674517932e-10,
-        gamma: 0.6206116653291374,
-    };
+    let law: MultiPowerLaw =
+        serde_json::from_str(include_str!("data/multipower_beta_limit_fit.json")).unwrap();
     let p = law.params();
     let mut worst = 0.0f64;
     for (s, _) in curve_schedules() {

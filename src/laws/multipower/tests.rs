@@ -554,15 +554,10 @@ fn as_written_log(law: &MultiPowerLaw, s: &Schedule, t: usize) -> f64 {
 /// `tests/certificate_property.rs`).
 #[test]
 fn evaluator_holds_its_bound_at_the_beta_limit() {
-    let worst_fit = MultiPowerLaw {
-        l0: 2.2581778591012758,
-        a: 0.7821982278291498,
-        alpha: 0.3036025502210169,
-        b: 96428107902.63785,
-        c: 12.110196580283523,
-        beta: 8.357861674517932e-10,
-        gamma: 0.6206116653291374,
-    };
+    let worst_fit: MultiPowerLaw = serde_json::from_str(include_str!(
+        "../../../tests/data/multipower_beta_limit_fit.json"
+    ))
+    .unwrap();
     let mut laws = vec![worst_fit];
     for (beta, gamma) in [
         (1e-4, 0.6),
