@@ -258,21 +258,45 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         natural: &[(f64, Bound, f64)],
     ) -> Vec<crate::diagnostics::Warning> {
         let mut out = crate::diagnostics::check_report(report);
-        let active = self
-            .active_bounds(params, super::DEFAULT_CERTIFICATE_TOLERANCE)
+        // one linearisation serves both tests below (as in `active_bounds`)
+        let inside = params.len() == self.bounds.len()
+            && params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p));
+        let u = self.to_internal(params);
+        let lin = if inside {
+            self.linearize_internal(&u)
+        } else {
+            None
+        };
+        let active = lin
+            .as_ref()
+            .and_then(|(r, jac, w)| {
+                super::active_bounds(
+                    &self.residual_point(r, jac, w, &u),
+                    super::DEFAULT_CERTIFICATE_TOLERANCE,
+                )
+                .ok()
+            })
             .unwrap_or_default();
         // A bounded parameter whose distance to its bound no longer shows in the predictions:
         // the largest change of a prediction per unit of its unconstrained coordinate (for a
         // positive parameter `p`, `max_i |p d y_hat_i / d p|`, what setting it to 0 would
         // change to first order) is below 1e-6 of the data's spread. Needs no scale from the
         // caller: a positive floor of 1e-14 under losses of 3, or `lambda` at 1 - 1e-15.
-        let jmax = self.gauss_newton(&self.to_internal(params)).map(|g| g.jmax);
+        let np = self.bounds.len().max(1);
+        let jmax = |j: usize| -> Option<f64> {
+            let (_, jac, w) = lin.as_ref()?;
+            Some(
+                jac.chunks(np)
+                    .zip(w)
+                    .filter(|(_, wi)| **wi > 0.0)
+                    .fold(0.0, |m: f64, (row, _)| {
+                        m.max(row.get(j).map_or(0.0, |v| v.abs()))
+                    }),
+            )
+        };
         let saturated = |j: usize| {
             self.bounds.get(j).is_some_and(|b| *b != Bound::Free)
-                && jmax
-                    .as_ref()
-                    .and_then(|m| m.get(j))
-                    .is_some_and(|&m| m <= 1e-6 * self.spread)
+                && jmax(j).is_some_and(|m| m <= 1e-6 * self.spread)
         };
         for (j, &(value, bound, scale)) in natural.iter().enumerate() {
             let close = |end: f64, scale: f64| scale > 0.0 && (value - end).abs() <= 1e-6 * scale;
