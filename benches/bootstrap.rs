@@ -1,24 +1,16 @@
 //! 4,000 bootstrap resamples of the Chinchilla fit on 240 simulated runs (issue 7 target: under
 //! 2 s on 2 cores with the `parallel` feature).
 use criterion::{criterion_group, criterion_main, Criterion};
-use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
-use scaling_laws::{ChinchillaFitter, ChinchillaLaw};
+use scaling_laws::ChinchillaFitter;
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "../scripts/harness/src/jobs.rs"]
+mod jobs;
+
 fn bench(c: &mut Criterion) {
-    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)
-        .unwrap()
-        .with_span(8.0)
-        .unwrap();
-    let runs = simulate(
-        &ChinchillaLaw::besiroglu_2024(),
-        &design,
-        Noise::LogNormal { sigma: 0.01 },
-        2024,
-    )
-    .unwrap();
+    let runs = jobs::bootstrap_runs();
     assert_eq!(runs.len(), 240);
     let options = BootstrapOptions {
         resamples: 4_000,
