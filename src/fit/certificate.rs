@@ -106,7 +106,9 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    fn failed_non_finite() -> Certificate {
+    /// A certificate that fails with `relative_gradient = inf`: non-finite values, a point
+    /// outside the bounds or unusable predictions (nothing can be checked there).
+    pub(crate) fn failed() -> Certificate {
         Certificate {
             holds: false,
             relative_gradient: f64::INFINITY,
@@ -202,7 +204,7 @@ impl<'a> ResidualPoint<'a> {
 /// error: the certificate then fails with `relative_gradient = inf`.
 pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate> {
     if !validate(point, tolerance)? {
-        return Ok(Certificate::failed_non_finite());
+        return Ok(Certificate::failed());
     }
     Ok(Residuals::new(point).certify(tolerance))
 }
@@ -250,6 +252,27 @@ pub fn active_bounds(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Vec<us
     Ok(Residuals::new(point).active(tolerance))
 }
 
+/// [`certify`] at `tolerance` and [`active_bounds`] at `active_tolerance` from one pass over
+/// the point (what a fit reads at its end: the status and the at-bound warnings).
+///
+/// # Errors
+/// As [`certify`], for either tolerance.
+pub(crate) fn certify_and_active(
+    point: &ResidualPoint<'_>,
+    tolerance: f64,
+    active_tolerance: f64,
+) -> Result<(Certificate, Vec<usize>)> {
+    check_tolerance(active_tolerance)?;
+    if !validate(point, tolerance)? {
+        return Ok((Certificate::failed(), Vec::new()));
+    }
+    let residuals = Residuals::new(point);
+    Ok((
+        residuals.certify(tolerance),
+        residuals.active(active_tolerance),
+    ))
+}
+
 /// Certifies first-order optimality of a general smooth objective from its value and gradient
 /// in the fitted coordinates: holds when `|g_j| s_j <= tolerance * |F|` for every coordinate,
 /// with `s_j` the scale of coordinate `j` (1 for a log or logit coordinate; the magnitude of
@@ -284,7 +307,7 @@ pub fn certify_gradient(
         }
     }
     if !value.is_finite() || gradient.iter().any(|g| !g.is_finite()) {
-        return Ok(Certificate::failed_non_finite());
+        return Ok(Certificate::failed());
     }
     let top = gradient
         .iter()

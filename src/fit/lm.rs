@@ -67,8 +67,9 @@ where
     pub iterations: u64,
     /// Evaluations, the one at the start included.
     pub evaluations: u64,
-    /// [`Status::Converged`] on a stopping rule (a small gradient, two small decreases, or no
-    /// step lowering the objective), else [`Status::IterationLimit`].
+    /// [`Status::Converged`] on a stopping rule (a small gradient, two small decreases, the
+    /// second of which may be the model's prediction, or no step lowering the objective), else
+    /// [`Status::IterationLimit`].
     pub status: Status,
 }
 
@@ -210,6 +211,14 @@ where
             continue;
         }
         let predicted = -(cur.g.dot(&d) + 0.5 * d.dot(&(&h * &d)));
+        if small >= 1 && predicted <= options.objective_tolerance * cur.f.abs() {
+            // The last step lowered the objective by less than the tolerance and the model
+            // promises less than that again: the second small decrease of the rule below,
+            // predicted instead of evaluated (the tail of a run is otherwise spent on steps
+            // that rounding rejects).
+            status = Status::Converged;
+            break;
+        }
         let trial_u = &u + &d;
         evaluations += 1;
         match eval(&trial_u) {

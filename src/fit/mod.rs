@@ -52,6 +52,6 @@ pub use model::{Model, Space};
 pub use multistart::minimize;
 pub use objective::{Loss, Objective, Reduction};
 pub use options::{Method, SolverOptions};
-pub(crate) use problem::Cost;
 pub use problem::Problem;
+pub(crate) use problem::{BoundEvidence, Cost};
 pub use report::{FitReport, Minimum, StartOutcome, Status};

@@ -225,6 +225,15 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
     /// [`Error::InvalidOption`] for a tolerance that is not finite and > 0. A point outside
     /// the bounds or with unusable predictions fails the certificate (`inf`).
     pub fn certificate(&self, params: &[f64], tolerance: f64) -> Result<Certificate> {
+        Ok(match self.certificate_point(params, tolerance)? {
+            Some(u) => self.certificate_internal(&u, tolerance),
+            None => Certificate::failed(),
+        })
+    }
+
+    /// The checks of [`Problem::certificate`], then `params` in unconstrained coordinates
+    /// (`None` outside the bounds: the certificate fails there).
+    fn certificate_point(&self, params: &[f64], tolerance: f64) -> Result<Option<Vec<f64>>> {
         check::same_len("parameters", params.len(), self.bounds.len())?;
         if !(tolerance.is_finite() && tolerance > 0.0) {
             return Err(Error::InvalidOption {
@@ -233,14 +242,8 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
                 reason: "must be finite and > 0".into(),
             });
         }
-        if !params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p)) {
-            return Ok(Certificate {
-                holds: false,
-                relative_gradient: f64::INFINITY,
-                test: super::CertificateTest::Smooth,
-            });
-        }
-        Ok(self.certificate_internal(&self.to_internal(params), tolerance))
+        let inside = params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p));
+        Ok(inside.then(|| self.to_internal(params)))
     }
 
     /// Warnings for the parameters pressed against their bound at natural `params`
@@ -257,46 +260,87 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         names: &[&str],
         natural: &[(f64, Bound, f64)],
     ) -> Vec<crate::diagnostics::Warning> {
-        let mut out = crate::diagnostics::check_report(report);
-        // one linearisation serves both tests below (as in `active_bounds`)
         let inside = params.len() == self.bounds.len()
             && params.iter().zip(&self.bounds).all(|(&p, b)| b.contains(p));
         let u = self.to_internal(params);
-        let lin = if inside {
-            self.linearize_internal(&u)
-        } else {
-            None
-        };
-        let active = lin
-            .as_ref()
-            .and_then(|(r, jac, w)| {
-                super::active_bounds(
-                    &self.residual_point(r, jac, w, &u),
+        let evidence = match inside.then(|| self.linearize_internal(&u)).flatten() {
+            Some((r, jac, w)) => {
+                let active = super::active_bounds(
+                    &self.residual_point(&r, &jac, &w, &u),
                     super::DEFAULT_CERTIFICATE_TOLERANCE,
                 )
-                .ok()
-            })
-            .unwrap_or_default();
+                .unwrap_or_default();
+                self.bound_evidence(active, &jac, &w)
+            }
+            None => BoundEvidence::default(),
+        };
+        self.warnings_with(&evidence, report, names, natural)
+    }
+
+    /// [`Problem::certificate`] at natural `params` and, from the same linearisation, what
+    /// [`Problem::fit_warnings`] reads there (for a fitter that certifies its own end point:
+    /// one linearisation instead of two).
+    ///
+    /// # Errors
+    /// As [`Problem::certificate`].
+    pub(crate) fn certificate_and_evidence(
+        &self,
+        params: &[f64],
+        tolerance: f64,
+    ) -> Result<(Certificate, BoundEvidence)> {
+        let Some(u) = self.certificate_point(params, tolerance)? else {
+            return Ok((Certificate::failed(), BoundEvidence::default()));
+        };
+        let Some((r, jac, w)) = self.linearize_internal(&u) else {
+            return Ok((Certificate::failed(), BoundEvidence::default()));
+        };
+        let (cert, active) = super::certificate::certify_and_active(
+            &self.residual_point(&r, &jac, &w, &u),
+            tolerance,
+            super::DEFAULT_CERTIFICATE_TOLERANCE,
+        )
+        .unwrap_or_else(|_| (Certificate::failed(), Vec::new()));
+        Ok((cert, self.bound_evidence(active, &jac, &w)))
+    }
+
+    /// The at-bound evidence from the active set and a linearisation (Jacobian `jac` in the
+    /// unconstrained coordinates, weights `w`).
+    fn bound_evidence(&self, active: Vec<usize>, jac: &[f64], w: &[f64]) -> BoundEvidence {
+        // the largest change of a prediction per unit of each unconstrained coordinate
+        let np = self.bounds.len().max(1);
+        let mut jmax = vec![0.0_f64; self.bounds.len()];
+        for (row, _) in jac.chunks(np).zip(w).filter(|(_, wi)| **wi > 0.0) {
+            for (m, v) in jmax.iter_mut().zip(row) {
+                *m = m.max(v.abs());
+            }
+        }
+        BoundEvidence {
+            active,
+            jmax: Some(jmax),
+        }
+    }
+
+    /// [`Problem::fit_warnings`] from the evidence at the fitted point.
+    pub(crate) fn warnings_with(
+        &self,
+        evidence: &BoundEvidence,
+        report: &FitReport,
+        names: &[&str],
+        natural: &[(f64, Bound, f64)],
+    ) -> Vec<crate::diagnostics::Warning> {
+        let mut out = crate::diagnostics::check_report(report);
         // A bounded parameter whose distance to its bound no longer shows in the predictions:
         // the largest change of a prediction per unit of its unconstrained coordinate (for a
         // positive parameter `p`, `max_i |p d y_hat_i / d p|`, what setting it to 0 would
         // change to first order) is below 1e-6 of the data's spread. Needs no scale from the
         // caller: a positive floor of 1e-14 under losses of 3, or `lambda` at 1 - 1e-15.
-        let np = self.bounds.len().max(1);
-        let jmax = |j: usize| -> Option<f64> {
-            let (_, jac, w) = lin.as_ref()?;
-            Some(
-                jac.chunks(np)
-                    .zip(w)
-                    .filter(|(_, wi)| **wi > 0.0)
-                    .fold(0.0, |m: f64, (row, _)| {
-                        m.max(row.get(j).map_or(0.0, |v| v.abs()))
-                    }),
-            )
-        };
         let saturated = |j: usize| {
             self.bounds.get(j).is_some_and(|b| *b != Bound::Free)
-                && jmax(j).is_some_and(|m| m <= 1e-6 * self.spread)
+                && evidence
+                    .jmax
+                    .as_ref()
+                    .and_then(|m| m.get(j))
+                    .is_some_and(|&m| m <= 1e-6 * self.spread)
         };
         for (j, &(value, bound, scale)) in natural.iter().enumerate() {
             let close = |end: f64, scale: f64| scale > 0.0 && (value - end).abs() <= 1e-6 * scale;
@@ -307,7 +351,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
                 Bound::AtMost(hi) => close(hi, scale),
                 Bound::Between(lo, hi) => close(lo, hi - lo) || close(hi, hi - lo),
             };
-            if near || active.contains(&j) || saturated(j) {
+            if near || evidence.active.contains(&j) || saturated(j) {
                 out.push(crate::diagnostics::Warning::ParameterAtBound {
                     parameter: names
                         .get(j)
@@ -322,18 +366,14 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
 
     /// [`Problem::certificate`] at unconstrained `u`.
     pub(crate) fn certificate_internal(&self, u: &[f64], tolerance: f64) -> Certificate {
-        let fail = Certificate {
-            holds: false,
-            relative_gradient: f64::INFINITY,
-            test: super::CertificateTest::Smooth,
-        };
         if u.len() != self.bounds.len() {
-            return fail;
+            return Certificate::failed();
         }
         let Some((r, jac, w)) = self.linearize_internal(u) else {
-            return fail;
+            return Certificate::failed();
         };
-        super::certify(&self.residual_point(&r, &jac, &w, u), tolerance).unwrap_or(fail)
+        super::certify(&self.residual_point(&r, &jac, &w, u), tolerance)
+            .unwrap_or_else(|_| Certificate::failed())
     }
 
     /// The point the certificate and the active-bound test read: this problem's objective,
@@ -600,6 +640,15 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
     }
 }
 
+/// What the at-bound warnings read at a fitted point ([`Problem::warnings_with`]): the
+/// coordinates pressed against their bound and, per coordinate, the largest change of a
+/// prediction per unit of it (`None`: no usable linearisation there).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BoundEvidence {
+    active: Vec<usize>,
+    jmax: Option<Vec<f64>>,
+}
+
 /// A bound in words, for warnings.
 pub(crate) fn describe_bound(b: &Bound) -> String {
     match *b {
@@ -659,11 +708,8 @@ pub(crate) trait Cost: Sync {
     /// (scale-free, valid at the kinks of the Huber penalty).
     fn certificate(&self, u: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
         let _ = u;
-        super::certify_gradient(f, g, &vec![1.0; g.len()], tolerance).unwrap_or(Certificate {
-            holds: false,
-            relative_gradient: f64::INFINITY,
-            test: super::CertificateTest::Smooth,
-        })
+        super::certify_gradient(f, g, &vec![1.0; g.len()], tolerance)
+            .unwrap_or_else(|_| Certificate::failed())
     }
     /// Whether a local solve may stop at its current point `u` (value `f`) before its own
     /// stopping rules are met, checked after every L-BFGS iteration: a multi-start fit stops

@@ -4,8 +4,8 @@ use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::lm::{lm_steps, LmEnd, LmPoint};
 use crate::fit::{
-    covariance, minimize, Bound, Covariance, CovarianceKind, FitReport, Model, Objective, Problem,
-    SolverOptions, Space, Status,
+    covariance, minimize, Bound, BoundEvidence, Covariance, CovarianceKind, FitReport, Model,
+    Objective, Problem, SolverOptions, Space, Status,
 };
 use crate::laws::PowerLaw;
 use nalgebra::{Matrix3, Vector3, U3};
@@ -201,11 +201,13 @@ impl PowerLawFitter {
             && self.objective == Objective::squared_log()
             && self.weights.is_none()
             && self.alpha_bound == Bound::Free;
-        let (params, report) = if exact_ols {
+        // `evidence`: what the at-bound warnings read, from the certificate's linearisation
+        // where the fit certified its own end point
+        let (params, report, evidence) = if exact_ols {
             // Least squares of log y on log x is exactly the stated objective when E = 0.
             let params = ols_fixed_floor(&model, y, 0.0)?;
-            let report = closed_form_report(&problem, &params, &self.solver)?;
-            (params, report)
+            let (report, evidence) = closed_form_report(&problem, &params, &self.solver)?;
+            (params, report, Some(evidence))
         } else {
             let starts: Vec<Vec<f64>> = match &self.starts {
                 Some(s) if !s.is_empty() => s.iter().map(to_centered).collect(),
@@ -244,10 +246,10 @@ impl PowerLawFitter {
             )
             .filter(|_| Lean::applies(&solver));
             match lean.and_then(|l| l.minimize(&problem, &starts, &solver)) {
-                Some(done) => done,
+                Some((params, report, evidence)) => (params, report, Some(evidence)),
                 None => {
                     let min = minimize(&problem, &starts, &solver)?;
-                    (min.params, min.report)
+                    (min.params, min.report, None)
                 }
             }
         };
@@ -279,7 +281,10 @@ impl PowerLawFitter {
                 vec![(a, Bound::Positive, 0.0), (alpha, self.alpha_bound, 1.0)],
             ),
         };
-        let warnings = problem.fit_warnings(&params, &report, &names, &natural);
+        let warnings = match evidence {
+            Some(evidence) => problem.warnings_with(&evidence, &report, &names, &natural),
+            None => problem.fit_warnings(&params, &report, &names, &natural),
+        };
         Ok(PowerLawFit {
             law,
             report,
@@ -315,7 +320,7 @@ fn closed_form_report(
     problem: &Problem<'_, CenteredPowerLaw>,
     params: &[f64],
     solver: &SolverOptions,
-) -> Result<FitReport> {
+) -> Result<(FitReport, BoundEvidence)> {
     certified_report(problem, params, solver, Work::default(), None)
 }
 
@@ -350,12 +355,13 @@ fn certified_report(
     solver: &SolverOptions,
     work: Work,
     known: Option<(f64, f64)>,
-) -> Result<FitReport> {
+) -> Result<(FitReport, BoundEvidence)> {
     let (objective, gradient_norm) = match known {
         Some(k) => k,
         None => value_and_gradient_norm(problem, params)?,
     };
-    let cert = problem.certificate(params, solver.certificate_tolerance)?;
+    let (cert, evidence) =
+        problem.certificate_and_evidence(params, solver.certificate_tolerance)?;
     let status = if cert.holds {
         Status::Converged
     } else {
@@ -363,7 +369,7 @@ fn certified_report(
             relative_gradient: cert.relative_gradient,
         }
     };
-    Ok(FitReport {
+    let report = FitReport {
         objective,
         objective_spec: *problem.objective(),
         status,
@@ -375,7 +381,8 @@ fn certified_report(
         best_start: work.best_start,
         n_starts_at_best: work.n_starts_at_best,
         starts: None,
-    })
+    };
+    Ok((report, evidence))
 }
 
 /// The stated objective at natural `params` and the norm of its gradient in the fitted
@@ -614,6 +621,7 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
         .map(|&l| (-PROFILE_FINE * l).exp())
         .collect();
     let coarse: Vec<f64> = fine.iter().map(|q| (q * q) * (q * q)).collect();
+    let sums = ConstantSums::new(y, &w);
     let mut t = vec![1.0; n];
     let mut profile: Vec<(f64, f64, f64, f64)> = Vec::with_capacity(PROFILE_STEPS);
     for k in 1..=PROFILE_STEPS {
@@ -622,7 +630,7 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
         for (ti, qi) in t.iter_mut().zip(q) {
             *ti *= qi;
         }
-        if let Some(entry) = profile_point(&t, y, &w, floor, ymin, spread) {
+        if let Some(entry) = profile_point(&t, y, &w, &sums, floor, ymin, spread) {
             profile.push((entry.0, entry.1, entry.2, alpha));
         }
     }
@@ -650,7 +658,7 @@ fn auto_starts(model: &CenteredPowerLaw, y: &[f64], floor: Floor, space: Space) 
             continue;
         }
         let t: Vec<f64> = model.lx.iter().map(|&l| (-vertex * l).exp()).collect();
-        if let Some((sse, e, ac)) = profile_point(&t, y, &w, floor, ymin, spread)
+        if let Some((sse, e, ac)) = profile_point(&t, y, &w, &sums, floor, ymin, spread)
             && sse < m.0
         {
             *m = (sse, e, ac, vertex);
@@ -693,12 +701,33 @@ fn profile_alpha(k: usize) -> (usize, f64) {
     }
 }
 
+/// The sums of the profile's normal equations that do not depend on the column `t`:
+/// `sum w`, `sum w y` and `sum w y^2`.
+struct ConstantSums {
+    s0: f64,
+    sy: f64,
+    syy: f64,
+}
+
+impl ConstantSums {
+    fn new(y: &[f64], w: &[f64]) -> ConstantSums {
+        let (mut s0, mut sy, mut syy) = (0.0, 0.0, 0.0);
+        for (&yi, &wi) in y.iter().zip(w) {
+            s0 += wi;
+            sy += wi * yi;
+            syy += wi * yi * yi;
+        }
+        ConstantSums { s0, sy, syy }
+    }
+}
+
 /// One point of the variable-projection profile: `(E, Ac)` by weighted least squares for the
 /// column `t` (with `E` inside its bound), and the weighted residual sum of squares.
 fn profile_point(
     t: &[f64],
     y: &[f64],
     w: &[f64],
+    sums: &ConstantSums,
     floor: Floor,
     ymin: f64,
     spread: f64,
@@ -706,15 +735,13 @@ fn profile_point(
     if let Floor::Fitted(bound) = floor {
         // one pass: the normal equations and, at their solution (whose residuals are
         // orthogonal to both columns), sse = sum w y (y - e - ac t)
-        let (mut s0, mut s1, mut s2, mut sy, mut sty, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let ConstantSums { s0, sy, syy } = *sums;
+        let (mut s1, mut s2, mut sty) = (0.0, 0.0, 0.0);
         for ((&ti, &yi), &wi) in t.iter().zip(y).zip(w) {
-            let (wt, wy) = (wi * ti, wi * yi);
-            s0 += wi;
+            let wt = wi * ti;
             s1 += wt;
             s2 += wt * ti;
-            sy += wy;
             sty += wt * yi;
-            syy += wy * yi;
         }
         let det = s0 * s2 - s1 * s1;
         if det.abs() > 1e-12 * (s0 * s2).abs() && det.is_finite() {
@@ -896,14 +923,12 @@ impl<'a> Lean<'a> {
             return None;
         }
         let log = self.objective.space == Space::Log;
-        let mut out = LmPoint {
-            f: 0.0,
-            g: Vector3::zeros(),
-            h_exact: Matrix3::zeros(),
-            h_irls: Matrix3::zeros(),
-            jmax: Vector3::zeros(),
-            rmax: 0.0,
-        };
+        // The Jacobian row of point i is `D o v_i`, with `D = (dE/du0, dAc/du1, -Ac dalpha/du2)`
+        // the same for every point and `v_i = dt_i (1, t_i, t_i lx_i)`: the sums run over `v`
+        // and `D` scales them once at the end (the upper triangles, in the order 00 01 02 11 12 22).
+        let (mut f, mut rmax) = (0.0, 0.0_f64);
+        let (mut g, mut vmax) = ([0.0; 3], [0.0_f64; 3]);
+        let (mut he, mut hi) = ([0.0; 6], [0.0; 6]);
         for (i, (&lx, &target)) in self.lx.iter().zip(&self.target).enumerate() {
             let w = self.weights.as_ref().map_or(1.0, |w| w[i]);
             if w == 0.0 {
@@ -920,29 +945,49 @@ impl<'a> Lean<'a> {
                 (pred, 1.0)
             };
             let r = target - t_hat;
-            out.rmax = out.rmax.max(r.abs());
+            rmax = rmax.max(r.abs());
             let (rho, psi) = self.objective.rho(r);
             let (c_exact, c_irls) = self.objective.curvatures(r);
-            out.f += w * rho;
-            let row = [de * dt, dac * t * dt, -dal * ac * t * lx * dt];
+            f += w * rho;
+            let v = [dt, dt * t, dt * t * lx];
+            let (wp, we, wi) = (w * psi, w * c_exact, w * c_irls);
             for j in 0..3 {
-                out.jmax[j] = out.jmax[j].max(row[j].abs());
-                out.g[j] -= w * psi * row[j];
-                for k in j..3 {
-                    let jk = w * row[j] * row[k];
-                    out.h_exact[(j, k)] += c_exact * jk;
-                    out.h_irls[(j, k)] += c_irls * jk;
-                }
+                vmax[j] = vmax[j].max(v[j].abs());
+                g[j] += wp * v[j];
+            }
+            let vv = [
+                v[0] * v[0],
+                v[0] * v[1],
+                v[0] * v[2],
+                v[1] * v[1],
+                v[1] * v[2],
+                v[2] * v[2],
+            ];
+            for m in 0..6 {
+                he[m] += we * vv[m];
+                hi[m] += wi * vv[m];
             }
         }
-        out.f *= self.norm;
-        out.g *= self.norm;
+        let d = [de, dac, -dal * ac];
+        let mut out = LmPoint {
+            f: f * self.norm,
+            g: Vector3::zeros(),
+            h_exact: Matrix3::zeros(),
+            h_irls: Matrix3::zeros(),
+            jmax: Vector3::zeros(),
+            rmax,
+        };
+        let mut m = 0;
         for j in 0..3 {
+            out.g[j] = -self.norm * d[j] * g[j];
+            out.jmax[j] = d[j].abs() * vmax[j];
             for k in j..3 {
-                for h in [&mut out.h_exact, &mut out.h_irls] {
-                    h[(j, k)] *= self.norm;
-                    h[(k, j)] = h[(j, k)];
-                }
+                let s = self.norm * d[j] * d[k];
+                out.h_exact[(j, k)] = s * he[m];
+                out.h_exact[(k, j)] = s * he[m];
+                out.h_irls[(j, k)] = s * hi[m];
+                out.h_irls[(k, j)] = s * hi[m];
+                m += 1;
             }
         }
         let finite = out.f.is_finite()
@@ -973,7 +1018,7 @@ impl<'a> Lean<'a> {
         problem: &Problem<'_, CenteredPowerLaw>,
         starts: &[Vec<f64>],
         options: &SolverOptions,
-    ) -> Option<(Vec<f64>, FitReport)> {
+    ) -> Option<(Vec<f64>, FitReport, BoundEvidence)> {
         let k0 = self.first();
         let mut ends = Vec::with_capacity(starts.len());
         for s in starts {
@@ -1005,7 +1050,8 @@ impl<'a> Lean<'a> {
         // stated one
         let ws = problem.weight_scale();
         let known = (b.at.f * ws, b.at.g.norm() * ws);
-        let report = certified_report(problem, &params, options, work, Some(known)).ok()?;
-        (report.status == Status::Converged).then_some((params, report))
+        let (report, evidence) =
+            certified_report(problem, &params, options, work, Some(known)).ok()?;
+        (report.status == Status::Converged).then_some((params, report, evidence))
     }
 }
