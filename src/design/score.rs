@@ -137,7 +137,7 @@ impl DesignScorer {
         }
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// Central coverage of the intervals (default 0.95).
         level(level: f64) => level;
     }
@@ -151,7 +151,7 @@ impl DesignScorer {
         self
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// Simulated studies per law for the Monte Carlo score (default 200).
         replicates(replicates: usize) => replicates;
         /// How many laws to average over: the belief's central law and `truths - 1` draws from its

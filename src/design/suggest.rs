@@ -303,10 +303,9 @@ impl Planner {
         }
     }
 
-    /// Single runs or IsoFLOP grids.
-    pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.strategy = strategy;
-        self
+    crate::builder::setters! {
+        /// Single runs or IsoFLOP grids.
+        strategy(strategy: Strategy) => strategy;
     }
 
     /// Candidate grid: sizes within a factor `span` of `N_opt(C)` (`span >= 1`), `sizes` of
@@ -318,10 +317,9 @@ impl Planner {
         self
     }
 
-    /// The smallest candidate budget, in FLOPs (default: the smallest existing run's).
-    pub fn min_flops(mut self, flops: f64) -> Self {
-        self.min_flops = Some(flops);
-        self
+    crate::builder::setters! {
+        /// The smallest candidate budget, in FLOPs (default: the smallest existing run's).
+        min_flops(flops: f64) => min_flops = Some;
     }
 
     /// Span limits of IsoFLOP grids (default `[3, 30]`).

@@ -491,21 +491,20 @@ impl AnnealingModel {
         })
     }
 
-    /// The same model with the warmup counted by `convention` (default
-    /// [`WarmupConvention::AtPeak`]).
-    ///
-    /// ```
-    /// use scaling_laws::laws::annealing::{AnnealingModel, Lambda, WarmupConvention};
-    /// use scaling_laws::schedule::{LossCurve, Schedule};
-    ///
-    /// let c = LossCurve::new(Schedule::constant(1e-3, 10)?, vec![5, 10], vec![3.0, 2.9])?;
-    /// let m = AnnealingModel::new(&[c], Lambda::Fitted)?.with_warmup(WarmupConvention::Ramp);
-    /// # let _ = m;
-    /// # Ok::<(), scaling_laws::Error>(())
-    /// ```
-    pub fn with_warmup(mut self, convention: WarmupConvention) -> Self {
-        self.warmup = convention;
-        self
+    crate::builder::setters! {
+        /// The same model with the warmup counted by `convention` (default
+        /// [`WarmupConvention::AtPeak`]).
+        ///
+        /// ```
+        /// use scaling_laws::laws::annealing::{AnnealingModel, Lambda, WarmupConvention};
+        /// use scaling_laws::schedule::{LossCurve, Schedule};
+        ///
+        /// let c = LossCurve::new(Schedule::constant(1e-3, 10)?, vec![5, 10], vec![3.0, 2.9])?;
+        /// let m = AnnealingModel::new(&[c], Lambda::Fitted)?.with_warmup(WarmupConvention::Ramp);
+        /// # let _ = m;
+        /// # Ok::<(), scaling_laws::Error>(())
+        /// ```
+        with_warmup(convention: WarmupConvention) => warmup;
     }
 
     /// Whether some curve anneals (its effective learning rate changes after update 1, or

@@ -340,34 +340,17 @@ impl MetricFigure {
         }
     }
 
-    /// Adds a fitted law.
-    pub fn with_law(mut self, law: SigmoidLaw) -> MetricFigure {
-        self.law = Some(law);
-        self
-    }
-
-    /// Marks the fit/holdout cut.
-    pub fn with_cut(mut self, cut: f64) -> MetricFigure {
-        self.cut = Some(cut);
-        self
-    }
-
-    /// Adds a band around the law.
-    pub fn with_band(mut self, band: Band) -> MetricFigure {
-        self.band = Some(band);
-        self
-    }
-
-    /// Sets the smoothing (`None`: no smoothed line).
-    pub fn with_smoothing(mut self, smoothing: Option<EmaWeight>) -> MetricFigure {
-        self.smoothing = smoothing;
-        self
-    }
-
-    /// Extends the law to this compute.
-    pub fn with_extrapolation_to(mut self, compute: f64) -> MetricFigure {
-        self.extrapolate_to = Some(compute);
-        self
+    crate::builder::setters! {
+        /// Adds a fitted law.
+        with_law(law: SigmoidLaw) => law = Some;
+        /// Marks the fit/holdout cut.
+        with_cut(cut: f64) => cut = Some;
+        /// Adds a band around the law.
+        with_band(band: Band) => band = Some;
+        /// Sets the smoothing (`None`: no smoothed line).
+        with_smoothing(smoothing: Option<EmaWeight>) => smoothing;
+        /// Extends the law to this compute.
+        with_extrapolation_to(compute: f64) => extrapolate_to = Some;
     }
 
     /// Sets the axis names (with units).
