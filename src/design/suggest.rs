@@ -4,6 +4,7 @@ use super::score::{invert, normal_quantile, Centre, Linearised};
 use super::{check_points, Belief, DesignScore, DesignScorer, Target};
 use crate::error::{check, Error, Result};
 use crate::laws::ChinchillaLaw;
+use crate::numeric::central_difference;
 use nalgebra::{Matrix5, Vector5};
 use serde::{Deserialize, Serialize};
 
@@ -182,13 +183,7 @@ pub fn isoflop_grid(
             let mut g = vec![0.0; 5];
             for k in 0..5 {
                 let h = 1e-6 * base[k].abs().max(1e-12);
-                let (mut up, mut dn) = (base, base);
-                up[k] += h;
-                dn[k] -= h;
-                g[k] = match (at(&up), at(&dn)) {
-                    (Some(u), Some(d)) => (u - d) / (2.0 * h),
-                    _ => f64::NAN,
-                };
+                g[k] = central_difference(&base, k, h, &at).unwrap_or(f64::NAN);
             }
             let v = cov.delta_variance(&g);
             if v.is_finite() {

@@ -615,6 +615,7 @@ impl AnnealingModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     /// Direct transcription of the paper's recursion, O(t) per step.
     fn naive(law: &AnnealingLaw, s: &Schedule, t: usize) -> f64 {
@@ -746,26 +747,24 @@ mod tests {
         let p = law.params();
         for (i, &t) in steps.iter().enumerate() {
             assert!((v[i] - naive(&law, &s, t)).abs() < 1e-12);
-            for j in 0..5 {
-                let h = 1e-6 * p[j].abs().max(1e-3);
-                let (mut up, mut dn) = (p, p);
-                up[j] += h;
-                dn[j] -= h;
-                let mk = |q: [f64; 5]| AnnealingLaw {
-                    l0: q[0],
-                    a: q[1],
-                    alpha: q[2],
-                    c: q[3],
-                    lambda: q[4],
-                    warmup: Default::default(),
-                };
-                let num = (mk(up).predict(&s, &[t])[0] - mk(dn).predict(&s, &[t])[0]) / (2.0 * h);
-                assert!(
-                    (num - g[i][j]).abs() <= 1e-6 * (1.0 + g[i][j].abs()),
-                    "step {t} param {j}: {num} vs {}",
-                    g[i][j]
-                );
-            }
+            assert_gradient_matches_differences(
+                &format!("step {t}"),
+                &p,
+                &g[i],
+                |j| 1e-6 * p[j].abs().max(1e-3),
+                |g| 1e-6 * (1.0 + g.abs()),
+                |q| {
+                    let law = AnnealingLaw {
+                        l0: q[0],
+                        a: q[1],
+                        alpha: q[2],
+                        c: q[3],
+                        lambda: q[4],
+                        warmup: Default::default(),
+                    };
+                    Some(law.predict(&s, &[t])[0])
+                },
+            );
         }
     }
 

@@ -100,6 +100,7 @@ impl PowerLaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     #[test]
     fn gradient_matches_finite_differences() {
@@ -107,19 +108,14 @@ mod tests {
         let x = 3e8;
         let g = law.gradient(x);
         let p = [law.e, law.a, law.alpha];
-        for j in 0..3 {
-            let h = 1e-6 * p[j].abs();
-            let mut up = p;
-            up[j] += h;
-            let mut dn = p;
-            dn[j] -= h;
-            let f = |q: [f64; 3]| PowerLaw::new(q[0], q[1], q[2]).unwrap().predict(x);
-            let fd = (f(up) - f(dn)) / (2.0 * h);
-            assert!(
-                (fd - g[j]).abs() <= 1e-6 * g[j].abs().max(1e-12),
-                "param {j}"
-            );
-        }
+        assert_gradient_matches_differences(
+            "power law",
+            &p,
+            &g,
+            |j| 1e-6 * p[j].abs(),
+            |g| 1e-6 * g.abs().max(1e-12),
+            |q| PowerLaw::new(q[0], q[1], q[2]).ok().map(|l| l.predict(x)),
+        );
     }
 
     #[test]
