@@ -298,13 +298,11 @@ impl ChinchillaLaw {
         let lk = log_add(self.a.ln() - alpha * lg, self.b.ln() + beta * lg);
         let ls = -(gap.ln() - lk) / gamma;
         let c = 6.0 * ls.exp();
-        if c.is_finite() && c > 0.0 {
-            Ok(c)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the budget that reaches loss {target} is not representable ({c} FLOPs)"
-            )))
-        }
+        super::representable(
+            c,
+            format_args!("the budget that reaches loss {target}"),
+            " FLOPs",
+        )
     }
 
     /// The compute-optimal allocation that reaches loss `target` (at budget

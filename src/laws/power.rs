@@ -78,13 +78,7 @@ impl PowerLaw {
             )));
         }
         let x = ratio.powf(-1.0 / self.alpha);
-        if x.is_finite() && x > 0.0 {
-            Ok(x)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the x that gives y = {y} is not representable ({x})"
-            )))
-        }
+        super::representable(x, format_args!("the x that gives y = {y}"), "")
     }
 
     /// The same law for `x' = k x` (a change of units): `A' = A k^alpha`, `E` and `alpha`

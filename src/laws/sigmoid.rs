@@ -97,13 +97,7 @@ impl SigmoidLaw {
         // log-odds computed as a difference of logs to keep precision near either end
         let t = (r - self.r0).abs().ln() - (self.a - r).abs().ln();
         let c = (self.c_mid.ln() + t / self.b).exp();
-        if c.is_finite() && c > 0.0 {
-            Ok(c)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the compute that reaches {r} is not representable ({c})"
-            )))
-        }
+        super::representable(c, format_args!("the compute that reaches {r}"), "")
     }
 
     /// The same law for compute in other units, `C' = k C`: only `C_mid` changes (`k C_mid`),
