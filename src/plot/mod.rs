@@ -965,19 +965,29 @@ fn overlap_width(i: usize, n: usize) -> u32 {
     (2 + n.saturating_sub(i + 1)).min(6) as u32
 }
 
+/// Line `i` of `n` overlapping lines named `name`: its categorical colour and its
+/// [`overlap_width`].
+fn overlapping_line(
+    x: Vec<f64>,
+    y: Vec<f64>,
+    i: usize,
+    n: usize,
+    name: &str,
+    map: ColourMap,
+) -> Item {
+    Item::line(x, y, categorical(map, i, n))
+        .width(overlap_width(i, n))
+        .labelled(name)
+}
+
 fn schedule_panel(schedules: &[(&str, &Schedule)], options: &PlotOptions) -> Panel {
     let items = schedules
         .iter()
         .enumerate()
         .map(|(i, (name, s))| {
             let x: Vec<f64> = (1..=s.len()).map(|t| t as f64).collect();
-            Item::line(
-                x,
-                s.lrs().to_vec(),
-                categorical(options.colour_map, i, schedules.len()),
-            )
-            .width(overlap_width(i, schedules.len()))
-            .labelled(*name)
+            let n = schedules.len();
+            overlapping_line(x, s.lrs().to_vec(), i, n, name, options.colour_map)
         })
         .collect();
     Panel {
@@ -1031,13 +1041,8 @@ pub fn loss_vs_lr_area(curves: &[(&str, &LossCurve)], options: &PlotOptions) -> 
                 .iter()
                 .map(|&s| area.get(s).copied().unwrap_or(f64::NAN))
                 .collect();
-            Item::line(
-                x,
-                c.loss().to_vec(),
-                categorical(options.colour_map, i, curves.len()),
-            )
-            .width(overlap_width(i, curves.len()))
-            .labelled(*name)
+            let n = curves.len();
+            overlapping_line(x, c.loss().to_vec(), i, n, name, options.colour_map)
         })
         .collect();
     let right = Panel {
