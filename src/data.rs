@@ -579,16 +579,11 @@ impl CsvOptions {
         CsvOptions::default()
     }
 
-    /// Column holding the parameter count `N` (default `params`).
-    pub fn with_params_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.params = name.into();
-        self
-    }
-
-    /// Column holding the final loss (default `loss`).
-    pub fn with_loss_column(mut self, name: impl Into<String>) -> CsvOptions {
-        self.loss = name.into();
-        self
+    crate::builder::setters! {
+        /// Column holding the parameter count `N` (default `params`).
+        with_params_column(name: impl Into<String>) => params = Into::into;
+        /// Column holding the final loss (default `loss`).
+        with_loss_column(name: impl Into<String>) => loss = Into::into;
     }
 
     optional_column!(
@@ -614,33 +609,20 @@ impl CsvOptions {
     );
     optional_column!(id, with_id_column, without_id_column, "the run id", "");
 
-    /// Field delimiter (default `b','`; for example `b'\t'` for TSV or `b';'`).
-    pub fn with_delimiter(mut self, delimiter: u8) -> CsvOptions {
-        self.delimiter = delimiter;
-        self
-    }
-
-    /// How tokens and FLOPs are derived from each other (default [`FlopModel::SixND`]).
-    pub fn with_flop_model(mut self, flop_model: FlopModel) -> CsvOptions {
-        self.flop_model = flop_model;
-        self
-    }
-
-    /// When the file gives params, tokens *and* flops, require
-    /// `|C - model(N, D)| <= rel_tol * model(N, D)` for every row (using the
-    /// [`FlopModel`]). Off by default: explicit FLOPs are then kept as given.
-    pub fn with_flops_consistency_check(mut self, rel_tol: f64) -> CsvOptions {
-        self.flops_tolerance = Some(rel_tol);
-        self
-    }
-
-    /// Whether an empty cell in the unique-tokens or id column means "not given" for that row
-    /// (default `true`, which is how [`write_runs_csv`] writes runs without them; `false` makes
-    /// every empty cell an error). Empty cells in the params, tokens, loss
-    /// and flops columns are always errors.
-    pub fn with_empty_optional_cells(mut self, allowed: bool) -> CsvOptions {
-        self.empty_optional_cells = allowed;
-        self
+    crate::builder::setters! {
+        /// Field delimiter (default `b','`; for example `b'\t'` for TSV or `b';'`).
+        with_delimiter(delimiter: u8) => delimiter;
+        /// How tokens and FLOPs are derived from each other (default [`FlopModel::SixND`]).
+        with_flop_model(flop_model: FlopModel) => flop_model;
+        /// When the file gives params, tokens *and* flops, require
+        /// `|C - model(N, D)| <= rel_tol * model(N, D)` for every row (using the
+        /// [`FlopModel`]). Off by default: explicit FLOPs are then kept as given.
+        with_flops_consistency_check(rel_tol: f64) => flops_tolerance = Some;
+        /// Whether an empty cell in the unique-tokens or id column means "not given" for that row
+        /// (default `true`, which is how [`write_runs_csv`] writes runs without them; `false` makes
+        /// every empty cell an error). Empty cells in the params, tokens, loss
+        /// and flops columns are always errors.
+        with_empty_optional_cells(allowed: bool) => empty_optional_cells;
     }
 
     fn validate(&self) -> Result<()> {

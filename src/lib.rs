@@ -5,6 +5,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod allocate;
+mod builder;
 pub mod data;
 pub mod datasets;
 pub mod design;

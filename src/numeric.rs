@@ -1,6 +1,48 @@
 //! Small numerical routines: Brent's root finder and minimiser, the error function, the
-//! logistic function, softplus and quantiles, each written once.
+//! logistic function, softplus, quantiles and the central difference, each written once.
 //! Every loop is capped.
+
+/// The central difference `(f(p + h e_k) - f(p - h e_k)) / 2h` of `f` in coordinate `k` of the
+/// point `p` (an array or a vector), or `None` where `f` has no value on either side. The one
+/// finite-difference derivative of the crate: the design scores' target gradients and every
+/// test of an analytic gradient.
+pub(crate) fn central_difference<P>(
+    p: &P,
+    k: usize,
+    h: f64,
+    mut f: impl FnMut(&P) -> Option<f64>,
+) -> Option<f64>
+where
+    P: Clone + std::ops::IndexMut<usize, Output = f64>,
+{
+    let (mut up, mut dn) = (p.clone(), p.clone());
+    up[k] += h;
+    dn[k] -= h;
+    let fu = f(&up)?;
+    let fd = f(&dn)?;
+    Some((fu - fd) / (2.0 * h))
+}
+
+/// Asserts that `grad`, the analytic gradient of `f` at `p`, matches the
+/// [`central_difference`] of `f` (step `step(k)`) in every coordinate `k`:
+/// `|fd_k - grad_k| <= tol(grad_k)`. `what` names the case in a failure.
+#[cfg(test)]
+pub(crate) fn assert_gradient_matches_differences<P>(
+    what: &str,
+    p: &P,
+    grad: &[f64],
+    step: impl Fn(usize) -> f64,
+    tol: impl Fn(f64) -> f64,
+    mut f: impl FnMut(&P) -> Option<f64>,
+) where
+    P: Clone + std::ops::IndexMut<usize, Output = f64>,
+{
+    for (k, &g) in grad.iter().enumerate() {
+        let fd = central_difference(p, k, step(k), &mut f);
+        let fd = fd.unwrap_or_else(|| panic!("{what} param {k}: no value at p +- h"));
+        assert!((fd - g).abs() <= tol(g), "{what} param {k}: {fd} vs {g}");
+    }
+}
 
 /// Brent's root finder (Brent 1973, `zeroin`) on `[a, b]` where `fa = f(a)` and `fb = f(b)`
 /// have opposite signs (or one is zero). Returns the root to within `xtol + 4 eps |x|`.
@@ -325,6 +367,35 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `f = x0^2 x1` at (3, 2): gradient (12, 9); the central difference of a quadratic in
+    /// `x0` is exact up to rounding, and a wrong gradient is caught.
+    #[test]
+    fn central_differences_check_a_known_gradient() {
+        let f = |q: &[f64; 2]| Some(q[0] * q[0] * q[1]);
+        let fd = central_difference(&[3.0, 2.0], 0, 1e-3, f).unwrap();
+        assert!((fd - 12.0).abs() < 1e-9, "{fd}");
+        assert_eq!(central_difference(&[3.0, 2.0], 1, 1e-3, |_| None), None);
+        assert_gradient_matches_differences(
+            "x0^2 x1",
+            &[3.0, 2.0],
+            &[12.0, 9.0],
+            |_| 1e-4,
+            |g| 1e-8 * g,
+            f,
+        );
+        let wrong = std::panic::catch_unwind(|| {
+            assert_gradient_matches_differences(
+                "x0^2 x1",
+                &[3.0, 2.0],
+                &[12.0, 9.1],
+                |_| 1e-4,
+                |g| 1e-8 * g,
+                f,
+            )
+        });
+        assert!(wrong.is_err());
+    }
 
     /// Values from scipy.special.erf / erfc (scipy 1.17.1).
     #[test]

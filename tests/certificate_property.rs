@@ -335,6 +335,14 @@ fn bnsl_with_a_break_on_two_bounds() {
     }
 }
 
+/// The default solver on one thread.
+fn serial() -> SolverOptions {
+    SolverOptions {
+        parallel: false,
+        ..SolverOptions::default()
+    }
+}
+
 fn stopped() -> SolverOptions {
     SolverOptions {
         max_iterations: 1,
@@ -658,16 +666,17 @@ fn curve_schedules() -> Vec<(scaling_laws::Schedule, Vec<usize>)> {
         .collect()
 }
 
-/// The losses of `curves` flattened, and the curves with multiplicative noise `sd * noise`.
+/// The curves of [`curve_schedules`] with the losses a law `predict`s and multiplicative noise
+/// `sd * noise`, and those losses flattened.
 fn noisy_curves(
-    clean: &[Vec<f64>],
+    predict: impl Fn(&scaling_laws::Schedule, &[usize]) -> Vec<f64>,
     noise: &[f64],
     sd: f64,
 ) -> (Vec<scaling_laws::LossCurve>, Vec<f64>) {
     let mut y = Vec::new();
     let mut out = Vec::new();
-    for ((s, steps), loss) in curve_schedules().into_iter().zip(clean) {
-        let noisy: Vec<f64> = loss
+    for (s, steps) in curve_schedules() {
+        let noisy: Vec<f64> = predict(&s, &steps)
             .iter()
             .enumerate()
             .map(|(i, l)| l * (sd * noise[(y.len() + i) % noise.len()]).exp())
@@ -753,15 +762,8 @@ proptest! {
                   noise in proptest::collection::vec(-1.0f64..1.0, 60), sd in 0.0f64..0.004) {
         use scaling_laws::{MultiPowerFitter, MultiPowerLaw};
         let truth = MultiPowerLaw { l0, a, alpha, b, c, beta, gamma };
-        let clean: Vec<Vec<f64>> = curve_schedules()
-            .iter()
-            .map(|(s, steps)| truth.predict(s, steps))
-            .collect();
-        let (curves, y) = noisy_curves(&clean, &noise, sd);
-        let fitter = MultiPowerFitter::new().solver(SolverOptions {
-            parallel: false,
-            ..SolverOptions::default()
-        });
+        let (curves, y) = noisy_curves(|s, steps| truth.predict(s, steps), &noise, sd);
+        let fitter = MultiPowerFitter::new().solver(serial());
         let fit = fitter.fit(&curves).unwrap();
         if fit.report.status == Status::Converged {
             let schedules = curve_schedules();
@@ -797,15 +799,8 @@ proptest! {
                  noise in proptest::collection::vec(-1.0f64..1.0, 60), sd in 0.0f64..0.004) {
         use scaling_laws::{AnnealingFitter, AnnealingLaw};
         let truth = AnnealingLaw { l0, a, alpha, c, lambda: 0.999, warmup: Default::default() };
-        let clean: Vec<Vec<f64>> = curve_schedules()
-            .iter()
-            .map(|(s, steps)| truth.predict(s, steps))
-            .collect();
-        let (curves, y) = noisy_curves(&clean, &noise, sd);
-        let fitter = AnnealingFitter::new().solver(SolverOptions {
-            parallel: false,
-            ..SolverOptions::default()
-        });
+        let (curves, y) = noisy_curves(|s, steps| truth.predict(s, steps), &noise, sd);
+        let fitter = AnnealingFitter::new().solver(serial());
         let fit = fitter.fit(&curves).unwrap();
         prop_assert_eq!(fit.law.lambda, 0.999);
         if fit.report.status == Status::Converged {
@@ -854,10 +849,7 @@ proptest! {
             let curve = scaling_laws::LossCurve::new(s.clone(), steps.clone(), loss).unwrap();
             curves.push(SizedCurve::new(n, curve).unwrap());
         }
-        let fitter = SizedAnnealingFitter::new().solver(SolverOptions {
-            parallel: false,
-            ..SolverOptions::default()
-        });
+        let fitter = SizedAnnealingFitter::new().solver(serial());
         let fit = fitter.fit(&curves).unwrap();
         prop_assert_eq!(fit.law.lambda, 0.999);
         if fit.report.status == Status::Converged {

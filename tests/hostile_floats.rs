@@ -9,6 +9,9 @@
 //! entry points are swept in `tests/hostile.rs`, everything else here, module by module. Case
 //! counts are small so that the file runs in seconds.
 
+mod common;
+
+use common::published_multipower;
 use proptest::prelude::*;
 use scaling_laws::data::{FlopModel, Run};
 use scaling_laws::fit::{
@@ -106,18 +109,6 @@ fn good_runs() -> Vec<Run> {
         }
     }
     runs
-}
-
-fn published_multipower() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
 }
 
 fn small_schedule() -> Schedule {

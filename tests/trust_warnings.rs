@@ -6,13 +6,16 @@
 //! Expected values are the inputs' known truth (each datum is the law's own value, or it is
 //! pushed past the bound by construction).
 
+mod common;
+
+use common::published_multipower;
 use scaling_laws::data::Run;
 use scaling_laws::diagnostics::Warning;
 use scaling_laws::fit::{Bound, Status};
 use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::{
     AnnealingFitter, AnnealingLaw, ChinchillaFitter, ChinchillaLaw, MultiPowerFitter,
-    MultiPowerLaw, PowerLawFitter, SigmoidFitter, SigmoidLaw,
+    PowerLawFitter, SigmoidFitter, SigmoidLaw,
 };
 
 fn at_bound(w: &[Warning], name: &str) -> bool {
@@ -70,18 +73,6 @@ fn power_law_floor_at_zero_warns() {
     );
 }
 
-fn multipower_truth() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
-}
-
 /// Three noise-free cosine curves of `law`.
 fn curves_of(law: impl Fn(&Schedule, &[usize]) -> Vec<f64>) -> Vec<LossCurve> {
     [3e-4, 6e-4, 1e-3]
@@ -101,7 +92,7 @@ fn curves_of(law: impl Fn(&Schedule, &[usize]) -> Vec<f64>) -> Vec<LossCurve> {
 /// it and must say so; with the default bounds it does not.
 #[test]
 fn multipower_on_a_user_bound_warns() {
-    let truth = multipower_truth();
+    let truth = published_multipower();
     let curves = curves_of(|s, st| truth.predict(s, st));
     let mut b = [Bound::Positive; 7];
     b[6] = Bound::Between(0.0, 0.3);

@@ -5,7 +5,7 @@ use super::{check_noise, check_points, simulate_with, Belief, Target};
 use crate::error::{Error, Result};
 use crate::fit::{Covariance, CovarianceKind, Objective, Space};
 use crate::laws::ChinchillaLaw;
-use crate::numeric::quantile;
+use crate::numeric::{central_difference, quantile};
 use crate::parallel::run_indexed;
 use crate::simulate::Noise;
 use crate::ChinchillaFitter;
@@ -137,7 +137,7 @@ impl DesignScorer {
         }
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// Central coverage of the intervals (default 0.95).
         level(level: f64) => level;
     }
@@ -151,7 +151,7 @@ impl DesignScorer {
         self
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// Simulated studies per law for the Monte Carlo score (default 200).
         replicates(replicates: usize) => replicates;
         /// How many laws to average over: the belief's central law and `truths - 1` draws from its
@@ -521,13 +521,9 @@ impl Linearised {
         let mut g = Vector5::zeros();
         for k in 0..5 {
             let h = 1e-5 * self.phi[k].abs().max(1.0);
-            let mut up = self.phi;
-            let mut dn = self.phi;
-            up[k] += h;
-            dn[k] -= h;
-            let fu = target.value_scaled(&self.law_at(&up))?;
-            let fd = target.value_scaled(&self.law_at(&dn))?;
-            g[k] = (fu - fd) / (2.0 * h);
+            g[k] = central_difference(&self.phi, k, h, |phi| {
+                target.value_scaled(&self.law_at(phi))
+            })?;
         }
         g.iter().all(|v| v.is_finite()).then_some(g)
     }

@@ -4,6 +4,7 @@ use super::score::{invert, normal_quantile, Centre, Linearised};
 use super::{check_points, Belief, DesignScore, DesignScorer, Target};
 use crate::error::{check, Error, Result};
 use crate::laws::ChinchillaLaw;
+use crate::numeric::central_difference;
 use nalgebra::{Matrix5, Vector5};
 use serde::{Deserialize, Serialize};
 
@@ -182,13 +183,7 @@ pub fn isoflop_grid(
             let mut g = vec![0.0; 5];
             for k in 0..5 {
                 let h = 1e-6 * base[k].abs().max(1e-12);
-                let (mut up, mut dn) = (base, base);
-                up[k] += h;
-                dn[k] -= h;
-                g[k] = match (at(&up), at(&dn)) {
-                    (Some(u), Some(d)) => (u - d) / (2.0 * h),
-                    _ => f64::NAN,
-                };
+                g[k] = central_difference(&base, k, h, &at).unwrap_or(f64::NAN);
             }
             let v = cov.delta_variance(&g);
             if v.is_finite() {
@@ -303,10 +298,9 @@ impl Planner {
         }
     }
 
-    /// Single runs or IsoFLOP grids.
-    pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.strategy = strategy;
-        self
+    crate::builder::setters! {
+        /// Single runs or IsoFLOP grids.
+        strategy(strategy: Strategy) => strategy;
     }
 
     /// Candidate grid: sizes within a factor `span` of `N_opt(C)` (`span >= 1`), `sizes` of
@@ -318,10 +312,9 @@ impl Planner {
         self
     }
 
-    /// The smallest candidate budget, in FLOPs (default: the smallest existing run's).
-    pub fn min_flops(mut self, flops: f64) -> Self {
-        self.min_flops = Some(flops);
-        self
+    crate::builder::setters! {
+        /// The smallest candidate budget, in FLOPs (default: the smallest existing run's).
+        min_flops(flops: f64) => min_flops = Some;
     }
 
     /// Span limits of IsoFLOP grids (default `[3, 30]`).

@@ -122,16 +122,11 @@ impl Objective {
         Ok(o)
     }
 
-    /// The same objective with another reduction.
-    pub fn with_reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-
-    /// The same objective with residuals in another space.
-    pub fn with_space(mut self, space: Space) -> Self {
-        self.space = space;
-        self
+    crate::builder::setters! {
+        /// The same objective with another reduction.
+        with_reduction(reduction: Reduction) => reduction;
+        /// The same objective with residuals in another space.
+        with_space(space: Space) => space;
     }
 
     /// Checks the penalty's constants.

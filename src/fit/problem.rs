@@ -738,6 +738,7 @@ impl<M: Model + ?Sized> Cost for Problem<'_, M> {
 mod tests {
     use super::super::test_models::{decay_data, objectives, quad};
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     #[test]
     fn internal_gradient_applies_the_chain_rule_of_bounds() {
@@ -753,21 +754,15 @@ mod tests {
         let mut g = vec![0.0; 3];
         let f = p.value_grad_internal(&u, &mut g);
         assert!(f.is_finite());
-        for j in 0..3 {
-            let h = 1e-6;
-            let (mut up, mut dn) = (u.clone(), u.clone());
-            up[j] += h;
-            dn[j] -= h;
-            let mut scratch = vec![0.0; 3];
-            let fd = (p.value_grad_internal(&up, &mut scratch)
-                - p.value_grad_internal(&dn, &mut scratch))
-                / (2.0 * h);
-            assert!(
-                (fd - g[j]).abs() < 1e-6 * g[j].abs().max(1e-6),
-                "{j}: {fd} {}",
-                g[j]
-            );
-        }
+        let mut scratch = vec![0.0; 3];
+        assert_gradient_matches_differences(
+            "bounded",
+            &u,
+            &g,
+            |_| 1e-6,
+            |g| 1e-6 * g.abs().max(1e-6),
+            |v| Some(p.value_grad_internal(v, &mut scratch)),
+        );
     }
 
     #[test]

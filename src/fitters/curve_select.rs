@@ -469,16 +469,11 @@ impl CurveSelector {
         criterion(criterion: CurveCriterion) => criterion;
     }
 
-    /// Automatic starts of each fit (default 4, at least 1).
-    pub fn n_starts(mut self, n: usize) -> Self {
-        self.opts.n_starts = n;
-        self
-    }
-
-    /// Solver options of every fit.
-    pub fn solver(mut self, solver: SolverOptions) -> Self {
-        self.opts.solver = solver;
-        self
+    crate::builder::setters! {
+        /// Automatic starts of each fit (default 4, at least 1).
+        n_starts(n: usize) => opts.n_starts;
+        /// Solver options of every fit.
+        solver(solver: SolverOptions) => opts.solver;
     }
 
     /// Cross-validates every candidate on `curves`, picks the best by the criterion (ties to

@@ -11,20 +11,8 @@ pub(crate) mod schedule_opt;
 pub(crate) mod sigmoid;
 pub(crate) mod sized_annealing;
 
-/// The plain builder setters of the fitters, written once: each entry
-/// `/// doc` + `name(arg: Type) => field;` makes `pub fn name(mut self, arg: Type) -> Self`,
-/// which stores `arg` in `self.field` (wrapped, for example in `Some`, with
-/// `=> field = Some;`; `field` may be a path such as `options.solver`).
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident($arg:ident: $ty:ty) => $($field:ident).+ $(= $wrap:path)?;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, $arg: $ty) -> Self {
-            self.$($field).+ = $($wrap)?($arg);
-            self
-        }
-    )*};
-}
-pub(crate) use setters;
+/// The builder setters of the fitters (see [`crate::builder`]).
+pub(crate) use crate::builder::setters;
 
 /// The user's starting laws as free-parameter vectors: `to_free` converts one, or says why it
 /// cannot be a start.

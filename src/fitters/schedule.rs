@@ -1273,35 +1273,54 @@ pub(crate) mod tests {
         }
     }
 
+    /// The Monte Carlo study of the standard errors: `fit` (returning the fitted parameters
+    /// and their sandwich standard errors) on 40 noisy copies (0.3% noise, ChaCha seeds
+    /// `seed..seed + 40`) of the three 3,000-step [`runs`] of `predict`, then
+    /// [`assert_errors_match_spread`] for `names`.
+    fn assert_errors_match_monte_carlo<P: AsRef<[f64]>>(
+        seed: u64,
+        predict: impl Fn(&Schedule, &[usize]) -> Vec<f64>,
+        fit: impl Fn(&[LossCurve]) -> (P, Vec<f64>),
+        names: &[&str],
+    ) {
+        let schedules = runs(3000, 150);
+        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
+        let noise = Normal::new(0.0, 3e-3).unwrap();
+        let (mut fitted, mut ses) = (Vec::new(), Vec::new());
+        for k in 0..40 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed + k);
+            let curves = curves_from(&schedules, &steps, |s| {
+                noisy(&predict(s, &steps), &noise, &mut rng)
+            });
+            let (p, se) = fit(&curves);
+            fitted.push(p);
+            ses.push(se);
+        }
+        assert_errors_match_spread(&fitted, &ses, names);
+    }
+
     /// The sandwich standard errors match the spread of the fitted parameters over independent
     /// noise draws (Monte Carlo over 40 simulated datasets; the empirical standard deviation
     /// is the independent reference).
     #[test]
     fn covariance_standard_errors_match_the_monte_carlo_spread() {
         let truth = truth();
-        let schedules = runs(3000, 150);
-        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
-        let noise = Normal::new(0.0, 3e-3).unwrap();
-        let (mut fitted, mut ses) = (Vec::new(), Vec::new());
-        for seed in 0..40 {
-            let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
-            let curves = curves_from(&schedules, &steps, |s| {
-                noisy(&truth.predict(s, &steps), &noise, &mut rng)
-            });
-            let fit = MultiPowerFitter::new()
-                .starts(vec![truth])
-                .fit(&curves)
-                .unwrap();
-            let cov = fit
-                .covariance_on(&curves, CovarianceKind::Sandwich)
-                .unwrap();
-            fitted.push(fit.law.params());
-            ses.push(cov.std_errors);
-        }
         // Only L0, A and alpha: on 3,000-step runs the loss-drop parameters are weakly
         // identified, and some of these fits (with either method, from the truth) run to the
         // beta -> 0 limit (B -> inf with B beta finite), where no curvature-based error applies.
-        assert_errors_match_spread(&fitted, &ses, &MultiPowerLaw::PARAM_NAMES[..3]);
+        assert_errors_match_monte_carlo(
+            1000,
+            |s, steps| truth.predict(s, steps),
+            |curves| {
+                let fit = MultiPowerFitter::new()
+                    .starts(vec![truth])
+                    .fit(curves)
+                    .unwrap();
+                let cov = fit.covariance_on(curves, CovarianceKind::Sandwich).unwrap();
+                (fit.law.params(), cov.std_errors)
+            },
+            &MultiPowerLaw::PARAM_NAMES[..3],
+        );
     }
 
     /// A well-designed fit (three 24,000-step schedules) raises no warning; a short noisy one
@@ -1343,23 +1362,16 @@ pub(crate) mod tests {
     #[test]
     fn annealing_standard_errors_match_the_monte_carlo_spread() {
         let truth = AnnealingLaw::new(2.5, 0.5, 0.5, 0.5);
-        let schedules = runs(3000, 150);
-        let steps: Vec<usize> = (1..=60).map(|i| i * 50).collect();
-        let noise = Normal::new(0.0, 3e-3).unwrap();
-        let (mut fitted, mut ses) = (Vec::new(), Vec::new());
-        for seed in 0..40 {
-            let mut rng = ChaCha8Rng::seed_from_u64(2000 + seed);
-            let curves = curves_from(&schedules, &steps, |s| {
-                noisy(&truth.predict(s, &steps), &noise, &mut rng)
-            });
-            let fit = AnnealingFitter::new().fit(&curves).unwrap();
-            let cov = fit
-                .covariance_on(&curves, CovarianceKind::Sandwich)
-                .unwrap();
-            fitted.push(fit.law.params());
-            ses.push(cov.std_errors);
-        }
-        assert_errors_match_spread(&fitted, &ses, &AnnealingLaw::PARAM_NAMES[..4]);
+        assert_errors_match_monte_carlo(
+            2000,
+            |s, steps| truth.predict(s, steps),
+            |curves| {
+                let fit = AnnealingFitter::new().fit(curves).unwrap();
+                let cov = fit.covariance_on(curves, CovarianceKind::Sandwich).unwrap();
+                (fit.law.params(), cov.std_errors)
+            },
+            &AnnealingLaw::PARAM_NAMES[..4],
+        );
     }
 
     /// Regression: one noise-free cosine curve identifies the law only weakly, and with the

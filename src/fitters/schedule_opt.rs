@@ -392,6 +392,7 @@ impl Cost for FinalLoss {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     use crate::fitters::schedule::tests::truth as law;
 
@@ -429,21 +430,15 @@ mod tests {
             };
             let direct = law().final_loss(&s);
             assert!((f - direct).abs() < 1e-9, "{f} vs {direct}");
-            for j in 0..8 {
-                let h = 1e-5;
-                let mut zp = z.clone();
-                zp[j] += h;
-                let mut zm = z.clone();
-                zm[j] -= h;
-                let mut scratch = vec![0.0; 8];
-                let fd = (cost.value_grad(&zp, &mut scratch) - cost.value_grad(&zm, &mut scratch))
-                    / (2.0 * h);
-                assert!(
-                    (fd - g[j]).abs() < 1e-6 * g[j].abs().max(1e-4),
-                    "warmup {warmup} knot {j}: {fd} vs {}",
-                    g[j]
-                );
-            }
+            let mut scratch = vec![0.0; 8];
+            assert_gradient_matches_differences(
+                &format!("warmup {warmup}"),
+                &z,
+                &g,
+                |_| 1e-5,
+                |g| 1e-6 * g.abs().max(1e-4),
+                |v| Some(cost.value_grad(v, &mut scratch)),
+            );
         }
     }
 

@@ -79,7 +79,7 @@ impl Approach1Options {
         self
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// Number of log-spaced FLOP values (at least 2, at most
         /// [`Approach1Options::MAX_N_FLOPS`]; checked by [`approach1`]).
         with_n_flops(n: usize) => n_flops;

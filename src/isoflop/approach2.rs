@@ -97,7 +97,7 @@ impl Approach2Options {
         Self::default()
     }
 
-    crate::fitters::setters! {
+    crate::builder::setters! {
         /// How `D_opt` follows from a budget and `N_opt` (default [`FlopModel::SixND`]).
         with_flop_model(flop_model: FlopModel) => flop_model;
         /// Percentile intervals on `a`, `b`, `k_N`, `k_D` of each estimator by resampling runs

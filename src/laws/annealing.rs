@@ -491,21 +491,20 @@ impl AnnealingModel {
         })
     }
 
-    /// The same model with the warmup counted by `convention` (default
-    /// [`WarmupConvention::AtPeak`]).
-    ///
-    /// ```
-    /// use scaling_laws::laws::annealing::{AnnealingModel, Lambda, WarmupConvention};
-    /// use scaling_laws::schedule::{LossCurve, Schedule};
-    ///
-    /// let c = LossCurve::new(Schedule::constant(1e-3, 10)?, vec![5, 10], vec![3.0, 2.9])?;
-    /// let m = AnnealingModel::new(&[c], Lambda::Fitted)?.with_warmup(WarmupConvention::Ramp);
-    /// # let _ = m;
-    /// # Ok::<(), scaling_laws::Error>(())
-    /// ```
-    pub fn with_warmup(mut self, convention: WarmupConvention) -> Self {
-        self.warmup = convention;
-        self
+    crate::builder::setters! {
+        /// The same model with the warmup counted by `convention` (default
+        /// [`WarmupConvention::AtPeak`]).
+        ///
+        /// ```
+        /// use scaling_laws::laws::annealing::{AnnealingModel, Lambda, WarmupConvention};
+        /// use scaling_laws::schedule::{LossCurve, Schedule};
+        ///
+        /// let c = LossCurve::new(Schedule::constant(1e-3, 10)?, vec![5, 10], vec![3.0, 2.9])?;
+        /// let m = AnnealingModel::new(&[c], Lambda::Fitted)?.with_warmup(WarmupConvention::Ramp);
+        /// # let _ = m;
+        /// # Ok::<(), scaling_laws::Error>(())
+        /// ```
+        with_warmup(convention: WarmupConvention) => warmup;
     }
 
     /// Whether some curve anneals (its effective learning rate changes after update 1, or
@@ -616,6 +615,7 @@ impl AnnealingModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     /// Direct transcription of the paper's recursion, O(t) per step.
     fn naive(law: &AnnealingLaw, s: &Schedule, t: usize) -> f64 {
@@ -747,26 +747,24 @@ mod tests {
         let p = law.params();
         for (i, &t) in steps.iter().enumerate() {
             assert!((v[i] - naive(&law, &s, t)).abs() < 1e-12);
-            for j in 0..5 {
-                let h = 1e-6 * p[j].abs().max(1e-3);
-                let (mut up, mut dn) = (p, p);
-                up[j] += h;
-                dn[j] -= h;
-                let mk = |q: [f64; 5]| AnnealingLaw {
-                    l0: q[0],
-                    a: q[1],
-                    alpha: q[2],
-                    c: q[3],
-                    lambda: q[4],
-                    warmup: Default::default(),
-                };
-                let num = (mk(up).predict(&s, &[t])[0] - mk(dn).predict(&s, &[t])[0]) / (2.0 * h);
-                assert!(
-                    (num - g[i][j]).abs() <= 1e-6 * (1.0 + g[i][j].abs()),
-                    "step {t} param {j}: {num} vs {}",
-                    g[i][j]
-                );
-            }
+            assert_gradient_matches_differences(
+                &format!("step {t}"),
+                &p,
+                &g[i],
+                |j| 1e-6 * p[j].abs().max(1e-3),
+                |g| 1e-6 * (1.0 + g.abs()),
+                |q| {
+                    let law = AnnealingLaw {
+                        l0: q[0],
+                        a: q[1],
+                        alpha: q[2],
+                        c: q[3],
+                        lambda: q[4],
+                        warmup: Default::default(),
+                    };
+                    Some(law.predict(&s, &[t])[0])
+                },
+            );
         }
     }
 

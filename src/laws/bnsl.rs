@@ -149,6 +149,7 @@ impl Bnsl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     fn law() -> Bnsl {
         Bnsl::new(
@@ -210,18 +211,14 @@ mod tests {
         let p = flat(&l);
         for &x in &[1e6, 9e8, 2e9, 1e11, 1e14] {
             let g = l.gradient(x);
-            for j in 0..p.len() {
-                let h = 1e-6 * p[j].abs();
-                let (mut up, mut dn) = (p.clone(), p.clone());
-                up[j] += h;
-                dn[j] -= h;
-                let fd = (build(&up).predict(x) - build(&dn).predict(x)) / (2.0 * h);
-                assert!(
-                    (fd - g[j]).abs() <= 1e-6 * g[j].abs() + 1e-8,
-                    "x {x} param {j}: {fd} vs {}",
-                    g[j]
-                );
-            }
+            assert_gradient_matches_differences(
+                &format!("x {x}"),
+                &p,
+                &g,
+                |j| 1e-6 * p[j].abs(),
+                |g| 1e-6 * g.abs() + 1e-8,
+                |q| Some(build(q).predict(x)),
+            );
         }
     }
 

@@ -298,13 +298,11 @@ impl ChinchillaLaw {
         let lk = log_add(self.a.ln() - alpha * lg, self.b.ln() + beta * lg);
         let ls = -(gap.ln() - lk) / gamma;
         let c = 6.0 * ls.exp();
-        if c.is_finite() && c > 0.0 {
-            Ok(c)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the budget that reaches loss {target} is not representable ({c} FLOPs)"
-            )))
-        }
+        super::representable(
+            c,
+            format_args!("the budget that reaches loss {target}"),
+            " FLOPs",
+        )
     }
 
     /// The compute-optimal allocation that reaches loss `target` (at budget
@@ -423,6 +421,8 @@ fn finite_allocation(law: &ChinchillaLaw, params: f64, tokens: f64) -> Result<Al
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::laws::surface::assert_gradient_nd_matches_differences;
+    use crate::numeric::assert_gradient_matches_differences;
 
     #[test]
     fn gradients_match_finite_differences() {
@@ -430,21 +430,21 @@ mod tests {
         let (n, d) = (3e8, 7e9);
         let g = law.gradient(n, d);
         let p = [law.e, law.a, law.b, law.alpha, law.beta];
-        for j in 0..5 {
-            let h = 1e-6 * p[j].abs();
-            let mut up = p;
-            up[j] += h;
-            let mut dn = p;
-            dn[j] -= h;
-            let f = |q: [f64; 5]| ChinchillaLaw::new(q[0], q[1], q[2], q[3], q[4]).unwrap();
-            let fd = (f(up).loss(n, d) - f(dn).loss(n, d)) / (2.0 * h);
-            assert!((fd - g[j]).abs() <= 1e-6 * g[j].abs(), "param {j}");
-        }
-        let (gn, gd) = law.gradient_nd(n, d);
-        let fdn = (law.loss(n * (1.0 + 1e-6), d) - law.loss(n * (1.0 - 1e-6), d)) / (2e-6 * n);
-        let fdd = (law.loss(n, d * (1.0 + 1e-6)) - law.loss(n, d * (1.0 - 1e-6))) / (2e-6 * d);
-        assert!((fdn / gn - 1.0).abs() < 1e-6);
-        assert!((fdd / gd - 1.0).abs() < 1e-6);
+        assert_gradient_matches_differences(
+            "constants",
+            &p,
+            &g,
+            |j| 1e-6 * p[j].abs(),
+            |g| 1e-6 * g.abs(),
+            |q| {
+                Some(
+                    ChinchillaLaw::new(q[0], q[1], q[2], q[3], q[4])
+                        .ok()?
+                        .loss(n, d),
+                )
+            },
+        );
+        assert_gradient_nd_matches_differences("(N, D)", &law, (n, d), 1e-6, 1e-6);
     }
 
     #[test]

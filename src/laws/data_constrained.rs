@@ -167,6 +167,7 @@ impl LossSurface for DataConstrainedAt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::laws::surface::assert_gradient_nd_matches_differences;
 
     #[test]
     fn gradient_matches_finite_differences_on_both_sides_of_the_kinks() {
@@ -178,14 +179,8 @@ mod tests {
             (cut * 3.0, 7.0 * u),
             (cut * 0.9, 40.0 * u),
         ] {
-            let (gn, gd) = law.gradient_nd(n, d, u);
-            let h = 1e-7;
-            let fdn =
-                (law.loss(n * (1.0 + h), d, u) - law.loss(n * (1.0 - h), d, u)) / (2.0 * h * n);
-            let fdd =
-                (law.loss(n, d * (1.0 + h), u) - law.loss(n, d * (1.0 - h), u)) / (2.0 * h * d);
-            assert!((fdn / gn - 1.0).abs() < 1e-5, "{n} {d}");
-            assert!((fdd / gd - 1.0).abs() < 1e-5, "{n} {d}");
+            let at_u = law.with_unique_tokens(u);
+            assert_gradient_nd_matches_differences(&format!("{n} {d}"), &at_u, (n, d), 1e-7, 1e-5);
         }
     }
 }

@@ -228,17 +228,13 @@ impl CriticalBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::laws::surface::assert_gradient_nd_matches_differences;
 
     #[test]
     fn joint_gradient_matches_finite_differences() {
         let k = KaplanJoint::nd_2020();
         let (n, d) = (1e9, 3e10);
-        let (gn, gd) = k.gradient_nd(n, d);
-        let h = 1e-6;
-        let fdn = (k.loss(n * (1.0 + h), d) - k.loss(n * (1.0 - h), d)) / (2.0 * h * n);
-        let fdd = (k.loss(n, d * (1.0 + h)) - k.loss(n, d * (1.0 - h))) / (2.0 * h * d);
-        assert!((fdn / gn - 1.0).abs() < 1e-6);
-        assert!((fdd / gd - 1.0).abs() < 1e-6);
+        assert_gradient_nd_matches_differences("(N, D)", &k, (n, d), 1e-6, 1e-6);
     }
 
     #[test]

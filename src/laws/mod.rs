@@ -48,6 +48,19 @@ pub(crate) fn check_steps(len: usize, steps: &[usize]) -> Result<()> {
     }
 }
 
+/// `value` (a closed-form inverse of a law: the `x`, compute or budget that reaches a level)
+/// if it is finite and > 0; else an [`Error::NoOptimum`] saying that `what` (for example
+/// "the x that gives y = 2") is not representable, with the value and its `unit` (may be "").
+pub(crate) fn representable(value: f64, what: std::fmt::Arguments, unit: &str) -> Result<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::NoOptimum(format!(
+            "{what} is not representable ({value}{unit})"
+        )))
+    }
+}
+
 /// [`check_steps`], then the law's predictions `predict()` at `steps` through
 /// [`finite_predictions`].
 pub(crate) fn checked_predictions(

@@ -78,13 +78,7 @@ impl PowerLaw {
             )));
         }
         let x = ratio.powf(-1.0 / self.alpha);
-        if x.is_finite() && x > 0.0 {
-            Ok(x)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the x that gives y = {y} is not representable ({x})"
-            )))
-        }
+        super::representable(x, format_args!("the x that gives y = {y}"), "")
     }
 
     /// The same law for `x' = k x` (a change of units): `A' = A k^alpha`, `E` and `alpha`
@@ -100,6 +94,7 @@ impl PowerLaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     #[test]
     fn gradient_matches_finite_differences() {
@@ -107,19 +102,14 @@ mod tests {
         let x = 3e8;
         let g = law.gradient(x);
         let p = [law.e, law.a, law.alpha];
-        for j in 0..3 {
-            let h = 1e-6 * p[j].abs();
-            let mut up = p;
-            up[j] += h;
-            let mut dn = p;
-            dn[j] -= h;
-            let f = |q: [f64; 3]| PowerLaw::new(q[0], q[1], q[2]).unwrap().predict(x);
-            let fd = (f(up) - f(dn)) / (2.0 * h);
-            assert!(
-                (fd - g[j]).abs() <= 1e-6 * g[j].abs().max(1e-12),
-                "param {j}"
-            );
-        }
+        assert_gradient_matches_differences(
+            "power law",
+            &p,
+            &g,
+            |j| 1e-6 * p[j].abs(),
+            |g| 1e-6 * g.abs().max(1e-12),
+            |q| PowerLaw::new(q[0], q[1], q[2]).ok().map(|l| l.predict(x)),
+        );
     }
 
     #[test]

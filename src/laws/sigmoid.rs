@@ -97,13 +97,7 @@ impl SigmoidLaw {
         // log-odds computed as a difference of logs to keep precision near either end
         let t = (r - self.r0).abs().ln() - (self.a - r).abs().ln();
         let c = (self.c_mid.ln() + t / self.b).exp();
-        if c.is_finite() && c > 0.0 {
-            Ok(c)
-        } else {
-            Err(Error::NoOptimum(format!(
-                "the compute that reaches {r} is not representable ({c})"
-            )))
-        }
+        super::representable(c, format_args!("the compute that reaches {r}"), "")
     }
 
     /// The same law for compute in other units, `C' = k C`: only `C_mid` changes (`k C_mid`),
@@ -119,6 +113,7 @@ impl SigmoidLaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::assert_gradient_matches_differences;
 
     #[test]
     fn gradient_matches_finite_differences() {
@@ -126,19 +121,18 @@ mod tests {
         let p = [law.r0, law.a, law.b, law.c_mid];
         for &c in &[300.0, 5e3, 1.2e4, 1e6] {
             let g = law.gradient(c);
-            for j in 0..4 {
-                let h = 1e-6 * p[j].abs();
-                let (mut up, mut dn) = (p, p);
-                up[j] += h;
-                dn[j] -= h;
-                let f = |q: [f64; 4]| SigmoidLaw::new(q[0], q[1], q[2], q[3]).unwrap().predict(c);
-                let fd = (f(up) - f(dn)) / (2.0 * h);
-                assert!(
-                    (fd - g[j]).abs() <= 1e-7 * g[j].abs() + 1e-9,
-                    "c {c} param {j}: {fd} vs {}",
-                    g[j]
-                );
-            }
+            assert_gradient_matches_differences(
+                &format!("c {c}"),
+                &p,
+                &g,
+                |j| 1e-6 * p[j].abs(),
+                |g| 1e-7 * g.abs() + 1e-9,
+                |q| {
+                    SigmoidLaw::new(q[0], q[1], q[2], q[3])
+                        .ok()
+                        .map(|l| l.predict(c))
+                },
+            );
         }
     }
 

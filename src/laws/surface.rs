@@ -47,6 +47,27 @@ impl LossSurface for ChinchillaLaw {
     }
 }
 
+/// Asserts that `law`'s [`LossSurface::gradient_nd`] at `(n, d)` matches central differences
+/// with relative step `h` (`h N`, `h D`) to `rel_tol` relative; `what` names the case.
+#[cfg(test)]
+pub(crate) fn assert_gradient_nd_matches_differences(
+    what: &str,
+    law: &impl LossSurface,
+    (n, d): (f64, f64),
+    h: f64,
+    rel_tol: f64,
+) {
+    let (gn, gd) = law.gradient_nd(n, d);
+    crate::numeric::assert_gradient_matches_differences(
+        what,
+        &[n, d],
+        &[gn, gd],
+        |j| h * [n, d][j],
+        |g| rel_tol * g.abs(),
+        |q| Some(law.loss(q[0], q[1])),
+    );
+}
+
 /// `d f(t) / dt` at 0 by central differences with step `h` and `h/2`, Richardson-extrapolated.
 pub(crate) fn richardson(f: impl Fn(f64) -> f64, h: f64) -> f64 {
     let d1 = (f(h) - f(-h)) / (2.0 * h);

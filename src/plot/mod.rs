@@ -340,34 +340,17 @@ impl MetricFigure {
         }
     }
 
-    /// Adds a fitted law.
-    pub fn with_law(mut self, law: SigmoidLaw) -> MetricFigure {
-        self.law = Some(law);
-        self
-    }
-
-    /// Marks the fit/holdout cut.
-    pub fn with_cut(mut self, cut: f64) -> MetricFigure {
-        self.cut = Some(cut);
-        self
-    }
-
-    /// Adds a band around the law.
-    pub fn with_band(mut self, band: Band) -> MetricFigure {
-        self.band = Some(band);
-        self
-    }
-
-    /// Sets the smoothing (`None`: no smoothed line).
-    pub fn with_smoothing(mut self, smoothing: Option<EmaWeight>) -> MetricFigure {
-        self.smoothing = smoothing;
-        self
-    }
-
-    /// Extends the law to this compute.
-    pub fn with_extrapolation_to(mut self, compute: f64) -> MetricFigure {
-        self.extrapolate_to = Some(compute);
-        self
+    crate::builder::setters! {
+        /// Adds a fitted law.
+        with_law(law: SigmoidLaw) => law = Some;
+        /// Marks the fit/holdout cut.
+        with_cut(cut: f64) => cut = Some;
+        /// Adds a band around the law.
+        with_band(band: Band) => band = Some;
+        /// Sets the smoothing (`None`: no smoothed line).
+        with_smoothing(smoothing: Option<EmaWeight>) => smoothing;
+        /// Extends the law to this compute.
+        with_extrapolation_to(compute: f64) => extrapolate_to = Some;
     }
 
     /// Sets the axis names (with units).
@@ -982,19 +965,29 @@ fn overlap_width(i: usize, n: usize) -> u32 {
     (2 + n.saturating_sub(i + 1)).min(6) as u32
 }
 
+/// Line `i` of `n` overlapping lines named `name`: its categorical colour and its
+/// [`overlap_width`].
+fn overlapping_line(
+    x: Vec<f64>,
+    y: Vec<f64>,
+    i: usize,
+    n: usize,
+    name: &str,
+    map: ColourMap,
+) -> Item {
+    Item::line(x, y, categorical(map, i, n))
+        .width(overlap_width(i, n))
+        .labelled(name)
+}
+
 fn schedule_panel(schedules: &[(&str, &Schedule)], options: &PlotOptions) -> Panel {
     let items = schedules
         .iter()
         .enumerate()
         .map(|(i, (name, s))| {
             let x: Vec<f64> = (1..=s.len()).map(|t| t as f64).collect();
-            Item::line(
-                x,
-                s.lrs().to_vec(),
-                categorical(options.colour_map, i, schedules.len()),
-            )
-            .width(overlap_width(i, schedules.len()))
-            .labelled(*name)
+            let n = schedules.len();
+            overlapping_line(x, s.lrs().to_vec(), i, n, name, options.colour_map)
         })
         .collect();
     Panel {
@@ -1048,13 +1041,8 @@ pub fn loss_vs_lr_area(curves: &[(&str, &LossCurve)], options: &PlotOptions) -> 
                 .iter()
                 .map(|&s| area.get(s).copied().unwrap_or(f64::NAN))
                 .collect();
-            Item::line(
-                x,
-                c.loss().to_vec(),
-                categorical(options.colour_map, i, curves.len()),
-            )
-            .width(overlap_width(i, curves.len()))
-            .labelled(*name)
+            let n = curves.len();
+            overlapping_line(x, c.loss().to_vec(), i, n, name, options.colour_map)
         })
         .collect();
     let right = Panel {

@@ -7,17 +7,14 @@ use scaling_laws::laws::multipower::MultiPowerLaw;
 use scaling_laws::schedule::Schedule;
 use scaling_laws::ChinchillaLaw;
 
-/// The multi-power law with the constants Luo et al. (2025) published for their 400M model.
+/// The data sets of the README's Speed-table jobs, shared with the harness and the benches.
+#[path = "../../scripts/harness/src/jobs.rs"]
+mod jobs;
+
+/// The multi-power law with the constants Luo et al. (2025) published for their 400M model
+/// (written once, in the harness's jobs).
 pub fn published_multipower() -> MultiPowerLaw {
-    MultiPowerLaw {
-        l0: 2.375,
-        a: 0.654,
-        alpha: 0.429,
-        b: 523.425,
-        c: 2.025,
-        beta: 0.594,
-        gamma: 0.635,
-    }
+    jobs::mp_truth()
 }
 
 /// Every model at 20 tokens per parameter: D = 20 N, N = 1e8 x 1.5^i (i < 20), losses from
