@@ -125,12 +125,44 @@ impl Level {
 }
 
 /// `(exp(x), expm1(x))` for `x <= ln 2`-ish, both to a few ulps relative, with one
-/// transcendental where `exp(x) >= 1/2` (there `exp(x) = 1 + expm1(x)` loses nothing).
+/// transcendental where `exp(x) >= 1/2` (there `exp(x) = 1 + expm1(x)` loses nothing), and
+/// none for `|x| <= 1/32` (the common case inside a block of a smooth schedule), where
+/// [`expm1_small`] is as accurate.
 #[inline]
 fn exp_pair(x: f64) -> (f64, f64) {
-    let em = x.exp_m1();
+    let em = if x.abs() <= EXPM1_SMALL {
+        expm1_small(x)
+    } else {
+        x.exp_m1()
+    };
     let e = if em >= -0.5 { 1.0 + em } else { x.exp() };
     (e, em)
+}
+
+/// Where [`expm1_small`] applies.
+const EXPM1_SMALL: f64 = 1.0 / 32.0;
+
+/// `expm1(x)` for `|x| <= 1/32` by its Taylor polynomial through `x^9 / 9!` (Horner): the
+/// dropped tail is below `|x| (1/32)^9 / 10! < 1e-20 |x|`, so the result is within a few ulps
+/// relative, like libm's, at a fifth of the cost.
+#[inline]
+fn expm1_small(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40320.0,
+        1.0 / 362880.0,
+        1.0 / 3628800.0,
+    ];
+    let mut acc = C[8];
+    for &c in C[..8].iter().rev() {
+        acc = acc * x + c;
+    }
+    x + x * (x * acc)
 }
 
 /// `c_n(beta)` for `n < len`.
@@ -644,6 +676,27 @@ mod tests {
             assert_eq!(out2[2 * n], out[n]);
             assert!((out2[2 * n + 1] + 2.0 * out[n]).abs() <= 1e-15 * out[n].abs());
         }
+    }
+
+    #[test]
+    fn expm1_small_matches_libm() {
+        // relative to libm's expm1 (itself within an ulp) over the fast path's range, both
+        // signs, down to subnormal arguments
+        let mut worst: f64 = 0.0;
+        let mut x = EXPM1_SMALL;
+        while x > 1e-310 {
+            for v in [x, -x, x * 0.7316, -x * 0.5123] {
+                let want = v.exp_m1();
+                let got = expm1_small(v);
+                worst = worst.max(((got - want) / want).abs());
+                let (e, em) = exp_pair(v);
+                assert_eq!(em, got);
+                assert!(((e - v.exp()) / v.exp()).abs() <= 2.3e-16, "{v}");
+            }
+            x *= 0.9;
+        }
+        assert!(worst <= 3.4e-16, "worst relative error {worst:e}");
+        assert_eq!(expm1_small(0.0), 0.0);
     }
 
     #[test]
