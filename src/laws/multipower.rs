@@ -632,7 +632,7 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         }
         return out;
     }
-    let e: Vec<f64> = ln_e.iter().map(|&le| le.exp()).collect();
+    let e = powersum::exp_runs(&ln_e);
     let s: Vec<f64> = terms.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
     let tree_terms = Terms {
         c: &terms.start[..m_all],
