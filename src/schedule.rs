@@ -24,9 +24,12 @@
 //! law's reference code: the first update of a decay phase runs at the start value, and the
 //! decay target (`floor`) is approached but not reached at the last update.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check, Error, Result};
+use crate::laws::multipower::MultiPowerTerms;
 
 /// The shape of the decay phase of a [warmup-stable-decay](Schedule::wsd) schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,14 +60,32 @@ pub enum Decay {
 /// assert!((s.s1(100)? - 3e-4 * 101.0 / 2.0).abs() < 1e-15);
 /// # Ok::<(), scaling_laws::Error>(())
 /// ```
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "ScheduleData", into = "ScheduleData")]
 pub struct Schedule {
     lrs: Vec<f64>,
     warmup: usize,
     /// `area[s] = S1(s)`, length `lrs.len() + 1`.
     area: Vec<f64>,
+    /// The multi-power law's parameter-free work on this schedule, made on first use and
+    /// shared by clones; not serialised, compared or printed (it follows from `lrs` and
+    /// `warmup`).
+    multipower: LazyMultiPowerTerms,
 }
+
+impl std::fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schedule")
+            .field("lrs", &self.lrs)
+            .field("warmup", &self.warmup)
+            .field("area", &self.area)
+            .finish()
+    }
+}
+
+/// A lazily made [`MultiPowerTerms`], shared between clones of a schedule.
+#[derive(Clone, Default)]
+struct LazyMultiPowerTerms(OnceLock<Arc<MultiPowerTerms>>);
 
 impl PartialEq for Schedule {
     fn eq(&self, other: &Self) -> bool {
@@ -173,7 +194,8 @@ impl Schedule {
     /// pretraining runs (about `10^6` updates). It bounds memory: a schedule stores 16 bytes
     /// per update (rates and prefix areas), and the multi-power law evaluated at many steps
     /// of it about 75 more (measured peak: 0.89 GB for 500 steps of a schedule at this cap;
-    /// [`MultiPowerLaw::final_loss`] streams and needs nothing more: 0.16 GB).
+    /// [`MultiPowerLaw::final_loss`] streams and needs nothing more: 0.16 GB), 32 of which
+    /// stay with the schedule (its parameter-free terms, made once and shared by clones).
     /// Every builder and [`Schedule::try_then`] return [`Error::InvalidOption`] beyond it, so a
     /// size that cannot be allocated is a typed error instead of an abort.
     ///
@@ -222,7 +244,12 @@ impl Schedule {
     /// Builds without checking the total area (for [`Schedule::then`]).
     fn unchecked(lrs: Vec<f64>, warmup: usize) -> Schedule {
         let area = compensated_prefix_sums(&lrs);
-        Schedule { lrs, warmup, area }
+        Schedule {
+            lrs,
+            warmup,
+            area,
+            multipower: LazyMultiPowerTerms::default(),
+        }
     }
 
     /// The same learning rates with the first `warmup_steps` updates marked as warmup
@@ -248,6 +275,8 @@ impl Schedule {
             ));
         }
         self.warmup = warmup_steps;
+        // the multi-power terms start after warmup
+        self.multipower = LazyMultiPowerTerms::default();
         Ok(self)
     }
 
@@ -697,6 +726,15 @@ impl Schedule {
     pub(crate) fn area(&self) -> &[f64] {
         &self.area
     }
+
+    /// The multi-power law's parameter-free terms of the whole schedule, made on the first
+    /// call (`O(len)`, about 32 bytes per update after warmup) and kept, so that evaluating
+    /// many laws on one schedule prepares it once.
+    pub(crate) fn multipower_terms(&self) -> &MultiPowerTerms {
+        self.multipower
+            .0
+            .get_or_init(|| Arc::new(MultiPowerTerms::new(self)))
+    }
 }
 
 /// A loss curve: losses observed at some steps of a run with a known [`Schedule`].
@@ -862,6 +900,38 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol * (1.0 + b.abs())
+    }
+
+    /// The multi-power terms cached on first use change nothing a user sees: equality,
+    /// serialisation and `Debug` are those of a fresh schedule; clones share the cache; and
+    /// re-marking the warmup drops it (the terms start after warmup).
+    #[test]
+    fn multipower_cache_is_invisible() {
+        fn traits<T: Clone + PartialEq + Send + Sync + Serialize>() {}
+        traits::<Schedule>();
+        let fresh = || {
+            Schedule::linear_warmup(1e-3, 10)
+                .unwrap()
+                .then(Schedule::cosine(1e-3, 1e-4, 90).unwrap())
+        };
+        let s = fresh();
+        let terms = s.multipower_terms() as *const MultiPowerTerms;
+        let copy = s.clone();
+        assert!(std::ptr::eq(copy.multipower_terms(), terms));
+        assert_eq!(s, fresh());
+        assert_eq!(format!("{s:?}"), format!("{:?}", fresh()));
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            serde_json::to_string(&fresh()).unwrap()
+        );
+        let back: Schedule = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        // 10 warmup updates: 89 cosine drops (the first cosine rate equals the peak); with no
+        // warmup marked the 9 rising ramp updates are terms too
+        assert_eq!(s.multipower_terms().len(), 89);
+        let unmarked = s.with_warmup(0).unwrap();
+        assert_eq!(unmarked.multipower_terms().len(), 98);
+        assert_eq!(unmarked, fresh().with_warmup(0).unwrap());
     }
 
     #[test]

@@ -99,8 +99,6 @@
 
 mod powersum;
 
-use std::borrow::Cow;
-
 use serde::{Deserialize, Serialize};
 
 use self::powersum::{Mode, Sums, Terms, Tree};
@@ -370,12 +368,13 @@ fn direct_value(law: &MultiPowerLaw, prep: &Prepared, t: usize) -> f64 {
     // The prepared terms are the updates with d != 0 after warmup, in order.
     let u = prep.area[t];
     let mut acc = crate::numeric::Neumaier::default();
-    let m = prep.k.partition_point(|&k| k <= t);
+    let terms = prep.terms;
+    let m = terms.k.partition_point(|&k| k <= t);
     for j in 0..m {
-        let sk = u - prep.start[j];
-        acc.add(prep.d[j] * drop_g(law, prep.ln_eta[j], sk));
+        let sk = u - terms.start[j];
+        acc.add(terms.d[j] * drop_g(law, terms.ln_eta[j], sk));
     }
-    for zt in prep.zeros.iter().take_while(|zt| zt.k <= t) {
+    for zt in terms.zeros.iter().take_while(|zt| zt.k <= t) {
         acc.add(zt.d * drop_g(law, f64::NEG_INFINITY, u - prep.area[zt.k - 1]));
     }
     law.l0 + law.a * u.powf(-law.alpha) - law.b * acc.get()
@@ -437,31 +436,31 @@ struct ZeroTerm {
     next_positive: usize,
 }
 
-/// Everything about a schedule the law needs that does not depend on the parameters.
-#[derive(Debug, Clone, PartialEq)]
-struct Prepared<'a> {
-    /// `area[t] = P(t)` for `t = 0..=max_step` (borrowed from the schedule, or owned by a
-    /// model).
-    area: Cow<'a, [f64]>,
+/// Everything about a whole schedule the law needs that does not depend on the parameters,
+/// made once per schedule and cached in it ([`Schedule`]'s `multipower_terms`).
+#[derive(Debug, PartialEq)]
+pub(crate) struct MultiPowerTerms {
     /// Updates `k > W` with `d_k != 0` and `eta_k > 0`, increasing.
     k: Vec<usize>,
     d: Vec<f64>,
     ln_eta: Vec<f64>,
     /// `P(k - 1)`.
     start: Vec<f64>,
+    /// Smallest and largest `ln eta_k` (`+inf`, `-inf` when there are no terms).
+    ln_eta_range: (f64, f64),
     zeros: Vec<ZeroTerm>,
     /// Compensated prefix sums of the zero terms' `d`, `zeros.len() + 1`.
     zero_d_prefix: Vec<f64>,
-    /// `sum |d_k|` over all contributing updates.
+    /// `sum |d_k|` over all contributing updates of the whole schedule.
     variation: f64,
 }
 
-impl<'a> Prepared<'a> {
-    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`).
-    fn new(schedule: &'a Schedule, max_step: usize) -> Prepared<'a> {
+impl MultiPowerTerms {
+    /// The terms of the whole schedule (use [`Schedule::multipower_terms`], which keeps them).
+    pub(crate) fn new(schedule: &Schedule) -> MultiPowerTerms {
         let lrs = schedule.lrs();
-        let max_step = max_step.min(lrs.len());
-        let area = Cow::Borrowed(&schedule.area()[..=max_step]);
+        let area = schedule.area();
+        let max_step = lrs.len();
         let w = schedule.warmup_steps();
         let cap = max_step.saturating_sub(w);
         let (mut k, mut d, mut start, mut zeros) = (
@@ -496,31 +495,68 @@ impl<'a> Prepared<'a> {
         }
         // ln eta_k: the one parameter-free transcendental per term
         let ln_eta: Vec<f64> = k.iter().map(|&kk| lrs[kk - 1].ln()).collect();
+        let ln_eta_range = ln_eta
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &l| {
+                (lo.min(l), hi.max(l))
+            });
         let zero_d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
         let zero_d_prefix = compensated_prefix_sums(&zero_d);
-        Prepared {
-            area,
+        MultiPowerTerms {
             k,
             d,
             ln_eta,
             start,
+            ln_eta_range,
             zeros,
             zero_d_prefix,
             variation,
         }
     }
 
-    /// The same data, owning its areas.
-    fn into_owned(self) -> Prepared<'static> {
+    /// Number of terms (updates after warmup whose rate changes), zero-rate ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.k.len() + self.zeros.len()
+    }
+}
+
+/// The terms of a schedule that steps `0..=max_step` need: a view of its cached
+/// [`MultiPowerTerms`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Prepared<'a> {
+    /// `area[t] = P(t)` for `t = 0..=len`.
+    area: &'a [f64],
+    /// Queries beyond it are not answered.
+    max_step: usize,
+    terms: &'a MultiPowerTerms,
+    /// Terms (and zero terms) with `k <= max_step`.
+    m: usize,
+    mz: usize,
+    /// `sum |d_k|` over them.
+    variation: f64,
+}
+
+impl<'a> Prepared<'a> {
+    /// Covers steps `0..=max_step` (`max_step <= schedule.len()`).
+    fn new(schedule: &'a Schedule, max_step: usize) -> Prepared<'a> {
+        let terms = schedule.multipower_terms();
+        let max_step = max_step.min(schedule.len());
+        let m = terms.k.partition_point(|&k| k <= max_step);
+        let mz = terms.zeros.partition_point(|z| z.k <= max_step);
+        let variation = if m == terms.k.len() && mz == terms.zeros.len() {
+            terms.variation
+        } else {
+            let main: f64 = terms.d[..m].iter().map(|d| d.abs()).sum();
+            main + terms.zeros[..mz].iter().map(|z| z.d.abs()).sum::<f64>()
+        };
         Prepared {
-            area: Cow::Owned(self.area.into_owned()),
-            k: self.k,
-            d: self.d,
-            ln_eta: self.ln_eta,
-            start: self.start,
-            zeros: self.zeros,
-            zero_d_prefix: self.zero_d_prefix,
-            variation: self.variation,
+            area: schedule.area(),
+            max_step,
+            terms,
+            m,
+            mz,
+            variation,
         }
     }
 }
@@ -563,12 +599,12 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
 
     // Parameter-dependent per-term arrays. `ln e` is clamped to [-f64::MAX, LN_E_CAP] so
     // that `e` and `s = P(k-1) - e` stay finite (see LN_E_CAP for the error this costs).
-    let total_area = prep.area.last().copied().unwrap_or(0.0);
+    let total_area = prep.area[prep.max_step];
+    let (m_all, terms) = (prep.m, prep.terms);
     let mut capped_variation = 0.0;
-    let ln_e: Vec<f64> = prep
-        .ln_eta
+    let ln_e: Vec<f64> = terms.ln_eta[..m_all]
         .iter()
-        .zip(&prep.d)
+        .zip(&terms.d)
         .map(|(&l, &dk)| {
             let v = gamma * l - ln_c;
             if v > LN_E_CAP {
@@ -589,22 +625,22 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         // Only for absurd parameters (|B| V beta P(T) > 1e290): the guaranteed path is the
         // direct sum, for values; the gradient is not available there.
         for (i, &t) in steps.iter().enumerate() {
-            if t >= 1 && t < prep.area.len() {
+            if t >= 1 && t <= prep.max_step {
                 out.values[i] = direct_value(law, prep, t);
                 out.bounds[i] = 0.0;
             }
         }
         return out;
     }
-    let e: Vec<f64> = ln_e.iter().map(|&le| le.exp()).collect();
-    let s: Vec<f64> = prep.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
-    let terms = Terms {
-        c: &prep.start,
+    let e = powersum::exp_runs(&ln_e);
+    let s: Vec<f64> = terms.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
+    let tree_terms = Terms {
+        c: &terms.start[..m_all],
         e: &e,
         ln_e: &ln_e,
         s: &s,
-        d: &prep.d,
-        ln_eta: &prep.ln_eta,
+        d: &terms.d[..m_all],
+        ln_eta: &terms.ln_eta[..m_all],
     };
     // Expansion order for the guaranteed bound (worst case r_max = 0.25 in the scale factor).
     let scale = b.abs() * prep.variation * 1.25_f64.powf(beta);
@@ -614,17 +650,18 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         f64::INFINITY
     };
     let order = powersum::choose_order(beta, tau, mode);
-    let tree = Tree::new(terms, beta, mode, order);
+    let tree = Tree::new(tree_terms, beta, mode, order);
 
     // Updates whose rate drops to exactly zero. For gamma > 0 each contributes d (G = 1) once
     // training resumes after it and nothing before; for gamma < 0 nothing; for gamma = 0,
     // G(C S) as for any term with e = 1/C (S = 0, so G = 0, until training resumes). Their
     // `next_positive` is non-decreasing in k, so the gamma > 0 sum is a prefix sum and the
     // gamma = 0 sums use a second tree: O(log T) per query either way.
-    let nz = prep.zeros.len();
+    let zeros = &terms.zeros[..prep.mz];
+    let nz = zeros.len();
     let zero_arrays = if gamma == 0.0 && nz > 0 {
-        let start: Vec<f64> = prep.zeros.iter().map(|z| prep.area[z.k - 1]).collect();
-        let d: Vec<f64> = prep.zeros.iter().map(|z| z.d).collect();
+        let start: Vec<f64> = zeros.iter().map(|z| prep.area[z.k - 1]).collect();
+        let d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
         let e0 = (-ln_c).exp();
         let s: Vec<f64> = start.iter().map(|&p| p - e0).collect();
         Some((start, d, vec![e0; nz], vec![-ln_c; nz], s, vec![0.0; nz]))
@@ -645,26 +682,26 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
 
     let one = |i: usize, stack: &mut Vec<(usize, usize)>| -> Option<(f64, f64, [f64; 7])> {
         let t = steps[i];
-        if t == 0 || t >= prep.area.len() {
+        if t == 0 || t > prep.max_step {
             return None;
         }
         let u = prep.area[t];
-        let m = prep.k.partition_point(|&k| k <= t);
+        let m = terms.k[..m_all].partition_point(|&k| k <= t);
         let sums: Sums = tree.query(u, m, stack);
         // Zero-rate drops, by the limit convention: sum d G, and the terms of dL/dc, dL/dbeta
         // (as for the main sums) and of dG/dgamma (infinite at gamma = 0 once training resumes).
         let (mut z_dg, mut z_c, mut z_beta, mut z_gamma) = (0.0, 0.0, 0.0, 0.0);
         if gamma > 0.0 {
-            let mz = prep.zeros.partition_point(|zt| zt.next_positive <= t);
-            z_dg = prep.zero_d_prefix[mz];
+            let mz = zeros.partition_point(|zt| zt.next_positive <= t);
+            z_dg = terms.zero_d_prefix[mz];
         } else if let Some(zt) = &zero_tree {
-            let mz = prep.zeros.partition_point(|z| z.k <= t);
+            let mz = zeros.partition_point(|z| z.k <= t);
             let zs = zt.query(u, mz, stack);
             z_dg = zs.g0;
             if grad {
                 z_c = -(beta / c) * (zs.h0 - zs.h2);
                 z_beta = -(ln_c * zs.h0 + zs.hln);
-                if prep.zeros[0].next_positive <= t {
+                if zeros[0].next_positive <= t {
                     z_gamma = f64::INFINITY;
                 }
             }
@@ -737,9 +774,28 @@ pub struct MultiPowerModel {
 
 #[derive(Debug, Clone, PartialEq)]
 struct PreparedCurve {
-    prep: Prepared<'static>,
+    /// Shares the terms cached in the curve's schedule.
+    schedule: Schedule,
+    /// The last observed step, and the variation of the terms up to it.
+    max_step: usize,
+    variation: f64,
     steps: Vec<usize>,
     loss: Vec<f64>,
+}
+
+impl PreparedCurve {
+    fn prepared(&self) -> Prepared<'_> {
+        let terms = self.schedule.multipower_terms();
+        let max_step = self.max_step;
+        Prepared {
+            area: self.schedule.area(),
+            max_step,
+            terms,
+            m: terms.k.partition_point(|&k| k <= max_step),
+            mz: terms.zeros.partition_point(|z| z.k <= max_step),
+            variation: self.variation,
+        }
+    }
 }
 
 impl MultiPowerModel {
@@ -763,11 +819,16 @@ impl MultiPowerModel {
         }
         let curves: Vec<PreparedCurve> = curves
             .iter()
-            .map(|c| PreparedCurve {
-                prep: Prepared::new(c.schedule(), c.steps().last().copied().unwrap_or(0))
-                    .into_owned(),
-                steps: c.steps().to_vec(),
-                loss: c.loss().to_vec(),
+            .map(|c| {
+                let max_step = c.steps().last().copied().unwrap_or(0);
+                let prep = Prepared::new(c.schedule(), max_step);
+                PreparedCurve {
+                    schedule: c.schedule().clone(),
+                    max_step: prep.max_step,
+                    variation: prep.variation,
+                    steps: c.steps().to_vec(),
+                    loss: c.loss().to_vec(),
+                }
             })
             .collect();
         let n_points = curves.iter().map(|c| c.steps.len()).sum();
@@ -777,7 +838,7 @@ impl MultiPowerModel {
     /// Whether some curve's learning rate changes after warmup (otherwise the loss-drop
     /// parameters are not identified).
     pub(crate) fn has_decay(&self) -> bool {
-        self.curves.iter().any(|c| c.prep.variation > 0.0)
+        self.curves.iter().any(|c| c.variation > 0.0)
     }
 
     /// The observed losses, in prediction order.
@@ -802,7 +863,7 @@ impl MultiPowerModel {
     pub(crate) fn areas(&self) -> Vec<f64> {
         self.curves
             .iter()
-            .flat_map(|c| c.steps.iter().map(|&t| c.prep.area[t]))
+            .flat_map(|c| c.steps.iter().map(|&t| c.schedule.area()[t]))
             .collect()
     }
 }
@@ -852,7 +913,7 @@ impl MultiPowerModel {
         let mut jac = jac;
         let mut offset = 0;
         for curve in &self.curves {
-            let ev = evaluate(&law, &curve.prep, &curve.steps, mode);
+            let ev = evaluate(&law, &curve.prepared(), &curve.steps, mode);
             for (i, &v) in ev.values.iter().enumerate() {
                 if let Some(slot) = pred.get_mut(offset + i) {
                     *slot = v;

@@ -505,6 +505,40 @@ fn model_adapter_matches_predict() {
     model.eval(&law.params(), &mut [0.0; 3], Some(&mut [0.0; 5]));
 }
 
+/// The terms a schedule caches on its first evaluation are those of its own warmup mark:
+/// evaluating, re-marking and evaluating again gives what a fresh schedule gives, in values
+/// and gradient mode, against the naive sum.
+#[test]
+fn cached_terms_follow_the_warmup_mark() {
+    let law = published_400m();
+    let make = || {
+        Schedule::linear_warmup(3e-4, 40)
+            .unwrap()
+            .then(Schedule::cosine(3e-4, 3e-5, 400).unwrap())
+    };
+    let steps: Vec<usize> = (1..=440).step_by(7).collect();
+    let s = make();
+    let marked = law.predict(&s, &steps);
+    let unmarked = s.clone().with_warmup(0).unwrap();
+    let again = law.predict(&unmarked, &steps);
+    let (grad_vals, _) = law.predict_with_gradient(&unmarked, &steps);
+    assert_eq!(again, law.predict(&make().with_warmup(0).unwrap(), &steps));
+    assert_eq!(law.predict(&s, &steps), marked);
+    for (i, &t) in steps.iter().enumerate() {
+        let (want_marked, _) = naive(&law, &s, t);
+        let (want_unmarked, _) = naive(&law, &unmarked, t);
+        assert!((marked[i] - want_marked).abs() < TOL, "step {t}");
+        assert!((again[i] - want_unmarked).abs() < TOL, "step {t}");
+        assert!((grad_vals[i] - want_unmarked).abs() < TOL, "step {t}");
+        if t > 41 {
+            // the ramp's rising rates inside the sum lower the loss drop
+            assert!(again[i] > marked[i], "step {t}");
+        }
+    }
+    // by the end, by most of B * peak = 0.157
+    assert!(again.last().unwrap() - marked.last().unwrap() > 0.1);
+}
+
 /// A 72,000-step schedule (2,160 warmup + cosine) at 500 observed steps: accuracy against the
 /// naive sum on a subset of the points. Its speed is measured by the criterion bench
 /// `benches/multipower.rs`, never asserted here.
