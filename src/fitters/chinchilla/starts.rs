@@ -324,9 +324,11 @@ pub(super) fn nnls3(mat: &[[f64; 3]; 3], rhs: &[f64; 3], syy: f64) -> Option<(f6
 /// Tight solve of `start` in the coordinates of the reweighted least-squares curvature there
 /// ([`irls_curvature`], [`Metric`]): about half the iterations of a solve in the internal
 /// coordinates from a variable-projection start (the curvature's condition number is about 1e6
-/// there), with the exploratory options; then the caller's options from there in the internal
-/// coordinates (the Newton polish pins the flat directions of the optimum, so that the answer
-/// does not depend on row order or units). `None` if the curvature is unusable.
+/// there), with the exploratory options; then, with the polish on, Newton steps on the exact
+/// Hessian to the caller's stopping rules ([`newton_finish`]: they pin the flat directions of the
+/// optimum, so that the answer does not depend on row order or units), or where those do not
+/// end certified, the caller's options by L-BFGS and the finite-difference polish from there.
+/// `None` if the curvature is unusable.
 pub(super) fn anchor_solve(
     cost: &ChinCost<'_>,
     start: &[f64],
@@ -344,6 +346,10 @@ pub(super) fn anchor_solve(
     ));
     if !options.polish || !r.f.is_finite() {
         return Some(r);
+    }
+    let newton = newton_finish(cost, &r, options);
+    if let Some(t) = newton {
+        return Some(t);
     }
     let mut t = local_minimize_cost(cost, &r.u, options);
     if t.f <= r.f {

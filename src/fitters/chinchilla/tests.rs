@@ -215,3 +215,50 @@ mod nnls_tests {
         }
     }
 }
+
+#[test]
+fn exact_hessian_matches_finite_differences_of_the_gradient() {
+    let law = ChinchillaLaw::besiroglu_2024();
+    let runs: Vec<Run> = (0..30)
+        .map(|i| {
+            let n = 1e8 * 1.3f64.powi(i % 10);
+            let d = 2e9 * 1.7f64.powi(i / 3);
+            let noise = 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
+            Run::new(n, d, law.loss(n, d) * noise).unwrap()
+        })
+        .collect();
+    let data = Data::new(&runs, None).unwrap();
+    let u = data.to_internal(&[0.5, 6.0, 7.5, 0.33, 0.37]);
+    // Huber with a delta that puts some residuals inside and some outside (no run sits at a
+    // kink within the finite-difference step), squared, linear and asymmetric penalties
+    for obj in [
+        Objective::huber(1e-2).unwrap(),
+        Objective::squared_log(),
+        Objective::squared_linear().with_reduction(Reduction::Mean),
+        Objective::asymmetric(1e-2, 5.0).unwrap(),
+    ] {
+        let c = ChinCost {
+            data: &data,
+            objective: obj,
+        };
+        let h = hessian(&c, &u).unwrap();
+        for j in 0..5 {
+            let s = 1e-6;
+            let (mut up, mut dn) = (u.clone(), u.clone());
+            up[j] += s;
+            dn[j] -= s;
+            let (mut gp, mut gm) = ([0.0; 5], [0.0; 5]);
+            c.value_grad(&up, &mut gp);
+            c.value_grad(&dn, &mut gm);
+            let top = (0..5).map(|k| h[k][k].abs()).fold(0.0, f64::max);
+            for i in 0..5 {
+                let fd = (gp[i] - gm[i]) / (2.0 * s);
+                assert!(
+                    (fd - h[i][j]).abs() <= 1e-5 * top,
+                    "{obj:?} ({i}, {j}): fd {fd} exact {}",
+                    h[i][j]
+                );
+            }
+        }
+    }
+}
