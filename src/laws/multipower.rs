@@ -632,13 +632,9 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         }
         return out;
     }
-    let e = powersum::exp_runs(&ln_e);
-    let s: Vec<f64> = terms.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
     let tree_terms = Terms {
         c: &terms.start[..m_all],
-        e: &e,
         ln_e: &ln_e,
-        s: &s,
         d: &terms.d[..m_all],
         ln_eta: &terms.ln_eta[..m_all],
     };
@@ -662,18 +658,14 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
     let zero_arrays = if gamma == 0.0 && nz > 0 {
         let start: Vec<f64> = zeros.iter().map(|z| prep.area[z.k - 1]).collect();
         let d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
-        let e0 = (-ln_c).exp();
-        let s: Vec<f64> = start.iter().map(|&p| p - e0).collect();
-        Some((start, d, vec![e0; nz], vec![-ln_c; nz], s, vec![0.0; nz]))
+        Some((start, d, vec![-ln_c; nz], vec![0.0; nz]))
     } else {
         None
     };
-    let zero_tree = zero_arrays.as_ref().map(|(start, d, e, ln_e, s, ln_eta)| {
+    let zero_tree = zero_arrays.as_ref().map(|(start, d, ln_e, ln_eta)| {
         let terms = Terms {
             c: start,
-            e,
             ln_e,
-            s,
             d,
             ln_eta,
         };

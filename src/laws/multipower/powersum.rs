@@ -49,8 +49,9 @@ impl Mode {
     }
 }
 
-/// Per-term inputs: `c_j = P(k-1)`, `e_j = eta_k^gamma / C` (and its log), `s_j = c_j - e_j`,
-/// `d_j = eta_{k-1} - eta_k`, `ln eta_k` (read in [`Mode::Gradient`] only).
+/// Per-term inputs: `c_j = P(k-1)`, `ln e_j = ln(eta_k^gamma / C)`, `d_j = eta_{k-1} - eta_k`,
+/// `ln eta_k` (read in [`Mode::Gradient`] only). The tree computes `e_j` (see [`exp_runs`])
+/// and the points `s_j = c_j - e_j` while it builds its leaves.
 ///
 /// The weight sets are `d e^beta` (kernel `beta`, also used for the `ln` kernel),
 /// `d e^beta ln eta` (kernel `beta`), `d e^(beta+1)` and `d e^(beta+1) ln eta` (kernel
@@ -59,9 +60,7 @@ impl Mode {
 /// `d exp(beta (ln e - ln(u - s)))`, whose exponent is never positive.
 pub(super) struct Terms<'a> {
     pub c: &'a [f64],
-    pub e: &'a [f64],
     pub ln_e: &'a [f64],
-    pub s: &'a [f64],
     pub d: &'a [f64],
     pub ln_eta: &'a [f64],
 }
@@ -139,30 +138,42 @@ fn exp_pair(x: f64) -> (f64, f64) {
     (e, em)
 }
 
-/// `exp(x_j)` for each `x_j` (`ln e` of the terms, `<= 700`), a few ulps relative: in runs
-/// of [`LEAF`] consecutive terms, as `exp(x_max) (1 + expm1_small(x_j - x_max))` with one
-/// libm call per run where `x_j` is within `1/32` of the run's largest (as along a smooth
-/// schedule; the difference is then exact, Sterbenz, or below `1/10` in size), and from
-/// libm otherwise or where `x_max` is not a normal exponent.
-pub(super) fn exp_runs(x: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(x.len());
-    for run in x.chunks(LEAF) {
-        let xmax = run.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if xmax.abs() < 700.0 {
-            let emax = xmax.exp();
-            out.extend(run.iter().map(|&v| {
-                let r = v - xmax;
-                if r >= -EXPM1_SMALL {
-                    emax + emax * expm1_small(r)
-                } else {
-                    v.exp()
-                }
-            }));
-        } else {
-            out.extend(run.iter().map(|&v| v.exp()));
-        }
+/// `exp(x_j)` for each `x_j` (`ln e` of the terms, `<= 700`), a few ulps relative, in runs
+/// of [`LEAF`] consecutive terms (see [`exp_run`]).
+#[cfg(test)]
+fn exp_runs(x: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; x.len()];
+    for (run, o) in x.chunks(LEAF).zip(out.chunks_mut(LEAF)) {
+        exp_run(
+            run,
+            run.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            o,
+        );
     }
     out
+}
+
+/// `out_j = exp(x_j)` for one run whose largest value is `xmax`, a few ulps relative: as
+/// `exp(x_max) (1 + expm1_small(x_j - x_max))`, one libm call per run, where `x_j` is within
+/// `1/32` of `x_max` (as along a smooth schedule; the difference is then exact, Sterbenz, or
+/// below `1/10` in size), and from libm otherwise or where `x_max` is not a normal exponent.
+#[inline]
+fn exp_run(x: &[f64], xmax: f64, out: &mut [f64]) {
+    if xmax.abs() < 700.0 {
+        let emax = xmax.exp();
+        for (o, &v) in out.iter_mut().zip(x) {
+            let r = v - xmax;
+            *o = if r >= -EXPM1_SMALL {
+                emax + emax * expm1_small(r)
+            } else {
+                v.exp()
+            };
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v.exp();
+        }
+    }
 }
 
 /// Where [`expm1_small`] applies.
@@ -268,6 +279,8 @@ pub(super) fn choose_order(beta: f64, tau: f64, mode: Mode) -> Option<(f64, usiz
 /// The tree. Built per parameter vector; queried once per observed step.
 pub(super) struct Tree<'a> {
     terms: Terms<'a>,
+    /// `e_j`, made with the leaves.
+    e: Vec<f64>,
     beta: f64,
     mode: Mode,
     n: usize,
@@ -284,7 +297,7 @@ impl<'a> Tree<'a> {
     /// Builds the tree. `order = None` disables expansions (exact direct summation, used when
     /// no admissible order exists); zero-radius blocks are still expanded (exactly).
     pub fn new(terms: Terms<'a>, beta: f64, mode: Mode, order: Option<(f64, usize)>) -> Self {
-        let n = terms.s.len();
+        let n = terms.c.len();
         let (r_max, p) = order.unwrap_or((0.0, 1));
         let tail = if order.is_some() {
             tail_bound(beta, p, r_max)
@@ -293,6 +306,7 @@ impl<'a> Tree<'a> {
         };
         let mut tree = Tree {
             terms,
+            e: Vec::new(),
             beta,
             mode,
             n,
@@ -322,14 +336,20 @@ impl<'a> Tree<'a> {
         // Leaves: direct moments, vectorised over the leaf's terms.
         let n_leaves = n.div_ceil(LEAF);
         let mut mom = vec![0.0; n_leaves * stride];
-        let leaf = |leaf: usize, mom: &mut [f64]| -> [f64; 6] {
-            let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(n));
-            match sets {
-                1 => leaf_moments::<1>(t, beta, lo, hi, mom),
-                _ => leaf_moments::<4>(t, beta, lo, hi, mom),
-            }
-        };
-        let meta = for_chunks(&mut mom, stride, leaf);
+        let mut e = vec![0.0; n];
+        let meta: Vec<[f64; 6]> = mom
+            .chunks_mut(stride.max(1))
+            .zip(e.chunks_mut(LEAF))
+            .enumerate()
+            .map(|(leaf, (mom, e))| {
+                let lo = leaf * LEAF;
+                match sets {
+                    1 => leaf_moments::<1>(t, beta, lo, e, mom),
+                    _ => leaf_moments::<4>(t, beta, lo, e, mom),
+                }
+            })
+            .collect();
+        self.e = e;
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
         let (fact, inv_fact) = factorials(p);
@@ -480,7 +500,7 @@ impl<'a> Tree<'a> {
     fn direct(&self, lo: usize, hi: usize, u: f64, out: &mut Sums) {
         let t = &self.terms;
         for j in lo..hi {
-            let x = (u - t.c[j]) + t.e[j];
+            let x = (u - t.c[j]) + self.e[j];
             let lx = x.ln();
             let r = t.ln_e[j] - lx;
             let (k, km1) = exp_pair(self.beta * r);
@@ -491,7 +511,7 @@ impl<'a> Tree<'a> {
                 out.hln += k0 * lx;
                 let le = t.ln_eta[j];
                 out.h1 += k0 * le;
-                let k1 = k0 * (t.e[j] / x);
+                let k1 = k0 * (self.e[j] / x);
                 out.h2 += k1;
                 out.h3 += k1 * le;
             }
@@ -500,20 +520,31 @@ impl<'a> Tree<'a> {
 }
 
 /// One leaf's `[centre, radius, lmax, wabs, dsum, d1e]` ([`Level`]) and its `S` sets of
-/// moments (`mom`, `p * S` long, in the layout of [`Level::mom`]) from terms `lo..hi`,
-/// vectorised over the leaf's terms.
+/// moments (`mom`, `p * S` long, in the layout of [`Level::mom`]) from the terms starting at
+/// `lo` (as many as `e` is long, into which their `e_j` are written), vectorised over the
+/// leaf's terms.
 #[inline]
 fn leaf_moments<const S: usize>(
     t: &Terms,
     beta: f64,
     lo: usize,
-    hi: usize,
+    e: &mut [f64],
     mom: &mut [f64],
 ) -> [f64; 6] {
     let mut pw = [[0.0_f64; LEAF]; S];
     let mut delta = [0.0_f64; LEAF];
-    let len = hi - lo;
-    let s = &t.s[lo..hi];
+    let len = e.len();
+    let hi = lo + len;
+    let lmax = t.ln_e[lo..hi]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    exp_run(&t.ln_e[lo..hi], lmax, e);
+    let mut s = [0.0_f64; LEAF];
+    for ((sj, &cj), &ej) in s.iter_mut().zip(&t.c[lo..hi]).zip(e.iter()) {
+        *sj = cj - ej;
+    }
+    let s = &s[..len];
     let (mn, mx) = s
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
@@ -522,10 +553,6 @@ fn leaf_moments<const S: usize>(
     let centre = 0.5 * (mn + mx);
     let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
     let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
-    let lmax = t.ln_e[lo..hi]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
     let (mut wabs, mut dsum, mut d1e) = (0.0, 0.0, 0.0);
     // e / e_max without a second exponential when e_max is a normal number (e is
     // exp(ln e), so this is exp(ln e - lmax) to within an ulp or two)
@@ -548,7 +575,7 @@ fn leaf_moments<const S: usize>(
             let rel = if inv_emax.is_nan() {
                 r.exp()
             } else {
-                t.e[lo + j] * inv_emax
+                e[j] * inv_emax
             };
             let a2 = a0 * rel;
             let le = t.ln_eta[lo + j];
