@@ -124,18 +124,22 @@ impl Level {
 }
 
 /// `(exp(x), expm1(x))` for `x <= ln 2`-ish, both to a few ulps relative, with one
-/// transcendental where `exp(x) >= 1/2` (there `exp(x) = 1 + expm1(x)` loses nothing), and
-/// none for `|x| <= 1/32` (the common case inside a block of a smooth schedule), where
-/// [`expm1_small`] is as accurate.
+/// transcendental: below `x = -0.7` libm's `exp`, `expm1 = exp - 1` (then in `(-1, -0.5)`, so
+/// the subtraction loses nothing); above it `expm1`, from libm or, for `|x| <= 1/32` (the
+/// common case inside a block of a smooth schedule), [`expm1_small`], and
+/// `exp = 1 + expm1` (at least `1/2`, so that loses nothing either).
 #[inline]
 fn exp_pair(x: f64) -> (f64, f64) {
+    if x < -0.7 {
+        let e = x.exp();
+        return (e, e - 1.0);
+    }
     let em = if x.abs() <= EXPM1_SMALL {
         expm1_small(x)
     } else {
         x.exp_m1()
     };
-    let e = if em >= -0.5 { 1.0 + em } else { x.exp() };
-    (e, em)
+    (1.0 + em, em)
 }
 
 /// `exp(x_j)` for each `x_j` (`ln e` of the terms, `<= 700`), a few ulps relative, in runs
@@ -766,6 +770,32 @@ mod tests {
         }
         assert!(worst <= 3.4e-16, "worst relative error {worst:e}");
         assert_eq!(expm1_small(0.0), 0.0);
+    }
+
+    #[test]
+    fn exp_pair_matches_libm() {
+        // both branches and their edge, down to underflow, relative to libm
+        let mut x = 0.7_f64;
+        let (mut worst_e, mut worst_em): (f64, f64) = (0.0, 0.0);
+        while x > -800.0 {
+            let (e, em) = exp_pair(x);
+            if x.exp() >= f64::MIN_POSITIVE {
+                worst_e = worst_e.max(((e - x.exp()) / x.exp()).abs());
+            } else {
+                assert!((e - x.exp()).abs() <= 1e-320);
+            }
+            worst_em = worst_em.max(((em - x.exp_m1()) / x.exp_m1()).abs());
+            x -= if x > -2.0 { 1.7e-3 } else { 0.37 };
+        }
+        for x in [-0.7, -0.7 - 1e-16, -0.699_999_999, 1e-300, -1e-300] {
+            let (e, em) = exp_pair(x);
+            worst_e = worst_e.max(((e - x.exp()) / x.exp()).abs());
+            if x != 0.0 {
+                worst_em = worst_em.max(((em - x.exp_m1()) / x.exp_m1()).abs());
+            }
+        }
+        assert!(worst_e <= 3.4e-16, "exp: {worst_e:e}");
+        assert!(worst_em <= 3.4e-16, "expm1: {worst_em:e}");
     }
 
     #[test]
