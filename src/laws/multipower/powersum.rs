@@ -339,20 +339,21 @@ impl<'a> Tree<'a> {
         let n = self.n;
         // Leaves: direct moments, vectorised over the leaf's terms.
         let n_leaves = n.div_ceil(LEAF);
-        let mut mom = vec![0.0; n_leaves * stride];
-        let mut e = vec![0.0; n];
-        let meta: Vec<[f64; 6]> = mom
-            .chunks_mut(stride.max(1))
-            .zip(e.chunks_mut(LEAF))
-            .enumerate()
-            .map(|(leaf, (mom, e))| {
-                let lo = leaf * LEAF;
-                match sets {
-                    1 => leaf_moments::<1>(t, beta, lo, e, mom),
-                    _ => leaf_moments::<4>(t, beta, lo, e, mom),
-                }
-            })
-            .collect();
+        // (appended leaf by leaf from small buffers: no zeroing of the large arrays)
+        let mut mom = Vec::with_capacity(n_leaves * stride);
+        let mut e = Vec::with_capacity(n);
+        let mut meta = Vec::with_capacity(n_leaves);
+        let (mut mom_buf, mut e_buf) = ([0.0_f64; 4 * P_MAX], [0.0_f64; LEAF]);
+        for leaf in 0..n_leaves {
+            let lo = leaf * LEAF;
+            let (e_leaf, mom_leaf) = (&mut e_buf[..LEAF.min(n - lo)], &mut mom_buf[..stride]);
+            meta.push(match sets {
+                1 => leaf_moments::<1>(t, beta, lo, e_leaf, mom_leaf),
+                _ => leaf_moments::<4>(t, beta, lo, e_leaf, mom_leaf),
+            });
+            mom.extend_from_slice(mom_leaf);
+            e.extend_from_slice(e_leaf);
+        }
         self.e = e;
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
