@@ -91,6 +91,12 @@
 //! 6. One or two value queries ([`MultiPowerLaw::final_loss`], for example) skip the tree:
 //!    the direct sum, streamed over the schedule, costs `O(T)` time and no memory beyond the
 //!    schedule (its `G` is computed in log space, exact on the whole domain).
+//! 7. What does not depend on the parameters (the updates whose rate changes, their `d_k`,
+//!    `ln eta_k` and `P(k - 1)`) is made on the first tree evaluation on a schedule and kept
+//!    in it (32 bytes per update after warmup, shared by clones), so that evaluating many laws
+//!    on one schedule prepares it once. Inside a block of a smooth schedule `e_k` and the
+//!    weights vary by little, and their exponentials are Taylor polynomials of the difference
+//!    to the block's largest (one libm call per block), as accurate as libm's.
 //!
 //! The gradient uses the same tree with three more moment sets (exact identities give every
 //! partial derivative as a combination of kernel sums of exponents `beta` and `beta + 1`, and
