@@ -91,6 +91,12 @@
 //! 6. One or two value queries ([`MultiPowerLaw::final_loss`], for example) skip the tree:
 //!    the direct sum, streamed over the schedule, costs `O(T)` time and no memory beyond the
 //!    schedule (its `G` is computed in log space, exact on the whole domain).
+//! 7. What does not depend on the parameters (the updates whose rate changes, their `d_k`,
+//!    `ln eta_k` and `P(k - 1)`) is made on the first tree evaluation on a schedule and kept
+//!    in it (32 bytes per update after warmup, shared by clones), so that evaluating many laws
+//!    on one schedule prepares it once. Inside a block of a smooth schedule `e_k` and the
+//!    weights vary by little, and their exponentials are Taylor polynomials of the difference
+//!    to the block's largest (one libm call per block), as accurate as libm's.
 //!
 //! The gradient uses the same tree with three more moment sets (exact identities give every
 //! partial derivative as a combination of kernel sums of exponents `beta` and `beta + 1`, and
@@ -632,13 +638,9 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         }
         return out;
     }
-    let e = powersum::exp_runs(&ln_e);
-    let s: Vec<f64> = terms.start.iter().zip(&e).map(|(&c, &ej)| c - ej).collect();
     let tree_terms = Terms {
         c: &terms.start[..m_all],
-        e: &e,
         ln_e: &ln_e,
-        s: &s,
         d: &terms.d[..m_all],
         ln_eta: &terms.ln_eta[..m_all],
     };
@@ -662,18 +664,14 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
     let zero_arrays = if gamma == 0.0 && nz > 0 {
         let start: Vec<f64> = zeros.iter().map(|z| prep.area[z.k - 1]).collect();
         let d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
-        let e0 = (-ln_c).exp();
-        let s: Vec<f64> = start.iter().map(|&p| p - e0).collect();
-        Some((start, d, vec![e0; nz], vec![-ln_c; nz], s, vec![0.0; nz]))
+        Some((start, d, vec![-ln_c; nz], vec![0.0; nz]))
     } else {
         None
     };
-    let zero_tree = zero_arrays.as_ref().map(|(start, d, e, ln_e, s, ln_eta)| {
+    let zero_tree = zero_arrays.as_ref().map(|(start, d, ln_e, ln_eta)| {
         let terms = Terms {
             c: start,
-            e,
             ln_e,
-            s,
             d,
             ln_eta,
         };

@@ -49,8 +49,9 @@ impl Mode {
     }
 }
 
-/// Per-term inputs: `c_j = P(k-1)`, `e_j = eta_k^gamma / C` (and its log), `s_j = c_j - e_j`,
-/// `d_j = eta_{k-1} - eta_k`, `ln eta_k` (read in [`Mode::Gradient`] only).
+/// Per-term inputs: `c_j = P(k-1)`, `ln e_j = ln(eta_k^gamma / C)`, `d_j = eta_{k-1} - eta_k`,
+/// `ln eta_k` (read in [`Mode::Gradient`] only). The tree computes `e_j` (see [`exp_runs`])
+/// and the points `s_j = c_j - e_j` while it builds its leaves.
 ///
 /// The weight sets are `d e^beta` (kernel `beta`, also used for the `ln` kernel),
 /// `d e^beta ln eta` (kernel `beta`), `d e^(beta+1)` and `d e^(beta+1) ln eta` (kernel
@@ -59,9 +60,7 @@ impl Mode {
 /// `d exp(beta (ln e - ln(u - s)))`, whose exponent is never positive.
 pub(super) struct Terms<'a> {
     pub c: &'a [f64],
-    pub e: &'a [f64],
     pub ln_e: &'a [f64],
-    pub s: &'a [f64],
     pub d: &'a [f64],
     pub ln_eta: &'a [f64],
 }
@@ -125,54 +124,75 @@ impl Level {
 }
 
 /// `(exp(x), expm1(x))` for `x <= ln 2`-ish, both to a few ulps relative, with one
-/// transcendental where `exp(x) >= 1/2` (there `exp(x) = 1 + expm1(x)` loses nothing), and
-/// none for `|x| <= 1/32` (the common case inside a block of a smooth schedule), where
-/// [`expm1_small`] is as accurate.
+/// transcendental: below `x = -0.7` libm's `exp`, `expm1 = exp - 1` (then in `(-1, -0.5)`, so
+/// the subtraction loses nothing); above it `expm1`, from libm or, for `|x| <= 1/32` (the
+/// common case inside a block of a smooth schedule), [`expm1_small`], and
+/// `exp = 1 + expm1` (at least `1/2`, so that loses nothing either).
 #[inline]
 fn exp_pair(x: f64) -> (f64, f64) {
+    if x < -0.7 {
+        let e = x.exp();
+        return (e, e - 1.0);
+    }
     let em = if x.abs() <= EXPM1_SMALL {
         expm1_small(x)
     } else {
         x.exp_m1()
     };
-    let e = if em >= -0.5 { 1.0 + em } else { x.exp() };
-    (e, em)
+    (1.0 + em, em)
 }
 
-/// `exp(x_j)` for each `x_j` (`ln e` of the terms, `<= 700`), a few ulps relative: in runs
-/// of [`LEAF`] consecutive terms, as `exp(x_max) (1 + expm1_small(x_j - x_max))` with one
-/// libm call per run where `x_j` is within `1/32` of the run's largest (as along a smooth
-/// schedule; the difference is then exact, Sterbenz, or below `1/10` in size), and from
-/// libm otherwise or where `x_max` is not a normal exponent.
-pub(super) fn exp_runs(x: &[f64]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(x.len());
-    for run in x.chunks(LEAF) {
-        let xmax = run.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if xmax.abs() < 700.0 {
-            let emax = xmax.exp();
-            out.extend(run.iter().map(|&v| {
-                let r = v - xmax;
-                if r >= -EXPM1_SMALL {
-                    emax + emax * expm1_small(r)
-                } else {
-                    v.exp()
-                }
-            }));
-        } else {
-            out.extend(run.iter().map(|&v| v.exp()));
-        }
+/// `exp(x_j)` for each `x_j` (`ln e` of the terms, `<= 700`), a few ulps relative, in runs
+/// of [`LEAF`] consecutive terms (see [`exp_run`]).
+#[cfg(test)]
+fn exp_runs(x: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; x.len()];
+    for (run, o) in x.chunks(LEAF).zip(out.chunks_mut(LEAF)) {
+        exp_run(
+            run,
+            run.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            o,
+        );
     }
     out
+}
+
+/// `out_j = exp(x_j)` for one run whose largest value is `xmax`, a few ulps relative: as
+/// `exp(x_max) (1 + expm1_small(x_j - x_max))`, one libm call per run, where `x_j` is within
+/// `1/32` of `x_max` (as along a smooth schedule; the difference is then exact, Sterbenz, or
+/// below `1/10` in size), and from libm otherwise or where `x_max` is not a normal exponent.
+#[inline]
+fn exp_run(x: &[f64], xmax: f64, out: &mut [f64]) {
+    if xmax.abs() < 700.0 {
+        let emax = xmax.exp();
+        for (o, &v) in out.iter_mut().zip(x) {
+            let r = v - xmax;
+            *o = if r >= -EXPM1_SMALL {
+                emax + emax * expm1_small(r)
+            } else {
+                v.exp()
+            };
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v.exp();
+        }
+    }
 }
 
 /// Where [`expm1_small`] applies.
 const EXPM1_SMALL: f64 = 1.0 / 32.0;
 
-/// `expm1(x)` for `|x| <= 1/32` by its Taylor polynomial through `x^9 / 9!` (Horner): the
-/// dropped tail is below `|x| (1/32)^9 / 10! < 1e-20 |x|`, so the result is within a few ulps
-/// relative, like libm's, at a fifth of the cost.
+/// `expm1(x)` for `|x| <= 1/32` by its Taylor polynomial through `x^9 / 9!` (Horner; through
+/// `x^6 / 6!` for `|x| <= 1/256`): the dropped tail is below `1e-18 |x|`, so the result is
+/// within a few ulps relative, like libm's, at a fraction of the cost.
 #[inline]
 fn expm1_small(x: f64) -> f64 {
+    if x.abs() <= 1.0 / 256.0 {
+        // through x^6 / 6!: the tail is below |x| (1/256)^6 / 7! < 1e-18 |x|
+        let acc = 1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0)));
+        return x + x * (x * (0.5 + x * acc));
+    }
     const C: [f64; 9] = [
         1.0 / 2.0,
         1.0 / 6.0,
@@ -263,6 +283,8 @@ pub(super) fn choose_order(beta: f64, tau: f64, mode: Mode) -> Option<(f64, usiz
 /// The tree. Built per parameter vector; queried once per observed step.
 pub(super) struct Tree<'a> {
     terms: Terms<'a>,
+    /// `e_j`, made with the leaves.
+    e: Vec<f64>,
     beta: f64,
     mode: Mode,
     n: usize,
@@ -279,7 +301,7 @@ impl<'a> Tree<'a> {
     /// Builds the tree. `order = None` disables expansions (exact direct summation, used when
     /// no admissible order exists); zero-radius blocks are still expanded (exactly).
     pub fn new(terms: Terms<'a>, beta: f64, mode: Mode, order: Option<(f64, usize)>) -> Self {
-        let n = terms.s.len();
+        let n = terms.c.len();
         let (r_max, p) = order.unwrap_or((0.0, 1));
         let tail = if order.is_some() {
             tail_bound(beta, p, r_max)
@@ -288,6 +310,7 @@ impl<'a> Tree<'a> {
         };
         let mut tree = Tree {
             terms,
+            e: Vec::new(),
             beta,
             mode,
             n,
@@ -316,67 +339,22 @@ impl<'a> Tree<'a> {
         let n = self.n;
         // Leaves: direct moments, vectorised over the leaf's terms.
         let n_leaves = n.div_ceil(LEAF);
-        let mut mom = vec![0.0; n_leaves * stride];
-        let leaf_moments = |leaf: usize, mom: &mut [f64]| -> [f64; 6] {
-            let mut pw = [[0.0_f64; LEAF]; 4];
-            let mut delta = [0.0_f64; LEAF];
-            let (lo, hi) = (leaf * LEAF, ((leaf + 1) * LEAF).min(n));
-            let len = hi - lo;
-            let s = &t.s[lo..hi];
-            let (mn, mx) = s
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                    (a.min(x), b.max(x))
-                });
-            let centre = 0.5 * (mn + mx);
-            let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
-            let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
-            let lmax = t.ln_e[lo..hi]
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
-            let (mut wabs, mut dsum, mut d1e) = (0.0, 0.0, 0.0);
-            // e / e_max without a second exponential when e_max is a normal number (e is
-            // exp(ln e), so this is exp(ln e - lmax) to within an ulp or two)
-            let inv_emax = if lmax.abs() < 700.0 {
-                (-lmax).exp()
-            } else {
-                f64::NAN
-            };
-            for j in 0..len {
-                let r = t.ln_e[lo + j] - lmax;
-                let dj = t.d[lo + j];
-                let (ej, emj) = exp_pair(beta * r);
-                let a0 = dj * ej;
-                wabs += a0.abs();
-                dsum += dj;
-                d1e -= dj * emj;
-                delta[j] = (s[j] - centre) * inv;
-                pw[0][j] = a0;
-                if sets > 1 {
-                    let rel = if inv_emax.is_nan() {
-                        r.exp()
-                    } else {
-                        t.e[lo + j] * inv_emax
-                    };
-                    let a2 = a0 * rel;
-                    let le = t.ln_eta[lo + j];
-                    pw[1][j] = a0 * le;
-                    pw[2][j] = a2;
-                    pw[3][j] = a2 * le;
-                }
-            }
-            for (set, row) in pw.iter_mut().enumerate().take(sets) {
-                for slot in mom.iter_mut().skip(set).step_by(sets) {
-                    *slot = lane_sum(row);
-                    for (x, dl) in row.iter_mut().zip(&delta) {
-                        *x *= dl;
-                    }
-                }
-            }
-            [centre, radius, lmax, wabs, dsum, d1e]
-        };
-        let meta = for_chunks(&mut mom, stride, leaf_moments);
+        // (appended leaf by leaf from small buffers: no zeroing of the large arrays)
+        let mut mom = Vec::with_capacity(n_leaves * stride);
+        let mut e = Vec::with_capacity(n);
+        let mut meta = Vec::with_capacity(n_leaves);
+        let (mut mom_buf, mut e_buf) = ([0.0_f64; 4 * P_MAX], [0.0_f64; LEAF]);
+        for leaf in 0..n_leaves {
+            let lo = leaf * LEAF;
+            let (e_leaf, mom_leaf) = (&mut e_buf[..LEAF.min(n - lo)], &mut mom_buf[..stride]);
+            meta.push(match sets {
+                1 => leaf_moments::<1>(t, beta, lo, e_leaf, mom_leaf),
+                _ => leaf_moments::<4>(t, beta, lo, e_leaf, mom_leaf),
+            });
+            mom.extend_from_slice(mom_leaf);
+            e.extend_from_slice(e_leaf);
+        }
+        self.e = e;
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
         let (fact, inv_fact) = factorials(p);
@@ -527,7 +505,7 @@ impl<'a> Tree<'a> {
     fn direct(&self, lo: usize, hi: usize, u: f64, out: &mut Sums) {
         let t = &self.terms;
         for j in lo..hi {
-            let x = (u - t.c[j]) + t.e[j];
+            let x = (u - t.c[j]) + self.e[j];
             let lx = x.ln();
             let r = t.ln_e[j] - lx;
             let (k, km1) = exp_pair(self.beta * r);
@@ -538,12 +516,95 @@ impl<'a> Tree<'a> {
                 out.hln += k0 * lx;
                 let le = t.ln_eta[j];
                 out.h1 += k0 * le;
-                let k1 = k0 * (t.e[j] / x);
+                let k1 = k0 * (self.e[j] / x);
                 out.h2 += k1;
                 out.h3 += k1 * le;
             }
         }
     }
+}
+
+/// One leaf's `[centre, radius, lmax, wabs, dsum, d1e]` ([`Level`]) and its `S` sets of
+/// moments (`mom`, `p * S` long, in the layout of [`Level::mom`]) from the terms starting at
+/// `lo` (as many as `e` is long, into which their `e_j` are written), vectorised over the
+/// leaf's terms.
+#[inline]
+fn leaf_moments<const S: usize>(
+    t: &Terms,
+    beta: f64,
+    lo: usize,
+    e: &mut [f64],
+    mom: &mut [f64],
+) -> [f64; 6] {
+    let mut pw = [[0.0_f64; LEAF]; S];
+    let mut delta = [0.0_f64; LEAF];
+    let len = e.len();
+    let hi = lo + len;
+    let lmax = t.ln_e[lo..hi]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    exp_run(&t.ln_e[lo..hi], lmax, e);
+    let mut s = [0.0_f64; LEAF];
+    for ((sj, &cj), &ej) in s.iter_mut().zip(&t.c[lo..hi]).zip(e.iter()) {
+        *sj = cj - ej;
+    }
+    let s = &s[..len];
+    let (mn, mx) = s
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let centre = 0.5 * (mn + mx);
+    let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
+    let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
+    let (mut wabs, mut dsum, mut d1e) = (0.0, 0.0, 0.0);
+    // e / e_max without a second exponential when e_max is a normal number (e is
+    // exp(ln e), so this is exp(ln e - lmax) to within an ulp or two)
+    let inv_emax = if S > 1 && lmax.abs() < 700.0 {
+        (-lmax).exp()
+    } else {
+        f64::NAN
+    };
+    for j in 0..len {
+        let r = t.ln_e[lo + j] - lmax;
+        let dj = t.d[lo + j];
+        let (ej, emj) = exp_pair(beta * r);
+        let a0 = dj * ej;
+        wabs += a0.abs();
+        dsum += dj;
+        d1e -= dj * emj;
+        delta[j] = (s[j] - centre) * inv;
+        pw[0][j] = a0;
+        if S > 1 {
+            let rel = if inv_emax.is_nan() {
+                r.exp()
+            } else {
+                e[j] * inv_emax
+            };
+            let a2 = a0 * rel;
+            let le = t.ln_eta[lo + j];
+            pw[1][j] = a0 * le;
+            pw[2][j] = a2;
+            pw[3][j] = a2 * le;
+        }
+    }
+    // order n: the row's sum in 8 independent lanes (vectorisable; a fixed order, so results
+    // are deterministic) and the row times delta, in one pass
+    for chunk in mom.chunks_exact_mut(S) {
+        for (slot, row) in chunk.iter_mut().zip(pw.iter_mut()) {
+            let mut acc = [0.0_f64; 8];
+            for (xs, ds) in row.chunks_exact_mut(8).zip(delta.chunks_exact(8)) {
+                for ((a, x), dl) in acc.iter_mut().zip(xs.iter_mut()).zip(ds) {
+                    *a += *x;
+                    *x *= dl;
+                }
+            }
+            *slot =
+                ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        }
+    }
+    [centre, radius, lmax, wabs, dsum, d1e]
 }
 
 /// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
@@ -613,19 +674,6 @@ impl Shift<'_> {
             }
         }
     }
-}
-
-/// Sum with independent lanes (vectorisable; the order is fixed, so results are
-/// deterministic).
-#[inline]
-fn lane_sum(x: &[f64; LEAF]) -> f64 {
-    let mut acc = [0.0_f64; 8];
-    for chunk in x.chunks_exact(8) {
-        for (a, v) in acc.iter_mut().zip(chunk) {
-            *a += v;
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 #[cfg(test)]
@@ -723,6 +771,32 @@ mod tests {
         }
         assert!(worst <= 3.4e-16, "worst relative error {worst:e}");
         assert_eq!(expm1_small(0.0), 0.0);
+    }
+
+    #[test]
+    fn exp_pair_matches_libm() {
+        // both branches and their edge, down to underflow, relative to libm
+        let mut x = 0.7_f64;
+        let (mut worst_e, mut worst_em): (f64, f64) = (0.0, 0.0);
+        while x > -800.0 {
+            let (e, em) = exp_pair(x);
+            if x.exp() >= f64::MIN_POSITIVE {
+                worst_e = worst_e.max(((e - x.exp()) / x.exp()).abs());
+            } else {
+                assert!((e - x.exp()).abs() <= 1e-320);
+            }
+            worst_em = worst_em.max(((em - x.exp_m1()) / x.exp_m1()).abs());
+            x -= if x > -2.0 { 1.7e-3 } else { 0.37 };
+        }
+        for x in [-0.7, -0.7 - 1e-16, -0.699_999_999, 1e-300, -1e-300] {
+            let (e, em) = exp_pair(x);
+            worst_e = worst_e.max(((e - x.exp()) / x.exp()).abs());
+            if x != 0.0 {
+                worst_em = worst_em.max(((em - x.exp_m1()) / x.exp_m1()).abs());
+            }
+        }
+        assert!(worst_e <= 3.4e-16, "exp: {worst_e:e}");
+        assert!(worst_em <= 3.4e-16, "expm1: {worst_em:e}");
     }
 
     #[test]
