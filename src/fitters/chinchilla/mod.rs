@@ -402,6 +402,7 @@ impl ChinchillaFitter {
     ///   overflow.
     pub fn fit(&self, runs: &[Run]) -> Result<ChinchillaFit> {
         self.fit_weighted(runs, self.weights.as_deref())
+            .map(|f| f.attach(runs, self))
     }
 
     /// Warm starts: custom starts are taken to be near the optimum (one tight solve, the two
@@ -439,7 +440,9 @@ impl ChinchillaFitter {
     }
 
     /// [`Self::fit`] with these weights in place of the fitter's (a bootstrap resample is the
-    /// runs weighted by how often each was drawn: the summed objective is the resample's).
+    /// runs weighted by how often each was drawn: the summed objective is the resample's),
+    /// without the runs attached to the fit (a resample's fit is read, not kept: no copy of the
+    /// runs per resample).
     pub(crate) fn fit_weighted(
         &self,
         runs: &[Run],
@@ -617,8 +620,7 @@ impl ChinchillaFitter {
                     report,
                     likelihood: None,
                     source: Default::default(),
-                }
-                .attach(runs, self))
+                })
             }
             Estimator::MaximumLikelihood => {
                 let user: &[Vec<f64>] = match self.starts {
@@ -626,7 +628,6 @@ impl ChinchillaFitter {
                     _ => &[],
                 };
                 self.fit_likelihood(&data, &outcomes[best], &outcomes, user)
-                    .map(|f| f.attach(runs, self))
             }
         }
     }

@@ -10,14 +10,15 @@ use super::*;
 /// Runs prepared for fitting: centred logs, targets, weights.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Data {
-    /// `log N - mean log N`.
-    pub(super) x: Vec<f64>,
+    /// `log N - mean log N` (shared, like `z`, `y` and `ly`, by the reweighted copies of a
+    /// bootstrap: [`Data::reweighted`] copies no run data).
+    pub(super) x: std::sync::Arc<[f64]>,
     /// `log D - mean log D`.
-    pub(super) z: Vec<f64>,
+    pub(super) z: std::sync::Arc<[f64]>,
     /// Observed losses.
-    pub(super) y: Vec<f64>,
+    pub(super) y: std::sync::Arc<[f64]>,
     /// `log y`.
-    pub(super) ly: Vec<f64>,
+    pub(super) ly: std::sync::Arc<[f64]>,
     /// Per-run weights divided by the largest (all 1 without user weights): the optimum and
     /// every stopping rule are invariant to a common factor, and the objective neither
     /// underflows nor overflows with weights like 1e-200 or 1e200.
@@ -97,7 +98,7 @@ impl Data {
             x: ln.iter().map(|v| v - mx).collect(),
             z: ld.iter().map(|v| v - mz).collect(),
             ly: y.iter().map(|v| v.ln()).collect(),
-            y,
+            y: y.into(),
             wsum: w.iter().sum(),
             w,
             mx,
