@@ -14,7 +14,8 @@
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
 //!   `beta`s). The best profile minimum (the anchor) runs first, to the optimum, by L-BFGS in
-//!   the coordinates of the objective's reweighted least-squares curvature at the start. When
+//!   the coordinates of the objective's reweighted least-squares curvature at the start, then
+//!   Newton steps on the objective's exact Hessian to the tight tolerances. When
 //!   `log N` and `log D` are not collinear and the anchor converged within 50 iterations, the
 //!   other profile minima and the valley points race against it: 8 exploratory iterations each,
 //!   and only a start then below the anchor's objective continues; the reweighted profile's
