@@ -339,9 +339,11 @@ pub fn try_resample_indices(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(k as u64);
     match resampling {
-        Resampling::Points => Ok((0..n_points)
-            .map(|_| rng.random_range(0..n_points))
-            .collect()),
+        Resampling::Points => {
+            let mut out = Vec::with_capacity(n_points);
+            fill_point_indices(&mut out, n_points, seed, k);
+            Ok(out)
+        }
         Resampling::Groups(labels) => {
             let mut groups: Vec<usize> = labels.clone();
             groups.sort_unstable();
@@ -366,6 +368,21 @@ pub fn try_resample_indices(
             Ok(out)
         }
     }
+}
+
+/// The indices of resample `k` of `n_points` points resampled individually
+/// ([`Resampling::Points`]) written to `out` (cleared first): the same stream as
+/// [`try_resample_indices`].
+fn fill_point_indices(out: &mut Vec<usize>, n_points: usize, seed: u64, k: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(k as u64);
+    out.clear();
+    out.extend((0..n_points).map(|_| rng.random_range(0..n_points)));
+}
+
+thread_local! {
+    /// Per-thread index buffer of [`bootstrap`]'s resamples.
+    static INDICES: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The nonparametric bootstrap of any fit.
@@ -429,10 +446,28 @@ where
     }
     let done = AtomicUsize::new(0);
     let one = |k: usize| -> Option<(Vec<f64>, bool)> {
-        let idx = resample_indices(n_points, &options.resampling, options.seed, k);
-        let out = fit(&idx)
-            .ok()
-            .map(|(law, report)| (quantities(&law), report.status == Status::Converged));
+        let fitted = |idx: &[usize]| {
+            fit(idx)
+                .ok()
+                .map(|(law, report)| (quantities(&law), report.status == Status::Converged))
+        };
+        // resampling points, the indices go to this thread's buffer (no allocation per
+        // resample); a fit that itself bootstraps gets a fresh one
+        let out = match &options.resampling {
+            Resampling::Points => INDICES.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    fill_point_indices(&mut buf, n_points, options.seed, k);
+                    fitted(&buf)
+                }
+                Err(_) => fitted(&resample_indices(
+                    n_points,
+                    &options.resampling,
+                    options.seed,
+                    k,
+                )),
+            }),
+            r => fitted(&resample_indices(n_points, r, options.seed, k)),
+        };
         if let Some(cb) = progress {
             cb(done.fetch_add(1, Ordering::Relaxed) + 1, options.resamples);
         }

@@ -215,7 +215,14 @@ mod default_study {
             })
             .unwrap_or_default();
         let (mut worst, mut total_ev, mut misses) = (0.0f64, 0u64, 0);
+        // SL_STUDY_ONLY=<name,name,...>: only these datasets
+        let only: Option<Vec<String>> = std::env::var("SL_STUDY_ONLY")
+            .ok()
+            .map(|v| v.split(',').map(str::to_string).collect());
         for (name, runs) in datasets() {
+            if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+                continue;
+            }
             let fit = ChinchillaFitter::new()
                 .parallel(false)
                 .solver(SolverOptions {

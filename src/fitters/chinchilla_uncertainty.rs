@@ -257,20 +257,33 @@ impl ChinchillaFitter {
                 }
                 // the resample as the runs weighted by how often each was drawn (times the
                 // user's weights): the same summed objective, no copy of the runs
-                let mut w = vec![0.0; runs.len()];
-                for &i in idx {
-                    w[i] += 1.0;
-                }
-                if let Some(u) = user {
-                    w.iter_mut().zip(u).for_each(|(c, u)| *c *= u);
-                }
-                warm.fit_weighted(runs, Some(&w)).map(|f| (f.law, f.report))
+                // (in this thread's buffer: no allocation per resample; a fresh one if in use)
+                let fit_counts = |w: &mut Vec<f64>| {
+                    w.clear();
+                    w.resize(runs.len(), 0.0);
+                    for &i in idx {
+                        w[i] += 1.0;
+                    }
+                    if let Some(u) = user {
+                        w.iter_mut().zip(u).for_each(|(c, u)| *c *= u);
+                    }
+                    warm.fit_weighted(runs, Some(w)).map(|f| (f.law, f.report))
+                };
+                COUNTS.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut w) => fit_counts(&mut w),
+                    Err(_) => fit_counts(&mut Vec::new()),
+                })
             },
             quantities,
             names,
             progress,
         )
     }
+}
+
+thread_local! {
+    /// Per-thread buffer of the bootstrap's resample weights (how often each run was drawn).
+    static COUNTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Which covariance a Wald test used.

@@ -14,7 +14,8 @@
 //!   log residuals). Starts: the best local minima of that profile, and points along its valley
 //!   floor (the best `beta` at `alpha` = 0.15, 0.35, 0.7 and the best `alpha` at the same
 //!   `beta`s). The best profile minimum (the anchor) runs first, to the optimum, by L-BFGS in
-//!   the coordinates of the objective's reweighted least-squares curvature at the start. When
+//!   the coordinates of the objective's reweighted least-squares curvature at the start, then
+//!   Newton steps on the objective's exact Hessian to the tight tolerances. When
 //!   `log N` and `log D` are not collinear and the anchor converged within 50 iterations, the
 //!   other profile minima and the valley points race against it: 8 exploratory iterations each,
 //!   and only a start then below the anchor's objective continues; the reweighted profile's
@@ -402,6 +403,7 @@ impl ChinchillaFitter {
     ///   overflow.
     pub fn fit(&self, runs: &[Run]) -> Result<ChinchillaFit> {
         self.fit_weighted(runs, self.weights.as_deref())
+            .map(|f| f.attach(runs, self))
     }
 
     /// Warm starts: custom starts are taken to be near the optimum (one tight solve, the two
@@ -439,7 +441,9 @@ impl ChinchillaFitter {
     }
 
     /// [`Self::fit`] with these weights in place of the fitter's (a bootstrap resample is the
-    /// runs weighted by how often each was drawn: the summed objective is the resample's).
+    /// runs weighted by how often each was drawn: the summed objective is the resample's),
+    /// without the runs attached to the fit (a resample's fit is read, not kept: no copy of the
+    /// runs per resample).
     pub(crate) fn fit_weighted(
         &self,
         runs: &[Run],
@@ -617,8 +621,7 @@ impl ChinchillaFitter {
                     report,
                     likelihood: None,
                     source: Default::default(),
-                }
-                .attach(runs, self))
+                })
             }
             Estimator::MaximumLikelihood => {
                 let user: &[Vec<f64>] = match self.starts {
@@ -626,7 +629,6 @@ impl ChinchillaFitter {
                     _ => &[],
                 };
                 self.fit_likelihood(&data, &outcomes[best], &outcomes, user)
-                    .map(|f| f.attach(runs, self))
             }
         }
     }

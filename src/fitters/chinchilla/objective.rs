@@ -10,14 +10,15 @@ use super::*;
 /// Runs prepared for fitting: centred logs, targets, weights.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Data {
-    /// `log N - mean log N`.
-    pub(super) x: Vec<f64>,
+    /// `log N - mean log N` (shared, like `z`, `y` and `ly`, by the reweighted copies of a
+    /// bootstrap: [`Data::reweighted`] copies no run data).
+    pub(super) x: std::sync::Arc<[f64]>,
     /// `log D - mean log D`.
-    pub(super) z: Vec<f64>,
+    pub(super) z: std::sync::Arc<[f64]>,
     /// Observed losses.
-    pub(super) y: Vec<f64>,
+    pub(super) y: std::sync::Arc<[f64]>,
     /// `log y`.
-    pub(super) ly: Vec<f64>,
+    pub(super) ly: std::sync::Arc<[f64]>,
     /// Per-run weights divided by the largest (all 1 without user weights): the optimum and
     /// every stopping rule are invariant to a common factor, and the objective neither
     /// underflows nor overflows with weights like 1e-200 or 1e200.
@@ -97,7 +98,7 @@ impl Data {
             x: ln.iter().map(|v| v - mx).collect(),
             z: ld.iter().map(|v| v - mz).collect(),
             ly: y.iter().map(|v| v.ln()).collect(),
-            y,
+            y: y.into(),
             wsum: w.iter().sum(),
             w,
             mx,
@@ -409,6 +410,42 @@ pub(super) fn dot4(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + rest
+}
+
+/// The four dot products `[a0.b0, a0.b1, a1.b0, a1.b1]` in one pass, in two-lane vectors
+/// (even and odd terms summed apart): each load serves two products, where [`dot4`] loads both
+/// operands of every product. Over the common length of the slices.
+#[inline]
+pub(super) fn dot2x2(a0: &[f64], a1: &[f64], b0: &[f64], b1: &[f64]) -> [f64; 4] {
+    use wide::f64x2;
+    let n = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
+    let m = n / 2 * 2;
+    let mut s = [f64x2::ZERO; 4];
+    for (((p0, p1), q0), q1) in a0[..m]
+        .chunks_exact(2)
+        .zip(a1[..m].chunks_exact(2))
+        .zip(b0[..m].chunks_exact(2))
+        .zip(b1[..m].chunks_exact(2))
+    {
+        let p0 = f64x2::new([p0[0], p0[1]]);
+        let p1 = f64x2::new([p1[0], p1[1]]);
+        let q0 = f64x2::new([q0[0], q0[1]]);
+        let q1 = f64x2::new([q1[0], q1[1]]);
+        s[0] += p0 * q0;
+        s[1] += p0 * q1;
+        s[2] += p1 * q0;
+        s[3] += p1 * q1;
+    }
+    let mut out = [0.0; 4];
+    for (k, (sk, (p, q))) in s
+        .iter()
+        .zip([(a0, b0), (a0, b1), (a1, b0), (a1, b1)])
+        .enumerate()
+    {
+        let [e, o] = sk.to_array();
+        out[k] = e + o + if m < n { p[m] * q[m] } else { 0.0 };
+    }
+    out
 }
 
 impl Cost for ChinCost<'_> {

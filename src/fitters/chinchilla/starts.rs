@@ -25,30 +25,60 @@ pub(super) struct Basis {
 impl Basis {
     pub(super) fn new(d: &Data) -> Basis {
         let grid = exponent_grid();
-        let col = |c: &[f64], k: f64| -> Vec<f64> {
-            let t: Vec<f64> = c
-                .iter()
-                .map(|&v| {
-                    let arg = -k * v;
-                    if arg.abs() <= EXP_FAST_MAX {
-                        exp_fast(arg)
-                    } else {
-                        arg.exp()
-                    }
-                })
-                .collect();
-            if t.iter().all(|v| v.is_finite() && *v > 0.0) {
-                t
-            } else {
-                Vec::new()
-            }
-        };
         Basis {
-            tx: grid.iter().map(|&k| col(&d.x, k)).collect(),
-            tz: grid.iter().map(|&k| col(&d.z, k)).collect(),
+            tx: columns(&grid, &d.x),
+            tz: columns(&grid, &d.z),
             grid,
         }
     }
+}
+
+/// Step of the exponent grid: every exponent of [`exponent_grid`] is a whole multiple of it.
+const GRID_STEP: f64 = 0.05;
+
+/// The columns `exp(-k c_i)` for every exponent `k` of `grid` (each empty unless finite and
+/// positive at every point). The grid's exponents are whole multiples `j` of [`GRID_STEP`], so
+/// column `j` is column `j - 1` times `exp(-GRID_STEP c_i)`: one product per entry where an
+/// exponential costs dozens of instructions (rounding grows with `j`: below 1e-13 relative on
+/// this grid). An exponent off the step is computed directly.
+pub(super) fn columns(grid: &[f64], c: &[f64]) -> Vec<Vec<f64>> {
+    let exp = |arg: f64| {
+        if arg.abs() <= EXP_FAST_MAX {
+            exp_fast(arg)
+        } else {
+            arg.exp()
+        }
+    };
+    // finite and > 0 everywhere (branch-free, so that it vectorises; NaN fails both tests)
+    let usable = |t: Vec<f64>| {
+        let ok = t
+            .iter()
+            .fold(true, |ok, &v| ok & (v > 0.0) & (v <= f64::MAX));
+        if ok {
+            t
+        } else {
+            Vec::new()
+        }
+    };
+    let step: Vec<f64> = c.iter().map(|&v| exp(-GRID_STEP * v)).collect();
+    let mut power = step.clone();
+    let mut j = 1usize;
+    let mut out = Vec::with_capacity(grid.len());
+    for &k in grid {
+        let m = (k / GRID_STEP).round();
+        if !(m >= 1.0 && (m * GRID_STEP - k).abs() <= 1e-12 && m >= j as f64) {
+            out.push(usable(c.iter().map(|&v| exp(-k * v)).collect()));
+            continue;
+        }
+        while (j as f64) < m {
+            for i in 0..power.len() {
+                power[i] *= step[i];
+            }
+            j += 1;
+        }
+        out.push(usable(power.clone()));
+    }
+    out
 }
 
 /// A profile node: the weighted sum of squares and `(E, A_c, B_c)` at grid node `(ja, jb)`.
@@ -79,16 +109,41 @@ pub(super) fn profile(basis: &Basis, y: &[f64], wv: &[f64]) -> Vec<Option<Node>>
     };
     let ca: Vec<_> = basis.tx.iter().map(moments).collect();
     let cb: Vec<_> = basis.tz.iter().map(moments).collect();
+    // the cross moments sum w t_a t_b of every usable pair of columns, two by two
+    let ia: Vec<usize> = (0..m).filter(|&j| ca[j].is_some()).collect();
+    let ib: Vec<usize> = (0..m).filter(|&j| cb[j].is_some()).collect();
+    let wt = |ja: usize| ca[ja].as_ref().map_or(&[][..], |c| c.0.as_slice());
+    let mut cross = vec![0.0; m * m];
+    for pa in ia.chunks(2) {
+        for pb in ib.chunks(2) {
+            match (pa, pb) {
+                (&[a0, a1], &[b0, b1]) => {
+                    let s = dot2x2(wt(a0), wt(a1), &basis.tz[b0], &basis.tz[b1]);
+                    cross[a0 * m + b0] = s[0];
+                    cross[a0 * m + b1] = s[1];
+                    cross[a1 * m + b0] = s[2];
+                    cross[a1 * m + b1] = s[3];
+                }
+                _ => {
+                    for &a in pa {
+                        for &b in pb {
+                            cross[a * m + b] = dot4(wt(a), &basis.tz[b]);
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut out = vec![None; m * m];
-    for (ja, a) in ca.iter().enumerate() {
-        let Some((wta, a1, a2, ay)) = a else {
+    for &ja in &ia {
+        let Some((_, a1, a2, ay)) = &ca[ja] else {
             continue;
         };
-        for (jb, b) in cb.iter().enumerate() {
-            let Some((_, b1, b2, by)) = b else {
+        for &jb in &ib {
+            let Some((_, b1, b2, by)) = &cb[jb] else {
                 continue;
             };
-            let sab = dot4(wta, &basis.tz[jb]);
+            let sab = cross[ja * m + jb];
             let mat = [[s0, *a1, *b1], [*a1, *a2, sab], [*b1, sab, *b2]];
             let rhs = [sy, *ay, *by];
             if let Some((sse, coef)) = nnls3(&mat, &rhs, syy) {
@@ -339,16 +394,25 @@ pub(super) fn anchor_solve(
         cost,
         metric: &metric,
     };
+    let v0 = metric.to_v(start);
+    let explore = explore_options(options);
+    if !options.polish {
+        return Some(metric.back(local_minimize_cost(&inm, &v0, &explore)));
+    }
+    // with the polish on, the exploratory end point is a waypoint: the cheap relative-gradient
+    // test stands in for the residual certificate, which is computed where the solve ends
     let r = metric.back(local_minimize_cost(
-        &inm,
-        &metric.to_v(start),
-        &explore_options(options),
+        &Explore {
+            cost: &inm,
+            joined: &[],
+        },
+        &v0,
+        &explore,
     ));
-    if !options.polish || !r.f.is_finite() {
+    if !r.f.is_finite() {
         return Some(r);
     }
-    let newton = newton_finish(cost, &r, options);
-    if let Some(t) = newton {
+    if let Some(t) = newton_finish(cost, &r, options) {
         return Some(t);
     }
     let mut t = local_minimize_cost(cost, &r.u, options);
@@ -357,6 +421,16 @@ pub(super) fn anchor_solve(
         t.evaluations += r.evaluations;
         Some(t)
     } else {
+        // the exploratory end point stands: its status by the residual certificate
+        let mut r = r;
+        if r.status.is_converged() {
+            let c = cost.certificate(&r.u, r.f, &r.g, options.certificate_tolerance);
+            if !c.holds {
+                r.status = Status::Stalled {
+                    relative_gradient: c.relative_gradient,
+                };
+            }
+        }
         Some(r)
     }
 }

@@ -262,3 +262,20 @@ fn exact_hessian_matches_finite_differences_of_the_gradient() {
         }
     }
 }
+
+#[test]
+fn basis_columns_by_products_match_the_exponentials() {
+    let c: Vec<f64> = (0..50).map(|i| -6.0 + 0.25 * i as f64).collect();
+    let grid = exponent_grid();
+    let cols = columns(&grid, &c);
+    for (k, col) in grid.iter().zip(&cols) {
+        for (v, t) in c.iter().zip(col) {
+            let e = (-k * v).exp();
+            assert!((t / e - 1.0).abs() < 1e-13, "k {k} c {v}: {t} vs {e}");
+        }
+    }
+    // an exponent off the grid's step, and columns that overflow, as before
+    let odd = columns(&[0.05, 0.123, 3.0], &[-400.0, 1.0]);
+    assert!((odd[1][1] / (-0.123f64).exp() - 1.0).abs() < 1e-15);
+    assert!(!odd[0].is_empty() && odd[2].is_empty());
+}
