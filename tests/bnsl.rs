@@ -6,6 +6,9 @@
 //! steepens from -0.1 to -0.5 around `x = 1e9`), times log-normal noise of 1%. The first 45
 //! points (`x` up to ~1.6e10) are fitted; the last 15 (up to 1e12) are held out.
 
+mod common;
+
+use common::{log_spaced as xs, lognormal, rel};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -27,25 +30,8 @@ fn truth() -> Bnsl {
     .unwrap()
 }
 
-fn xs(n: usize, lo: f64, hi: f64) -> Vec<f64> {
-    (0..n)
-        .map(|i| 10f64.powf(lo + (hi - lo) * i as f64 / (n - 1) as f64))
-        .collect()
-}
-
 fn noisy(law: &Bnsl, seed: u64) -> (Vec<f64>, Vec<f64>) {
-    let x = xs(60, 6.0, 12.0);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let z = Normal::<f64>::new(0.0, 0.01).unwrap();
-    let y = x
-        .iter()
-        .map(|&v| law.predict(v) * z.sample(&mut rng).exp())
-        .collect();
-    (x, y)
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs()
+    lognormal(xs(60, 6.0, 12.0), |v| law.predict(v), 0.01, seed)
 }
 
 #[test]

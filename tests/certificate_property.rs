@@ -4,6 +4,9 @@
 //! `predict`, Jacobian by central differences in each fitter's documented fitted coordinates);
 //! and a solve stopped after one iteration is never `Converged`.
 
+mod common;
+
+use common::three_cosines;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
@@ -650,23 +653,7 @@ fn chinchilla_converges_on_a_steep_well_posed_design() {
 // log loss. The certificate is recomputed here from the laws' own `predict` alone.
 // ---------------------------------------------------------------------------------------------
 
-/// Three cosine curves (peaks 3e-4, 6e-4, 1e-3 to a tenth of the peak; 50 warmup steps then
-/// 750 steps), 20 points each.
-fn curve_schedules() -> Vec<(scaling_laws::Schedule, Vec<usize>)> {
-    use scaling_laws::Schedule;
-    [3e-4, 6e-4, 1e-3]
-        .iter()
-        .map(|&peak| {
-            let s = Schedule::linear_warmup(peak, 50)
-                .unwrap()
-                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
-            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
-            (s, steps)
-        })
-        .collect()
-}
-
-/// The curves of [`curve_schedules`] with the losses a law `predict`s and multiplicative noise
+/// The curves of [`three_cosines`] with the losses a law `predict`s and multiplicative noise
 /// `sd * noise`, and those losses flattened.
 fn noisy_curves(
     predict: impl Fn(&scaling_laws::Schedule, &[usize]) -> Vec<f64>,
@@ -675,7 +662,7 @@ fn noisy_curves(
 ) -> (Vec<scaling_laws::LossCurve>, Vec<f64>) {
     let mut y = Vec::new();
     let mut out = Vec::new();
-    for (s, steps) in curve_schedules() {
+    for (s, steps) in three_cosines() {
         let noisy: Vec<f64> = predict(&s, &steps)
             .iter()
             .enumerate()
@@ -766,7 +753,7 @@ proptest! {
         let fitter = MultiPowerFitter::new().solver(serial());
         let fit = fitter.fit(&curves).unwrap();
         if fit.report.status == Status::Converged {
-            let schedules = curve_schedules();
+            let schedules = three_cosines();
             let pred = |p: &[f64]| -> Vec<f64> {
                 schedules.iter().flat_map(|(s, st)| {
                     st.iter().map(|&t| multipower_stable(p, s.lrs(), s.warmup_steps(), t))
@@ -809,7 +796,7 @@ proptest! {
                     l0: p[0], a: p[1], alpha: p[2], c: p[3], lambda: 0.999,
                     warmup: Default::default(),
                 };
-                curve_schedules().iter().flat_map(|(s, st)| law.predict(s, st)).collect()
+                three_cosines().iter().flat_map(|(s, st)| law.predict(s, st)).collect()
             };
             let l = &fit.law;
             let cert = positive_certificate(&y, &[l.l0, l.a, l.alpha, l.c], pred);
@@ -834,7 +821,7 @@ proptest! {
             l0, a, alpha, b, beta, c, lambda: 0.999, warmup: Default::default(),
         };
         let sizes = [1e8, 3e8, 1e9, 3e9];
-        let (s, steps) = curve_schedules().swap_remove(1);
+        let (s, steps) = three_cosines().swap_remove(1);
         let mut y = Vec::new();
         let mut curves = Vec::new();
         for &n in &sizes {
@@ -883,7 +870,7 @@ fn multipower_evaluator_at_the_beta_limit() {
         serde_json::from_str(include_str!("data/multipower_beta_limit_fit.json")).unwrap();
     let p = law.params();
     let mut worst = 0.0f64;
-    for (s, _) in curve_schedules() {
+    for (s, _) in three_cosines() {
         let all: Vec<usize> = (1..=s.len()).collect();
         let fast = law.predict(&s, &all);
         for (&t, v) in all.iter().zip(&fast) {

@@ -89,18 +89,23 @@ fn synthetic(truth: &AnnealingLaw) -> Vec<LossCurve> {
     .collect()
 }
 
-/// Curves simulated with the ramp kept: the selector prefers that convention on held-out
-/// curves, reports every candidate, and its report round-trips through serde.
-#[test]
-fn selects_the_convention_that_generated_the_curves() {
-    let truth = AnnealingLaw {
+/// The annealing law the selection tests simulate from, its warmup ramp kept.
+fn ramp_truth() -> AnnealingLaw {
+    AnnealingLaw {
         l0: 2.5,
         a: 0.5,
         alpha: 0.5,
         c: 300.0,
         lambda: 0.995,
         warmup: WarmupConvention::Ramp,
-    };
+    }
+}
+
+/// Curves simulated with the ramp kept: the selector prefers that convention on held-out
+/// curves, reports every candidate, and its report round-trips through serde.
+#[test]
+fn selects_the_convention_that_generated_the_curves() {
+    let truth = ramp_truth();
     let curves = synthetic(&truth);
     let cands: Vec<CurveCandidate> = [WarmupConvention::AtPeak, WarmupConvention::Ramp]
         .into_iter()
@@ -142,14 +147,7 @@ fn selects_the_convention_that_generated_the_curves() {
 
 #[test]
 fn bad_inputs_are_typed_errors() {
-    let truth = AnnealingLaw {
-        l0: 2.5,
-        a: 0.5,
-        alpha: 0.5,
-        c: 300.0,
-        lambda: 0.995,
-        warmup: WarmupConvention::Ramp,
-    };
+    let truth = ramp_truth();
     let curves = synthetic(&truth);
     assert!(matches!(
         select_curve_law(&[]),

@@ -1,10 +1,10 @@
 //! Acceptance tests for user-defined laws (issue 6): a law written by hand reproduces the
 //! built-in fits, through the same engine.
 
+mod common;
+
+use common::{log_spaced, lognormal, rel};
 use proptest::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
 use scaling_laws::fit::{Bound, Objective, Space, Status};
 use scaling_laws::{fit_power_law, CustomLaw, Error, PowerLaw, PowerLawFitter};
 
@@ -16,20 +16,7 @@ const TRUTH: PowerLaw = PowerLaw {
 
 /// The data of tests/power_law.rs: 30 points log-spaced over 1e7..1e10, 1% log-normal noise.
 fn noisy(seed: u64) -> (Vec<f64>, Vec<f64>) {
-    let x: Vec<f64> = (0..30)
-        .map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / 29.0))
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let z = Normal::<f64>::new(0.0, 0.01).unwrap();
-    let y = x
-        .iter()
-        .map(|&v| TRUTH.predict(v) * z.sample(&mut rng).exp())
-        .collect();
-    (x, y)
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs()
+    lognormal(log_spaced(30, 7.0, 10.0), |v| TRUTH.predict(v), 0.01, seed)
 }
 
 /// `fit_power_law` centres log x (`A x^-alpha = Ac exp(-alpha (log x - m))`, `m` the mean log

@@ -1,6 +1,9 @@
 //! Acceptance tests for `fit_power_law` (issue 2). Expected values come from the simulation's
 //! known truth or from the committed scipy reference in tests/data/.
 
+mod common;
+
+use common::{log_spaced, lognormal, rel};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -15,24 +18,11 @@ const TRUTH: PowerLaw = PowerLaw {
 };
 
 fn xs(n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| 10f64.powf(7.0 + 3.0 * i as f64 / (n - 1) as f64))
-        .collect()
+    log_spaced(n, 7.0, 10.0)
 }
 
 fn noisy(seed: u64, sigma: f64) -> (Vec<f64>, Vec<f64>) {
-    let x = xs(30);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let z = Normal::new(0.0, sigma).unwrap();
-    let y = x
-        .iter()
-        .map(|&v| TRUTH.predict(v) * z.sample(&mut rng).exp())
-        .collect();
-    (x, y)
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs()
+    lognormal(xs(30), |v| TRUTH.predict(v), sigma, seed)
 }
 
 #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::published_multipower;
+use common::{published_multipower, three_cosine_curves};
 use scaling_laws::data::Run;
 use scaling_laws::diagnostics::Warning;
 use scaling_laws::fit::{Bound, Status};
@@ -73,27 +73,12 @@ fn power_law_floor_at_zero_warns() {
     );
 }
 
-/// Three noise-free cosine curves of `law`.
-fn curves_of(law: impl Fn(&Schedule, &[usize]) -> Vec<f64>) -> Vec<LossCurve> {
-    [3e-4, 6e-4, 1e-3]
-        .iter()
-        .map(|&peak| {
-            let s = Schedule::linear_warmup(peak, 50)
-                .unwrap()
-                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
-            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
-            let loss = law(&s, &steps);
-            LossCurve::new(s, steps, loss).unwrap()
-        })
-        .collect()
-}
-
 /// A user bound that binds (gamma <= 0.3 where the truth is 0.635): the multi-power fit ends on
 /// it and must say so; with the default bounds it does not.
 #[test]
 fn multipower_on_a_user_bound_warns() {
     let truth = published_multipower();
-    let curves = curves_of(|s, st| truth.predict(s, st));
+    let curves = three_cosine_curves(|s, st| truth.predict(s, st));
     let mut b = [Bound::Positive; 7];
     b[6] = Bound::Between(0.0, 0.3);
     let fit = MultiPowerFitter::new().bounds(b).fit(&curves).unwrap();
@@ -109,7 +94,7 @@ fn multipower_on_a_user_bound_warns() {
 #[test]
 fn annealing_on_a_user_bound_warns() {
     let truth = AnnealingLaw::new(2.5, 0.5, 0.5, 0.5);
-    let curves = curves_of(|s, st| truth.predict(s, st));
+    let curves = three_cosine_curves(|s, st| truth.predict(s, st));
     let b = [
         Bound::Between(0.0, 2.0),
         Bound::Positive,
@@ -155,17 +140,7 @@ fn collinear_but_not_proportional_design_warns() {
 /// a law with `lambda = 1`), a positive parameter run to 0, and the sized law, whose warnings
 /// did not look at bounds at all. Each must now say so.
 fn cosine_curves(law: &AnnealingLaw) -> Vec<LossCurve> {
-    [3e-4, 6e-4, 1e-3]
-        .iter()
-        .map(|&peak| {
-            let s = Schedule::linear_warmup(peak, 50)
-                .unwrap()
-                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
-            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
-            let loss = law.predict(&s, &steps);
-            LossCurve::new(s, steps, loss).unwrap()
-        })
-        .collect()
+    three_cosine_curves(|s, st| law.predict(s, st))
 }
 
 #[test]

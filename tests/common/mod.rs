@@ -4,8 +4,65 @@
 
 use scaling_laws::data::Run;
 use scaling_laws::laws::multipower::MultiPowerLaw;
-use scaling_laws::schedule::Schedule;
+use scaling_laws::schedule::{LossCurve, Schedule};
 use scaling_laws::ChinchillaLaw;
+
+/// Three cosine schedules (peaks 3e-4, 6e-4 and 1e-3, each decaying to a tenth of its peak;
+/// 50 warmup steps, then 750) and their 20 observed steps (every 40th).
+pub fn three_cosines() -> Vec<(Schedule, Vec<usize>)> {
+    [3e-4, 6e-4, 1e-3]
+        .iter()
+        .map(|&peak| {
+            let s = Schedule::linear_warmup(peak, 50)
+                .unwrap()
+                .then(Schedule::cosine(peak, 0.1 * peak, 750).unwrap());
+            let steps: Vec<usize> = (1..=20).map(|i| 40 * i).collect();
+            (s, steps)
+        })
+        .collect()
+}
+
+/// The noise-free loss curves of `law` on [`three_cosines`].
+pub fn three_cosine_curves(law: impl Fn(&Schedule, &[usize]) -> Vec<f64>) -> Vec<LossCurve> {
+    three_cosines()
+        .into_iter()
+        .map(|(s, steps)| {
+            let loss = law(&s, &steps);
+            LossCurve::new(s, steps, loss).unwrap()
+        })
+        .collect()
+}
+
+/// `n` values log-spaced from `10^lo` to `10^hi`.
+pub fn log_spaced(n: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| 10f64.powf(lo + (hi - lo) * i as f64 / (n - 1) as f64))
+        .collect()
+}
+
+/// `x` and `law(x) e^z` at each `x`, `z ~ Normal(0, sigma)` drawn in order from ChaCha seed
+/// `seed` (log-normal noise of relative size `sigma`).
+pub fn lognormal(
+    x: Vec<f64>,
+    law: impl Fn(f64) -> f64,
+    sigma: f64,
+    seed: u64,
+) -> (Vec<f64>, Vec<f64>) {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let z = rand_distr::Normal::<f64>::new(0.0, sigma).unwrap();
+    let y = x
+        .iter()
+        .map(|&v| law(v) * z.sample(&mut rng).exp())
+        .collect();
+    (x, y)
+}
+
+/// The relative difference `|a - b| / |b|`.
+pub fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
 
 /// The data sets of the README's Speed-table jobs, shared with the harness and the benches.
 #[path = "../../scripts/harness/src/jobs.rs"]
