@@ -29,7 +29,6 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check, Error, Result};
-use crate::laws::multipower::MultiPowerTerms;
 
 /// The shape of the decay phase of a [warmup-stable-decay](Schedule::wsd) schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,10 +66,10 @@ pub struct Schedule {
     warmup: usize,
     /// `area[s] = S1(s)`, length `lrs.len() + 1`.
     area: Vec<f64>,
-    /// The multi-power law's parameter-free work on this schedule, made on first use and
-    /// shared by clones; not serialised, compared or printed (it follows from `lrs` and
-    /// `warmup`).
-    multipower: LazyMultiPowerTerms,
+    /// The rate changes after warmup ([`RateChanges`], what the multi-power law reads),
+    /// made on first use and shared by clones; not serialised, compared or printed (it
+    /// follows from `lrs` and `warmup`).
+    rate_changes: LazyRateChanges,
 }
 
 impl std::fmt::Debug for Schedule {
@@ -83,9 +82,9 @@ impl std::fmt::Debug for Schedule {
     }
 }
 
-/// A lazily made [`MultiPowerTerms`], shared between clones of a schedule.
+/// A lazily made [`RateChanges`], shared between clones of a schedule.
 #[derive(Clone, Default)]
-struct LazyMultiPowerTerms(OnceLock<Arc<MultiPowerTerms>>);
+struct LazyRateChanges(OnceLock<Arc<RateChanges>>);
 
 impl PartialEq for Schedule {
     fn eq(&self, other: &Self) -> bool {
@@ -248,7 +247,7 @@ impl Schedule {
             lrs,
             warmup,
             area,
-            multipower: LazyMultiPowerTerms::default(),
+            rate_changes: LazyRateChanges::default(),
         }
     }
 
@@ -276,7 +275,7 @@ impl Schedule {
         }
         self.warmup = warmup_steps;
         // the multi-power terms start after warmup
-        self.multipower = LazyMultiPowerTerms::default();
+        self.rate_changes = LazyRateChanges::default();
         Ok(self)
     }
 
@@ -727,13 +726,13 @@ impl Schedule {
         &self.area
     }
 
-    /// The multi-power law's parameter-free terms of the whole schedule, made on the first
-    /// call (`O(len)`, about 32 bytes per update after warmup) and kept, so that evaluating
-    /// many laws on one schedule prepares it once.
-    pub(crate) fn multipower_terms(&self) -> &MultiPowerTerms {
-        self.multipower
+    /// The rate changes of the whole schedule after warmup, made on the first call (`O(len)`,
+    /// about 32 bytes per update after warmup) and kept, so that evaluating many multi-power
+    /// laws on one schedule prepares it once.
+    pub(crate) fn rate_changes(&self) -> &RateChanges {
+        self.rate_changes
             .0
-            .get_or_init(|| Arc::new(MultiPowerTerms::new(self)))
+            .get_or_init(|| Arc::new(RateChanges::new(self)))
     }
 }
 
@@ -894,6 +893,104 @@ impl LossCurve {
     }
 }
 
+/// An update whose rate drops to exactly zero (after warmup).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ZeroRate {
+    /// 1-based update.
+    pub(crate) k: usize,
+    /// `eta_{k-1} - eta_k = eta_{k-1}`.
+    pub(crate) d: f64,
+    /// First update `>= k` with a positive rate (`usize::MAX` if none).
+    pub(crate) next_positive: usize,
+}
+
+/// The updates after warmup at which the learning rate changes, with what the multi-power law
+/// (Luo et al. 2025, "A Multi-Power Law for Loss Curve Prediction") reads of each: the drop
+/// `d_k = eta_{k-1} - eta_k`, `ln eta_k` and the area `S1(k - 1)` before it. Nothing here depends
+/// on a law's parameters: made once per schedule ([`Schedule::rate_changes`]) and kept.
+#[derive(Debug, PartialEq)]
+pub(crate) struct RateChanges {
+    /// Updates `k > W` with `d_k != 0` and `eta_k > 0`, increasing.
+    pub(crate) k: Vec<usize>,
+    pub(crate) d: Vec<f64>,
+    pub(crate) ln_eta: Vec<f64>,
+    /// `P(k - 1)`.
+    pub(crate) start: Vec<f64>,
+    /// Smallest and largest `ln eta_k` (`+inf`, `-inf` when there are no terms).
+    pub(crate) ln_eta_range: (f64, f64),
+    pub(crate) zeros: Vec<ZeroRate>,
+    /// Compensated prefix sums of the zero terms' `d`, `zeros.len() + 1`.
+    pub(crate) zero_d_prefix: Vec<f64>,
+    /// `sum |d_k|` over all contributing updates of the whole schedule.
+    pub(crate) variation: f64,
+}
+
+impl RateChanges {
+    /// The changes of the whole schedule (use [`Schedule::rate_changes`], which keeps them).
+    pub(crate) fn new(schedule: &Schedule) -> RateChanges {
+        let lrs = &schedule.lrs;
+        let area = &schedule.area;
+        let max_step = lrs.len();
+        let w = schedule.warmup;
+        let cap = max_step.saturating_sub(w);
+        let (mut k, mut d, mut start, mut zeros) = (
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+            Vec::new(),
+        );
+        let mut variation = 0.0;
+        for kk in (w + 1)..=max_step {
+            let prev = if kk >= 2 { lrs[kk - 2] } else { lrs[0] };
+            let eta = lrs[kk - 1];
+            let dk = prev - eta;
+            if dk == 0.0 {
+                continue;
+            }
+            variation += dk.abs();
+            if eta > 0.0 {
+                k.push(kk);
+                d.push(dk);
+                start.push(area[kk - 1]);
+            } else {
+                let next_positive = (kk..=lrs.len())
+                    .find(|&j| lrs[j - 1] > 0.0)
+                    .unwrap_or(usize::MAX);
+                zeros.push(ZeroRate {
+                    k: kk,
+                    d: dk,
+                    next_positive,
+                });
+            }
+        }
+        // ln eta_k: the one parameter-free transcendental per term
+        let ln_eta: Vec<f64> = k.iter().map(|&kk| lrs[kk - 1].ln()).collect();
+        let ln_eta_range = ln_eta
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &l| {
+                (lo.min(l), hi.max(l))
+            });
+        let zero_d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
+        let zero_d_prefix = compensated_prefix_sums(&zero_d);
+        RateChanges {
+            k,
+            d,
+            ln_eta,
+            start,
+            ln_eta_range,
+            zeros,
+            zero_d_prefix,
+            variation,
+        }
+    }
+
+    /// Number of terms (updates after warmup whose rate changes), zero-rate ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.k.len() + self.zeros.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -915,9 +1012,9 @@ mod tests {
                 .then(Schedule::cosine(1e-3, 1e-4, 90).unwrap())
         };
         let s = fresh();
-        let terms = s.multipower_terms() as *const MultiPowerTerms;
+        let terms = s.rate_changes() as *const RateChanges;
         let copy = s.clone();
-        assert!(std::ptr::eq(copy.multipower_terms(), terms));
+        assert!(std::ptr::eq(copy.rate_changes(), terms));
         assert_eq!(s, fresh());
         assert_eq!(format!("{s:?}"), format!("{:?}", fresh()));
         assert_eq!(
@@ -928,9 +1025,9 @@ mod tests {
         assert_eq!(back, s);
         // 10 warmup updates: 89 cosine drops (the first cosine rate equals the peak); with no
         // warmup marked the 9 rising ramp updates are terms too
-        assert_eq!(s.multipower_terms().len(), 89);
+        assert_eq!(s.rate_changes().len(), 89);
         let unmarked = s.with_warmup(0).unwrap();
-        assert_eq!(unmarked.multipower_terms().len(), 98);
+        assert_eq!(unmarked.rate_changes().len(), 98);
         assert_eq!(unmarked, fresh().with_warmup(0).unwrap());
     }
 

@@ -109,7 +109,7 @@ use serde::{Deserialize, Serialize};
 
 use self::powersum::{Mode, Sums, Terms, Tree};
 use crate::error::{check, Error, Result};
-use crate::schedule::{compensated_prefix_sums, LossCurve, Schedule};
+use crate::schedule::{LossCurve, RateChanges, Schedule};
 
 /// Guaranteed bound on the truncation error of the fast loss drop, in loss units (before
 /// floating-point rounding); see the [module docs](self).
@@ -431,111 +431,15 @@ fn drop_g(law: &MultiPowerLaw, ln_eta: f64, sk: f64) -> f64 {
     -(-law.beta * l1p).exp_m1()
 }
 
-/// An update whose rate drops to exactly zero (after warmup).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct ZeroTerm {
-    /// 1-based update.
-    k: usize,
-    /// `eta_{k-1} - eta_k = eta_{k-1}`.
-    d: f64,
-    /// First update `>= k` with a positive rate (`usize::MAX` if none).
-    next_positive: usize,
-}
-
-/// Everything about a whole schedule the law needs that does not depend on the parameters,
-/// made once per schedule and cached in it ([`Schedule`]'s `multipower_terms`).
-#[derive(Debug, PartialEq)]
-pub(crate) struct MultiPowerTerms {
-    /// Updates `k > W` with `d_k != 0` and `eta_k > 0`, increasing.
-    k: Vec<usize>,
-    d: Vec<f64>,
-    ln_eta: Vec<f64>,
-    /// `P(k - 1)`.
-    start: Vec<f64>,
-    /// Smallest and largest `ln eta_k` (`+inf`, `-inf` when there are no terms).
-    ln_eta_range: (f64, f64),
-    zeros: Vec<ZeroTerm>,
-    /// Compensated prefix sums of the zero terms' `d`, `zeros.len() + 1`.
-    zero_d_prefix: Vec<f64>,
-    /// `sum |d_k|` over all contributing updates of the whole schedule.
-    variation: f64,
-}
-
-impl MultiPowerTerms {
-    /// The terms of the whole schedule (use [`Schedule::multipower_terms`], which keeps them).
-    pub(crate) fn new(schedule: &Schedule) -> MultiPowerTerms {
-        let lrs = schedule.lrs();
-        let area = schedule.area();
-        let max_step = lrs.len();
-        let w = schedule.warmup_steps();
-        let cap = max_step.saturating_sub(w);
-        let (mut k, mut d, mut start, mut zeros) = (
-            Vec::with_capacity(cap),
-            Vec::with_capacity(cap),
-            Vec::with_capacity(cap),
-            Vec::new(),
-        );
-        let mut variation = 0.0;
-        for kk in (w + 1)..=max_step {
-            let prev = if kk >= 2 { lrs[kk - 2] } else { lrs[0] };
-            let eta = lrs[kk - 1];
-            let dk = prev - eta;
-            if dk == 0.0 {
-                continue;
-            }
-            variation += dk.abs();
-            if eta > 0.0 {
-                k.push(kk);
-                d.push(dk);
-                start.push(area[kk - 1]);
-            } else {
-                let next_positive = (kk..=lrs.len())
-                    .find(|&j| lrs[j - 1] > 0.0)
-                    .unwrap_or(usize::MAX);
-                zeros.push(ZeroTerm {
-                    k: kk,
-                    d: dk,
-                    next_positive,
-                });
-            }
-        }
-        // ln eta_k: the one parameter-free transcendental per term
-        let ln_eta: Vec<f64> = k.iter().map(|&kk| lrs[kk - 1].ln()).collect();
-        let ln_eta_range = ln_eta
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &l| {
-                (lo.min(l), hi.max(l))
-            });
-        let zero_d: Vec<f64> = zeros.iter().map(|z| z.d).collect();
-        let zero_d_prefix = compensated_prefix_sums(&zero_d);
-        MultiPowerTerms {
-            k,
-            d,
-            ln_eta,
-            start,
-            ln_eta_range,
-            zeros,
-            zero_d_prefix,
-            variation,
-        }
-    }
-
-    /// Number of terms (updates after warmup whose rate changes), zero-rate ones included.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.k.len() + self.zeros.len()
-    }
-}
-
 /// The terms of a schedule that steps `0..=max_step` need: a view of its cached
-/// [`MultiPowerTerms`].
+/// [`RateChanges`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Prepared<'a> {
     /// `area[t] = P(t)` for `t = 0..=len`.
     area: &'a [f64],
     /// Queries beyond it are not answered.
     max_step: usize,
-    terms: &'a MultiPowerTerms,
+    terms: &'a RateChanges,
     /// Terms (and zero terms) with `k <= max_step`.
     m: usize,
     mz: usize,
@@ -546,7 +450,7 @@ struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     /// Covers steps `0..=max_step` (`max_step <= schedule.len()`).
     fn new(schedule: &'a Schedule, max_step: usize) -> Prepared<'a> {
-        let terms = schedule.multipower_terms();
+        let terms = schedule.rate_changes();
         let max_step = max_step.min(schedule.len());
         let m = terms.k.partition_point(|&k| k <= max_step);
         let mz = terms.zeros.partition_point(|z| z.k <= max_step);
@@ -783,7 +687,7 @@ struct PreparedCurve {
 
 impl PreparedCurve {
     fn prepared(&self) -> Prepared<'_> {
-        let terms = self.schedule.multipower_terms();
+        let terms = self.schedule.rate_changes();
         let max_step = self.max_step;
         Prepared {
             area: self.schedule.area(),
