@@ -216,6 +216,11 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
         self.spread
     }
 
+    /// The observations in the objective's space (`log y` for a log objective).
+    pub(crate) fn targets(&self) -> &[f64] {
+        &self.targets
+    }
+
     /// The convergence certificate at natural parameters `params` (see
     /// [`certify`](super::certify)): first-order optimality in the fitted coordinates of the
     /// bounds, checked from the residuals and the Jacobian alone.

@@ -239,7 +239,6 @@ impl PowerLawFitter {
             let lean = Lean::new(
                 &model,
                 &problem,
-                y,
                 self.floor,
                 self.alpha_bound,
                 &self.weights,
@@ -847,7 +846,6 @@ impl<'a> Lean<'a> {
     fn new(
         model: &'a CenteredPowerLaw,
         problem: &Problem<'_, CenteredPowerLaw>,
-        y: &[f64],
         floor: Floor,
         alpha_bound: Bound,
         weights: &Option<Vec<f64>>,
@@ -871,7 +869,7 @@ impl<'a> Lean<'a> {
         };
         Some(Lean {
             lx: &model.lx,
-            target: y.iter().map(|&v| objective.transform(v)).collect(),
+            target: problem.targets().to_vec(),
             weights,
             norm,
             objective,
@@ -945,14 +943,20 @@ impl<'a> Lean<'a> {
                 (pred, 1.0)
             };
             let r = target - t_hat;
-            rmax = rmax.max(r.abs());
+            // (`if` rather than `f64::max`: the same for these finite values, and the
+            // comparison compiles to one instruction where `max` carries NaN handling)
+            if r.abs() > rmax {
+                rmax = r.abs();
+            }
             let (rho, psi) = self.objective.rho(r);
             let (c_exact, c_irls) = self.objective.curvatures(r);
             f += w * rho;
             let v = [dt, dt * t, dt * t * lx];
             let (wp, we, wi) = (w * psi, w * c_exact, w * c_irls);
             for j in 0..3 {
-                vmax[j] = vmax[j].max(v[j].abs());
+                if v[j].abs() > vmax[j] {
+                    vmax[j] = v[j].abs();
+                }
                 g[j] += wp * v[j];
             }
             let vv = [
