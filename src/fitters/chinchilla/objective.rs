@@ -526,6 +526,17 @@ pub(super) fn residual_jacobian(d: &Data, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (r, jac)
 }
 
+/// Every penalty as `rho(r) = w(r) c (r - c/2)` with `c = clamp(r, -delta, delta)`: its
+/// `delta` (infinite for squared errors) and the weight `w` of negative residuals
+/// (`over_weight` for the asymmetric penalty, else 1).
+fn clamp_form(loss: Loss) -> (f64, f64) {
+    match loss {
+        Loss::Huber { delta } => (delta, 1.0),
+        Loss::Squared => (f64::INFINITY, 1.0),
+        Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
+    }
+}
+
 impl ChinCost<'_> {
     pub(super) fn value_grad_in(&self, u: &[f64], grad: &mut [f64], sc: &mut Scratch) -> f64 {
         if u.iter().any(|v| !v.is_finite()) {
@@ -534,13 +545,7 @@ impl ChinCost<'_> {
         let ee = u[0].exp();
         let d = self.data;
         let log_space = self.objective.space == Space::Log;
-        // every penalty as rho(r) = w(r) c (r - c/2), c = clamp(r, -delta, delta), where
-        // w(r) = over_weight for r < 0 (asymmetric) and 1 otherwise; squared: delta = inf
-        let (delta, w_neg) = match self.objective.loss {
-            Loss::Huber { delta } => (delta, 1.0),
-            Loss::Squared => (f64::INFINITY, 1.0),
-            Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
-        };
+        let (delta, w_neg) = clamp_form(self.objective.loss);
         let mut total = 0.0;
         let mut g = [0.0f64; 5];
         let Scratch { ch, pen, q } = sc;
@@ -766,11 +771,7 @@ pub(super) fn gauss_newton_polish(
     if cost.objective.space != Space::Log {
         return None;
     }
-    let (delta, w_neg) = match cost.objective.loss {
-        Loss::Huber { delta } => (delta, 1.0),
-        Loss::Squared => (f64::INFINITY, 1.0),
-        Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
-    };
+    let (delta, w_neg) = clamp_form(cost.objective.loss);
     let norm = match cost.objective.reduction {
         Reduction::Sum => 1.0,
         Reduction::Mean => 1.0 / d.wsum,
@@ -906,11 +907,7 @@ pub(super) fn irls_curvature(cost: &ChinCost<'_>, u: &[f64]) -> [[f64; 5]; 5] {
 pub(super) fn hessian(cost: &ChinCost<'_>, u: &[f64]) -> Option<[[f64; 5]; 5]> {
     let d = cost.data;
     let log_space = cost.objective.space == Space::Log;
-    let (delta, w_neg) = match cost.objective.loss {
-        Loss::Huber { delta } => (delta, 1.0),
-        Loss::Squared => (f64::INFINITY, 1.0),
-        Loss::Asymmetric { delta, over_weight } => (delta, over_weight),
-    };
+    let (delta, w_neg) = clamp_form(cost.objective.loss);
     let norm = match cost.objective.reduction {
         Reduction::Sum => 1.0,
         Reduction::Mean => 1.0 / d.wsum,

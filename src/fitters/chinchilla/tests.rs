@@ -2,17 +2,22 @@
 
 use super::*;
 
-#[test]
-fn fused_gradient_matches_finite_differences() {
+/// 30 runs of Besiroglu et al.'s law with +-1% deterministic noise, for the derivative checks.
+fn noisy_runs() -> Vec<Run> {
     let law = ChinchillaLaw::besiroglu_2024();
-    let runs: Vec<Run> = (0..30)
+    (0..30)
         .map(|i| {
             let n = 1e8 * 1.3f64.powi(i % 10);
             let d = 2e9 * 1.7f64.powi(i / 3);
             let noise = 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
             Run::new(n, d, law.loss(n, d) * noise).unwrap()
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn fused_gradient_matches_finite_differences() {
+    let runs = noisy_runs();
     let data = Data::new(&runs, None).unwrap();
     let u = data.to_internal(&[0.5, 6.0, 7.5, 0.33, 0.37]);
     for obj in [
@@ -218,15 +223,7 @@ mod nnls_tests {
 
 #[test]
 fn exact_hessian_matches_finite_differences_of_the_gradient() {
-    let law = ChinchillaLaw::besiroglu_2024();
-    let runs: Vec<Run> = (0..30)
-        .map(|i| {
-            let n = 1e8 * 1.3f64.powi(i % 10);
-            let d = 2e9 * 1.7f64.powi(i / 3);
-            let noise = 1.0 + 0.02 * ((i * 7919 % 13) as f64 / 13.0 - 0.5);
-            Run::new(n, d, law.loss(n, d) * noise).unwrap()
-        })
-        .collect();
+    let runs = noisy_runs();
     let data = Data::new(&runs, None).unwrap();
     let u = data.to_internal(&[0.5, 6.0, 7.5, 0.33, 0.37]);
     // Huber with a delta that puts some residuals inside and some outside (no run sits at a
