@@ -3,11 +3,14 @@
 //! of a bootstrap of `k` and of `2k` resamples on one thread: the difference is `k` resamples'
 //! worth, the full-data fit and the set-up being the same in both.
 
-use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
 use scaling_laws::uncertainty::BootstrapOptions;
-use scaling_laws::{ChinchillaFitter, ChinchillaLaw};
+use scaling_laws::ChinchillaFitter;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The bench's 240 runs (the Speed table's data sets, written once).
+#[path = "../scripts/harness/src/jobs.rs"]
+mod jobs;
 
 struct Counting;
 
@@ -32,17 +35,7 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn bootstrap_allocations_per_resample() {
-    let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)
-        .unwrap()
-        .with_span(8.0)
-        .unwrap();
-    let runs = simulate(
-        &ChinchillaLaw::besiroglu_2024(),
-        &design,
-        Noise::LogNormal { sigma: 0.01 },
-        2024,
-    )
-    .unwrap();
+    let runs = jobs::bootstrap_runs();
     let count = |resamples: usize| {
         let opts = BootstrapOptions {
             resamples,
