@@ -292,13 +292,17 @@ impl Bootstrap {
 
 pub use crate::numeric::quantile;
 
-/// Percentile interval of `draws` at central coverage `level`, around `estimate`.
+/// Percentile interval of `draws` at central coverage `level`, around `estimate` (the
+/// quantiles of [`quantile`]: NaNs left out; both ends from one sorted copy).
 pub fn percentile_interval(estimate: f64, draws: &[f64], level: f64) -> Interval {
     let tail = (1.0 - level) / 2.0;
+    let mut sorted = Vec::with_capacity(draws.len());
+    sorted.extend(draws.iter().copied().filter(|x| !x.is_nan()));
+    sorted.sort_by(f64::total_cmp);
     Interval {
         estimate,
-        lower: quantile(draws, tail),
-        upper: quantile(draws, 1.0 - tail),
+        lower: crate::numeric::quantile_sorted(&sorted, tail),
+        upper: crate::numeric::quantile_sorted(&sorted, 1.0 - tail),
         level,
     }
 }

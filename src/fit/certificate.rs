@@ -206,7 +206,7 @@ pub fn certify(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Certificate>
     if !validate(point, tolerance)? {
         return Ok(Certificate::failed());
     }
-    Ok(Residuals::new(point).certify(tolerance))
+    Ok(with_residuals(point, |r| r.certify(tolerance)))
 }
 
 /// The input checks of [`certify`]; `Ok(false)` when a value is not finite.
@@ -249,7 +249,7 @@ pub fn active_bounds(point: &ResidualPoint<'_>, tolerance: f64) -> Result<Vec<us
     if !validate(point, tolerance)? {
         return Ok(Vec::new());
     }
-    Ok(Residuals::new(point).active(tolerance))
+    Ok(with_residuals(point, |r| r.active(tolerance)))
 }
 
 /// [`certify`] at `tolerance` and [`active_bounds`] at `active_tolerance` from one pass over
@@ -266,11 +266,9 @@ pub(crate) fn certify_and_active(
     if !validate(point, tolerance)? {
         return Ok((Certificate::failed(), Vec::new()));
     }
-    let residuals = Residuals::new(point);
-    Ok((
-        residuals.certify(tolerance),
-        residuals.active(active_tolerance),
-    ))
+    Ok(with_residuals(point, |r| {
+        (r.certify(tolerance), r.active(active_tolerance))
+    }))
 }
 
 /// Certifies first-order optimality of a general smooth objective from its value and gradient
@@ -371,70 +369,120 @@ struct Residuals<'a> {
     g_over_f: Vec<f64>,
 }
 
+/// The storage of a [`Residuals`], kept per thread between certificates (see
+/// [`with_residuals`]): a certificate computed after every local solve allocates nothing once
+/// it has grown to the problem.
+#[derive(Default)]
+struct ResidualBufs {
+    w: Vec<f64>,
+    psi: Vec<f64>,
+    noise: Vec<f64>,
+    col: Vec<f64>,
+    zero: Vec<bool>,
+    g: Vec<f64>,
+    g_over_f: Vec<f64>,
+}
+
+/// The most points whose per-thread buffers (a certificate's, an objective's) are kept for the
+/// next call: a fit of more points allocates afresh each time rather than hold the memory of
+/// its largest problem on every thread.
+pub(crate) const KEEP_PER_THREAD: usize = 1 << 16;
+
+thread_local! {
+    /// This thread's [`ResidualBufs`].
+    static BUFS: std::cell::RefCell<ResidualBufs> = std::cell::RefCell::new(ResidualBufs::default());
+}
+
+/// `f` of the [`Residuals`] of `p`, built in this thread's buffers (fresh ones if they are in
+/// use).
+fn with_residuals<R>(p: &ResidualPoint<'_>, f: impl FnOnce(&Residuals<'_>) -> R) -> R {
+    BUFS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let r = Residuals::new(p, std::mem::take(&mut *bufs));
+            let out = f(&r);
+            if p.residuals.len() <= KEEP_PER_THREAD {
+                *bufs = r.into_bufs();
+            }
+            out
+        }
+        Err(_) => f(&Residuals::new(p, ResidualBufs::default())),
+    })
+}
+
 impl<'a> Residuals<'a> {
-    fn new(p: &'a ResidualPoint<'a>) -> Self {
+    fn new(p: &'a ResidualPoint<'a>, bufs: ResidualBufs) -> Self {
+        let ResidualBufs {
+            mut w,
+            mut psi,
+            mut noise,
+            mut col,
+            mut zero,
+            mut g,
+            mut g_over_f,
+        } = bufs;
         let n = p.residuals.len();
         let dim = p.bounds.len();
         let wmax = p
             .weights
             .map_or(1.0, |w| w.iter().cloned().fold(0.0, f64::max));
-        let w: Vec<f64> = match p.weights {
-            Some(w) if wmax > 0.0 => w.iter().map(|v| v / wmax).collect(),
-            Some(w) => vec![0.0; w.len()],
-            None => vec![1.0; n],
-        };
-        let raw_psi: Vec<f64> = p.residuals.iter().map(|&r| p.objective.rho(r).1).collect();
-        let psi_scale = raw_psi.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
+        w.clear();
+        match p.weights {
+            Some(pw) if wmax > 0.0 => w.extend(pw.iter().map(|v| v / wmax)),
+            Some(pw) => w.resize(pw.len(), 0.0),
+            None => w.resize(n, 1.0),
+        }
+        // psi holds the raw psi_i until the noise below is computed from them
+        psi.clear();
+        psi.extend(p.residuals.iter().map(|&r| p.objective.rho(r).1));
+        let psi_scale = psi.iter().fold(0.0, |m: f64, v| m.max(v.abs()));
         let psi_scale = if psi_scale > 0.0 { psi_scale } else { 1.0 };
-        let psi: Vec<f64> = raw_psi.iter().map(|v| v / psi_scale).collect();
         // |rho'| is at most Lipschitz-1 (over_weight for the asymmetric arm) in r, so the
         // rounding of r bounds that of psi.
         let lip = match p.objective.loss {
             Loss::Asymmetric { over_weight, .. } => over_weight.max(1.0),
             _ => 1.0,
         };
-        let noise: Vec<f64> = (0..n)
-            .map(|i| {
-                let t = p.targets[i];
-                let that = t - p.residuals[i];
-                let floor = if p.objective.space == Space::Log {
-                    1.0
-                } else {
-                    0.0
-                };
-                let eps = NOISE_ULPS * f64::EPSILON * t.abs().max(that.abs()).max(floor);
-                let cap = raw_psi[i].abs().max(eps * lip);
-                (eps * lip).min(cap) / psi_scale
-            })
-            .collect();
-        let max_abs: Vec<f64> = (0..dim)
-            .map(|j| (0..n).fold(0.0, |m: f64, i| m.max(p.jacobian[i * dim + j].abs())))
-            .collect();
-        let zero: Vec<bool> = max_abs.iter().map(|&m| m == 0.0).collect();
-        let col: Vec<f64> = max_abs
-            .iter()
-            .map(|&m| if m > 0.0 { m } else { 1.0 })
-            .collect();
-        let g: Vec<f64> = (0..dim)
-            .map(|j| {
-                -(0..n)
-                    .map(|i| w[i] * psi[i] * (p.jacobian[i * dim + j] / col[j]))
-                    .sum::<f64>()
-            })
-            .collect();
+        noise.clear();
+        noise.extend((0..n).map(|i| {
+            let t = p.targets[i];
+            let that = t - p.residuals[i];
+            let floor = if p.objective.space == Space::Log {
+                1.0
+            } else {
+                0.0
+            };
+            let eps = NOISE_ULPS * f64::EPSILON * t.abs().max(that.abs()).max(floor);
+            let cap = psi[i].abs().max(eps * lip);
+            (eps * lip).min(cap) / psi_scale
+        }));
+        psi.iter_mut().for_each(|v| *v /= psi_scale);
+        // col holds the columns' largest magnitudes until zero is read off them
+        col.clear();
+        col.extend(
+            (0..dim).map(|j| (0..n).fold(0.0, |m: f64, i| m.max(p.jacobian[i * dim + j].abs()))),
+        );
+        zero.clear();
+        zero.extend(col.iter().map(|&m| m == 0.0));
+        col.iter_mut()
+            .for_each(|m| *m = if *m > 0.0 { *m } else { 1.0 });
+        g.clear();
+        g.extend((0..dim).map(|j| {
+            -(0..n)
+                .map(|i| w[i] * psi[i] * (p.jacobian[i * dim + j] / col[j]))
+                .sum::<f64>()
+        }));
         // The objective in the same units as g * col / psi_scale: F / (wmax psi_scale).
         let f = (0..n)
             .map(|i| w[i] * (p.objective.rho(p.residuals[i]).0 / psi_scale))
             .sum::<f64>();
-        let g_over_f = (0..dim)
-            .map(|j| {
-                if f > 0.0 {
-                    g[j] * col[j] / f
-                } else {
-                    f64::INFINITY * g[j].signum()
-                }
-            })
-            .collect();
+        g_over_f.clear();
+        g_over_f.extend((0..dim).map(|j| {
+            if f > 0.0 {
+                g[j] * col[j] / f
+            } else {
+                f64::INFINITY * g[j].signum()
+            }
+        }));
         Residuals {
             p,
             dim,
@@ -446,6 +494,19 @@ impl<'a> Residuals<'a> {
             zero,
             g,
             g_over_f,
+        }
+    }
+
+    /// The storage back, for the next certificate.
+    fn into_bufs(self) -> ResidualBufs {
+        ResidualBufs {
+            w: self.w,
+            psi: self.psi,
+            noise: self.noise,
+            col: self.col,
+            zero: self.zero,
+            g: self.g,
+            g_over_f: self.g_over_f,
         }
     }
 
@@ -540,10 +601,9 @@ impl<'a> Residuals<'a> {
                 test: CertificateTest::FlatDirection { coordinate: j },
             };
         }
-        let free: Vec<usize> = (0..self.dim).filter(|&j| !self.on_bound(j, tol)).collect();
-        let smooth = free
-            .iter()
-            .map(|&j| self.excess(j, self.g[j], self.term_sum(j, &[]), &[]))
+        let free = || (0..self.dim).filter(|&j| !self.on_bound(j, tol));
+        let smooth = free()
+            .map(|j| self.excess(j, self.g[j], self.term_sum(j, &[]), &[]))
             .fold(0.0, f64::max);
         let smooth_cert = Certificate {
             holds: smooth <= tol,
@@ -553,6 +613,9 @@ impl<'a> Residuals<'a> {
         if smooth_cert.holds {
             return smooth_cert;
         }
+        // (the kink test's working vectors are allocated: it runs only where the smooth test
+        // fails)
+        let free: Vec<usize> = free().collect();
         match self.kink(&free, tol) {
             Some(k) if k.holds => k,
             _ => smooth_cert,

@@ -1,5 +1,6 @@
 //! A lean L-BFGS (Nocedal & Wright 2006, Alg. 7.4 and 7.5) with a strong-Wolfe line search
-//! (Alg. 3.5 and 3.6, cubic interpolation), without allocation in the inner loop.
+//! (Alg. 3.5 and 3.6, cubic interpolation), working in a caller's [`LbfgsWorkspace`]: no
+//! allocation in the inner loop, and none at all once a reused workspace has grown.
 //!
 //! The engine's one L-BFGS: one run inside the local solver's rounds (stopping rules: gradient
 //! norm below `tol_grad`, change of the objective below `tol_cost`, iteration cap). It replaced
@@ -11,11 +12,10 @@
 
 use super::problem::Cost;
 
-/// Where one run ended: the best point evaluated.
+/// Where one run ended: the best point evaluated is [`LbfgsWorkspace::best_u`] (value `f`,
+/// gradient [`LbfgsWorkspace::best_g`]).
 pub(crate) struct LeanRun {
-    pub u: Vec<f64>,
     pub f: f64,
-    pub g: Vec<f64>,
     pub iterations: u64,
     pub evaluations: u64,
     pub hit_cap: bool,
@@ -23,16 +23,51 @@ pub(crate) struct LeanRun {
     pub stopped: bool,
 }
 
-struct Eval<'c, C: Cost + ?Sized> {
+/// The working vectors of one L-BFGS run (iterate, gradient, direction, trial point, the
+/// `memory x n` history of steps and gradient changes) and its result (the best point seen):
+/// sized at the start of each run, so a workspace kept across runs (the bootstrap's per-thread
+/// one, reused over its resamples) allocates nothing once it has grown to the problem.
+#[derive(Debug, Default)]
+pub(crate) struct LbfgsWorkspace {
+    x: Vec<f64>,
+    gx: Vec<f64>,
+    d: Vec<f64>,
+    xn: Vec<f64>,
+    gn: Vec<f64>,
+    /// Step history, `memory` rows of `n` (row `j` at `j n..(j + 1) n`).
+    s_hist: Vec<f64>,
+    /// Gradient-change history, as `s_hist`.
+    y_hist: Vec<f64>,
+    rho: Vec<f64>,
+    alpha: Vec<f64>,
+    /// The best point evaluated by the last run.
+    pub best_u: Vec<f64>,
+    /// The (unscaled) gradient at [`LbfgsWorkspace::best_u`].
+    pub best_g: Vec<f64>,
+}
+
+/// `v` as `len` zeros, reusing its storage.
+fn zeroed(v: &mut Vec<f64>, len: usize) {
+    v.clear();
+    v.resize(len, 0.0);
+}
+
+/// `v` as a copy of `from`, reusing its storage.
+fn copied(v: &mut Vec<f64>, from: &[f64]) {
+    v.clear();
+    v.extend_from_slice(from);
+}
+
+struct Eval<'c, 'w, C: Cost + ?Sized> {
     cost: &'c C,
     inv_scale: f64,
     evals: u64,
-    best_u: Vec<f64>,
+    best_u: &'w mut [f64],
     best_f: f64,
-    best_g: Vec<f64>,
+    best_g: &'w mut [f64],
 }
 
-impl<C: Cost + ?Sized> Eval<'_, C> {
+impl<C: Cost + ?Sized> Eval<'_, '_, C> {
     /// Scaled value and gradient at `x` (`+inf` where infeasible); records the best point.
     fn at(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         let f = self.cost.value_grad(x, g);
@@ -57,7 +92,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// One L-BFGS run from `(u0, f0, g0)` (unscaled) on the objective divided by `scale`;
-/// tolerances apply to the scaled objective.
+/// tolerances apply to the scaled objective. Works in `ws`, where the best point ends up.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run<C: Cost + ?Sized>(
     cost: &C,
@@ -69,34 +104,52 @@ pub(crate) fn run<C: Cost + ?Sized>(
     tol_cost: f64,
     max_iters: u64,
     memory: usize,
+    ws: &mut LbfgsWorkspace,
 ) -> LeanRun {
     let n = u0.len();
     let inv = 1.0 / scale;
+    let m = memory.max(1);
+    let LbfgsWorkspace {
+        x,
+        gx,
+        d,
+        xn,
+        gn,
+        s_hist,
+        y_hist,
+        rho,
+        alpha: alpha_buf,
+        best_u,
+        best_g,
+    } = ws;
+    copied(best_u, u0);
+    copied(best_g, g0);
+    copied(x, u0);
+    gx.clear();
+    gx.extend(g0.iter().map(|v| v * inv));
+    zeroed(s_hist, m * n);
+    zeroed(y_hist, m * n);
+    zeroed(rho, m);
+    zeroed(alpha_buf, m);
+    zeroed(d, n);
+    zeroed(xn, n);
+    zeroed(gn, n);
     let mut ev = Eval {
         cost,
         inv_scale: inv,
         evals: 0,
-        best_u: u0.to_vec(),
+        best_u,
         best_f: f0,
-        best_g: g0.to_vec(),
+        best_g,
     };
-    let mut x = u0.to_vec();
+    let row = |j: usize| j * n..(j + 1) * n;
     let mut fx = f0 * inv;
-    let mut gx: Vec<f64> = g0.iter().map(|v| v * inv).collect();
-    let m = memory.max(1);
-    let mut s_hist = vec![vec![0.0; n]; m];
-    let mut y_hist = vec![vec![0.0; n]; m];
-    let mut rho = vec![0.0; m];
-    let mut alpha_buf = vec![0.0; m];
     let (mut head, mut len) = (0usize, 0usize);
-    let mut d = vec![0.0; n];
-    let mut xn = vec![0.0; n];
-    let mut gn = vec![0.0; n];
     let mut iterations = 0u64;
     let mut hit_cap = false;
     let mut stopped = false;
     loop {
-        if dot(&gx, &gx).sqrt() < tol_grad {
+        if dot(gx, gx).sqrt() < tol_grad {
             break;
         }
         if iterations >= max_iters {
@@ -104,54 +157,55 @@ pub(crate) fn run<C: Cost + ?Sized>(
             break;
         }
         // two-loop recursion: d = -H g
-        for (di, gi) in d.iter_mut().zip(&gx) {
+        for (di, gi) in d.iter_mut().zip(gx.iter()) {
             *di = -gi;
         }
         for k in 0..len {
             let j = (head + m - 1 - k) % m;
-            let a = rho[j] * dot(&s_hist[j], &d);
+            let a = rho[j] * dot(&s_hist[row(j)], d);
             alpha_buf[j] = a;
-            for (di, yi) in d.iter_mut().zip(&y_hist[j]) {
+            for (di, yi) in d.iter_mut().zip(&y_hist[row(j)]) {
                 *di -= a * yi;
             }
         }
         if len > 0 {
             let j = (head + m - 1) % m;
-            let gamma = dot(&s_hist[j], &y_hist[j]) / dot(&y_hist[j], &y_hist[j]);
+            let gamma =
+                dot(&s_hist[row(j)], &y_hist[row(j)]) / dot(&y_hist[row(j)], &y_hist[row(j)]);
             for di in d.iter_mut() {
                 *di *= gamma;
             }
         }
         for k in (0..len).rev() {
             let j = (head + m - 1 - k) % m;
-            let b = rho[j] * dot(&y_hist[j], &d);
-            for (di, si) in d.iter_mut().zip(&s_hist[j]) {
+            let b = rho[j] * dot(&y_hist[row(j)], d);
+            for (di, si) in d.iter_mut().zip(&s_hist[row(j)]) {
                 *di += (alpha_buf[j] - b) * si;
             }
         }
-        let mut dphi0 = dot(&d, &gx);
+        let mut dphi0 = dot(d, gx);
         if !(dphi0 < 0.0) {
             // not a descent direction: restart from steepest descent
             len = 0;
-            for (di, gi) in d.iter_mut().zip(&gx) {
+            for (di, gi) in d.iter_mut().zip(gx.iter()) {
                 *di = -gi;
             }
-            dphi0 = -dot(&gx, &gx);
+            dphi0 = -dot(gx, gx);
             if !(dphi0 < 0.0) {
                 break;
             }
         }
         let a0 = if len == 0 {
-            (1.0 / dot(&gx, &gx).sqrt()).min(1.0)
+            (1.0 / dot(gx, gx).sqrt()).min(1.0)
         } else {
             1.0
         };
-        let Some((_, fnew)) = line_search(&mut ev, &x, fx, dphi0, &d, a0, &mut xn, &mut gn) else {
+        let Some((_, fnew)) = line_search(&mut ev, x, fx, dphi0, d, a0, xn, gn) else {
             break;
         };
         // update the memory with s = xn - x, y = gn - gx
-        let s = &mut s_hist[head];
-        let y = &mut y_hist[head];
+        let s = &mut s_hist[row(head)];
+        let y = &mut y_hist[row(head)];
         for i in 0..n {
             s[i] = xn[i] - x[i];
             y[i] = gn[i] - gx[i];
@@ -163,22 +217,20 @@ pub(crate) fn run<C: Cost + ?Sized>(
             len = (len + 1).min(m);
         }
         let f_prev = fx;
-        x.copy_from_slice(&xn);
-        gx.copy_from_slice(&gn);
+        x.copy_from_slice(xn);
+        gx.copy_from_slice(gn);
         fx = fnew;
         iterations += 1;
         if (f_prev - fx).abs() < tol_cost {
             break;
         }
-        if cost.stop_early(&x, fx * scale) {
+        if cost.stop_early(x, fx * scale) {
             stopped = true;
             break;
         }
     }
     LeanRun {
-        u: ev.best_u,
         f: ev.best_f,
-        g: ev.best_g,
         iterations,
         evaluations: ev.evals,
         hit_cap,
@@ -191,7 +243,7 @@ pub(crate) fn run<C: Cost + ?Sized>(
 /// and returns `(step, scaled value)`.
 #[allow(clippy::too_many_arguments)]
 fn line_search<C: Cost + ?Sized>(
-    ev: &mut Eval<'_, C>,
+    ev: &mut Eval<'_, '_, C>,
     x: &[f64],
     f0: f64,
     dphi0: f64,
@@ -358,7 +410,8 @@ mod tests {
         let mut g = [0.0; 2];
         let f0 = Steep.value_grad(&x0, &mut g);
         let scale = f0.max(g[0].hypot(g[1]));
-        let r = run(&Steep, &x0, f0, &g, scale, 1e-12, 0.0, 3, 10);
+        let mut ws = LbfgsWorkspace::default();
+        let r = run(&Steep, &x0, f0, &g, scale, 1e-12, 0.0, 3, 10, &mut ws);
         assert!(r.iterations >= 1, "{}", r.iterations);
         assert!(r.f < 0.9 * f0, "{} vs {f0}", r.f);
     }
@@ -369,14 +422,15 @@ mod tests {
         let x0 = [-1.4, 3.0];
         let mut g = [0.0; 2];
         let f0 = cost.value_grad(&x0, &mut g);
-        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10);
+        let mut ws = LbfgsWorkspace::default();
+        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10, &mut ws);
         assert!(r.f <= f0 && r.f.is_finite());
-        assert!(r.u[0] >= -1.5);
+        assert!(ws.best_u[0] >= -1.5);
         assert!(r.iterations <= 5);
         // the iteration cap
         let x0 = [-1.2, 1.0];
         let f0 = cost.value_grad(&x0, &mut g);
-        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10);
+        let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 5, 10, &mut ws);
         assert!(r.hit_cap && r.iterations == 5 && r.f < f0);
     }
 }

@@ -11,6 +11,7 @@
 //! its tolerance. An optional damped Newton polish with a finite-difference Hessian (of the
 //! analytic gradient) then nails the optimum down along ill-conditioned ridges.
 
+use super::lbfgs::LbfgsWorkspace;
 use super::options::SolverOptions;
 use super::problem::{Cost, GaussNewton, Problem};
 use super::report::Status;
@@ -172,31 +173,75 @@ pub(crate) struct LocalResult {
     pub status: Status,
 }
 
+impl Default for LocalResult {
+    /// An empty result to solve into ([`local_minimize_in`]).
+    fn default() -> Self {
+        LocalResult {
+            u: Vec::new(),
+            f: f64::INFINITY,
+            g: Vec::new(),
+            iterations: 0,
+            evaluations: 0,
+            status: Status::Infeasible,
+        }
+    }
+}
+
+/// The local solver's working storage: the L-BFGS run's ([`LbfgsWorkspace`]). One kept per
+/// thread across solves of the same dimension (the bootstrap's resamples) makes the solve
+/// allocation-free; [`local_minimize_cost`] takes a fresh one per call.
+#[derive(Debug, Default)]
+pub(crate) struct LocalWorkspace {
+    lbfgs: LbfgsWorkspace,
+}
+
 /// One start: L-BFGS rounds ([`super::lbfgs`]), then the optional Newton polish.
 pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
     problem: &C,
     u0: &[f64],
     options: &SolverOptions,
 ) -> LocalResult {
+    let mut out = LocalResult::default();
+    local_minimize_in(
+        problem,
+        u0,
+        options,
+        &mut LocalWorkspace::default(),
+        &mut out,
+    );
+    out
+}
+
+/// [`local_minimize_cost`] in a caller's workspace, written into `out` (whose vectors are
+/// reused): without the Newton polish, no allocation once `ws` and `out` have grown to the
+/// problem's dimension (the polish allocates its Hessian and trial points).
+pub(crate) fn local_minimize_in<C: Cost + ?Sized>(
+    problem: &C,
+    u0: &[f64],
+    options: &SolverOptions,
+    ws: &mut LocalWorkspace,
+    out: &mut LocalResult,
+) {
     let np = problem.dim();
-    let mut g = vec![0.0; np];
-    let f0 = checked(problem, u0, &mut g);
+    out.u.clear();
+    out.u.extend_from_slice(u0);
+    out.g.clear();
+    out.g.resize(np, 0.0);
+    out.iterations = 0;
+    let f0 = checked(problem, u0, &mut out.g);
+    out.f = f0;
+    out.evaluations = 1;
     if !f0.is_finite() {
-        return LocalResult {
-            u: u0.to_vec(),
-            f: f64::INFINITY,
-            g,
-            iterations: 0,
-            evaluations: 1,
-            status: Status::Infeasible,
-        };
+        out.f = f64::INFINITY;
+        out.status = Status::Infeasible;
+        return;
     }
-    let (mut u, mut f) = (u0.to_vec(), f0);
+    let mut f = f0;
     let mut iterations = 0u64;
     let mut evals = 1u64;
     let mut status = Status::IterationLimit;
     for _round in 0..options.max_rounds {
-        let gnorm = norm(&g);
+        let gnorm = norm(&out.g);
         if f == 0.0 || gnorm <= options.gradient_tolerance * f.abs() {
             status = Status::Converged;
             break;
@@ -209,22 +254,23 @@ pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
         let rel = f.abs() / scale;
         let r = super::lbfgs::run(
             problem,
-            &u,
+            &out.u,
             f,
-            &g,
+            &out.g,
             scale,
             options.gradient_tolerance * rel,
             options.objective_tolerance * rel,
             options.max_iterations - iterations,
             options.memory,
+            &mut ws.lbfgs,
         );
         iterations += r.iterations;
         evals += r.evaluations;
         let improvement = f - r.f;
         if r.f < f {
-            u = r.u;
+            out.u.copy_from_slice(&ws.lbfgs.best_u);
             f = r.f;
-            g = r.g;
+            out.g.copy_from_slice(&ws.lbfgs.best_g);
         }
         if r.stopped {
             status = Status::IterationLimit;
@@ -240,28 +286,23 @@ pub(crate) fn local_minimize_cost<C: Cost + ?Sized>(
         }
     }
     if options.polish && f.is_finite() {
-        let (up, fp, gp, steps, ev) = newton_polish(problem, &u, f, &g, options);
+        let (up, fp, gp, steps, ev) = newton_polish(problem, &out.u, f, &out.g, options);
         if fp <= f {
-            u = up;
+            out.u = up;
             f = fp;
-            g = gp;
+            out.g = gp;
         }
         iterations += steps;
         evals += ev;
-        let gnorm = norm(&g);
+        let gnorm = norm(&out.g);
         if gnorm <= options.gradient_tolerance * f.abs() || f == 0.0 {
             status = Status::Converged;
         }
     }
-    let status = certified(problem, &u, f, &g, status, options);
-    LocalResult {
-        u,
-        f,
-        g,
-        iterations,
-        evaluations: evals,
-        status,
-    }
+    out.status = certified(problem, &out.u, f, &out.g, status, options);
+    out.f = f;
+    out.iterations = iterations;
+    out.evaluations = evals;
 }
 
 /// The status after the convergence certificate: a stopping rule's `Converged` stands only

@@ -42,12 +42,13 @@ mod report;
 mod test_models;
 
 pub use bounds::Bound;
+pub(crate) use certificate::KEEP_PER_THREAD;
 pub use certificate::{
     active_bounds, certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
 pub use covariance::{covariance, Covariance, CovarianceKind};
-pub(crate) use local::{local_minimize_cost, LocalResult};
+pub(crate) use local::{local_minimize_cost, local_minimize_in, LocalResult, LocalWorkspace};
 pub use model::{Model, Space};
 pub use multistart::minimize;
 pub use objective::{Loss, Objective, Reduction};

@@ -2,7 +2,7 @@
 //! derived quantities, curvature-based covariance, prediction intervals, goodness of fit,
 //! identification warnings, tests against a published law, and extrapolation backtests.
 
-use super::chinchilla::{ChinchillaFit, ChinchillaFitter, Starts};
+use super::chinchilla::{ChinchillaFit, ChinchillaFitter, ResampleScratch, Starts};
 use crate::data::Run;
 use crate::diagnostics::{
     self, backtest, check_conditioning, check_inside, check_levels, check_report, Backtest,
@@ -256,9 +256,10 @@ impl ChinchillaFitter {
                     return Ok((full.law, full.report.clone()));
                 }
                 // the resample as the runs weighted by how often each was drawn (times the
-                // user's weights): the same summed objective, no copy of the runs
-                // (in this thread's buffer: no allocation per resample; a fresh one if in use)
-                let fit_counts = |w: &mut Vec<f64>| {
+                // user's weights): the same summed objective, no copy of the runs; fitted in
+                // this thread's scratch (no allocation per resample; a fresh one if in use)
+                let fit_counts = |scratch: &mut ResampleBuffers| {
+                    let w = &mut scratch.counts;
                     w.clear();
                     w.resize(runs.len(), 0.0);
                     for &i in idx {
@@ -267,11 +268,11 @@ impl ChinchillaFitter {
                     if let Some(u) = user {
                         w.iter_mut().zip(u).for_each(|(c, u)| *c *= u);
                     }
-                    warm.fit_weighted(runs, Some(w)).map(|f| (f.law, f.report))
+                    warm.fit_resample(runs, w, &mut scratch.fit)
                 };
-                COUNTS.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut w) => fit_counts(&mut w),
-                    Err(_) => fit_counts(&mut Vec::new()),
+                SCRATCH.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut scratch) => fit_counts(&mut scratch),
+                    Err(_) => fit_counts(&mut ResampleBuffers::default()),
                 })
             },
             quantities,
@@ -281,9 +282,18 @@ impl ChinchillaFitter {
     }
 }
 
+/// Per-thread storage of the bootstrap's resamples: their weights (how often each run was
+/// drawn) and the fit's scratch.
+#[derive(Default)]
+struct ResampleBuffers {
+    counts: Vec<f64>,
+    fit: ResampleScratch,
+}
+
 thread_local! {
-    /// Per-thread buffer of the bootstrap's resample weights (how often each run was drawn).
-    static COUNTS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// This thread's [`ResampleBuffers`].
+    static SCRATCH: std::cell::RefCell<ResampleBuffers> =
+        std::cell::RefCell::new(ResampleBuffers::default());
 }
 
 /// Which covariance a Wald test used.

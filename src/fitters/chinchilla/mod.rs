@@ -36,9 +36,9 @@ use crate::data::Run;
 use crate::error::{check, Error, Result};
 use crate::fit::multistart::{best_of, MultiStart, Phase, Plan};
 use crate::fit::{
-    certify, local_minimize_cost, Bound, Certificate, CertificateTest, Cost, FitReport,
-    LocalResult, Loss, Objective, Reduction, ResidualPoint, SolverOptions, Space, StartOutcome,
-    Status,
+    certify, local_minimize_cost, local_minimize_in, Bound, Certificate, CertificateTest, Cost,
+    FitReport, LocalResult, LocalWorkspace, Loss, Objective, Reduction, ResidualPoint,
+    SolverOptions, Space, StartOutcome, Status, KEEP_PER_THREAD,
 };
 use crate::laws::ChinchillaLaw;
 use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};
@@ -232,26 +232,34 @@ impl Metric {
     }
 
     /// `v` of `u` (`m^-1 = mt_inv'`).
-    fn to_v(&self, u: &[f64]) -> Vec<f64> {
-        (0..5)
-            .map(|k| {
-                (0..5)
-                    .map(|i| self.mt_inv[i][k] * (u[i] - self.center[i]))
-                    .sum()
-            })
-            .collect()
+    fn to_v(&self, u: &[f64]) -> [f64; 5] {
+        std::array::from_fn(|k| {
+            (0..5)
+                .map(|i| self.mt_inv[i][k] * (u[i] - self.center[i]))
+                .sum()
+        })
+    }
+
+    /// `g_u = m^-T g_v`.
+    fn grad_to_u(&self, g: &[f64]) -> [f64; 5] {
+        std::array::from_fn(|i| (0..5).map(|k| self.mt_inv[i][k] * g[k]).sum())
     }
 
     /// A result in `v` back to internal coordinates.
     fn back(&self, mut r: LocalResult) -> LocalResult {
-        let mut u = vec![0.0; 5];
-        self.to_u(&r.u, &mut u);
-        let g: Vec<f64> = (0..5)
-            .map(|i| (0..5).map(|k| self.mt_inv[i][k] * r.g[k]).sum())
-            .collect();
-        r.u = u;
-        r.g = g;
+        self.back_in_place(&mut r);
         r
+    }
+
+    /// [`Metric::back`] in place.
+    fn back_in_place(&self, r: &mut LocalResult) {
+        let mut u = [0.0; 5];
+        self.to_u(&r.u, &mut u);
+        let g = self.grad_to_u(&r.g);
+        r.u.clear();
+        r.u.extend_from_slice(&u);
+        r.g.clear();
+        r.g.extend_from_slice(&g);
     }
 }
 
@@ -281,9 +289,7 @@ impl<C: Cost> Cost for InMetric<'_, C> {
     fn certificate(&self, v: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
         let mut u = [0.0; 5];
         self.metric.to_u(v, &mut u);
-        let gu: Vec<f64> = (0..5)
-            .map(|i| (0..5).map(|k| self.metric.mt_inv[i][k] * g[k]).sum())
-            .collect();
+        let gu = self.metric.grad_to_u(g);
         self.cost.certificate(&u, f, &gu, tolerance)
     }
 }
@@ -449,6 +455,138 @@ impl ChinchillaFitter {
         runs: &[Run],
         weights: Option<&[f64]>,
     ) -> Result<ChinchillaFit> {
+        self.fit_weighted_from(runs, weights, true)
+    }
+
+    /// A bootstrap resample's fit: [`Self::fit_weighted`] with `weights` (how often each run
+    /// was drawn, times the user's weights), in this thread's `scratch`. A warm fitter's one
+    /// solve ([`Self::warm_started_at`]) runs in the scratch's workspace and, when certified,
+    /// gives the law and report without allocating; a resample it does not certify gets the
+    /// full fit (the two phases), as [`Self::fit_weighted`] would.
+    pub(crate) fn fit_resample(
+        &self,
+        runs: &[Run],
+        weights: &[f64],
+        scratch: &mut ResampleScratch,
+    ) -> Result<(ChinchillaLaw, FitReport)> {
+        let try_warm = match self.warm_resample(runs, weights, scratch)? {
+            Resample::Fitted(law, report) => return Ok((law, report)),
+            Resample::NotCertified => false,
+            Resample::NotApplicable => true,
+        };
+        self.fit_weighted_from(runs, Some(weights), try_warm)
+            .map(|f| (f.law, f.report))
+    }
+
+    /// The warm solve of [`Self::fit_resample`]: what [`Self::fit_weighted_from`] does for one
+    /// warm custom start with a metric, in `scratch`.
+    fn warm_resample(
+        &self,
+        runs: &[Run],
+        weights: &[f64],
+        scratch: &mut ResampleScratch,
+    ) -> Result<Resample> {
+        let (Some(metric), Some(prepared), Starts::Custom(laws)) =
+            (&self.metric, &self.prepared, &self.starts)
+        else {
+            return Ok(Resample::NotApplicable);
+        };
+        if !self.warm
+            || laws.len() != 1
+            || prepared.0.x.len() != runs.len()
+            || self.solver.record_starts
+            || self.estimator != Estimator::MinimumObjective
+            || self.steep_asymmetric()
+        {
+            return Ok(Resample::NotApplicable);
+        }
+        self.objective.validate()?;
+        self.solver.validate()?;
+        let p = laws[0].log_params();
+        if p.iter().any(|x| !x.is_finite()) {
+            // the full fit names the bad start
+            return Ok(Resample::NotApplicable);
+        }
+        // the resample's data: the prepared runs (shared) with the scratch's weight vector
+        let mut data = prepared.0.sharing_runs(std::mem::take(&mut scratch.w));
+        let outcome = prepared
+            .0
+            .reweight_into(&prepared.1, weights, &mut scratch.seen, &mut data)
+            .and_then(|()| {
+                let ResampleScratch {
+                    local, out, more, ..
+                } = scratch;
+                self.warm_resample_solve(&data, metric, &p, local, out, more)
+            });
+        scratch.w = std::mem::take(&mut data.w);
+        outcome
+    }
+
+    /// The warm solve of one resample's `data` from `start` (Hoffmann's log parameters), in
+    /// `ws`, ending in `out`: the law and report when certified.
+    fn warm_resample_solve(
+        &self,
+        data: &Data,
+        metric: &Metric,
+        start: &[f64; 5],
+        ws: &mut LocalWorkspace,
+        out: &mut LocalResult,
+        more: &mut LocalResult,
+    ) -> Result<Resample> {
+        let cost = ChinCost {
+            data,
+            objective: self.objective,
+        };
+        let inm = InMetric {
+            cost: &cost,
+            metric,
+        };
+        let v0 = metric.to_v(&data.to_internal(start));
+        let (tight, loose) = warm_options(&self.solver);
+        warm_solve(&inm, &v0, (&loose, &tight), ws, out, more);
+        if !out.status.is_converged() {
+            return Ok(Resample::NotCertified);
+        }
+        metric.back_in_place(out);
+        unscale(out, self.weight_unscale(data));
+        let law = data.to_law(&out.u)?;
+        let report = build_report(
+            data,
+            self.objective,
+            (0, out),
+            &[],
+            std::slice::from_ref(out),
+            false,
+        );
+        Ok(Resample::Fitted(law, report))
+    }
+
+    /// The factor back to the user's weights of a minimum-objective fit's objective and
+    /// gradient (a mean does not depend on their scale).
+    fn weight_unscale(&self, data: &Data) -> f64 {
+        match self.objective.reduction {
+            Reduction::Sum => data.w_scale,
+            Reduction::Mean => 1.0,
+        }
+    }
+
+    /// Whether a steep asymmetric penalty is approached by continuation
+    /// ([`Self::continuation_start`]).
+    fn steep_asymmetric(&self) -> bool {
+        match self.objective.loss {
+            Loss::Asymmetric { over_weight, .. } => self.continuation && over_weight > 10.0,
+            _ => false,
+        }
+    }
+
+    /// [`Self::fit_weighted`]; a warm fitter's warm solve only if `try_warm` (a resample's
+    /// warm solve already tried in [`Self::fit_resample`] is not repeated).
+    fn fit_weighted_from(
+        &self,
+        runs: &[Run],
+        weights: Option<&[f64]>,
+        try_warm: bool,
+    ) -> Result<ChinchillaFit> {
         self.objective.validate()?;
         self.solver.validate()?;
         // a warm fit's runs are prepared once (warm_started_at is given the same runs)
@@ -469,7 +607,7 @@ impl ChinchillaFitter {
             Starts::Hoffmann => {
                 let starts: Vec<Vec<f64>> = hoffmann_grid()
                     .iter()
-                    .map(|p| data.to_internal(p))
+                    .map(|p| data.to_internal(p).to_vec())
                     .collect();
                 let outcomes =
                     run_starts(&cost, &starts, &self.solver, two_phase(&self.solver, keep));
@@ -494,14 +632,10 @@ impl ChinchillaFitter {
                                 .into(),
                         });
                     }
-                    starts.push(data.to_internal(&p));
+                    starts.push(data.to_internal(&p).to_vec());
                 }
-                let warm = self.warm.then(|| {
-                    // one tight solve from near the optimum; no polish unless it is needed
-                    let tight = SolverOptions {
-                        polish: false,
-                        ..self.solver.clone()
-                    };
+                let warm = (self.warm && try_warm).then(|| {
+                    let (tight, loose) = warm_options(&self.solver);
                     match &self.metric {
                         Some(metric) => {
                             // the centring depends on the runs only, not on the weights: the
@@ -510,36 +644,24 @@ impl ChinchillaFitter {
                                 cost: &cost,
                                 metric,
                             };
-                            let vs: Vec<Vec<f64>> = starts.iter().map(|s| metric.to_v(s)).collect();
-                            // first with a looser gradient rule (the certificate decides; in these
-                            // coordinates the gradient is on the curvature's scale; measured on
-                            // the bootstrap bench, 1e-5 with 1e-12 on the objective costs least),
-                            // then, for a start not certified yet, the tight rules from there
-                            let loose = SolverOptions {
-                                gradient_tolerance: tight.gradient_tolerance.max(1e-5),
-                                objective_tolerance: tight.objective_tolerance.max(1e-12),
-                                ..tight.clone()
-                            };
-                            let mut rs = run_starts(&inm, &vs, &loose, Plan::single());
-                            for r in rs.iter_mut() {
-                                if r.status.is_converged() || !r.f.is_finite() {
-                                    continue;
-                                }
-                                let mut t = run_starts(
-                                    &inm,
-                                    std::slice::from_ref(&r.u),
-                                    &tight,
-                                    Plan::single(),
-                                )
-                                .pop()
-                                .expect("one start, one outcome");
-                                if t.f <= r.f {
-                                    t.iterations += r.iterations;
-                                    t.evaluations += r.evaluations;
-                                    *r = t;
-                                }
-                            }
-                            rs.into_iter().map(|r| metric.back(r)).collect()
+                            let mut ws = LocalWorkspace::default();
+                            let mut more = LocalResult::default();
+                            starts
+                                .iter()
+                                .map(|s| {
+                                    let mut out = LocalResult::default();
+                                    let v0 = metric.to_v(s);
+                                    warm_solve(
+                                        &inm,
+                                        &v0,
+                                        (&loose, &tight),
+                                        &mut ws,
+                                        &mut out,
+                                        &mut more,
+                                    );
+                                    metric.back(out)
+                                })
+                                .collect::<Vec<_>>()
                         }
                         None => run_starts(&cost, &starts, &tight, Plan::single()),
                     }
@@ -564,7 +686,7 @@ impl ChinchillaFitter {
         // approach it by continuation in the over-weight, from the symmetric fit upwards
         let mut starts = starts;
         if let Some(law) = self.continuation_start(runs) {
-            let s = data.to_internal(&law.log_params());
+            let s = data.to_internal(&law.log_params()).to_vec();
             let o2 = run_starts(
                 &cost,
                 std::slice::from_ref(&s),
@@ -595,10 +717,7 @@ impl ChinchillaFitter {
         }
         if self.estimator == Estimator::MinimumObjective {
             // back to the user's weights (a mean does not depend on their scale)
-            let k = match self.objective.reduction {
-                Reduction::Sum => data.w_scale,
-                Reduction::Mean => 1.0,
-            };
+            let k = self.weight_unscale(&data);
             for r in outcomes.iter_mut() {
                 unscale(r, k);
             }
@@ -640,7 +759,7 @@ impl ChinchillaFitter {
         let Loss::Asymmetric { delta, over_weight } = self.objective.loss else {
             return None;
         };
-        if !self.continuation || over_weight <= 10.0 {
+        if !self.steep_asymmetric() {
             return None;
         }
         let stage = |loss: Loss, start: Option<ChinchillaLaw>| {
@@ -870,6 +989,71 @@ fn explore_options(o: &SolverOptions) -> SolverOptions {
     }
 }
 
+/// The options of a warm solve (custom starts near the optimum: bootstrap resamples from the
+/// full-data optimum): `(tight, loose)`. Tight: the caller's without the polish (one tight
+/// solve from near the optimum; no polish unless it is needed). Loose: a looser gradient rule
+/// first (the certificate decides; in a [`Metric`]'s coordinates the gradient is on the
+/// curvature's scale; measured on the bootstrap bench, 1e-5 with 1e-12 on the objective costs
+/// least).
+fn warm_options(o: &SolverOptions) -> (SolverOptions, SolverOptions) {
+    let tight = SolverOptions {
+        polish: false,
+        ..o.clone()
+    };
+    let loose = SolverOptions {
+        gradient_tolerance: tight.gradient_tolerance.max(1e-5),
+        objective_tolerance: tight.objective_tolerance.max(1e-12),
+        ..tight.clone()
+    };
+    (tight, loose)
+}
+
+/// One warm start `v0` (in a [`Metric`]'s coordinates): the loose options, then, where that is
+/// not certified, the tight ones from where it stopped (kept if no worse, with the work of
+/// both summed); the outcome in `out` (`more` is the second solve's storage). See
+/// [`warm_options`].
+fn warm_solve<C: Cost>(
+    cost: &C,
+    v0: &[f64],
+    (loose, tight): (&SolverOptions, &SolverOptions),
+    ws: &mut LocalWorkspace,
+    out: &mut LocalResult,
+    more: &mut LocalResult,
+) {
+    local_minimize_in(cost, v0, loose, ws, out);
+    if out.status.is_converged() || !out.f.is_finite() {
+        return;
+    }
+    local_minimize_in(cost, &out.u, tight, ws, more);
+    if more.f <= out.f {
+        more.iterations += out.iterations;
+        more.evaluations += out.evaluations;
+        std::mem::swap(out, more);
+    }
+}
+
+/// Per-thread storage of a bootstrap's resample fits ([`ChinchillaFitter::fit_resample`]),
+/// reused over its resamples: the weight vector, the flags of the runs' distinct `(N, D)`
+/// pairs, the local solver's workspace and its two results.
+#[derive(Debug, Default)]
+pub(crate) struct ResampleScratch {
+    w: Vec<f64>,
+    seen: Vec<bool>,
+    local: LocalWorkspace,
+    out: LocalResult,
+    more: LocalResult,
+}
+
+/// How [`ChinchillaFitter::warm_resample`] ended.
+enum Resample {
+    /// Certified: the law and report.
+    Fitted(ChinchillaLaw, FitReport),
+    /// The warm solve is not certified: the resample needs the full fit.
+    NotCertified,
+    /// Not a warm fit with a metric and one start (or a fit needing more than the warm solve).
+    NotApplicable,
+}
+
 /// Two exploratory end points are one basin (only the better is refined) when every coordinate
 /// differs by at most `BASIN * (1 + max(|a|, |b|))`: the refinement of one reaches the optimum of
 /// both (the basins of this objective are long flat valleys, so the test is loose).
@@ -989,7 +1173,7 @@ fn unscale(r: &mut LocalResult, k: f64) {
 
 /// Hoffmann's parameters of an internal point, with `log sigma` appended for the likelihood.
 fn report_params(data: &Data, u: &[f64]) -> Vec<f64> {
-    let mut p = data.to_hoffmann(&u[..5]);
+    let mut p = data.to_hoffmann(&u[..5]).to_vec();
     p.extend_from_slice(&u[5..]);
     p
 }

@@ -111,6 +111,21 @@ impl Data {
     /// positive weight; `groups` are [`Data::groups`] of the same runs. The runs' logarithms
     /// and the centring are reused: the centring depends on the runs only, not on the weights.
     pub(super) fn reweighted(&self, groups: &Groups, weights: &[f64]) -> Result<Data> {
+        let mut out = self.clone();
+        self.reweight_into(groups, weights, &mut Vec::new(), &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Data::reweighted`] written into `out`, which holds this data's runs (a clone, or
+    /// [`Data::sharing_runs`]): only its weights are set, in their storage, with `seen` as the
+    /// flags of the distinct pairs; no allocation once both have grown.
+    pub(super) fn reweight_into(
+        &self,
+        groups: &Groups,
+        weights: &[f64],
+        seen: &mut Vec<bool>,
+        out: &mut Data,
+    ) -> Result<()> {
         let n = self.x.len();
         check::same_len("weights and runs", weights.len(), n)?;
         for (i, &v) in weights.iter().enumerate() {
@@ -120,7 +135,8 @@ impl Data {
                 reason: e.to_string(),
             })?;
         }
-        let mut seen = vec![false; groups.n_pairs];
+        seen.clear();
+        seen.resize(groups.n_pairs, false);
         let (mut pairs, mut n0, mut d0) = (0usize, None, None);
         let (mut n_varies, mut d_varies) = (false, false);
         for (i, &wi) in weights.iter().enumerate() {
@@ -156,13 +172,27 @@ impl Data {
             ));
         }
         let w_scale = weights.iter().cloned().fold(0.0, f64::max);
-        let w: Vec<f64> = weights.iter().map(|v| v / w_scale).collect();
-        Ok(Data {
-            wsum: w.iter().sum(),
+        out.w.clear();
+        out.w.extend(weights.iter().map(|v| v / w_scale));
+        out.wsum = out.w.iter().sum();
+        out.w_scale = w_scale;
+        Ok(())
+    }
+
+    /// This data's runs (shared, not copied) with `w` as the storage of its weights (set by
+    /// [`Data::reweight_into`]).
+    pub(super) fn sharing_runs(&self, w: Vec<f64>) -> Data {
+        Data {
+            x: self.x.clone(),
+            z: self.z.clone(),
+            y: self.y.clone(),
+            ly: self.ly.clone(),
             w,
-            w_scale,
-            ..self.clone()
-        })
+            wsum: 0.0,
+            w_scale: 1.0,
+            mx: self.mx,
+            mz: self.mz,
+        }
     }
 
     /// Which runs share `N`, `D` and the pair `(N, D)` (ids per run), for [`Data::reweighted`].
@@ -195,8 +225,8 @@ impl Data {
     }
 
     /// Hoffmann's `[e, a, b, alpha, beta]` to internal `[e, a_c, b_c, alpha, beta]`.
-    pub(super) fn to_internal(&self, p: &[f64; 5]) -> Vec<f64> {
-        vec![
+    pub(super) fn to_internal(&self, p: &[f64; 5]) -> [f64; 5] {
+        [
             p[0],
             p[1] - p[3] * self.mx,
             p[2] - p[4] * self.mz,
@@ -206,8 +236,8 @@ impl Data {
     }
 
     /// Internal to Hoffmann's parameters.
-    pub(super) fn to_hoffmann(&self, u: &[f64]) -> Vec<f64> {
-        vec![
+    pub(super) fn to_hoffmann(&self, u: &[f64]) -> [f64; 5] {
+        [
             u[0],
             u[1] + u[3] * self.mx,
             u[2] + u[4] * self.mz,
@@ -357,25 +387,32 @@ pub(super) struct Scratch {
     pub(super) ch: Chunk,
     pub(super) pen: [f64; CHUNK],
     pub(super) q: [f64; CHUNK],
+    /// The residuals and Jacobian of the certificate ([`ChinCost::certificate`]).
+    pub(super) res: Vec<f64>,
+    pub(super) jac: Vec<f64>,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            ch: Chunk::new(),
+            pen: [0.0; CHUNK],
+            q: [0.0; CHUNK],
+            res: Vec::new(),
+            jac: Vec::new(),
+        }
+    }
 }
 
 thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch {
-        ch: Chunk::new(),
-        pen: [0.0; CHUNK],
-        q: [0.0; CHUNK],
-    });
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
 }
 
 /// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
 pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut sc) => f(&mut sc),
-        Err(_) => f(&mut Scratch {
-            ch: Chunk::new(),
-            pen: [0.0; CHUNK],
-            q: [0.0; CHUNK],
-        }),
+        Err(_) => f(&mut Scratch::new()),
     })
 }
 
@@ -460,35 +497,42 @@ impl Cost for ChinCost<'_> {
     /// The residual certificate ([`crate::fit::certify`]): scale-free, and valid at the kinks
     /// of the Huber and asymmetric penalties, in the internal (centred) coordinates.
     fn certificate(&self, u: &[f64], _f: f64, _g: &[f64], tolerance: f64) -> Certificate {
-        let d = self.data;
-        let log_space = self.objective.space == Space::Log;
-        let (r, mut jac) = residual_jacobian(d, u);
-        let targets: &[f64] = if log_space { &d.ly } else { &d.y };
-        let mut res = r;
-        if !log_space {
-            // linear residuals y - L_hat and d L_hat / du = L_hat d log L_hat / du
-            let ee = u[0].exp();
-            for i in 0..d.x.len() {
-                let l = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i])[0];
-                res[i] = d.y[i] - l;
-                for v in &mut jac[5 * i..5 * i + 5] {
-                    *v *= l;
+        // in this thread's buffers: no allocation per certificate
+        with_scratch(|sc| {
+            let d = self.data;
+            let log_space = self.objective.space == Space::Log;
+            let (res, jac) = (&mut sc.res, &mut sc.jac);
+            residual_jacobian_into(d, u, res, jac);
+            let targets: &[f64] = if log_space { &d.ly } else { &d.y };
+            if !log_space {
+                // linear residuals y - L_hat and d L_hat / du = L_hat d log L_hat / du
+                let ee = u[0].exp();
+                for i in 0..d.x.len() {
+                    let l = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i])[0];
+                    res[i] = d.y[i] - l;
+                    for v in &mut jac[5 * i..5 * i + 5] {
+                        *v *= l;
+                    }
                 }
             }
-        }
-        certify(
-            &ResidualPoint {
-                objective: &self.objective,
-                targets,
-                residuals: &res,
-                jacobian: &jac,
-                weights: Some(&d.w),
-                bounds: &LOG_BOUNDS,
-                coordinates: None,
-            },
-            tolerance,
-        )
-        .unwrap_or(NOT_CERTIFIED)
+            let c = certify(
+                &ResidualPoint {
+                    objective: &self.objective,
+                    targets,
+                    residuals: res,
+                    jacobian: jac,
+                    weights: Some(&d.w),
+                    bounds: &LOG_BOUNDS,
+                    coordinates: None,
+                },
+                tolerance,
+            )
+            .unwrap_or(NOT_CERTIFIED);
+            if sc.res.len() > KEEP_PER_THREAD {
+                (sc.res, sc.jac) = (Vec::new(), Vec::new());
+            }
+            c
+        })
     }
 }
 
@@ -514,16 +558,24 @@ pub(super) const NOT_CERTIFIED: Certificate = Certificate {
 /// Log residuals `log y_i - log L_hat_i` at internal parameters `u` and the Jacobian of
 /// `log L_hat` (row-major `n x 5`: `(pE, pA, pB, -x pA, -z pB)`, the shares of the terms).
 pub(super) fn residual_jacobian(d: &Data, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let (mut r, mut jac) = (Vec::new(), Vec::new());
+    residual_jacobian_into(d, u, &mut r, &mut jac);
+    (r, jac)
+}
+
+/// [`residual_jacobian`] written into `r` and `jac` (cleared first; their storage reused).
+pub(super) fn residual_jacobian_into(d: &Data, u: &[f64], r: &mut Vec<f64>, jac: &mut Vec<f64>) {
     let ee = u[0].exp();
     let n = d.x.len();
-    let mut r = Vec::with_capacity(n);
-    let mut jac = Vec::with_capacity(5 * n);
+    r.clear();
+    jac.clear();
+    r.reserve(n);
+    jac.reserve(5 * n);
     for i in 0..n {
         let p = predict(u[0], ee, u[1], u[2], u[3], u[4], d.x[i], d.z[i]);
         r.push(d.ly[i] - p[1]);
         jac.extend_from_slice(&[p[2], p[3], p[4], -d.x[i] * p[3], -d.z[i] * p[4]]);
     }
-    (r, jac)
 }
 
 /// Every penalty as `rho(r) = w(r) c (r - c/2)` with `c = clamp(r, -delta, delta)`: its
@@ -548,7 +600,7 @@ impl ChinCost<'_> {
         let (delta, w_neg) = clamp_form(self.objective.loss);
         let mut total = 0.0;
         let mut g = [0.0f64; 5];
-        let Scratch { ch, pen, q } = sc;
+        let Scratch { ch, pen, q, .. } = sc;
         let n = d.x.len();
         let mut s0 = 0;
         while s0 < n {

@@ -34,7 +34,7 @@ fn fused_gradient_matches_finite_differences() {
         c.value_grad(&u, &mut g);
         for j in 0..5 {
             let h = 1e-7;
-            let (mut up, mut dn) = (u.clone(), u.clone());
+            let (mut up, mut dn) = (u, u);
             up[j] += h;
             dn[j] -= h;
             let fd = (c.value_at(&up) - c.value_at(&dn)) / (2.0 * h);
@@ -46,7 +46,7 @@ fn fused_gradient_matches_finite_differences() {
         }
     }
     let ml = MlCost::new(&data, 1e-3);
-    let mut u6 = u.clone();
+    let mut u6 = u.to_vec();
     u6.push(ml.initial_log_sigma(&u));
     let mut g = [0.0; 6];
     ml.value_grad(&u6, &mut g);
@@ -126,7 +126,7 @@ mod phase1_study {
         };
         let starts: Vec<Vec<f64>> = hoffmann_grid()
             .iter()
-            .map(|p| data.to_internal(p))
+            .map(|p| data.to_internal(p).to_vec())
             .collect();
         let tight = SolverOptions {
             max_iterations: 5000,
@@ -241,7 +241,7 @@ fn exact_hessian_matches_finite_differences_of_the_gradient() {
         let h = hessian(&c, &u).unwrap();
         for j in 0..5 {
             let s = 1e-6;
-            let (mut up, mut dn) = (u.clone(), u.clone());
+            let (mut up, mut dn) = (u, u);
             up[j] += s;
             dn[j] -= s;
             let (mut gp, mut gm) = ([0.0; 5], [0.0; 5]);
