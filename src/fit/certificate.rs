@@ -223,19 +223,18 @@ fn validate(point: &ResidualPoint<'_>, tolerance: f64) -> Result<bool> {
     )?;
     if let Some(w) = point.weights {
         check::same_len("weights and residuals", w.len(), n)?;
-        for (i, &wi) in w.iter().enumerate() {
-            check::non_negative("weight", Some(i + 1), wi)?;
+        // every weight at once (the common case); the loop names the first bad one
+        if !w.iter().all(|&wi| wi >= 0.0 && wi.is_finite()) {
+            for (i, &wi) in w.iter().enumerate() {
+                check::non_negative("weight", Some(i + 1), wi)?;
+            }
         }
     }
     if let Some(u) = point.coordinates {
         check::same_len("coordinates and bounds", u.len(), dim)?;
     }
-    Ok(point
-        .residuals
-        .iter()
-        .chain(point.jacobian)
-        .chain(point.targets)
-        .all(|v| v.is_finite()))
+    let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+    Ok(finite(point.residuals) && finite(point.jacobian) && finite(point.targets))
 }
 
 /// The fitted coordinates pressed against their bound at this point: those that fail the

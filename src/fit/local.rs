@@ -127,19 +127,52 @@ impl<C: Cost + ?Sized> Cost for Rescaled<'_, C> {
         self.inner.dim()
     }
     fn value_grad(&self, v: &[f64], grad: &mut [f64]) -> f64 {
-        let u: Vec<f64> = v.iter().zip(self.s).map(|(v, s)| v * s).collect();
-        let f = self.inner.value_grad(&u, grad);
+        let f = with_scaled(v, self.s, |v, s| v * s, |u| self.inner.value_grad(u, grad));
         for (g, s) in grad.iter_mut().zip(self.s) {
             *g *= s;
         }
         f
     }
     fn certificate(&self, v: &[f64], f: f64, g: &[f64], tolerance: f64) -> Certificate {
-        let u: Vec<f64> = v.iter().zip(self.s).map(|(v, s)| v * s).collect();
-        let gu: Vec<f64> = g.iter().zip(self.s).map(|(g, s)| g / s).collect();
-        self.inner.certificate(&u, f, &gu, tolerance)
+        with_scaled(
+            v,
+            self.s,
+            |v, s| v * s,
+            |u| {
+                with_scaled(
+                    g,
+                    self.s,
+                    |g, s| g / s,
+                    |gu| self.inner.certificate(u, f, gu, tolerance),
+                )
+            },
+        )
     }
 }
+
+/// `body` of `op(x_i, s_i)` elementwise: on the stack for up to [`STACK_DIM`] coordinates (no
+/// allocation per evaluation), in a fresh vector beyond.
+fn with_scaled<R>(
+    x: &[f64],
+    s: &[f64],
+    op: impl Fn(f64, f64) -> f64,
+    body: impl FnOnce(&[f64]) -> R,
+) -> R {
+    let n = x.len().min(s.len());
+    if n <= STACK_DIM {
+        let mut buf = [0.0; STACK_DIM];
+        for ((b, &x), &s) in buf.iter_mut().zip(x).zip(s) {
+            *b = op(x, s);
+        }
+        body(&buf[..n])
+    } else {
+        let v: Vec<f64> = x.iter().zip(s).map(|(&x, &s)| op(x, s)).collect();
+        body(&v)
+    }
+}
+
+/// The most coordinates [`with_scaled`] keeps on the stack.
+const STACK_DIM: usize = 16;
 
 pub(super) fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
@@ -343,19 +376,20 @@ fn newton_polish<C: Cost + ?Sized>(
     let mut evals = 0u64;
     let mut steps = 0u64;
     let mut lambda = 0.0f64;
+    // working vectors, allocated once: the differenced point and its gradients, the trial
+    // point and its gradient
+    let (mut x, mut gp, mut gm) = (u.clone(), vec![0.0; np], vec![0.0; np]);
+    let (mut trial, mut gt) = (vec![0.0; np], vec![0.0; np]);
     for _ in 0..30 {
         // Hessian by central differences of the gradient
         let mut h = DMatrix::<f64>::zeros(np, np);
-        let mut gp = vec![0.0; np];
-        let mut gm = vec![0.0; np];
         for j in 0..np {
             let step = 1e-5 * u[j].abs().max(1.0);
-            let mut up = u.clone();
-            up[j] += step;
-            let mut um = u.clone();
-            um[j] -= step;
-            let fp = checked(problem, &up, &mut gp);
-            let fm = checked(problem, &um, &mut gm);
+            x.copy_from_slice(&u);
+            x[j] = u[j] + step;
+            let fp = checked(problem, &x, &mut gp);
+            x[j] = u[j] - step;
+            let fm = checked(problem, &x, &mut gm);
             evals += 2;
             if !fp.is_finite() || !fm.is_finite() {
                 return (u, f, g, steps, evals);
@@ -381,15 +415,16 @@ fn newton_polish<C: Cost + ?Sized>(
                 continue;
             };
             let d = chol.solve(&(-&gv));
-            let trial: Vec<f64> = u.iter().zip(d.iter()).map(|(a, b)| a + b).collect();
-            let mut gt = vec![0.0; np];
+            for ((t, a), b) in trial.iter_mut().zip(&u).zip(d.iter()) {
+                *t = a + b;
+            }
             let ft = checked(problem, &trial, &mut gt);
             evals += 1;
             if ft.is_finite() && ft < f {
                 let rel_drop = (f - ft) / f.abs().max(f64::MIN_POSITIVE);
-                u = trial;
+                std::mem::swap(&mut u, &mut trial);
                 f = ft;
-                g = gt;
+                std::mem::swap(&mut g, &mut gt);
                 steps += 1;
                 lambda *= 0.1;
                 if lambda < 1e-12 {
