@@ -814,6 +814,36 @@ mod tests {
     /// gradient there is anything in the band; the kink test certifies the median and rejects
     /// a point off it.
     #[test]
+    fn reused_buffers_give_the_fresh_certificate() {
+        // this thread's buffers after a larger point (grown, with stale entries) and after a
+        // smaller one: the certificate of a point is the one computed first, to the bit
+        let o = Objective::huber(1e-3).unwrap().with_space(Space::Linear);
+        let point = |n: usize, u: f64| {
+            let y: Vec<f64> = (0..n).map(|i| (i * i % 7) as f64).collect();
+            let r: Vec<f64> = y.iter().map(|v| v - u).collect();
+            let jac = vec![1.0; n];
+            let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+            (y, r, jac, w)
+        };
+        let cert = |n: usize, u: f64| {
+            let (y, r, jac, w) = point(n, u);
+            let p = ResidualPoint {
+                weights: Some(&w),
+                ..P::new(&o, &y, &r, &jac, &[Bound::Free])
+            };
+            certify(&p, 1e-6).unwrap()
+        };
+        let first = cert(9, 3.0);
+        let fresh = cert(9, 1.5);
+        cert(40, 1.0);
+        cert(3, 0.5);
+        assert_eq!(cert(9, 3.0), first);
+        assert_eq!(cert(9, 1.5), fresh);
+        // not vacuous: one holds (between the weighted medians 1 and 2), the other not
+        assert!(fresh.holds && !first.holds, "{fresh:?} {first:?}");
+    }
+
+    #[test]
     fn kink_test_certifies_the_pinned_median() {
         let delta = 1e-3;
         let o = Objective::huber(delta).unwrap().with_space(Space::Linear);

@@ -416,6 +416,34 @@ mod tests {
         assert!(r.f < 0.9 * f0, "{} vs {f0}", r.f);
     }
 
+    /// A workspace that ran larger and smaller problems (other dimensions and memories) gives
+    /// a run the result of a fresh one, to the bit: nothing carries over between runs.
+    #[test]
+    fn a_reused_workspace_gives_the_fresh_result() {
+        let run_on = |n: usize, memory: usize, ws: &mut LbfgsWorkspace| {
+            let cost = Rosen(n);
+            let x0: Vec<f64> = (0..n)
+                .map(|i| if i % 2 == 0 { -1.2 } else { 1.0 })
+                .collect();
+            let mut g = vec![0.0; n];
+            let f0 = cost.value_grad(&x0, &mut g);
+            let r = run(&cost, &x0, f0, &g, f0, 1e-12, 0.0, 40, memory, ws);
+            (
+                r.f,
+                r.iterations,
+                r.evaluations,
+                ws.best_u.clone(),
+                ws.best_g.clone(),
+            )
+        };
+        let fresh = run_on(4, 5, &mut LbfgsWorkspace::default());
+        let mut ws = LbfgsWorkspace::default();
+        run_on(7, 10, &mut ws);
+        run_on(2, 3, &mut ws);
+        assert_eq!(run_on(4, 5, &mut ws), fresh);
+        assert!(fresh.1 > 0 && fresh.0 < 1.0, "{fresh:?}");
+    }
+
     #[test]
     fn lean_run_backtracks_out_of_infeasible_regions_and_respects_the_cap() {
         let cost = Rosen(2);

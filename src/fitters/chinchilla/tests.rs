@@ -276,3 +276,58 @@ fn basis_columns_by_products_match_the_exponentials() {
     assert!((odd[1][1] / (-0.123f64).exp() - 1.0).abs() < 1e-15);
     assert!(!odd[0].is_empty() && odd[2].is_empty());
 }
+
+/// A bootstrap resample's fit in a reused per-thread scratch ([`ChinchillaFitter::fit_resample`])
+/// is the fit of the same weighted runs by [`ChinchillaFitter::fit_weighted`] (fresh storage),
+/// to the bit (law and report), resample after resample with one scratch: nothing carries over
+/// between resamples. For a summed Huber objective and a mean of squares, and with user weights.
+#[test]
+fn resample_fit_in_a_reused_scratch_is_the_weighted_fit() {
+    let runs = noisy_runs();
+    let user: Vec<f64> = (0..runs.len()).map(|i| 0.5 + (i % 4) as f64).collect();
+    let fitters = [
+        ChinchillaFitter::new(),
+        ChinchillaFitter::new().objective(Objective::squared_log().with_reduction(Reduction::Mean)),
+        ChinchillaFitter::new().weights(user.clone()),
+    ];
+    for (case, fitter) in fitters.into_iter().enumerate() {
+        let fitter = fitter.parallel(false);
+        let full = fitter.fit(&runs).unwrap();
+        let warm = fitter
+            .clone()
+            .starts(Starts::Custom(vec![full.law]))
+            .warm_started_at(&runs, &full.law);
+        let mut scratch = ResampleScratch::default();
+        let mut warm_only = 0;
+        for k in 0..10u64 {
+            // a resample's counts (times the user's weights, if any)
+            let mut w = vec![0.0; runs.len()];
+            let mut s = k.wrapping_mul(2_654_435_761) + 1;
+            for _ in 0..runs.len() {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                w[(s >> 33) as usize % runs.len()] += 1.0;
+            }
+            if let Some(u) = fitter.user_weights() {
+                w.iter_mut().zip(u).for_each(|(c, u)| *c *= u);
+            }
+            let (law, report) = warm.fit_resample(&runs, &w, &mut scratch).unwrap();
+            let fit = warm.fit_weighted(&runs, Some(&w)).unwrap();
+            assert_eq!(
+                (law, &report),
+                (fit.law, &fit.report),
+                "case {case} resample {k}"
+            );
+            assert!(report.status.is_converged(), "case {case} resample {k}");
+            if matches!(
+                warm.warm_resample(&runs, &w, &mut scratch).unwrap(),
+                Resample::Fitted(..)
+            ) {
+                warm_only += 1;
+            }
+        }
+        // the scratch path (no full fit) is the one taken
+        assert!(warm_only >= 8, "case {case}: {warm_only} of 10");
+    }
+}
