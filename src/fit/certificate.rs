@@ -224,7 +224,10 @@ fn validate(point: &ResidualPoint<'_>, tolerance: f64) -> Result<bool> {
     if let Some(w) = point.weights {
         check::same_len("weights and residuals", w.len(), n)?;
         // every weight at once (the common case); the loop names the first bad one
-        if !w.iter().all(|&wi| wi >= 0.0 && wi.is_finite()) {
+        if !w
+            .iter()
+            .fold(true, |ok, &wi| ok & (wi >= 0.0) & wi.is_finite())
+        {
             for (i, &wi) in w.iter().enumerate() {
                 check::non_negative("weight", Some(i + 1), wi)?;
             }
@@ -233,7 +236,8 @@ fn validate(point: &ResidualPoint<'_>, tolerance: f64) -> Result<bool> {
     if let Some(u) = point.coordinates {
         check::same_len("coordinates and bounds", u.len(), dim)?;
     }
-    let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+    // (a fold without early exit: branch-free, so it vectorises)
+    let finite = |v: &[f64]| v.iter().fold(true, |ok, x| ok & x.is_finite());
     Ok(finite(point.residuals) && finite(point.jacobian) && finite(point.targets))
 }
 
@@ -457,17 +461,23 @@ impl<'a> Residuals<'a> {
         psi.iter_mut().for_each(|v| *v /= psi_scale);
         // col holds the columns' largest magnitudes until zero is read off them
         col.clear();
-        col.extend(
-            (0..dim).map(|j| (0..n).fold(0.0, |m: f64, i| m.max(p.jacobian[i * dim + j].abs()))),
-        );
+        // (rows of the Jacobian: `chunks_exact` runs only when dim > 0)
+        col.extend((0..dim).map(|j| {
+            p.jacobian
+                .chunks_exact(dim)
+                .fold(0.0, |m: f64, row| m.max(row[j].abs()))
+        }));
         zero.clear();
         zero.extend(col.iter().map(|&m| m == 0.0));
         col.iter_mut()
             .for_each(|m| *m = if *m > 0.0 { *m } else { 1.0 });
         g.clear();
         g.extend((0..dim).map(|j| {
-            -(0..n)
-                .map(|i| w[i] * psi[i] * (p.jacobian[i * dim + j] / col[j]))
+            let c = col[j];
+            -p.jacobian
+                .chunks_exact(dim)
+                .zip(w.iter().zip(&psi))
+                .map(|(row, (w, psi))| w * psi * (row[j] / c))
                 .sum::<f64>()
         }));
         // The objective in the same units as g * col / psi_scale: F / (wmax psi_scale).
@@ -511,13 +521,19 @@ impl<'a> Residuals<'a> {
 
     /// Rounding bound of `g_j` (scaled), over the points not in `skip`.
     fn noise_of(&self, j: usize, skip: &[usize]) -> f64 {
-        let n = self.psi.len();
-        (0..n)
-            .filter(|i| !skip.contains(i))
-            .map(|i| {
-                self.w[i] * self.noise[i] * (self.p.jacobian[i * self.dim + j] / self.col[j]).abs()
-            })
-            .sum()
+        let c = self.col[j];
+        let terms = self
+            .w
+            .iter()
+            .zip(&self.noise)
+            .zip(self.p.jacobian.chunks_exact(self.dim))
+            .enumerate();
+        let term = |(_, ((w, e), row)): (usize, ((&f64, &f64), &[f64]))| w * e * (row[j] / c).abs();
+        if skip.is_empty() {
+            terms.map(term).sum()
+        } else {
+            terms.filter(|(i, _)| !skip.contains(i)).map(term).sum()
+        }
     }
 
     /// Test 2: coordinate `j` sits on a bound it is pushed against, at negligible first-order
@@ -561,12 +577,20 @@ impl<'a> Residuals<'a> {
     /// `sum_i w_i |psi_i J_ij|` over the points in `rows` (all when `None`): the size of the
     /// terms whose cancellation makes `g_j` small.
     fn term_sum(&self, j: usize, skip: &[usize]) -> f64 {
-        (0..self.psi.len())
-            .filter(|i| !skip.contains(i))
-            .map(|i| {
-                self.w[i] * (self.psi[i] * self.p.jacobian[i * self.dim + j] / self.col[j]).abs()
-            })
-            .sum()
+        let c = self.col[j];
+        let terms = self
+            .w
+            .iter()
+            .zip(&self.psi)
+            .zip(self.p.jacobian.chunks_exact(self.dim))
+            .enumerate();
+        let term =
+            |(_, ((w, psi), row)): (usize, ((&f64, &f64), &[f64]))| w * (psi * row[j] / c).abs();
+        if skip.is_empty() {
+            terms.map(term).sum()
+        } else {
+            terms.filter(|(i, _)| !skip.contains(i)).map(term).sum()
+        }
     }
 
     /// Excess of `|h_j|` over the noise allowance of the points not in `skip`, relative to

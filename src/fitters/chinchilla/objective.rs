@@ -128,12 +128,20 @@ impl Data {
     ) -> Result<()> {
         let n = self.x.len();
         check::same_len("weights and runs", weights.len(), n)?;
-        for (i, &v) in weights.iter().enumerate() {
-            check::non_negative("weight", Some(i + 1), v).map_err(|e| Error::InvalidOption {
-                name: "weights".into(),
-                value: v.to_string(),
-                reason: e.to_string(),
-            })?;
+        // every weight at once (a fold without early exit vectorises); the loop names a bad one
+        if !weights
+            .iter()
+            .fold(true, |ok, &v| ok & (v >= 0.0) & v.is_finite())
+        {
+            for (i, &v) in weights.iter().enumerate() {
+                check::non_negative("weight", Some(i + 1), v).map_err(|e| {
+                    Error::InvalidOption {
+                        name: "weights".into(),
+                        value: v.to_string(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            }
         }
         seen.clear();
         seen.resize(groups.n_pairs, false);
