@@ -445,19 +445,24 @@ impl<'a> Residuals<'a> {
             Loss::Asymmetric { over_weight, .. } => over_weight.max(1.0),
             _ => 1.0,
         };
+        let floor = if p.objective.space == Space::Log {
+            1.0
+        } else {
+            0.0
+        };
         noise.clear();
-        noise.extend((0..n).map(|i| {
-            let t = p.targets[i];
-            let that = t - p.residuals[i];
-            let floor = if p.objective.space == Space::Log {
-                1.0
-            } else {
-                0.0
-            };
-            let eps = NOISE_ULPS * f64::EPSILON * t.abs().max(that.abs()).max(floor);
-            let cap = psi[i].abs().max(eps * lip);
-            (eps * lip).min(cap) / psi_scale
-        }));
+        noise.extend(
+            p.targets
+                .iter()
+                .zip(p.residuals)
+                .zip(&psi)
+                .map(|((&t, &r), &raw_psi)| {
+                    let that = t - r;
+                    let eps = NOISE_ULPS * f64::EPSILON * t.abs().max(that.abs()).max(floor);
+                    let cap = raw_psi.abs().max(eps * lip);
+                    (eps * lip).min(cap) / psi_scale
+                }),
+        );
         psi.iter_mut().for_each(|v| *v /= psi_scale);
         // col holds the columns' largest magnitudes until zero is read off them
         col.clear();
@@ -481,8 +486,10 @@ impl<'a> Residuals<'a> {
                 .sum::<f64>()
         }));
         // The objective in the same units as g * col / psi_scale: F / (wmax psi_scale).
-        let f = (0..n)
-            .map(|i| w[i] * (p.objective.rho(p.residuals[i]).0 / psi_scale))
+        let f = w
+            .iter()
+            .zip(p.residuals)
+            .map(|(w, &r)| w * (p.objective.rho(r).0 / psi_scale))
             .sum::<f64>();
         g_over_f.clear();
         g_over_f.extend((0..dim).map(|j| {
