@@ -665,13 +665,19 @@ fn smooth_leaf(
     }
     let (mut mn, mut mx) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
     let (mut wabs, mut dsum, mut d1e) = ([0.0_f64; 8], [0.0_f64; 8], [0.0_f64; 8]);
-    for j in 0..LEAF {
-        let l = j % 8;
-        mn[l] = if s[j] < mn[l] { s[j] } else { mn[l] };
-        mx[l] = if s[j] > mx[l] { s[j] } else { mx[l] };
-        wabs[l] += a[j].abs();
-        dsum[l] += d[j];
-        d1e[l] -= dq[j];
+    for (((sc, ac), dc), qc) in s
+        .chunks_exact(8)
+        .zip(a.chunks_exact(8))
+        .zip(d.chunks_exact(8))
+        .zip(dq.chunks_exact(8))
+    {
+        for l in 0..8 {
+            mn[l] = if sc[l] < mn[l] { sc[l] } else { mn[l] };
+            mx[l] = if sc[l] > mx[l] { sc[l] } else { mx[l] };
+            wabs[l] += ac[l].abs();
+            dsum[l] += dc[l];
+            d1e[l] -= qc[l];
+        }
     }
     let lanes = |v: [f64; 8]| ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
     let mn = mn.iter().fold(f64::INFINITY, |m, &v| m.min(v));
@@ -683,16 +689,20 @@ fn smooth_leaf(
     for (dl, &sj) in delta.iter_mut().zip(&s) {
         *dl = (sj - centre) * inv;
     }
-    // order n: the row's sum in 8 lanes and the row times delta, in one pass
-    for slot in mom.iter_mut() {
-        let mut acc = [0.0_f64; 8];
-        for (xs, ds) in a.chunks_exact_mut(8).zip(delta.chunks_exact(8)) {
-            for ((s, x), dl) in acc.iter_mut().zip(xs.iter_mut()).zip(ds) {
-                *s += *x;
-                *x *= dl;
+    // eight terms at a time, held in registers through all orders: order n gains their
+    // weights times delta^n (summed in a fixed tree), then they are multiplied by delta
+    mom.fill(0.0);
+    for (xs, ds) in a.chunks_exact(8).zip(delta.chunks_exact(8)) {
+        let mut x = [0.0_f64; 8];
+        let mut dl = [0.0_f64; 8];
+        x.copy_from_slice(xs);
+        dl.copy_from_slice(ds);
+        for slot in mom.iter_mut() {
+            *slot += ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+            for (xi, di) in x.iter_mut().zip(&dl) {
+                *xi *= di;
             }
         }
-        *slot = lanes(acc);
     }
     Some([centre, radius, lmax, lanes(wabs), lanes(dsum), lanes(d1e)])
 }
