@@ -188,12 +188,21 @@ const EXPM1_SMALL: f64 = 1.0 / 32.0;
 /// within a few ulps relative, like libm's, at a fraction of the cost.
 #[inline]
 fn expm1_small(x: f64) -> f64 {
-    if x.abs() <= 1.0 / 256.0 {
-        // through x^6 / 6!: the tail is below |x| (1/256)^6 / 7! < 1e-18 |x|
-        let acc = 1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0)));
-        return x + x * (x * (0.5 + x * acc));
+    if x.abs() <= EXPM1_TINY {
+        return expm1_poly_short(x);
     }
     expm1_poly(x)
+}
+
+/// Where [`expm1_poly_short`] applies.
+const EXPM1_TINY: f64 = 1.0 / 256.0;
+
+/// `expm1(x)` for `|x| <=` [`EXPM1_TINY`] through `x^6 / 6!` (Horner, branch-free): the
+/// tail is below `|x| (1/256)^6 / 7! < 1e-18 |x|`.
+#[inline]
+fn expm1_poly_short(x: f64) -> f64 {
+    let acc = 1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0)));
+    x + x * (x * (0.5 + x * acc))
 }
 
 /// `expm1(x)` for `|x| <= 1/32` by its Taylor polynomial through `x^10 / 10!` (Horner,
@@ -652,16 +661,27 @@ fn smooth_leaf(
     }
     let emax = lmax.exp();
     let (mut s, mut a, mut dq) = ([0.0_f64; LEAF], [0.0_f64; LEAF], [0.0_f64; LEAF]);
-    for j in 0..LEAF {
-        // as exp_run and exp_pair on this range: e = e_max (1 + expm1(r)), and the weight
-        // d exp(beta r) = d (1 + q), with d (1 - exp(beta r)) = -d q
-        let r = x[j] - lmax;
-        let ej = emax + emax * expm1_poly(r);
-        e[j] = ej;
-        s[j] = c[j] - ej;
-        let q = expm1_poly(beta * r);
-        a[j] = d[j] * (1.0 + q);
-        dq[j] = d[j] * q;
+    // as exp_run and exp_pair on this range: e = e_max (1 + expm1(r)), and the weight
+    // d exp(beta r) = d (1 + q), with d (1 - exp(beta r)) = -d q; the shorter polynomial
+    // where every argument allows it (as expm1_small chooses)
+    let short = lmax - lmin <= EXPM1_TINY && beta * (lmax - lmin) <= EXPM1_TINY;
+    macro_rules! fill {
+        ($em:ident) => {
+            for j in 0..LEAF {
+                let r = x[j] - lmax;
+                let ej = emax + emax * $em(r);
+                e[j] = ej;
+                s[j] = c[j] - ej;
+                let q = $em(beta * r);
+                a[j] = d[j] * (1.0 + q);
+                dq[j] = d[j] * q;
+            }
+        };
+    }
+    if short {
+        fill!(expm1_poly_short);
+    } else {
+        fill!(expm1_poly);
     }
     let (mut mn, mut mx) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
     let (mut wabs, mut dsum, mut d1e) = ([0.0_f64; 8], [0.0_f64; 8], [0.0_f64; 8]);
