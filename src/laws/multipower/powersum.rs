@@ -279,15 +279,19 @@ fn tail_bound_dbeta(beta: f64, p: usize, r: f64) -> f64 {
     a / (1.0 - q)
 }
 
-/// The cheapest `(r_max, p)` whose tails are `<= tau`, or `None` (then only exact direct
-/// summation is safe).
+/// The cheapest `(r_max, p)` whose tails, times `(1 + r_max)^beta`, are `<= tau`, or `None`
+/// (then only exact direct summation is safe). The factor bounds the expanded blocks'
+/// weights: `|w_k| (u - s0)^(-beta) = |d_k| (e_k / (u - s0))^beta` with
+/// `e_k <= u - s_k <= (1 + rho) (u - s0)`, so the truncation error of a sum is at most
+/// `V (1 + r_max)^beta T_p(r_max)` (`V = sum |d_k|`).
 pub(super) fn choose_order(beta: f64, tau: f64, mode: Mode) -> Option<(f64, usize)> {
     for &r in &R_CANDIDATES {
+        let tau_r = tau / (1.0 + r).powf(beta);
         for p in 1..=P_MAX {
-            let ok = tail_bound(beta, p, r) <= tau
+            let ok = tail_bound(beta, p, r) <= tau_r
                 && (mode == Mode::Value
-                    || (tail_bound(beta + 1.0, p, r) <= tau
-                        && tail_bound_dbeta(beta, p, r) <= tau));
+                    || (tail_bound(beta + 1.0, p, r) <= tau_r
+                        && tail_bound_dbeta(beta, p, r) <= tau_r));
             if ok {
                 return Some((r, p));
             }
@@ -1067,6 +1071,22 @@ mod tests {
         };
         let (mut e, mut m) = ([0.0; LEAF], [0.0; 4]);
         assert!(smooth_leaf(&t, 0.6, 0, -5.0, &mut e, &mut m).is_none());
+    }
+
+    #[test]
+    fn chosen_order_bounds_the_weighted_tail() {
+        // the module's guarantee: |B| V (1 + r_max)^beta T_p(r_max) <= LD_ERROR_BOUND, with
+        // tau = LD_ERROR_BOUND / (|B| V), for small and large beta (where (1 + r)^beta is large)
+        for &beta in &[1e-9, 0.05, 0.594, 1.0, 3.0, 12.0, 40.0] {
+            for &tau in &[1e-6, 7e-10, 1e-13] {
+                for mode in [Mode::Value, Mode::Gradient] {
+                    if let Some((r, p)) = choose_order(beta, tau, mode) {
+                        let weighted = (1.0 + r).powf(beta) * tail_bound(beta, p, r);
+                        assert!(weighted <= tau, "beta {beta}, tau {tau:e}: {weighted:e}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
