@@ -548,8 +548,9 @@ fn evaluate(law: &MultiPowerLaw, prep: &Prepared, steps: &[usize], mode: Mode) -
         d: &terms.d[..m_all],
         ln_eta: &terms.ln_eta[..m_all],
     };
-    // Expansion order for the guaranteed bound (worst case r_max = 0.25 in the scale factor).
-    let scale = b.abs() * prep.variation * 1.25_f64.powf(beta);
+    // Expansion order for the guaranteed bound (choose_order adds the factor (1 + r_max)^beta
+    // of the expanded blocks' weights).
+    let scale = b.abs() * prep.variation;
     let tau = if scale > 0.0 {
         (LD_ERROR_BOUND - cap_bound) / scale
     } else {

@@ -188,11 +188,27 @@ const EXPM1_SMALL: f64 = 1.0 / 32.0;
 /// within a few ulps relative, like libm's, at a fraction of the cost.
 #[inline]
 fn expm1_small(x: f64) -> f64 {
-    if x.abs() <= 1.0 / 256.0 {
-        // through x^6 / 6!: the tail is below |x| (1/256)^6 / 7! < 1e-18 |x|
-        let acc = 1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0)));
-        return x + x * (x * (0.5 + x * acc));
+    if x.abs() <= EXPM1_TINY {
+        return expm1_poly_short(x);
     }
+    expm1_poly(x)
+}
+
+/// Where [`expm1_poly_short`] applies.
+const EXPM1_TINY: f64 = 1.0 / 256.0;
+
+/// `expm1(x)` for `|x| <=` [`EXPM1_TINY`] through `x^6 / 6!` (Horner, branch-free): the
+/// tail is below `|x| (1/256)^6 / 7! < 1e-18 |x|`.
+#[inline]
+fn expm1_poly_short(x: f64) -> f64 {
+    let acc = 1.0 / 6.0 + x * (1.0 / 24.0 + x * (1.0 / 120.0 + x * (1.0 / 720.0)));
+    x + x * (x * (0.5 + x * acc))
+}
+
+/// `expm1(x)` for `|x| <= 1/32` by its Taylor polynomial through `x^10 / 10!` (Horner,
+/// branch-free): the tail is below `(1/32)^10 / 11! |x| < 3e-23 |x|`.
+#[inline]
+fn expm1_poly(x: f64) -> f64 {
     const C: [f64; 9] = [
         1.0 / 2.0,
         1.0 / 6.0,
@@ -263,15 +279,19 @@ fn tail_bound_dbeta(beta: f64, p: usize, r: f64) -> f64 {
     a / (1.0 - q)
 }
 
-/// The cheapest `(r_max, p)` whose tails are `<= tau`, or `None` (then only exact direct
-/// summation is safe).
+/// The cheapest `(r_max, p)` whose tails, times `(1 + r_max)^beta`, are `<= tau`, or `None`
+/// (then only exact direct summation is safe). The factor bounds the expanded blocks'
+/// weights: `|w_k| (u - s0)^(-beta) = |d_k| (e_k / (u - s0))^beta` with
+/// `e_k <= u - s_k <= (1 + rho) (u - s0)`, so the truncation error of a sum is at most
+/// `V (1 + r_max)^beta T_p(r_max)` (`V = sum |d_k|`).
 pub(super) fn choose_order(beta: f64, tau: f64, mode: Mode) -> Option<(f64, usize)> {
     for &r in &R_CANDIDATES {
+        let tau_r = tau / (1.0 + r).powf(beta);
         for p in 1..=P_MAX {
-            let ok = tail_bound(beta, p, r) <= tau
+            let ok = tail_bound(beta, p, r) <= tau_r
                 && (mode == Mode::Value
-                    || (tail_bound(beta + 1.0, p, r) <= tau
-                        && tail_bound_dbeta(beta, p, r) <= tau));
+                    || (tail_bound(beta + 1.0, p, r) <= tau_r
+                        && tail_bound_dbeta(beta, p, r) <= tau_r));
             if ok {
                 return Some((r, p));
             }
@@ -398,7 +418,6 @@ impl<'a> Tree<'a> {
                     } else {
                         (0.0, 0.0)
                     };
-                    let f1 = f * shift.exp();
                     let factors = Shift {
                         a,
                         b,
@@ -406,8 +425,11 @@ impl<'a> Tree<'a> {
                         inv_fact: &inv_fact,
                     };
                     match sets {
-                        1 => factors.apply([f], src, out),
-                        _ => factors.apply([f, f, f1, f1], src, out),
+                        1 => factors.apply_one(f, src, out),
+                        _ => {
+                            let f1 = f * shift.exp();
+                            factors.apply([f, f, f1, f1], src, out)
+                        }
                     }
                 }
                 [centre, radius, lmax, wabs, dsum, d1e]
@@ -528,7 +550,7 @@ impl<'a> Tree<'a> {
 /// moments (`mom`, `p * S` long, in the layout of [`Level::mom`]) from the terms starting at
 /// `lo` (as many as `e` is long, into which their `e_j` are written), vectorised over the
 /// leaf's terms.
-#[inline]
+#[inline(never)]
 fn leaf_moments<const S: usize>(
     t: &Terms,
     beta: f64,
@@ -544,6 +566,12 @@ fn leaf_moments<const S: usize>(
         .iter()
         .copied()
         .fold(f64::NEG_INFINITY, f64::max);
+    if S == 1
+        && let Some(meta) = smooth_leaf(t, beta, lo, lmax, e, mom)
+    {
+        return meta;
+    }
+
     exp_run(&t.ln_e[lo..hi], lmax, e);
     let mut s = [0.0_f64; LEAF];
     for ((sj, &cj), &ej) in s.iter_mut().zip(&t.c[lo..hi]).zip(e.iter()) {
@@ -607,7 +635,104 @@ fn leaf_moments<const S: usize>(
     [centre, radius, lmax, wabs, dsum, d1e]
 }
 
+/// [`leaf_moments`] for one weight set on a full leaf whose `ln e` lie within
+/// [`EXPM1_SMALL`] of their largest, `lmax`, also after the factor `beta` (as along a smooth
+/// schedule; `None` otherwise): every exponential is then the branch-free Taylor polynomial
+/// of [`expm1_poly`] (as accurate as libm's), so the whole leaf is straight-line code over
+/// fixed-size arrays that the compiler vectorises; the sums run in eight fixed lanes (a
+/// fixed order: deterministic).
+#[inline]
+fn smooth_leaf(
+    t: &Terms,
+    beta: f64,
+    lo: usize,
+    lmax: f64,
+    e: &mut [f64],
+    mom: &mut [f64],
+) -> Option<[f64; 6]> {
+    let hi = lo + LEAF;
+    let (x, c, d): (&[f64; LEAF], &[f64; LEAF], &[f64; LEAF]) = (
+        t.ln_e.get(lo..hi)?.try_into().ok()?,
+        t.c.get(lo..hi)?.try_into().ok()?,
+        t.d.get(lo..hi)?.try_into().ok()?,
+    );
+    let e: &mut [f64; LEAF] = e.try_into().ok()?;
+    let lmin = x.iter().fold(lmax, |m, &v| if v < m { v } else { m });
+    let smooth =
+        lmax.abs() < 700.0 && lmin >= lmax - EXPM1_SMALL && beta * (lmax - lmin) <= EXPM1_SMALL;
+    if !smooth {
+        return None;
+    }
+    let emax = lmax.exp();
+    let (mut s, mut a, mut dq) = ([0.0_f64; LEAF], [0.0_f64; LEAF], [0.0_f64; LEAF]);
+    // as exp_run and exp_pair on this range: e = e_max (1 + expm1(r)), and the weight
+    // d exp(beta r) = d (1 + q), with d (1 - exp(beta r)) = -d q; the shorter polynomial
+    // where every argument allows it (as expm1_small chooses)
+    let short = lmax - lmin <= EXPM1_TINY && beta * (lmax - lmin) <= EXPM1_TINY;
+    macro_rules! fill {
+        ($em:ident) => {
+            for j in 0..LEAF {
+                let r = x[j] - lmax;
+                let ej = emax + emax * $em(r);
+                e[j] = ej;
+                s[j] = c[j] - ej;
+                let q = $em(beta * r);
+                a[j] = d[j] * (1.0 + q);
+                dq[j] = d[j] * q;
+            }
+        };
+    }
+    if short {
+        fill!(expm1_poly_short);
+    } else {
+        fill!(expm1_poly);
+    }
+    let (mut mn, mut mx) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
+    let (mut wabs, mut dsum, mut d1e) = ([0.0_f64; 8], [0.0_f64; 8], [0.0_f64; 8]);
+    for (((sc, ac), dc), qc) in s
+        .chunks_exact(8)
+        .zip(a.chunks_exact(8))
+        .zip(d.chunks_exact(8))
+        .zip(dq.chunks_exact(8))
+    {
+        for l in 0..8 {
+            mn[l] = if sc[l] < mn[l] { sc[l] } else { mn[l] };
+            mx[l] = if sc[l] > mx[l] { sc[l] } else { mx[l] };
+            wabs[l] += ac[l].abs();
+            dsum[l] += dc[l];
+            d1e[l] -= qc[l];
+        }
+    }
+    let lanes = |v: [f64; 8]| ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    let mn = mn.iter().fold(f64::INFINITY, |m, &v| m.min(v));
+    let mx = mx.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+    let centre = 0.5 * (mn + mx);
+    let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
+    let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
+    let mut delta = [0.0_f64; LEAF];
+    for (dl, &sj) in delta.iter_mut().zip(&s) {
+        *dl = (sj - centre) * inv;
+    }
+    // eight terms at a time, held in registers through all orders: order n gains their
+    // weights times delta^n (summed in a fixed tree), then they are multiplied by delta
+    mom.fill(0.0);
+    for (xs, ds) in a.chunks_exact(8).zip(delta.chunks_exact(8)) {
+        let mut x = [0.0_f64; 8];
+        let mut dl = [0.0_f64; 8];
+        x.copy_from_slice(xs);
+        dl.copy_from_slice(ds);
+        for slot in mom.iter_mut() {
+            *slot += ((x[0] + x[4]) + (x[2] + x[6])) + ((x[1] + x[5]) + (x[3] + x[7]));
+            for (xi, di) in x.iter_mut().zip(&dl) {
+                *xi *= di;
+            }
+        }
+    }
+    Some([centre, radius, lmax, lanes(wabs), lanes(dsum), lanes(d1e)])
+}
+
 /// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
+#[inline(never)]
 fn for_chunks<F: FnMut(usize, &mut [f64]) -> [f64; 6]>(
     data: &mut [f64],
     stride: usize,
@@ -676,6 +801,65 @@ impl Shift<'_> {
     }
 }
 
+/// Orders up to which [`Shift::apply_one`] uses its fixed-size kernel.
+const SMALL_P: usize = 20;
+
+impl Shift<'_> {
+    /// [`Shift::apply`] for one weight set. Up to [`SMALL_P`] orders, a fixed-size kernel
+    /// (fully unrolled and vectorised by the compiler) over inputs padded with exact zeros,
+    /// so each sum has the terms of [`Shift::apply`] in the same order plus exact zeros:
+    /// the same result, bit for bit.
+    #[inline]
+    fn apply_one(&self, f: f64, src: &[f64], out: &mut [f64]) {
+        let p = self.fact.len();
+        if p > SMALL_P {
+            return self.apply([f], src, out);
+        }
+        let (mut x, mut y) = ([0.0_f64; SMALL_P], [0.0_f64; SMALL_P]);
+        let (mut pa, mut pb) = (1.0, 1.0);
+        for j in 0..p {
+            x[j] = f * src[j] * (pa * self.inv_fact[j]);
+            y[j] = pb * self.inv_fact[j];
+            pa *= self.a;
+            pb *= self.b;
+        }
+        let acc = toeplitz_small(&x, &y);
+        for ((o, a), fa) in out[..p].iter_mut().zip(&acc).zip(self.fact) {
+            *o += fa * a;
+        }
+    }
+}
+
+/// `acc_n = sum_{j <= n} x_j y_{n-j}` for `n < SMALL_P`, `j` ascending (left to right),
+/// written out term by term: constant indices, no loop or bounds-check overhead (a loop
+/// costs several times the multiply-adds at these lengths).
+#[inline]
+#[rustfmt::skip]
+fn toeplitz_small(x: &[f64; SMALL_P], y: &[f64; SMALL_P]) -> [f64; SMALL_P] {
+    [
+        x[0] * y[0],
+        x[0] * y[1] + x[1] * y[0],
+        x[0] * y[2] + x[1] * y[1] + x[2] * y[0],
+        x[0] * y[3] + x[1] * y[2] + x[2] * y[1] + x[3] * y[0],
+        x[0] * y[4] + x[1] * y[3] + x[2] * y[2] + x[3] * y[1] + x[4] * y[0],
+        x[0] * y[5] + x[1] * y[4] + x[2] * y[3] + x[3] * y[2] + x[4] * y[1] + x[5] * y[0],
+        x[0] * y[6] + x[1] * y[5] + x[2] * y[4] + x[3] * y[3] + x[4] * y[2] + x[5] * y[1] + x[6] * y[0],
+        x[0] * y[7] + x[1] * y[6] + x[2] * y[5] + x[3] * y[4] + x[4] * y[3] + x[5] * y[2] + x[6] * y[1] + x[7] * y[0],
+        x[0] * y[8] + x[1] * y[7] + x[2] * y[6] + x[3] * y[5] + x[4] * y[4] + x[5] * y[3] + x[6] * y[2] + x[7] * y[1] + x[8] * y[0],
+        x[0] * y[9] + x[1] * y[8] + x[2] * y[7] + x[3] * y[6] + x[4] * y[5] + x[5] * y[4] + x[6] * y[3] + x[7] * y[2] + x[8] * y[1] + x[9] * y[0],
+        x[0] * y[10] + x[1] * y[9] + x[2] * y[8] + x[3] * y[7] + x[4] * y[6] + x[5] * y[5] + x[6] * y[4] + x[7] * y[3] + x[8] * y[2] + x[9] * y[1] + x[10] * y[0],
+        x[0] * y[11] + x[1] * y[10] + x[2] * y[9] + x[3] * y[8] + x[4] * y[7] + x[5] * y[6] + x[6] * y[5] + x[7] * y[4] + x[8] * y[3] + x[9] * y[2] + x[10] * y[1] + x[11] * y[0],
+        x[0] * y[12] + x[1] * y[11] + x[2] * y[10] + x[3] * y[9] + x[4] * y[8] + x[5] * y[7] + x[6] * y[6] + x[7] * y[5] + x[8] * y[4] + x[9] * y[3] + x[10] * y[2] + x[11] * y[1] + x[12] * y[0],
+        x[0] * y[13] + x[1] * y[12] + x[2] * y[11] + x[3] * y[10] + x[4] * y[9] + x[5] * y[8] + x[6] * y[7] + x[7] * y[6] + x[8] * y[5] + x[9] * y[4] + x[10] * y[3] + x[11] * y[2] + x[12] * y[1] + x[13] * y[0],
+        x[0] * y[14] + x[1] * y[13] + x[2] * y[12] + x[3] * y[11] + x[4] * y[10] + x[5] * y[9] + x[6] * y[8] + x[7] * y[7] + x[8] * y[6] + x[9] * y[5] + x[10] * y[4] + x[11] * y[3] + x[12] * y[2] + x[13] * y[1] + x[14] * y[0],
+        x[0] * y[15] + x[1] * y[14] + x[2] * y[13] + x[3] * y[12] + x[4] * y[11] + x[5] * y[10] + x[6] * y[9] + x[7] * y[8] + x[8] * y[7] + x[9] * y[6] + x[10] * y[5] + x[11] * y[4] + x[12] * y[3] + x[13] * y[2] + x[14] * y[1] + x[15] * y[0],
+        x[0] * y[16] + x[1] * y[15] + x[2] * y[14] + x[3] * y[13] + x[4] * y[12] + x[5] * y[11] + x[6] * y[10] + x[7] * y[9] + x[8] * y[8] + x[9] * y[7] + x[10] * y[6] + x[11] * y[5] + x[12] * y[4] + x[13] * y[3] + x[14] * y[2] + x[15] * y[1] + x[16] * y[0],
+        x[0] * y[17] + x[1] * y[16] + x[2] * y[15] + x[3] * y[14] + x[4] * y[13] + x[5] * y[12] + x[6] * y[11] + x[7] * y[10] + x[8] * y[9] + x[9] * y[8] + x[10] * y[7] + x[11] * y[6] + x[12] * y[5] + x[13] * y[4] + x[14] * y[3] + x[15] * y[2] + x[16] * y[1] + x[17] * y[0],
+        x[0] * y[18] + x[1] * y[17] + x[2] * y[16] + x[3] * y[15] + x[4] * y[14] + x[5] * y[13] + x[6] * y[12] + x[7] * y[11] + x[8] * y[10] + x[9] * y[9] + x[10] * y[8] + x[11] * y[7] + x[12] * y[6] + x[13] * y[5] + x[14] * y[4] + x[15] * y[3] + x[16] * y[2] + x[17] * y[1] + x[18] * y[0],
+        x[0] * y[19] + x[1] * y[18] + x[2] * y[17] + x[3] * y[16] + x[4] * y[15] + x[5] * y[14] + x[6] * y[13] + x[7] * y[12] + x[8] * y[11] + x[9] * y[10] + x[10] * y[9] + x[11] * y[8] + x[12] * y[7] + x[13] * y[6] + x[14] * y[5] + x[15] * y[4] + x[16] * y[3] + x[17] * y[2] + x[18] * y[1] + x[19] * y[0],
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -740,6 +924,18 @@ mod tests {
         let both: Vec<f64> = child.iter().flat_map(|&m| [m, -2.0 * m]).collect();
         let mut out2 = vec![0.0; 2 * p];
         shift.apply([0.5, 0.5], &both, &mut out2);
+        // the one-set kernel gives the same sums, bit for bit, also when p is no multiple of 4
+        for q in [p, 11, 1] {
+            let sh = Shift {
+                fact: &fact[..q],
+                inv_fact: &inv_fact[..q],
+                ..shift
+            };
+            let (mut want1, mut got1) = (vec![0.25; q], vec![0.25; q]);
+            sh.apply([0.5], &child[..q], &mut want1);
+            sh.apply_one(0.5, &child[..q], &mut got1);
+            assert_eq!(got1, want1);
+        }
         for n in 0..p {
             assert!(
                 (out[n] - want[n]).abs() <= 1e-14 * 4.7,
@@ -824,6 +1020,71 @@ mod tests {
             } else {
                 // subnormal or zero: absolute error below the smallest normal's ulp
                 assert!((g - want).abs() <= 1e-320, "{v}: {g} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn smooth_leaf_matches_the_general_path() {
+        // a smooth leaf (the fast path) against the four-set path's first set, which never
+        // takes it: same metadata and moments to rounding; and a leaf with a jump in ln e
+        // is left to the general path
+        let p = 17;
+        for (beta, slope) in [(0.6, -1e-4), (2.5, 3e-4), (1e-9, -9e-4), (0.3, 0.0)] {
+            let c: Vec<f64> = (0..LEAF).map(|j| 1.0 + 3e-4 * j as f64).collect();
+            let ln_e: Vec<f64> = (0..LEAF).map(|j| -5.0 + slope * j as f64).collect();
+            let d: Vec<f64> = (0..LEAF).map(|j| 1e-6 * (1.0 + 0.1 * j as f64)).collect();
+            let ln_eta = vec![-8.0; LEAF];
+            let t = Terms {
+                c: &c,
+                ln_e: &ln_e,
+                d: &d,
+                ln_eta: &ln_eta,
+            };
+            let (mut e1, mut e4) = ([0.0; LEAF], [0.0; LEAF]);
+            let (mut m1, mut m4) = (vec![0.0; p], vec![0.0; 4 * p]);
+            let lmax = ln_e.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let fast = smooth_leaf(&t, beta, 0, lmax, &mut e1, &mut m1).expect("smooth");
+            let meta4 = leaf_moments::<4>(&t, beta, 0, &mut e4, &mut m4);
+            for (a, b) in fast.iter().zip(&meta4) {
+                assert!(
+                    (a - b).abs() <= 1e-15 * b.abs().max(1e-300),
+                    "{fast:?} {meta4:?}"
+                );
+            }
+            for (a, b) in e1.iter().zip(&e4) {
+                assert!((a - b).abs() <= 4.5e-16 * b.abs());
+            }
+            for n in 0..p {
+                assert!((m1[n] - m4[4 * n]).abs() <= 1e-14 * fast[3], "order {n}");
+            }
+        }
+        let c: Vec<f64> = (0..LEAF).map(|j| 1.0 + j as f64).collect();
+        let mut ln_e = vec![-5.0; LEAF];
+        ln_e[7] = -5.1;
+        let d = vec![1.0; LEAF];
+        let t = Terms {
+            c: &c,
+            ln_e: &ln_e,
+            d: &d,
+            ln_eta: &d,
+        };
+        let (mut e, mut m) = ([0.0; LEAF], [0.0; 4]);
+        assert!(smooth_leaf(&t, 0.6, 0, -5.0, &mut e, &mut m).is_none());
+    }
+
+    #[test]
+    fn chosen_order_bounds_the_weighted_tail() {
+        // the module's guarantee: |B| V (1 + r_max)^beta T_p(r_max) <= LD_ERROR_BOUND, with
+        // tau = LD_ERROR_BOUND / (|B| V), for small and large beta (where (1 + r)^beta is large)
+        for &beta in &[1e-9, 0.05, 0.594, 1.0, 3.0, 12.0, 40.0] {
+            for &tau in &[1e-6, 7e-10, 1e-13] {
+                for mode in [Mode::Value, Mode::Gradient] {
+                    if let Some((r, p)) = choose_order(beta, tau, mode) {
+                        let weighted = (1.0 + r).powf(beta) * tail_bound(beta, p, r);
+                        assert!(weighted <= tau, "beta {beta}, tau {tau:e}: {weighted:e}");
+                    }
+                }
             }
         }
     }
