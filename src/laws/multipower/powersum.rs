@@ -68,7 +68,8 @@ pub(super) struct Terms<'a> {
 /// Sums for one query. `g0 = sum d (1 - (e / (u - s))^beta)` (the loss drop over `B`,
 /// `sum d G`), `h0 = sum w0 K`, `hln = sum w0 K ln(u - s)`, `h1 = sum w1 K`,
 /// `h2 = sum w2 K1`, `h3 = sum w3 K1`, with `K = (u - s)^(-beta)`, `K1 = (u - s)^(-beta - 1)`
-/// and the weights of [`Terms`]; `bound` bounds `|g0 - exact g0|` (truncation only).
+/// and the weights of [`Terms`]; `bound` bounds `|g0 - exact g0|` (truncation only). In
+/// [`Mode::Value`] only `g0` and `bound` are computed (the others stay zero).
 ///
 /// `g0` is not formed as `sum d - h0`: that difference cancels catastrophically when
 /// `beta -> 0` (each `G` is then about `beta ln(1 + C x)`, so `|B| V eps` of rounding swamps
@@ -520,7 +521,9 @@ impl<'a> Tree<'a> {
             out.h3 += f1 * (mom[3] + rho * acc[4]);
         }
         out.g0 += f0 * (level.d1e[node] - higher) - f0m1 * level.dsum[node];
-        out.h0 += f0 * (mom[0] + higher);
+        if self.mode == Mode::Gradient {
+            out.h0 += f0 * (mom[0] + higher);
+        }
         level.wabs[node] * f0
     }
 
@@ -531,10 +534,10 @@ impl<'a> Tree<'a> {
             let lx = x.ln();
             let r = t.ln_e[j] - lx;
             let (k, km1) = exp_pair(self.beta * r);
-            let k0 = t.d[j] * k;
             out.g0 -= t.d[j] * km1;
-            out.h0 += k0;
             if self.mode == Mode::Gradient {
+                let k0 = t.d[j] * k;
+                out.h0 += k0;
                 out.hln += k0 * lx;
                 let le = t.ln_eta[j];
                 out.h1 += k0 * le;
@@ -562,10 +565,7 @@ fn leaf_moments<const S: usize>(
     let mut delta = [0.0_f64; LEAF];
     let len = e.len();
     let hi = lo + len;
-    let lmax = t.ln_e[lo..hi]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
+    let lmax = lane_max(&t.ln_e[lo..hi]);
     if S == 1
         && let Some(meta) = smooth_leaf(t, beta, lo, lmax, e, mom)
     {
@@ -657,7 +657,7 @@ fn smooth_leaf(
         t.d.get(lo..hi)?.try_into().ok()?,
     );
     let e: &mut [f64; LEAF] = e.try_into().ok()?;
-    let lmin = x.iter().fold(lmax, |m, &v| if v < m { v } else { m });
+    let lmin = -lane_max(&x.map(|v| -v));
     let smooth =
         lmax.abs() < 700.0 && lmin >= lmax - EXPM1_SMALL && beta * (lmax - lmin) <= EXPM1_SMALL;
     if !smooth {
@@ -729,6 +729,24 @@ fn smooth_leaf(
         }
     }
     Some([centre, radius, lmax, lanes(wabs), lanes(dsum), lanes(d1e)])
+}
+
+/// The largest value (`-inf` for an empty slice; NaN is skipped, as by `f64::max`), in four
+/// compare-and-select lanes (vectorisable).
+#[inline]
+fn lane_max(x: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (mi, &v) in m.iter_mut().zip(c) {
+            *mi = if v > *mi { v } else { *mi };
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .chain(&m)
+        .fold(f64::NEG_INFINITY, |a, &v| a.max(v))
 }
 
 /// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
