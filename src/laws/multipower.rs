@@ -64,7 +64,7 @@
 //!    `rho = R / (u - s0) <= r_max`, `(u - s_k)^(-beta) = (u - s0)^(-beta) sum_n c_n z_k^n`,
 //!    `c_n = beta (beta+1) ... (beta+n-1) / n!`, `|z_k| <= rho`, truncated after `p` terms
 //!    using the block's precomputed moments. Blocks too close to `u` are opened; leaves are
-//!    summed exactly.
+//!    summed exactly (for values, a leaf's halves are expanded where they are far enough).
 //! 3. The truncation error of a block is at most `sum_k |w_k| (u - s0)^(-beta) T_p(rho)`,
 //!    `T_p(rho) <= c_p rho^p / (1 - rho max(1, (beta+p)/(p+1)))`. Since `|w_k| (u - s_k)^(-beta)
 //!    = |d_k| (1 + C x_k)^(-beta) <= |d_k|`, the total error of `L(t)` is at most
