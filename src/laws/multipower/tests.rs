@@ -568,10 +568,10 @@ fn value_mode_half_leaves_agree_with_the_gradient_mode() {
     let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
     let value = eval_full(&law, &s, &steps, Mode::Value);
     let grad = eval_full(&law, &s, &steps, Mode::Gradient);
-    for i in 0..steps.len() {
+    for (i, t) in steps.iter().enumerate() {
         let gap = (value.values[i] - grad.values[i]).abs();
         let allowed = value.bounds[i] + grad.bounds[i] + 1e-13;
-        assert!(gap <= allowed, "step {}: {gap:e} > {allowed:e}", steps[i]);
+        assert!(gap <= allowed, "step {t}: {gap:e} > {allowed:e}");
         assert!(value.bounds[i] <= LD_ERROR_BOUND);
     }
 }
