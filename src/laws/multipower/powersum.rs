@@ -18,8 +18,10 @@
 //! `T_p(rho) = sum_{n >= p} c_n rho^n <= c_p rho^p / (1 - rho max(1, (beta + p) / (p + 1)))`
 //! (the coefficient ratio `(beta + n) / (n + 1)` is monotone in `n`). A block is expanded only
 //! when it lies entirely inside the prefix and `rho <= r_max`; otherwise its children are
-//! visited, and leaves are summed directly. `p` is chosen per evaluation so that
-//! `T_p(r_max) <= tau`.
+//! visited, and leaves are summed directly (for values, the halves of a full leaf too close
+//! to expand whole are expanded where admissible, with moments made on the spot from the
+//! leaf's stored weights: fewer direct terms, each a logarithm and an exponential). `p` is
+//! chosen per evaluation so that `T_p(r_max) <= tau`.
 //!
 //! The gradient of the multi-power law needs four more sums, which use the same tree: with
 //! `ln`-kernel `(u - s)^(-beta) ln(u - s) = D^(-beta) [ln D sum c_n z^n - sum c'_n z^n]`
@@ -68,7 +70,8 @@ pub(super) struct Terms<'a> {
 /// Sums for one query. `g0 = sum d (1 - (e / (u - s))^beta)` (the loss drop over `B`,
 /// `sum d G`), `h0 = sum w0 K`, `hln = sum w0 K ln(u - s)`, `h1 = sum w1 K`,
 /// `h2 = sum w2 K1`, `h3 = sum w3 K1`, with `K = (u - s)^(-beta)`, `K1 = (u - s)^(-beta - 1)`
-/// and the weights of [`Terms`]; `bound` bounds `|g0 - exact g0|` (truncation only).
+/// and the weights of [`Terms`]; `bound` bounds `|g0 - exact g0|` (truncation only). In
+/// [`Mode::Value`] only `g0` and `bound` are computed (the others stay zero).
 ///
 /// `g0` is not formed as `sum d - h0`: that difference cancels catastrophically when
 /// `beta -> 0` (each `G` is then about `beta ln(1 + C x)`, so `|B| V eps` of rounding swamps
@@ -305,6 +308,11 @@ pub(super) struct Tree<'a> {
     terms: Terms<'a>,
     /// `e_j`, made with the leaves.
     e: Vec<f64>,
+    /// In [`Mode::Value`], each term's weight relative to its leaf's largest `e`,
+    /// `d exp(beta (ln e - lmax))`, and `d expm1(beta (ln e - lmax))` (so `d (1 - E) = -dq`),
+    /// made with the leaves for the half-leaf expansions of [`Tree::query`].
+    a: Vec<f64>,
+    dq: Vec<f64>,
     beta: f64,
     mode: Mode,
     n: usize,
@@ -331,6 +339,8 @@ impl<'a> Tree<'a> {
         let mut tree = Tree {
             terms,
             e: Vec::new(),
+            a: Vec::new(),
+            dq: Vec::new(),
             beta,
             mode,
             n,
@@ -362,19 +372,37 @@ impl<'a> Tree<'a> {
         // (appended leaf by leaf from small buffers: no zeroing of the large arrays)
         let mut mom = Vec::with_capacity(n_leaves * stride);
         let mut e = Vec::with_capacity(n);
+        let value = sets == 1;
+        let (mut a, mut dq) = if value {
+            (Vec::with_capacity(n), Vec::with_capacity(n))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (mut a_buf, mut dq_buf) = ([0.0_f64; LEAF], [0.0_f64; LEAF]);
         let mut meta = Vec::with_capacity(n_leaves);
         let (mut mom_buf, mut e_buf) = ([0.0_f64; 4 * P_MAX], [0.0_f64; LEAF]);
         for leaf in 0..n_leaves {
             let lo = leaf * LEAF;
             let (e_leaf, mom_leaf) = (&mut e_buf[..LEAF.min(n - lo)], &mut mom_buf[..stride]);
             meta.push(match sets {
-                1 => leaf_moments::<1>(t, beta, lo, e_leaf, mom_leaf),
-                _ => leaf_moments::<4>(t, beta, lo, e_leaf, mom_leaf),
+                1 => {
+                    let len = e_leaf.len();
+                    let wq = (&mut a_buf[..len], &mut dq_buf[..len]);
+                    leaf_moments::<1>(t, beta, lo, e_leaf, mom_leaf, wq)
+                }
+                _ => leaf_moments::<4>(t, beta, lo, e_leaf, mom_leaf, (&mut [], &mut [])),
             });
             mom.extend_from_slice(mom_leaf);
             e.extend_from_slice(e_leaf);
+            if value {
+                let len = e_leaf.len();
+                a.extend_from_slice(&a_buf[..len]);
+                dq.extend_from_slice(&dq_buf[..len]);
+            }
         }
         self.e = e;
+        self.a = a;
+        self.dq = dq;
         self.levels.push(Level::from_parts(meta, mom));
         // Internal levels: rescale and shift the children's moments to the parent's centre.
         let (fact, inv_fact) = factorials(p);
@@ -468,7 +496,12 @@ impl<'a> Tree<'a> {
                 }
             }
             if lvl == 0 {
-                self.direct(lo, hi.min(m), u, &mut out);
+                if self.mode == Mode::Value && hi - lo == LEAF {
+                    // a full leaf too close to expand whole: its halves may not be
+                    wbound += self.halves(node, hi.min(m), u, &mut out);
+                } else {
+                    self.direct(lo, hi.min(m), u, &mut out);
+                }
             } else {
                 let below = self.levels[lvl - 1].centre.len();
                 stack.push((lvl - 1, 2 * node));
@@ -483,10 +516,85 @@ impl<'a> Tree<'a> {
 
     /// Adds one block's expansion; returns `sum |w| D^(-beta)` for the error bound.
     fn expand(&self, level: &Level, node: usize, d: f64, rho: f64, out: &mut Sums) -> f64 {
-        let (p, stride) = (self.p, self.stride());
-        let mom = &level.mom[node * stride..(node + 1) * stride];
+        let stride = self.stride();
+        let block = Block {
+            mom: &level.mom[node * stride..(node + 1) * stride],
+            lmax: level.lmax[node],
+            wabs: level.wabs[node],
+            dsum: level.dsum[node],
+            d1e: level.d1e[node],
+        };
+        self.expand_block(&block, d, rho, out)
+    }
+
+    /// The terms `lo..m` of full leaf `leaf` (`m` past its first half): each half is expanded
+    /// when admissible (its moments made here, from the leaf's stored weights), otherwise
+    /// summed directly. Returns the expansions' part of the error bound. [`Mode::Value`]
+    /// only.
+    fn halves(&self, leaf: usize, m: usize, u: f64, out: &mut Sums) -> f64 {
+        const H: usize = LEAF / 2;
+        let lo = leaf * LEAF;
+        let mut wbound = 0.0;
+        for hlo in [lo, lo + H] {
+            let hhi = hlo + H;
+            if hlo >= m {
+                break;
+            }
+            if hhi > m {
+                self.direct(hlo, m, u, out);
+                break;
+            }
+            let t = &self.terms;
+            let mut s = [0.0_f64; H];
+            for ((sj, &cj), &ej) in s.iter_mut().zip(&t.c[hlo..hhi]).zip(&self.e[hlo..hhi]) {
+                *sj = cj - ej;
+            }
+            let mx = lane_max(&s);
+            let mn = -lane_max(&s.map(|v| -v));
+            let centre = 0.5 * (mn + mx);
+            let radius = (0.5 * (mx - mn)).max(mx - centre).max(centre - mn);
+            let d = u - centre;
+            if !(d > 0.0 && (radius == 0.0 || radius <= self.r_max * d)) {
+                self.direct(hlo, hhi, u, out);
+                continue;
+            }
+            let inv = if radius > 0.0 { 1.0 / radius } else { 0.0 };
+            let mut x = [0.0_f64; H];
+            x.copy_from_slice(&self.a[hlo..hhi]);
+            let mut delta = [0.0_f64; H];
+            for (dl, &sj) in delta.iter_mut().zip(&s) {
+                *dl = (sj - centre) * inv;
+            }
+            let mut mom = [0.0_f64; P_MAX];
+            for slot in mom[..self.p].iter_mut() {
+                *slot = sum16(&x);
+                for (xi, di) in x.iter_mut().zip(&delta) {
+                    *xi *= di;
+                }
+            }
+            let block = Block {
+                mom: &mom[..self.p],
+                lmax: self.levels[0].lmax[leaf],
+                wabs: sum16(
+                    &self.a[hlo..hhi]
+                        .try_into()
+                        .unwrap_or([0.0; H])
+                        .map(f64::abs),
+                ),
+                dsum: sum16(&t.d[hlo..hhi].try_into().unwrap_or([0.0; H])),
+                d1e: -sum16(&self.dq[hlo..hhi].try_into().unwrap_or([0.0; H])),
+            };
+            wbound += self.expand_block(&block, d, radius / d, out);
+        }
+        wbound
+    }
+
+    /// Adds one block's expansion; returns `sum |w| D^(-beta)` for the error bound.
+    fn expand_block(&self, block: &Block, d: f64, rho: f64, out: &mut Sums) -> f64 {
+        let p = self.p;
+        let mom = block.mom;
         let ln_d = d.ln();
-        let lrel = level.lmax[node] - ln_d;
+        let lrel = block.lmax - ln_d;
         let (f0, f0m1) = exp_pair(self.beta * lrel);
         // sum d (1 - F E (1 - z)^-beta) = (1 - F) sum d + F sum d (1 - E)
         //   - F sum_{n >= 1} c_n rho^n mh_n, every part free of cancellation as beta -> 0
@@ -519,9 +627,11 @@ impl<'a> Tree<'a> {
             out.h2 += f1 * (mom[2] + rho * acc[3]);
             out.h3 += f1 * (mom[3] + rho * acc[4]);
         }
-        out.g0 += f0 * (level.d1e[node] - higher) - f0m1 * level.dsum[node];
-        out.h0 += f0 * (mom[0] + higher);
-        level.wabs[node] * f0
+        out.g0 += f0 * (block.d1e - higher) - f0m1 * block.dsum;
+        if self.mode == Mode::Gradient {
+            out.h0 += f0 * (mom[0] + higher);
+        }
+        block.wabs * f0
     }
 
     fn direct(&self, lo: usize, hi: usize, u: f64, out: &mut Sums) {
@@ -531,10 +641,10 @@ impl<'a> Tree<'a> {
             let lx = x.ln();
             let r = t.ln_e[j] - lx;
             let (k, km1) = exp_pair(self.beta * r);
-            let k0 = t.d[j] * k;
             out.g0 -= t.d[j] * km1;
-            out.h0 += k0;
             if self.mode == Mode::Gradient {
+                let k0 = t.d[j] * k;
+                out.h0 += k0;
                 out.hln += k0 * lx;
                 let le = t.ln_eta[j];
                 out.h1 += k0 * le;
@@ -544,6 +654,25 @@ impl<'a> Tree<'a> {
             }
         }
     }
+}
+
+/// One block's moments and sums (the fields of [`Level`] for one node).
+struct Block<'m> {
+    mom: &'m [f64],
+    lmax: f64,
+    wabs: f64,
+    dsum: f64,
+    d1e: f64,
+}
+
+/// The sum of sixteen values in a fixed tree (vectorisable, deterministic).
+#[inline]
+fn sum16(x: &[f64; LEAF / 2]) -> f64 {
+    let mut v = [0.0_f64; 8];
+    for (vi, (a, b)) in v.iter_mut().zip(x[..8].iter().zip(&x[8..])) {
+        *vi = a + b;
+    }
+    ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
 }
 
 /// One leaf's `[centre, radius, lmax, wabs, dsum, d1e]` ([`Level`]) and its `S` sets of
@@ -557,17 +686,15 @@ fn leaf_moments<const S: usize>(
     lo: usize,
     e: &mut [f64],
     mom: &mut [f64],
+    wq: (&mut [f64], &mut [f64]),
 ) -> [f64; 6] {
     let mut pw = [[0.0_f64; LEAF]; S];
     let mut delta = [0.0_f64; LEAF];
     let len = e.len();
     let hi = lo + len;
-    let lmax = t.ln_e[lo..hi]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
+    let lmax = lane_max(&t.ln_e[lo..hi]);
     if S == 1
-        && let Some(meta) = smooth_leaf(t, beta, lo, lmax, e, mom)
+        && let Some(meta) = smooth_leaf(t, beta, lo, lmax, e, mom, (&mut *wq.0, &mut *wq.1))
     {
         return meta;
     }
@@ -604,6 +731,10 @@ fn leaf_moments<const S: usize>(
         d1e -= dj * emj;
         delta[j] = (s[j] - centre) * inv;
         pw[0][j] = a0;
+        if S == 1 {
+            wq.0[j] = a0;
+            wq.1[j] = dj * emj;
+        }
         if S > 1 {
             let rel = if inv_emax.is_nan() {
                 r.exp()
@@ -649,6 +780,7 @@ fn smooth_leaf(
     lmax: f64,
     e: &mut [f64],
     mom: &mut [f64],
+    wq: (&mut [f64], &mut [f64]),
 ) -> Option<[f64; 6]> {
     let hi = lo + LEAF;
     let (x, c, d): (&[f64; LEAF], &[f64; LEAF], &[f64; LEAF]) = (
@@ -657,7 +789,7 @@ fn smooth_leaf(
         t.d.get(lo..hi)?.try_into().ok()?,
     );
     let e: &mut [f64; LEAF] = e.try_into().ok()?;
-    let lmin = x.iter().fold(lmax, |m, &v| if v < m { v } else { m });
+    let lmin = -lane_max(&x.map(|v| -v));
     let smooth =
         lmax.abs() < 700.0 && lmin >= lmax - EXPM1_SMALL && beta * (lmax - lmin) <= EXPM1_SMALL;
     if !smooth {
@@ -687,6 +819,8 @@ fn smooth_leaf(
     } else {
         fill!(expm1_poly);
     }
+    wq.0.copy_from_slice(&a);
+    wq.1.copy_from_slice(&dq);
     let (mut mn, mut mx) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
     let (mut wabs, mut dsum, mut d1e) = ([0.0_f64; 8], [0.0_f64; 8], [0.0_f64; 8]);
     for (((sc, ac), dc), qc) in s
@@ -729,6 +863,24 @@ fn smooth_leaf(
         }
     }
     Some([centre, radius, lmax, lanes(wabs), lanes(dsum), lanes(d1e)])
+}
+
+/// The largest value (`-inf` for an empty slice; NaN is skipped, as by `f64::max`), in four
+/// compare-and-select lanes (vectorisable).
+#[inline]
+fn lane_max(x: &[f64]) -> f64 {
+    let mut m = [f64::NEG_INFINITY; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (mi, &v) in m.iter_mut().zip(c) {
+            *mi = if v > *mi { v } else { *mi };
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .chain(&m)
+        .fold(f64::NEG_INFINITY, |a, &v| a.max(v))
 }
 
 /// `f(k, chunk)` for each `stride`-long chunk of `data`, in order.
@@ -1044,8 +1196,27 @@ mod tests {
             let (mut e1, mut e4) = ([0.0; LEAF], [0.0; LEAF]);
             let (mut m1, mut m4) = (vec![0.0; p], vec![0.0; 4 * p]);
             let lmax = ln_e.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let fast = smooth_leaf(&t, beta, 0, lmax, &mut e1, &mut m1).expect("smooth");
-            let meta4 = leaf_moments::<4>(&t, beta, 0, &mut e4, &mut m4);
+            let (mut a1, mut dq1) = ([0.0; LEAF], [0.0; LEAF]);
+            let (mut a2, mut dq2) = ([0.0; LEAF], [0.0; LEAF]);
+            let fast = smooth_leaf(&t, beta, 0, lmax, &mut e1, &mut m1, (&mut a1, &mut dq1))
+                .expect("smooth");
+            let meta4 = leaf_moments::<4>(&t, beta, 0, &mut e4, &mut m4, (&mut [], &mut []));
+            // the general one-set path (a copy of the leaf with a jump after the end is not
+            // smooth) stores the same weights
+            let mut m2 = vec![0.0; p];
+            let mut e2 = [0.0; LEAF];
+            let mut x2 = ln_e.clone();
+            let low = if slope > 0.0 { 0 } else { LEAF - 1 };
+            x2[low] -= 1.0;
+            let t2 = Terms { ln_e: &x2, ..t };
+            leaf_moments::<1>(&t2, beta, 0, &mut e2, &mut m2, (&mut a2, &mut dq2));
+            for j in (0..LEAF).filter(|&j| j != low) {
+                assert!((a1[j] - a2[j]).abs() <= 4.5e-16 * a2[j].abs(), "{j}");
+                assert!(
+                    (dq1[j] - dq2[j]).abs() <= 1e-15 * dq2[j].abs() + 1e-300,
+                    "{j}"
+                );
+            }
             for (a, b) in fast.iter().zip(&meta4) {
                 assert!(
                     (a - b).abs() <= 1e-15 * b.abs().max(1e-300),
@@ -1070,7 +1241,8 @@ mod tests {
             ln_eta: &d,
         };
         let (mut e, mut m) = ([0.0; LEAF], [0.0; 4]);
-        assert!(smooth_leaf(&t, 0.6, 0, -5.0, &mut e, &mut m).is_none());
+        let (mut a, mut dq) = ([0.0; LEAF], [0.0; LEAF]);
+        assert!(smooth_leaf(&t, 0.6, 0, -5.0, &mut e, &mut m, (&mut a, &mut dq)).is_none());
     }
 
     #[test]

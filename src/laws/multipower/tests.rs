@@ -556,6 +556,26 @@ fn accuracy_72k_steps_500_points() {
     }
 }
 
+/// The value mode (whose near leaves' halves are expanded on the spot) against the gradient
+/// mode (which sums every near leaf directly) at all 500 points of the 72,000-step schedule:
+/// each within its own bound of the truth, so within the sum of the two bounds of each other.
+#[test]
+fn value_mode_half_leaves_agree_with_the_gradient_mode() {
+    let s = Schedule::linear_warmup(3e-4, 2160)
+        .unwrap()
+        .then(Schedule::cosine(3e-4, 3e-5, 72000 - 2160).unwrap());
+    let law = published_400m();
+    let steps: Vec<usize> = (1..=500).map(|i| i * 144).collect();
+    let value = eval_full(&law, &s, &steps, Mode::Value);
+    let grad = eval_full(&law, &s, &steps, Mode::Gradient);
+    for (i, t) in steps.iter().enumerate() {
+        let gap = (value.values[i] - grad.values[i]).abs();
+        let allowed = value.bounds[i] + grad.bounds[i] + 1e-13;
+        assert!(gap <= allowed, "step {t}: {gap:e} > {allowed:e}");
+        assert!(value.bounds[i] <= LD_ERROR_BOUND);
+    }
+}
+
 /// The law as written with `G(x) = -expm1(-beta ln1p(C x))`, `x = eta^(-gamma) S_k(t)`
 /// (no cancellation as `beta -> 0`): `O(t)` per step. Independent of the module's code (its
 /// own compensated sums, powers and logs), for the beta-limit checks below.
