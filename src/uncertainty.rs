@@ -461,7 +461,12 @@ where
             Resampling::Points => INDICES.with(|cell| match cell.try_borrow_mut() {
                 Ok(mut buf) => {
                     fill_point_indices(&mut buf, n_points, options.seed, k);
-                    fitted(&buf)
+                    let out = fitted(&buf);
+                    if n_points > crate::fit::KEEP_PER_THREAD {
+                        // not held on to: a huge bootstrap's indices would stay on every thread
+                        *buf = Vec::new();
+                    }
+                    out
                 }
                 Err(_) => fitted(&resample_indices(
                     n_points,

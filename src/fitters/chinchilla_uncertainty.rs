@@ -271,7 +271,15 @@ impl ChinchillaFitter {
                     warm.fit_resample(runs, w, &mut scratch.fit)
                 };
                 SCRATCH.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut scratch) => fit_counts(&mut scratch),
+                    Ok(mut scratch) => {
+                        let fit = fit_counts(&mut scratch);
+                        if runs.len() > crate::fit::KEEP_PER_THREAD {
+                            // not held on to beyond this resample (a huge bootstrap's buffers
+                            // would stay on every thread)
+                            *scratch = ResampleBuffers::default();
+                        }
+                        fit
+                    }
                     Err(_) => fit_counts(&mut ResampleBuffers::default()),
                 })
             },
@@ -283,7 +291,8 @@ impl ChinchillaFitter {
 }
 
 /// Per-thread storage of the bootstrap's resamples: their weights (how often each run was
-/// drawn) and the fit's scratch.
+/// drawn) and the fit's scratch, kept between resamples for up to
+/// [`KEEP_PER_THREAD`](crate::fit::KEEP_PER_THREAD) runs.
 #[derive(Default)]
 struct ResampleBuffers {
     counts: Vec<f64>,

@@ -576,14 +576,13 @@ pub(super) fn residual_jacobian_into(d: &Data, u: &[f64], r: &mut Vec<f64>, jac:
     let ee = u[0].exp();
     let n = d.x.len();
     r.clear();
-    r.resize(n, 0.0);
     jac.clear();
-    jac.resize(5 * n, 0.0);
-    let runs = d.x.iter().zip(d.z.iter()).zip(d.ly.iter());
-    for (((&x, &z), &ly), (ri, row)) in runs.zip(r.iter_mut().zip(jac.chunks_exact_mut(5))) {
+    r.reserve(n);
+    jac.reserve(5 * n);
+    for ((&x, &z), &ly) in d.x.iter().zip(d.z.iter()).zip(d.ly.iter()) {
         let p = predict(u[0], ee, u[1], u[2], u[3], u[4], x, z);
-        *ri = ly - p[1];
-        row.copy_from_slice(&[p[2], p[3], p[4], -x * p[3], -z * p[4]]);
+        r.push(ly - p[1]);
+        jac.extend_from_slice(&[p[2], p[3], p[4], -x * p[3], -z * p[4]]);
     }
 }
 
