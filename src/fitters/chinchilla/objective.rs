@@ -31,21 +31,33 @@ pub(super) struct Data {
     pub(super) mz: f64,
 }
 
+/// Every weight finite and `>= 0`, else [`Error::InvalidOption`] naming the first bad one (its
+/// 1-based row and value). All are checked at once first (a fold without early exit
+/// vectorises); the loop only names a bad one.
+fn check_weights(weights: &[f64]) -> Result<()> {
+    if weights
+        .iter()
+        .fold(true, |ok, &v| ok & (v >= 0.0) & v.is_finite())
+    {
+        return Ok(());
+    }
+    for (i, &v) in weights.iter().enumerate() {
+        check::non_negative("weight", Some(i + 1), v).map_err(|e| Error::InvalidOption {
+            name: "weights".into(),
+            value: v.to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
 impl Data {
     pub(super) fn new(runs: &[Run], weights: Option<&[f64]>) -> Result<Data> {
         let n = runs.len();
         let w = match weights {
             Some(w) => {
                 check::same_len("weights and runs", w.len(), n)?;
-                for (i, &v) in w.iter().enumerate() {
-                    check::non_negative("weight", Some(i + 1), v).map_err(|e| {
-                        Error::InvalidOption {
-                            name: "weights".into(),
-                            value: v.to_string(),
-                            reason: e.to_string(),
-                        }
-                    })?;
-                }
+                check_weights(w)?;
                 w.to_vec()
             }
             None => vec![1.0; n],
@@ -128,21 +140,7 @@ impl Data {
     ) -> Result<()> {
         let n = self.x.len();
         check::same_len("weights and runs", weights.len(), n)?;
-        // every weight at once (a fold without early exit vectorises); the loop names a bad one
-        if !weights
-            .iter()
-            .fold(true, |ok, &v| ok & (v >= 0.0) & v.is_finite())
-        {
-            for (i, &v) in weights.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), v).map_err(|e| {
-                    Error::InvalidOption {
-                        name: "weights".into(),
-                        value: v.to_string(),
-                        reason: e.to_string(),
-                    }
-                })?;
-            }
-        }
+        check_weights(weights)?;
         seen.clear();
         seen.resize(groups.n_pairs, false);
         let (mut pairs, mut n0, mut d0) = (0usize, None, None);
