@@ -34,10 +34,10 @@ pub(crate) struct LbfgsWorkspace {
     d: Vec<f64>,
     xn: Vec<f64>,
     gn: Vec<f64>,
-    /// Step history, `memory` rows of `n` (row `j` at `j n..(j + 1) n`).
-    s_hist: Vec<f64>,
+    /// Step history, `memory` rows of `n`.
+    s_hist: Vec<Vec<f64>>,
     /// Gradient-change history, as `s_hist`.
-    y_hist: Vec<f64>,
+    y_hist: Vec<Vec<f64>>,
     rho: Vec<f64>,
     alpha: Vec<f64>,
     /// The best point evaluated by the last run.
@@ -127,8 +127,12 @@ pub(crate) fn run<C: Cost + ?Sized>(
     copied(x, u0);
     gx.clear();
     gx.extend(g0.iter().map(|v| v * inv));
-    zeroed(s_hist, m * n);
-    zeroed(y_hist, m * n);
+    for h in [&mut *s_hist, &mut *y_hist] {
+        h.resize_with(m, Vec::new);
+        for r in h.iter_mut() {
+            zeroed(r, n);
+        }
+    }
     zeroed(rho, m);
     zeroed(alpha_buf, m);
     zeroed(d, n);
@@ -142,7 +146,6 @@ pub(crate) fn run<C: Cost + ?Sized>(
         best_f: f0,
         best_g,
     };
-    let row = |j: usize| j * n..(j + 1) * n;
     let mut fx = f0 * inv;
     let (mut head, mut len) = (0usize, 0usize);
     let mut iterations = 0u64;
@@ -162,24 +165,23 @@ pub(crate) fn run<C: Cost + ?Sized>(
         }
         for k in 0..len {
             let j = (head + m - 1 - k) % m;
-            let a = rho[j] * dot(&s_hist[row(j)], d);
+            let a = rho[j] * dot(&s_hist[j], d);
             alpha_buf[j] = a;
-            for (di, yi) in d.iter_mut().zip(&y_hist[row(j)]) {
+            for (di, yi) in d.iter_mut().zip(&y_hist[j]) {
                 *di -= a * yi;
             }
         }
         if len > 0 {
             let j = (head + m - 1) % m;
-            let gamma =
-                dot(&s_hist[row(j)], &y_hist[row(j)]) / dot(&y_hist[row(j)], &y_hist[row(j)]);
+            let gamma = dot(&s_hist[j], &y_hist[j]) / dot(&y_hist[j], &y_hist[j]);
             for di in d.iter_mut() {
                 *di *= gamma;
             }
         }
         for k in (0..len).rev() {
             let j = (head + m - 1 - k) % m;
-            let b = rho[j] * dot(&y_hist[row(j)], d);
-            for (di, si) in d.iter_mut().zip(&s_hist[row(j)]) {
+            let b = rho[j] * dot(&y_hist[j], d);
+            for (di, si) in d.iter_mut().zip(&s_hist[j]) {
                 *di += (alpha_buf[j] - b) * si;
             }
         }
@@ -204,8 +206,8 @@ pub(crate) fn run<C: Cost + ?Sized>(
             break;
         };
         // update the memory with s = xn - x, y = gn - gx
-        let s = &mut s_hist[row(head)];
-        let y = &mut y_hist[row(head)];
+        let s = &mut s_hist[head];
+        let y = &mut y_hist[head];
         for i in 0..n {
             s[i] = xn[i] - x[i];
             y[i] = gn[i] - gx[i];
