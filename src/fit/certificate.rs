@@ -391,6 +391,26 @@ struct ResidualBufs {
 /// its largest problem on every thread.
 pub(crate) const KEEP_PER_THREAD: usize = 1 << 16;
 
+/// `body` with this thread's buffer behind `key` (a fresh `T::default()` when it is in use
+/// already, e.g. by a fit run inside another fit's callback); after a problem of more than
+/// [`KEEP_PER_THREAD`] `points` the buffer is reset rather than kept.
+pub(crate) fn with_thread_buffer<T: Default + 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<T>>,
+    points: usize,
+    body: impl FnOnce(&mut T) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let out = body(&mut buf);
+            if points > KEEP_PER_THREAD {
+                *buf = T::default();
+            }
+            out
+        }
+        Err(_) => body(&mut T::default()),
+    })
+}
+
 thread_local! {
     /// This thread's [`ResidualBufs`].
     static BUFS: std::cell::RefCell<ResidualBufs> = std::cell::RefCell::new(ResidualBufs::default());
@@ -399,16 +419,11 @@ thread_local! {
 /// `f` of the [`Residuals`] of `p`, built in this thread's buffers (fresh ones if they are in
 /// use).
 fn with_residuals<R>(p: &ResidualPoint<'_>, f: impl FnOnce(&Residuals<'_>) -> R) -> R {
-    BUFS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut bufs) => {
-            let r = Residuals::new(p, std::mem::take(&mut *bufs));
-            let out = f(&r);
-            if p.residuals.len() <= KEEP_PER_THREAD {
-                *bufs = r.into_bufs();
-            }
-            out
-        }
-        Err(_) => f(&Residuals::new(p, ResidualBufs::default())),
+    with_thread_buffer(&BUFS, p.residuals.len(), |bufs| {
+        let r = Residuals::new(p, std::mem::take(bufs));
+        let out = f(&r);
+        *bufs = r.into_bufs();
+        out
     })
 }
 

@@ -270,18 +270,7 @@ impl ChinchillaFitter {
                     }
                     warm.fit_resample(runs, w, &mut scratch.fit)
                 };
-                SCRATCH.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut scratch) => {
-                        let fit = fit_counts(&mut scratch);
-                        if runs.len() > crate::fit::KEEP_PER_THREAD {
-                            // not held on to beyond this resample (a huge bootstrap's buffers
-                            // would stay on every thread)
-                            *scratch = ResampleBuffers::default();
-                        }
-                        fit
-                    }
-                    Err(_) => fit_counts(&mut ResampleBuffers::default()),
-                })
+                crate::fit::with_thread_buffer(&SCRATCH, runs.len(), fit_counts)
             },
             quantities,
             names,
