@@ -38,7 +38,7 @@ use crate::fit::multistart::{best_of, MultiStart, Phase, Plan};
 use crate::fit::{
     certify, local_minimize_cost, local_minimize_in, Bound, Certificate, CertificateTest, Cost,
     FitReport, LocalResult, LocalWorkspace, Loss, Objective, Reduction, ResidualPoint,
-    SolverOptions, Space, StartOutcome, Status, KEEP_PER_THREAD,
+    SolverOptions, Space, StartOutcome, Status,
 };
 use crate::laws::ChinchillaLaw;
 use crate::numeric::{erf, exp_fast, ln_fast, EXP_FAST_MAX};

@@ -414,12 +414,18 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
 }
 
-/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
-pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut sc) => f(&mut sc),
-        Err(_) => f(&mut Scratch::new()),
-    })
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch::new()
+    }
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use). `points` is the
+/// number of runs whose certificate the call fills in (0 for an evaluation, whose buffers have a
+/// fixed size): beyond [`KEEP_PER_THREAD`](crate::fit::KEEP_PER_THREAD) the buffers are not
+/// kept for the next call.
+pub(super) fn with_scratch<R>(points: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
+    crate::fit::with_thread_buffer(&SCRATCH, points, f)
 }
 
 /// `sum_k a_k` with four partial sums (vectorisable).
@@ -497,14 +503,14 @@ impl Cost for ChinCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
-        with_scratch(|sc| self.value_grad_in(u, grad, sc))
+        with_scratch(0, |sc| self.value_grad_in(u, grad, sc))
     }
 
     /// The residual certificate ([`crate::fit::certify`]): scale-free, and valid at the kinks
     /// of the Huber and asymmetric penalties, in the internal (centred) coordinates.
     fn certificate(&self, u: &[f64], _f: f64, _g: &[f64], tolerance: f64) -> Certificate {
         // in this thread's buffers: no allocation per certificate
-        with_scratch(|sc| {
+        with_scratch(self.data.x.len(), |sc| {
             let d = self.data;
             let log_space = self.objective.space == Space::Log;
             let (res, jac) = (&mut sc.res, &mut sc.jac);
@@ -521,7 +527,7 @@ impl Cost for ChinCost<'_> {
                     }
                 }
             }
-            let c = certify(
+            certify(
                 &ResidualPoint {
                     objective: &self.objective,
                     targets,
@@ -533,11 +539,7 @@ impl Cost for ChinCost<'_> {
                 },
                 tolerance,
             )
-            .unwrap_or(NOT_CERTIFIED);
-            if sc.res.len() > KEEP_PER_THREAD {
-                (sc.res, sc.jac) = (Vec::new(), Vec::new());
-            }
-            c
+            .unwrap_or(NOT_CERTIFIED)
         })
     }
 }
@@ -714,7 +716,7 @@ impl Cost for MlCost<'_> {
     }
 
     fn value_grad(&self, u: &[f64], grad: &mut [f64]) -> f64 {
-        with_scratch(|sc| self.value_grad_in(u, grad, &mut sc.ch))
+        with_scratch(0, |sc| self.value_grad_in(u, grad, &mut sc.ch))
     }
 
     /// For fixed `sigma` the likelihood's dependence on the law is the Huber penalty with
