@@ -5,7 +5,7 @@
 #   scripts/instructions.sh [CHECKOUT] [JOB...]
 #
 # CHECKOUT defaults to the checkout holding this script; JOBs default to all of them
-# (`power_law chinchilla_default chinchilla_one_start hoffmann_grid bootstrap approach1
+# (`power_law power_law_exact chinchilla_default chinchilla_one_start hoffmann_grid bootstrap approach1
 # multipower_predict multipower_fit`). Set BASELINE=<a table this script printed> to add a
 # ratio column (new / baseline), e.g.
 #   BASELINE=scripts/instructions-baseline-af742d5.txt scripts/instructions.sh
