@@ -1009,7 +1009,8 @@ impl<'a> Lean<'a> {
     }
 
     /// Levenberg-Marquardt from `u0`; `None` unless it stopped on a stopping rule (a gradient
-    /// or two steps below the tolerances, or no step lowering the objective).
+    /// or two steps below the tolerances, no step lowering the objective, or every residual
+    /// at rounding: an exact fit).
     fn solve(&self, u0: Vector3<f64>, options: &SolverOptions) -> Option<LmEnd<U3>> {
         let free = self.bounds.map(|b| b == Bound::Free);
         let end = lm_steps(
