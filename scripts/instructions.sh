@@ -5,8 +5,8 @@
 #   scripts/instructions.sh [CHECKOUT] [JOB...]
 #
 # CHECKOUT defaults to the checkout holding this script; JOBs default to all of them
-# (`power_law chinchilla_default chinchilla_one_start hoffmann_grid bootstrap approach1
-# multipower_predict multipower_fit`). Set BASELINE=<a table this script printed> to add a
+# (`power_law power_law_exact chinchilla_default chinchilla_one_start hoffmann_grid bootstrap
+# approach1 multipower_predict multipower_fit`). Set BASELINE=<a table this script printed> to add a
 # ratio column (new / baseline), e.g.
 #   BASELINE=scripts/instructions-baseline-af742d5.txt scripts/instructions.sh
 # The harness (scripts/harness, the crate's public API only) is built once per checkout, in

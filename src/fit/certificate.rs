@@ -345,8 +345,44 @@ fn check_tolerance(tolerance: f64) -> Result<()> {
 /// smallest normal `f64`): a zero Jacobian column there is the bound's, not a plateau's.
 const SATURATED: f64 = 700.0;
 
-/// Rounding level of a residual, in ulps of the larger of the observation and the prediction.
+/// Rounding level of a residual, in ulps of the larger of the observation and the prediction
+/// (and of 1 in log space: see [`magnitude_floor`]).
 const NOISE_ULPS: f64 = 1024.0;
+
+/// The least magnitude a residual's rounding allowance is measured in ulps of: 1 in log space,
+/// where a prediction's relative rounding puts an absolute error of some ulps of 1 on its log
+/// whatever the log's size, and 0 in linear space.
+fn magnitude_floor(space: Space) -> f64 {
+    if space == Space::Log {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The smallest rounding allowance test 1 gives any residual, from the transformed
+/// observations `targets` alone (the allowance of a point is `NOISE_ULPS` ulps of the larger of
+/// `|T(y_i)|`, `|T(y_hat_i)|` and [`magnitude_floor`], so it is at least this). Where no
+/// residual exceeds it, every residual is rounding to the certificate and test 1 holds (each
+/// `|psi_i| <= lip |r_i|`): a local solver may stop there, the fit exact to rounding (a
+/// zero-residual fit, whose objective and gradient fall towards zero together, meets no rule
+/// relative to the objective). `0` for no targets.
+pub(crate) fn rounding_level(space: Space, targets: &[f64]) -> f64 {
+    if targets.is_empty() {
+        return 0.0;
+    }
+    // (a comparison rather than `f64::min`, whose NaN handling the targets, finite, do not
+    // need: this runs once a power-law fit, whose whole cost is 1.4e5 instructions)
+    let least = targets.iter().fold(f64::INFINITY, |m, t| {
+        let a = t.abs();
+        if a < m {
+            a
+        } else {
+            m
+        }
+    });
+    NOISE_ULPS * f64::EPSILON * least.max(magnitude_floor(space))
+}
 
 /// The residual objective's pieces, rescaled so that nothing overflows or underflows: weights
 /// by their largest value, `psi` by its largest magnitude, each Jacobian column by its largest
@@ -460,11 +496,7 @@ impl<'a> Residuals<'a> {
             Loss::Asymmetric { over_weight, .. } => over_weight.max(1.0),
             _ => 1.0,
         };
-        let floor = if p.objective.space == Space::Log {
-            1.0
-        } else {
-            0.0
-        };
+        let floor = magnitude_floor(p.objective.space);
         noise.clear();
         noise.extend(
             p.targets
@@ -770,6 +802,51 @@ mod tests {
     use super::*;
 
     use ResidualPoint as P;
+
+    /// [`rounding_level`]'s promise: residuals no larger than it pass test 1 whatever the
+    /// targets' magnitudes and however the terms add up (every residual of one sign, a
+    /// Jacobian of positive entries: no cancellation at all), and a thousand times larger they
+    /// do not.
+    #[test]
+    fn residuals_within_the_rounding_level_pass_the_smooth_test() {
+        let n = 12;
+        for (objective, targets) in [
+            (
+                Objective::squared_linear(),
+                (0..n)
+                    .map(|i| (-3.0 + 0.5 * i as f64).exp() * if i % 3 == 0 { -1.0 } else { 1.0 })
+                    .collect::<Vec<f64>>(),
+            ),
+            (
+                Objective::default(),
+                (0..n).map(|i| -1.5 + 0.3 * i as f64).collect(),
+            ),
+            (
+                Objective {
+                    loss: Loss::Asymmetric {
+                        delta: 1e-3,
+                        over_weight: 3.0,
+                    },
+                    ..Objective::default()
+                },
+                (0..n).map(|i| 40.0 + 0.1 * i as f64).collect(),
+            ),
+        ] {
+            let level = rounding_level(objective.space, &targets);
+            assert!(level > 0.0);
+            let jac: Vec<f64> = (0..2 * n).map(|k| 0.5 + (k % 5) as f64).collect();
+            for sign in [1.0, -1.0] {
+                let holds = |r: f64| {
+                    let res = vec![sign * r; n];
+                    let p = P::new(&objective, &targets, &res, &jac, &[Bound::Free; 2]);
+                    certify(&p, 1e-6).unwrap().holds
+                };
+                assert!(holds(level), "{objective:?} {sign}");
+                assert!(!holds(1e3 * level), "{objective:?} {sign}");
+            }
+        }
+        assert_eq!(rounding_level(Space::Log, &[]), 0.0);
+    }
 
     #[test]
     fn wrong_lengths_are_typed_errors() {

@@ -42,6 +42,7 @@ mod report;
 mod test_models;
 
 pub use bounds::Bound;
+pub(crate) use certificate::rounding_level;
 pub use certificate::{
     active_bounds, certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
     DEFAULT_CERTIFICATE_TOLERANCE,

@@ -4,8 +4,8 @@ use crate::diagnostics::Warning;
 use crate::error::{check, Error, Result};
 use crate::fit::lm::{lm_steps, LmEnd, LmPoint};
 use crate::fit::{
-    covariance, minimize, Bound, BoundEvidence, Covariance, CovarianceKind, FitReport, Model,
-    Objective, Problem, SolverOptions, Space, Status,
+    covariance, minimize, rounding_level, Bound, BoundEvidence, Covariance, CovarianceKind,
+    FitReport, Model, Objective, Problem, SolverOptions, Space, Status,
 };
 use crate::laws::PowerLaw;
 use nalgebra::{Matrix3, Vector3, U3};
@@ -840,6 +840,9 @@ struct Lean<'a> {
     fixed_e: Option<f64>,
     /// The prediction-space unit of a step ([`Problem`]'s).
     spread: f64,
+    /// The certificate's [`rounding_level`] of the targets: the run stops where every residual
+    /// is well inside it (an exact fit; see [`lm_steps`]).
+    rounding: f64,
 }
 
 impl<'a> Lean<'a> {
@@ -883,6 +886,7 @@ impl<'a> Lean<'a> {
             ],
             fixed_e: model.fixed_e,
             spread: problem.spread(),
+            rounding: rounding_level(objective.space, problem.targets()),
         })
     }
 
@@ -1005,12 +1009,19 @@ impl<'a> Lean<'a> {
     }
 
     /// Levenberg-Marquardt from `u0`; `None` unless it stopped on a stopping rule (a gradient
-    /// or two steps below the tolerances, or no step lowering the objective).
+    /// or two steps below the tolerances, no step lowering the objective, or every residual
+    /// at rounding: an exact fit).
     fn solve(&self, u0: Vector3<f64>, options: &SolverOptions) -> Option<LmEnd<U3>> {
         let free = self.bounds.map(|b| b == Bound::Free);
-        let end = lm_steps(u0, self.point(&u0)?, &free, self.spread, options, |u| {
-            self.point(u)
-        });
+        let end = lm_steps(
+            u0,
+            self.point(&u0)?,
+            &free,
+            self.spread,
+            self.rounding,
+            options,
+            |u| self.point(u),
+        );
         (end.status == Status::Converged).then_some(end)
     }
 

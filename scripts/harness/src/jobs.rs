@@ -33,6 +33,14 @@ pub fn power_law_data() -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
+/// The `x` of [`power_law_data`] with `y` exactly `1.7 + 400 x^-0.34` (no noise): a zero-residual
+/// fit, which Gauss-Newton should finish in fewer steps than the noisy one.
+pub fn power_law_exact_data() -> (Vec<f64>, Vec<f64>) {
+    let (x, _) = power_law_data();
+    let y = x.iter().map(|&v| 1.7 + 400.0 * v.powf(-0.34)).collect();
+    (x, y)
+}
+
 /// 240 runs simulated from Besiroglu et al.'s law over 10 budgets x 24 sizes (seed 2024).
 pub fn bootstrap_runs() -> Vec<Run> {
     let design = IsoFlopDesign::log_spaced(6e18, 3e21, 10, 24)

@@ -79,6 +79,19 @@ fn job(name: &str, checkout: &Path, timing: bool) -> Job {
                 }),
             )
         }
+        "power_law_exact" => {
+            // The same 30 x with noise-free y (the second criterion job of benches/power_law.rs).
+            let (x, y) = power_law_exact_data();
+            j(
+                20,
+                true,
+                1.0,
+                "fit",
+                Box::new(move || {
+                    black_box(fit_power_law(black_box(&x), black_box(&y)).unwrap());
+                }),
+            )
+        }
         "chinchilla_default" => {
             let runs = chinchilla_runs(checkout);
             let f = ChinchillaFitter::new().parallel(false);
@@ -199,8 +212,9 @@ fn job(name: &str, checkout: &Path, timing: bool) -> Job {
     out
 }
 
-const JOBS: [&str; 8] = [
+const JOBS: [&str; 9] = [
     "power_law",
+    "power_law_exact",
     "chinchilla_default",
     "chinchilla_one_start",
     "hoffmann_grid",
