@@ -255,7 +255,7 @@ impl Draws {
     }
 
     /// `len` rows of `n_quantities` from `values` (of `len * n_quantities` values, checked by
-    /// the caller), an empty matrix without columns.
+    /// the caller); with no rows, no columns either.
     fn from_flat(len: usize, n_quantities: usize, values: Vec<f64>) -> Self {
         debug_assert_eq!(values.len(), len * n_quantities);
         Draws {
@@ -649,11 +649,12 @@ where
     }
     let all: Vec<usize> = (0..n_points).collect();
     let (law, _) = fit(&all)?;
-    let estimate: Vec<f64> = quantities(&law).into_iter().collect();
-    if estimate.len() != names.len() {
+    // (at most one value past the names: an endless iterator is an error, not a hang)
+    let estimate: Vec<f64> = quantities(&law).into_iter().take(n_q + 1).collect();
+    if estimate.len() != n_q {
         return Err(Error::LengthMismatch {
             what: "quantity names and quantities".into(),
-            left: names.len(),
+            left: n_q,
             right: estimate.len(),
         });
     }

@@ -224,6 +224,12 @@ fn draws_of_no_quantities_and_of_the_wrong_count() {
         None,
     );
     assert!(matches!(e, Err(Error::LengthMismatch { .. })), "{e:?}");
+    let endless = |law: &PowerLaw| std::iter::repeat(law.e);
+    let e = bootstrap(x.len(), &opts, fit, endless, &["a", "b"], None);
+    assert!(
+        matches!(e, Err(Error::LengthMismatch { right: 3, .. })),
+        "{e:?}"
+    );
     // too many values for one matrix: a typed error before any fit
     let big = BootstrapOptions {
         resamples: BootstrapOptions::MAX_RESAMPLES,
