@@ -79,7 +79,7 @@ fn rl_curve(dir: &Path) -> Res<()> {
         &refs,
         None,
     )?;
-    let band = Band::from_draws(grid.clone(), &boot.draws, 0.95)?;
+    let band = Band::from_draws(grid.clone(), &boot.draws.to_rows(), 0.95)?;
     let fig = MetricFigure::new(compute, metric)
         .with_law(fit.law)
         .with_cut(cut)

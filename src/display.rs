@@ -48,7 +48,7 @@ use crate::laws::annealing::AnnealingLaw;
 use crate::laws::multipower::MultiPowerLaw;
 use crate::laws::sized_annealing::SizedAnnealingLaw;
 use crate::laws::{Allocation, Bnsl, ChinchillaLaw, PowerLaw, SigmoidLaw};
-use crate::uncertainty::{Bootstrap, Interval};
+use crate::uncertainty::{Bootstrap, Draws, Interval};
 
 /// Significant digits when the format string gives no precision.
 const DEFAULT_DIGITS: usize = 5;
@@ -629,6 +629,18 @@ impl fmt::Display for Bootstrap {
             )?;
         }
         Ok(())
+    }
+}
+
+/// The matrix's shape: `"400 draws of 10 quantities"`.
+impl fmt::Display for Draws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} draws of {} quantities",
+            self.len(),
+            self.n_quantities()
+        )
     }
 }
 

@@ -14,7 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::parallel::run_indexed;
+use crate::fit::with_thread_buffer;
+use crate::parallel::{run_chunks_mut, run_indexed};
 
 /// A progress callback: called with `(resamples done, total)` after each resample, possibly
 /// from several threads at once.
@@ -73,6 +74,10 @@ impl Default for BootstrapOptions {
 impl BootstrapOptions {
     /// The most resamples a bootstrap accepts (`10^6`).
     pub const MAX_RESAMPLES: usize = 1_000_000;
+
+    /// Largest number of values (resamples times quantities) a bootstrap's draws hold: 1e8
+    /// (800 MB), allocated before the first resample.
+    pub const MAX_DRAW_VALUES: usize = 100_000_000;
 
     /// Largest number of points a bootstrap resamples (1e8): each resample holds one index per
     /// point.
@@ -182,29 +187,189 @@ pub struct Bootstrap {
     pub estimate: Vec<f64>,
     /// Percentile intervals, one per quantity, over the successful resamples.
     pub intervals: Vec<Interval>,
-    /// Quantities of each successful resample, in resample order: `draws[k][q]`.
-    pub draws: Vec<Vec<f64>>,
+    /// Quantities of each successful resample, in resample order: row `k` of
+    /// `successful resamples x names.len()` (quantity `q` of row `k` is
+    /// `draws.row(k)?[q]`; see [`Draws`]).
+    pub draws: Draws,
     /// Resamples whose fit returned an error (excluded from the intervals).
     pub n_failed: usize,
     /// Resamples whose optimizer did not report convergence (kept, and counted here).
     pub n_not_converged: usize,
 }
 
-impl Bootstrap {
-    /// A bootstrap made elsewhere: `names[q]` with its interval `intervals[q]` (whose estimates
-    /// become [`Bootstrap::estimate`]) and the draws `draws[k][q]` of each successful resample
-    /// (may be empty), for example to plot bands from another tool's resamples.
+/// The quantities of a bootstrap's successful resamples: a `len() x n_quantities()` matrix of
+/// f64, row `k` the quantities of resample `k` (in the order of [`Bootstrap::names`]), stored
+/// row-major in one vector (one allocation whatever the number of resamples).
+///
+/// A matrix without rows has no columns: its [`Draws::n_quantities`] is 0 whatever it was built
+/// from (a bootstrap whose every resample failed has `Draws` of 0 x 0; the count of its
+/// quantities is `names.len()`). So a matrix is equal to itself read back from JSON, where an
+/// empty list of rows cannot say how long its rows would have been. A matrix of `m > 0` rows of
+/// no quantities (a bootstrap of no quantities) keeps its `m`.
+///
+/// Serialised (serde) as a list of rows, `[[q0, q1, ...], ...]`; reading one whose rows differ
+/// in length is an error.
+///
+/// ```
+/// use scaling_laws::uncertainty::Draws;
+/// let d = Draws::new(2, vec![1.0, 10.0, 2.0, 20.0, 3.0, 30.0])?;
+/// assert_eq!((d.len(), d.n_quantities()), (3, 2));
+/// assert_eq!(d.row(1), Some(&[2.0, 20.0][..]));
+/// assert_eq!(d.column(1).collect::<Vec<_>>(), [10.0, 20.0, 30.0]);
+/// assert_eq!(d, Draws::from_rows(vec![vec![1.0, 10.0], vec![2.0, 20.0], vec![3.0, 30.0]])?);
+/// assert_eq!(serde_json::to_string(&d).unwrap(), "[[1.0,10.0],[2.0,20.0],[3.0,30.0]]");
+/// assert!(Draws::new(2, vec![1.0, 2.0, 3.0]).is_err());
+/// assert!(Draws::from_rows(vec![vec![1.0, 2.0], vec![3.0]]).is_err());
+/// # Ok::<(), scaling_laws::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(try_from = "Vec<Vec<f64>>")]
+pub struct Draws {
+    /// Number of rows (resamples).
+    len: usize,
+    /// Number of columns (quantities); 0 when `len` is 0.
+    n_quantities: usize,
+    /// `len * n_quantities` values, row-major.
+    values: Vec<f64>,
+}
+
+impl Draws {
+    /// The matrix of `values.len() / n_quantities` rows of `n_quantities` values each, `values`
+    /// row-major (`values[k * n_quantities + q]` is quantity `q` of row `k`). With
+    /// `n_quantities` 0, `values` must be empty (a matrix of no rows).
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] when `names`, `intervals` or a draw differ in length.
-    pub fn from_parts(
-        names: Vec<String>,
-        intervals: Vec<Interval>,
-        draws: Vec<Vec<f64>>,
-    ) -> Result<Self> {
+    /// [`Error::LengthMismatch`] when `values.len()` is not a multiple of `n_quantities`.
+    pub fn new(n_quantities: usize, values: Vec<f64>) -> Result<Self> {
+        let len = values.len().checked_div(n_quantities).unwrap_or(0);
+        if len * n_quantities != values.len() {
+            return Err(Error::LengthMismatch {
+                what: format!(
+                    "draws' values and a whole number of rows of {n_quantities} quantities"
+                ),
+                left: values.len(),
+                right: len * n_quantities,
+            });
+        }
+        Ok(Draws::from_flat(len, n_quantities, values))
+    }
+
+    /// `len` rows of `n_quantities` from `values` (of `len * n_quantities` values, checked by
+    /// the caller); with no rows, no columns either.
+    fn from_flat(len: usize, n_quantities: usize, values: Vec<f64>) -> Self {
+        debug_assert_eq!(values.len(), len * n_quantities);
+        Draws {
+            len,
+            n_quantities: if len == 0 { 0 } else { n_quantities },
+            values,
+        }
+    }
+
+    /// The matrix whose row `k` is `rows[k]`.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] naming the first row (1-based) whose length differs from the
+    /// first row's.
+    pub fn from_rows(rows: Vec<Vec<f64>>) -> Result<Self> {
+        let n_quantities = rows.first().map_or(0, Vec::len);
+        if let Some(k) = rows.iter().position(|r| r.len() != n_quantities) {
+            return Err(Error::LengthMismatch {
+                what: format!("row {} of the draws and row 1", k + 1),
+                left: rows[k].len(),
+                right: n_quantities,
+            });
+        }
+        let len = rows.len();
+        Ok(Draws::from_flat(len, n_quantities, rows.concat()))
+    }
+
+    /// Number of rows (successful resamples).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of columns (quantities per row); 0 for a matrix of no rows.
+    pub fn n_quantities(&self) -> usize {
+        self.n_quantities
+    }
+
+    /// Row `k` (the `n_quantities()` quantities of resample `k`), `None` past the last row.
+    pub fn row(&self, k: usize) -> Option<&[f64]> {
+        if k < self.len {
+            let q = self.n_quantities;
+            self.values.get(k * q..(k + 1) * q)
+        } else {
+            None
+        }
+    }
+
+    /// The rows in order, each a slice of `n_quantities()` values.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f64]> + DoubleEndedIterator + '_ {
+        let q = self.n_quantities;
+        (0..self.len).map(move |k| &self.values[k * q..(k + 1) * q])
+    }
+
+    /// Column `q` (quantity `q` of every row, in row order): `len()` values, none when
+    /// `q >= n_quantities()`.
+    pub fn column(
+        &self,
+        q: usize,
+    ) -> impl ExactSizeIterator<Item = f64> + DoubleEndedIterator + '_ {
+        let n = if q < self.n_quantities { self.len } else { 0 };
+        (0..n).map(move |k| self.values[k * self.n_quantities + q])
+    }
+
+    /// All values, row-major: `len() * n_quantities()` of them, quantity `q` of row `k` at
+    /// `k * n_quantities() + q`.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The rows as one vector each (for APIs that take `&[Vec<f64>]`).
+    pub fn to_rows(&self) -> Vec<Vec<f64>> {
+        self.rows().map(<[f64]>::to_vec).collect()
+    }
+}
+
+impl TryFrom<Vec<Vec<f64>>> for Draws {
+    type Error = Error;
+    fn try_from(rows: Vec<Vec<f64>>) -> Result<Self> {
+        Draws::from_rows(rows)
+    }
+}
+
+/// A list of rows, `[[q0, q1, ...], ...]`.
+impl Serialize for Draws {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.rows())
+    }
+}
+
+impl Bootstrap {
+    /// A bootstrap made elsewhere: `names[q]` with its interval `intervals[q]` (whose estimates
+    /// become [`Bootstrap::estimate`]) and the draws of each successful resample, `draws` of
+    /// `resamples x names.len()` (may be empty, for example [`Draws::default`]), for example to
+    /// plot bands from another tool's resamples.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `names` and `intervals` differ in length, or `draws` has
+    /// rows whose length is not `names.len()`.
+    pub fn from_parts(names: Vec<String>, intervals: Vec<Interval>, draws: Draws) -> Result<Self> {
         crate::error::check::same_len("names and intervals", names.len(), intervals.len())?;
-        for d in &draws {
-            crate::error::check::same_len("a draw and the names", d.len(), names.len())?;
+        if !draws.is_empty() {
+            crate::error::check::same_len(
+                "a draw and the names",
+                draws.n_quantities(),
+                names.len(),
+            )?;
         }
         Ok(Bootstrap {
             names,
@@ -233,8 +398,9 @@ impl Bootstrap {
             .map(|n| self.names.iter().position(|m| m == n))
             .collect::<Option<_>>()?;
         let m = self.draws.len();
+        // (a deserialised bootstrap may carry draws shorter than its names)
         if m < 2
-            || self.draws.iter().any(|d| {
+            || self.draws.rows().any(|d| {
                 idx.iter()
                     .any(|&k| !d.get(k).is_some_and(|v| v.is_finite()))
             })
@@ -243,11 +409,11 @@ impl Bootstrap {
         }
         let mean: Vec<f64> = idx
             .iter()
-            .map(|&k| self.draws.iter().map(|d| d[k]).sum::<f64>() / m as f64)
+            .map(|&k| self.draws.column(k).sum::<f64>() / m as f64)
             .collect();
         let q = idx.len();
         let mut c = vec![vec![0.0; q]; q];
-        for d in &self.draws {
+        for d in self.draws.rows() {
             for i in 0..q {
                 let di = d[idx[i]] - mean[i];
                 for j in 0..=i {
@@ -278,7 +444,7 @@ impl Bootstrap {
         // (a deserialised bootstrap may carry draws shorter than its names)
         let v: Vec<f64> = self
             .draws
-            .iter()
+            .rows()
             .map(|d| d.get(k).copied())
             .collect::<Option<_>>()?;
         if m < 2.0 {
@@ -389,13 +555,39 @@ thread_local! {
     static INDICES: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// How one resample of [`bootstrap`] ended.
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    /// Fitted, and its quantities written to its row.
+    Kept { converged: bool },
+    /// The fit failed, or the quantities were not one per name: left out.
+    Failed,
+}
+
+/// Writes the values of `values` into `row`: `true` when there were exactly `row.len()` of
+/// them.
+fn fill_row(row: &mut [f64], values: impl IntoIterator<Item = f64>) -> bool {
+    let mut values = values.into_iter();
+    for slot in row.iter_mut() {
+        match values.next() {
+            Some(v) => *slot = v,
+            None => return false,
+        }
+    }
+    values.next().is_none()
+}
+
 /// The nonparametric bootstrap of any fit.
 ///
 /// `fit` refits the law on the points given by an index list (indices may repeat) and returns
 /// the fitted law with its report; `quantities` maps a fitted law to the numbers of interest
-/// (parameters and any derived quantity: `N_opt(C)`, `D/N`, an exponent, a loss), named by
-/// `names`. `progress`, if given, is called with (resamples done, total) after each resample,
-/// possibly from several threads.
+/// (parameters and any derived quantity: `N_opt(C)`, `D/N`, an exponent, a loss), one per name
+/// of `names` and in that order, as anything that iterates over f64: an array such as
+/// `[law.alpha, law.predict(1e11)]` or an iterator allocates nothing per resample (a `Vec`
+/// works too, and allocates one). Each resample's quantities are written straight into its row
+/// of [`Bootstrap::draws`] (one matrix of `resamples x names.len()` allocated up front; the
+/// rows of failed resamples are then closed up, in resample order). `progress`, if given, is
+/// called with (resamples done, total) after each resample, possibly from several threads.
 ///
 /// ```
 /// use scaling_laws::uncertainty::{bootstrap, BootstrapOptions};
@@ -413,18 +605,22 @@ thread_local! {
 ///         let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
 ///         fit_power_law(&xs, &ys).map(|f| (f.law, f.report))
 ///     },
-///     |law| vec![law.alpha, law.predict(1e11)],
+///     |law| [law.alpha, law.predict(1e11)],
 ///     &["alpha", "loss at 1e11"],
 ///     None,
 /// ).unwrap();
 /// let ci = b.interval("alpha").unwrap();
 /// assert!(ci.lower < ci.estimate && ci.estimate < ci.upper);
+/// assert_eq!((b.draws.len() + b.n_failed, b.draws.n_quantities()), (200, 2));
 /// ```
 ///
 /// # Errors
-/// Invalid options; `names` whose length differs from what `quantities` returns; or the fit on
-/// the full data failing (its error is returned).
-pub fn bootstrap<L, F, Q>(
+/// Invalid options, and [`Error::InvalidOption`] when `resamples x names.len()` exceeds
+/// [`BootstrapOptions::MAX_DRAW_VALUES`]; `names` whose length differs from the number of
+/// values `quantities` gives on the full data ([`Error::LengthMismatch`]); or the fit on the
+/// full data failing (its error is returned). A resample whose fit fails, or whose quantities
+/// are not one per name, is counted in [`Bootstrap::n_failed`] and left out.
+pub fn bootstrap<L, F, Q, I>(
     n_points: usize,
     options: &BootstrapOptions,
     fit: F,
@@ -435,45 +631,48 @@ pub fn bootstrap<L, F, Q>(
 where
     L: Send,
     F: Fn(&[usize]) -> Result<(L, FitReport)> + Sync,
-    Q: Fn(&L) -> Vec<f64> + Sync,
+    Q: Fn(&L) -> I + Sync,
+    I: IntoIterator<Item = f64>,
 {
     options.validate(n_points)?;
+    let n_q = names.len();
+    if options.resamples.saturating_mul(n_q) > BootstrapOptions::MAX_DRAW_VALUES {
+        return Err(Error::InvalidOption {
+            name: "resamples".into(),
+            value: options.resamples.to_string(),
+            reason: format!(
+                "{} resamples of {n_q} quantities exceed {} values",
+                options.resamples,
+                BootstrapOptions::MAX_DRAW_VALUES
+            ),
+        });
+    }
     let all: Vec<usize> = (0..n_points).collect();
     let (law, _) = fit(&all)?;
-    let estimate = quantities(&law);
-    if estimate.len() != names.len() {
+    // (at most one value past the names: an endless iterator is an error, not a hang)
+    let estimate: Vec<f64> = quantities(&law).into_iter().take(n_q + 1).collect();
+    if estimate.len() != n_q {
         return Err(Error::LengthMismatch {
             what: "quantity names and quantities".into(),
-            left: names.len(),
+            left: n_q,
             right: estimate.len(),
         });
     }
     let done = AtomicUsize::new(0);
-    let one = |k: usize| -> Option<(Vec<f64>, bool)> {
-        let fitted = |idx: &[usize]| {
-            fit(idx)
-                .ok()
-                .map(|(law, report)| (quantities(&law), report.status == Status::Converged))
+    // resample `k` writes its quantities to `row` (row `k` of the matrix)
+    let one = |k: usize, row: &mut [f64]| -> Outcome {
+        let mut fitted = |idx: &[usize]| match fit(idx) {
+            Ok((law, report)) if fill_row(row, quantities(&law)) => Outcome::Kept {
+                converged: report.status == Status::Converged,
+            },
+            _ => Outcome::Failed,
         };
-        // resampling points, the indices go to this thread's buffer (no allocation per
-        // resample); a fit that itself bootstraps gets a fresh one
         let out = match &options.resampling {
-            Resampling::Points => INDICES.with(|cell| match cell.try_borrow_mut() {
-                Ok(mut buf) => {
-                    fill_point_indices(&mut buf, n_points, options.seed, k);
-                    let out = fitted(&buf);
-                    if n_points > crate::fit::KEEP_PER_THREAD {
-                        // not held on to: a huge bootstrap's indices would stay on every thread
-                        *buf = Vec::new();
-                    }
-                    out
-                }
-                Err(_) => fitted(&resample_indices(
-                    n_points,
-                    &options.resampling,
-                    options.seed,
-                    k,
-                )),
+            // the indices go to this thread's buffer (no allocation per resample); a fit that
+            // itself bootstraps gets a fresh one
+            Resampling::Points => with_thread_buffer(&INDICES, n_points, |buf| {
+                fill_point_indices(buf, n_points, options.seed, k);
+                fitted(buf)
             }),
             r => fitted(&resample_indices(n_points, r, options.seed, k)),
         };
@@ -482,24 +681,30 @@ where
         }
         out
     };
-    let results: Vec<Option<(Vec<f64>, bool)>> =
-        run_indexed(options.resamples, options.parallel, one);
-    let mut draws = Vec::with_capacity(results.len());
-    let (mut n_failed, mut n_not_converged) = (0, 0);
-    for r in results {
-        match r {
-            Some((q, converged)) if q.len() == names.len() => {
-                if !converged {
-                    n_not_converged += 1;
-                }
-                draws.push(q);
+    let mut values = vec![0.0; options.resamples * n_q];
+    let outcomes: Vec<Outcome> = if n_q == 0 {
+        run_indexed(options.resamples, options.parallel, |k| one(k, &mut []))
+    } else {
+        run_chunks_mut(&mut values, n_q, options.parallel, one)
+    };
+    // close up the rows of the failed resamples, keeping resample order
+    let (mut kept, mut n_not_converged) = (0, 0);
+    for (k, outcome) in outcomes.iter().enumerate() {
+        if let Outcome::Kept { converged } = *outcome {
+            if kept < k {
+                values.copy_within(k * n_q..(k + 1) * n_q, kept * n_q);
             }
-            _ => n_failed += 1,
+            kept += 1;
+            if !converged {
+                n_not_converged += 1;
+            }
         }
     }
-    let intervals = (0..names.len())
+    values.truncate(kept * n_q);
+    let draws = Draws::from_flat(kept, n_q, values);
+    let intervals = (0..n_q)
         .map(|q| {
-            let column: Vec<f64> = draws.iter().map(|d| d[q]).collect();
+            let column: Vec<f64> = draws.column(q).collect();
             percentile_interval(estimate[q], &column, options.level)
         })
         .collect();
@@ -508,7 +713,7 @@ where
         estimate,
         intervals,
         draws,
-        n_failed,
+        n_failed: options.resamples - kept,
         n_not_converged,
     })
 }
@@ -588,6 +793,79 @@ mod tests {
             // groups in label order, each with its own size: 3 of group 0, 2 of 1, 1 of 2
             let got: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
             assert_eq!(got, [0, 0, 0, 1, 1, 2]);
+        }
+    }
+
+    #[test]
+    fn draws_are_a_checked_row_major_matrix() {
+        let d = Draws::new(3, (0..12).map(f64::from).collect()).unwrap();
+        assert_eq!((d.len(), d.n_quantities(), d.is_empty()), (4, 3, false));
+        assert_eq!(d.row(2), Some(&[6.0, 7.0, 8.0][..]));
+        assert_eq!(d.row(4), None);
+        assert_eq!(d.column(1).collect::<Vec<_>>(), [1.0, 4.0, 7.0, 10.0]);
+        assert_eq!(d.column(3).len(), 0);
+        assert_eq!(d.rows().len(), 4);
+        assert_eq!(d.rows().next_back(), Some(&[9.0, 10.0, 11.0][..]));
+        assert_eq!(d.as_slice().len(), 12);
+        assert_eq!(Draws::from_rows(d.to_rows()).unwrap(), d);
+        assert_eq!(d.to_string(), "4 draws of 3 quantities");
+        // not a whole number of rows
+        let e = Draws::new(3, vec![1.0; 7]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LengthMismatch {
+                    left: 7,
+                    right: 6,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = Draws::new(0, vec![1.0]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LengthMismatch {
+                    left: 1,
+                    right: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // rows of unequal length: the first one that differs is named (1-based)
+        let e = Draws::from_rows(vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0]]).unwrap_err();
+        assert!(e.to_string().contains("row 3 of the draws"), "{e}");
+        // no rows: no columns, whatever it was built from
+        for empty in [
+            Draws::new(5, vec![]).unwrap(),
+            Draws::from_rows(vec![]).unwrap(),
+            Draws::default(),
+        ] {
+            assert_eq!((empty.len(), empty.n_quantities()), (0, 0));
+            assert_eq!(empty, Draws::default());
+            assert_eq!(empty.column(0).count() + empty.rows().count(), 0);
+        }
+        // rows of no quantities keep their count
+        let zero = Draws::from_rows(vec![vec![], vec![]]).unwrap();
+        assert_eq!((zero.len(), zero.n_quantities()), (2, 0));
+        assert_eq!(zero.row(1), Some(&[][..]));
+    }
+
+    #[test]
+    fn draws_read_and_write_json_as_a_list_of_rows() {
+        for (json, shape) in [
+            ("[[1.0,2.0],[3.0,4.5]]", (2, 2)),
+            ("[]", (0, 0)),
+            ("[[],[],[]]", (3, 0)),
+        ] {
+            let d: Draws = serde_json::from_str(json).unwrap();
+            assert_eq!((d.len(), d.n_quantities()), shape);
+            assert_eq!(serde_json::to_string(&d).unwrap(), json);
+        }
+        for ragged in ["[[1.0,2.0],[3.0]]", "[[],[1.0]]", "[1.0]", "{}"] {
+            assert!(serde_json::from_str::<Draws>(ragged).is_err(), "{ragged}");
         }
     }
 

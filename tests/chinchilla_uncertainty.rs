@@ -120,7 +120,7 @@ fn bootstrap_resamples_reach_the_cold_multi_start_optimum() {
         .unwrap();
     assert_eq!(boot.n_failed + boot.n_not_converged, 0);
     assert_eq!(boot.draws.len(), 20);
-    for (k, q) in boot.draws.iter().enumerate() {
+    for (k, q) in boot.draws.rows().enumerate() {
         let idx = resample_indices(data.len(), &Resampling::Points, 5, k);
         let sample: Vec<Run> = idx.iter().map(|&i| data[i].clone()).collect();
         let law = ChinchillaLaw {

@@ -283,7 +283,7 @@ fn compute_optimal_has_two_panels_bands_and_the_hoffmann_annotation() {
             intervals.push(Interval::new(v, 0.8 * v, 1.25 * v, 0.9));
         }
     }
-    let boot = Bootstrap::from_parts(names, intervals, vec![]).unwrap();
+    let boot = Bootstrap::from_parts(names, intervals, Default::default()).unwrap();
     let svg = compute_optimal(
         &law,
         (1e19, 1e25),

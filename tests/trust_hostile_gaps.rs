@@ -9,7 +9,7 @@
 
 use scaling_laws::data::{read_runs_csv_from_reader, CsvOptions};
 use scaling_laws::simulate::{simulate, IsoFlopDesign, Noise};
-use scaling_laws::uncertainty::{Bootstrap, BootstrapOptions};
+use scaling_laws::uncertainty::{Bootstrap, BootstrapOptions, Draws};
 use scaling_laws::{ChinchillaFitter, ChinchillaLaw, Error};
 
 #[test]
@@ -24,9 +24,21 @@ fn deserialised_bootstraps_whose_fields_disagree_do_not_panic() {
         // draws shorter than the names
         format!(
             r#"{{"names":["a","b"],"estimate":[1.0,2.0],"intervals":[{iv},{iv}],
-               "draws":[[1.0],[1.5],[0.5,2.0]],"n_failed":0,"n_not_converged":0}}"#
+               "draws":[[1.0],[1.5],[0.5]],"n_failed":0,"n_not_converged":0}}"#
+        ),
+        // draws longer than the names
+        format!(
+            r#"{{"names":["a"],"estimate":[1.0],"intervals":[{iv}],
+               "draws":[[1.0,2.0],[1.5,2.5]],"n_failed":0,"n_not_converged":0}}"#
         ),
     ];
+    // draws of unequal rows are not a matrix: an error naming the row, not a bootstrap
+    let ragged = format!(
+        r#"{{"names":["a","b"],"estimate":[1.0,2.0],"intervals":[{iv},{iv}],
+           "draws":[[1.0,2.0],[1.5,2.5],[0.5]],"n_failed":0,"n_not_converged":0}}"#
+    );
+    let e = serde_json::from_str::<Bootstrap>(&ragged).unwrap_err();
+    assert!(e.to_string().contains("row 3 of the draws"), "{e}");
     let law = ChinchillaLaw::hoffmann_2022_unrounded();
     let design = IsoFlopDesign::log_spaced(6e18, 3e21, 4, 6).unwrap();
     let runs = simulate(&law, &design, Noise::LogNormal { sigma: 0.01 }, 3).unwrap();
@@ -48,12 +60,21 @@ fn deserialised_bootstraps_whose_fields_disagree_do_not_panic() {
     let b = Bootstrap::from_parts(
         vec!["a".into()],
         vec![serde_json::from_str(iv).unwrap()],
-        vec![vec![1.0], vec![2.0]],
+        Draws::from_rows(vec![vec![1.0], vec![2.0]]).unwrap(),
     )
     .unwrap();
     assert_eq!(b.interval("a").unwrap().upper, 1.5);
     assert!((b.std_error("a").unwrap() - 0.5f64.sqrt()).abs() < 1e-15);
-    let e = Bootstrap::from_parts(vec!["a".into(), "b".into()], vec![], vec![]).unwrap_err();
+    let e =
+        Bootstrap::from_parts(vec!["a".into(), "b".into()], vec![], Draws::default()).unwrap_err();
+    assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
+    // draws of another width than the names
+    let e = Bootstrap::from_parts(
+        vec!["a".into()],
+        vec![serde_json::from_str(iv).unwrap()],
+        Draws::from_rows(vec![vec![1.0, 2.0]]).unwrap(),
+    )
+    .unwrap_err();
     assert!(matches!(e, Error::LengthMismatch { .. }), "{e}");
 }
 

@@ -421,8 +421,10 @@ fn bootstrap(
         let typed = scaling_laws::ChinchillaQuantity::all(&budgets);
         let names: Vec<String> = typed.iter().map(ToString::to_string).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let quantities =
-            |law: &ChinchillaLaw| -> Vec<f64> { typed.iter().map(|q| q.of(law)).collect() };
+        let quantities = |law: &ChinchillaLaw| {
+            let law = *law;
+            typed.iter().map(move |q| q.of(&law))
+        };
         let tick = |done: usize, total: usize| progress.tick(done, total);
         py.detach(|| fitter.bootstrap_with(&runs, &options, &refs, quantities, Some(&tick)))
     } else {

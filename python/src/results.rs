@@ -917,10 +917,16 @@ impl PyBootstrap {
     /// The resampled quantities, a numpy array of shape (successful resamples, quantities).
     #[getter]
     fn draws<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let k = self.inner.names.len();
-        let flat: Vec<f64> = self.inner.draws.iter().flatten().copied().collect();
-        let rows = self.inner.draws.len();
-        array(py, flat)?.call_method1("reshape", (rows, k))
+        let draws = &self.inner.draws;
+        // (no rows: as many columns as names, so that the shape reads (0, quantities))
+        let width = if draws.is_empty() {
+            self.inner.names.len()
+        } else {
+            draws.n_quantities()
+        };
+        py.import("numpy")?
+            .call_method1("array", (draws.as_slice(),))?
+            .call_method1("reshape", (draws.len(), width))
     }
     /// Resamples whose fit failed (not hidden: they are left out of the intervals).
     #[getter]

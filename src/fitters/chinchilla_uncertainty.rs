@@ -214,22 +214,34 @@ impl ChinchillaFitter {
         let quantities = ChinchillaQuantity::all(budgets);
         let names: Vec<String> = quantities.iter().map(ToString::to_string).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.bootstrap_with(
-            runs,
-            options,
-            &refs,
-            move |law| quantities.iter().map(|q| q.of(law)).collect(),
-            None,
-        )
+        // each resample's quantities go straight into its row of the draws
+        let of = |law: &ChinchillaLaw| {
+            let law = *law;
+            quantities.iter().map(move |q| q.of(&law))
+        };
+        self.bootstrap_with(runs, options, &refs, of, None)
     }
 
     /// The bootstrap with quantities of your choosing: `quantities` maps a fitted law to one
-    /// number per name. `progress`, if given, is called with (done, total).
+    /// number per name, as anything that iterates over f64 (an array or an iterator allocates
+    /// nothing per resample; see [`bootstrap`](crate::uncertainty::bootstrap)). `progress`, if
+    /// given, is called with (done, total).
+    ///
+    /// ```
+    /// use scaling_laws::uncertainty::BootstrapOptions;
+    /// use scaling_laws::{datasets, ChinchillaFitter};
+    /// let runs = datasets::chinchilla_besiroglu_240();
+    /// let opts = BootstrapOptions { resamples: 8, seed: 1, ..Default::default() };
+    /// let boot = ChinchillaFitter::new().bootstrap_with(
+    ///     &runs, &opts, &["alpha", "beta"], |law| [law.alpha, law.beta], None)?;
+    /// assert_eq!((boot.draws.len() + boot.n_failed, boot.draws.n_quantities()), (8, 2));
+    /// # Ok::<(), scaling_laws::Error>(())
+    /// ```
     ///
     /// # Errors
-    /// As [`ChinchillaFitter::bootstrap`], and a `names` length that differs from what
-    /// `quantities` returns.
-    pub fn bootstrap_with<Q>(
+    /// As [`ChinchillaFitter::bootstrap`], and a `names` length that differs from the number of
+    /// values `quantities` gives.
+    pub fn bootstrap_with<Q, I>(
         &self,
         runs: &[Run],
         options: &BootstrapOptions,
@@ -238,7 +250,8 @@ impl ChinchillaFitter {
         progress: Option<&(dyn Fn(usize, usize) + Sync)>,
     ) -> Result<Bootstrap>
     where
-        Q: Fn(&ChinchillaLaw) -> Vec<f64> + Sync,
+        Q: Fn(&ChinchillaLaw) -> I + Sync,
+        I: IntoIterator<Item = f64>,
     {
         options.validate(runs.len())?;
         let full = self.fit(runs)?;
@@ -659,7 +672,7 @@ impl ChinchillaFitter {
             runs,
             options,
             &LOG_PARAM_NAMES,
-            |law| law.log_params().to_vec(),
+            |law| law.log_params(),
             None,
         )?;
         let matrix = boot

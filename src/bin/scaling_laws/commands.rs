@@ -913,13 +913,12 @@ fn bootstrap(a: BootstrapArgs, json_out: bool, quiet: bool) -> Result<(), CliErr
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let pb = progress(a.resamples as u64, "bootstrap", quiet);
     let tick = |done: usize, _total: usize| pb.set_position(done as u64);
-    let boot = fitter.bootstrap_with(
-        &runs,
-        &opts,
-        &refs,
-        move |law| typed.iter().map(|q| q.of(law)).collect(),
-        Some(&tick),
-    );
+    // each resample's quantities go straight into its row of the draws
+    let quantities = |law: &scaling_laws::ChinchillaLaw| {
+        let law = *law;
+        typed.iter().map(move |q| q.of(&law))
+    };
+    let boot = fitter.bootstrap_with(&runs, &opts, &refs, quantities, Some(&tick));
     pb.finish_and_clear();
     let boot = boot.map_err(|e| CliError::new(format!("{}: {e}", info.source)))?;
     let fit = fitter.fit(&runs)?;
