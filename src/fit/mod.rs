@@ -43,11 +43,11 @@ mod test_models;
 
 pub use bounds::Bound;
 pub(crate) use certificate::rounding_level;
+pub(crate) use certificate::with_thread_buffer;
 pub use certificate::{
     active_bounds, certify, certify_gradient, Certificate, CertificateTest, ResidualPoint,
     DEFAULT_CERTIFICATE_TOLERANCE,
 };
-pub(crate) use certificate::{with_thread_buffer, KEEP_PER_THREAD};
 pub use covariance::{covariance, Covariance, CovarianceKind};
 pub(crate) use local::{local_minimize_cost, local_minimize_in, LocalResult, LocalWorkspace};
 pub use model::{Model, Space};

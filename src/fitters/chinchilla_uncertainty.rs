@@ -294,7 +294,7 @@ impl ChinchillaFitter {
 
 /// Per-thread storage of the bootstrap's resamples: their weights (how often each run was
 /// drawn) and the fit's scratch, kept between resamples for up to
-/// [`KEEP_PER_THREAD`](crate::fit::KEEP_PER_THREAD) runs.
+/// `KEEP_PER_THREAD` ([`with_thread_buffer`](crate::fit::with_thread_buffer)) runs.
 #[derive(Default)]
 struct ResampleBuffers {
     counts: Vec<f64>,

@@ -422,8 +422,8 @@ impl Default for Scratch {
 
 /// Runs `f` with this thread's scratch buffers (fresh ones if they are in use). `points` is the
 /// number of runs whose certificate the call fills in (0 for an evaluation, whose buffers have a
-/// fixed size): beyond [`KEEP_PER_THREAD`](crate::fit::KEEP_PER_THREAD) the buffers are not
-/// kept for the next call.
+/// fixed size): beyond `KEEP_PER_THREAD` points the buffers are not kept for the next call
+/// ([`with_thread_buffer`](crate::fit::with_thread_buffer)).
 pub(super) fn with_scratch<R>(points: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
     crate::fit::with_thread_buffer(&SCRATCH, points, f)
 }
