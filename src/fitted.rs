@@ -367,22 +367,26 @@ macro_rules! stored_fit {
 /// A law's parameters in the order of [`Fitted::parameters`], [`Fitted::covariance`] and
 /// [`Fitted::bootstrap`].
 pub(crate) trait Params {
+    /// The values' container: a fixed-size array where the law has a fixed list of names, so
+    /// that a bootstrap's resample allocates nothing for them.
+    type Values: IntoIterator<Item = f64>;
     /// The names, as in the law's formula.
     fn names(&self) -> Vec<String>;
     /// The values, in the order of the names.
-    fn values(&self) -> Vec<f64>;
+    fn values(&self) -> Self::Values;
 }
 
 /// [`Params`] of a law with a fixed list of names.
 macro_rules! params {
     ($($law:ty: [$($name:literal),*] = |$l:ident| $values:expr;)*) => {$(
         impl Params for $law {
+            type Values = [f64; [$($name),*].len()];
             fn names(&self) -> Vec<String> {
                 vec![$($name.to_string()),*]
             }
-            fn values(&self) -> Vec<f64> {
+            fn values(&self) -> Self::Values {
                 let $l = self;
-                $values.to_vec()
+                $values
             }
         }
     )*};
@@ -406,6 +410,7 @@ impl Params for Bnsl {
         }
         names
     }
+    type Values = Vec<f64>;
     fn values(&self) -> Vec<f64> {
         let mut v = vec![self.a, self.b, self.c0];
         for br in &self.breaks {
@@ -505,16 +510,17 @@ stored_law_fits!(inherent_fitted);
 inherent_fitted!(CustomFit, AllocationFit);
 
 /// Bootstrap of the named parameters with `refit` on index lists (shared by the fits).
-fn bootstrap_parameters<L, R>(
+fn bootstrap_parameters<L, R, I>(
     n_points: usize,
     names: &[Parameter],
     options: &BootstrapOptions,
     progress: Option<&Progress>,
     refit: R,
-    values: impl Fn(&L) -> Vec<f64> + Sync,
+    values: impl Fn(&L) -> I + Sync,
 ) -> Result<Bootstrap>
 where
     L: Send,
+    I: IntoIterator<Item = f64>,
     R: Fn(&[usize]) -> Result<(L, FitReport)> + Sync,
 {
     let names: Vec<&str> = names.iter().map(|p| p.name.as_str()).collect();

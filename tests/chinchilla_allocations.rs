@@ -3,7 +3,7 @@
 //! of a bootstrap of `k` and of `2k` resamples on one thread: the difference is `k` resamples'
 //! worth, the full-data fit and the set-up being the same in both. It must be 0.
 
-use scaling_laws::uncertainty::BootstrapOptions;
+use scaling_laws::uncertainty::{Bootstrap, BootstrapOptions};
 use scaling_laws::ChinchillaFitter;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,9 +33,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-#[test]
-fn bootstrap_allocations_per_resample() {
-    let runs = jobs::bootstrap_runs();
+/// Allocations of `boot(options)` for `k` and for `2k` resamples on one thread, after a first
+/// run that lets the per-thread buffers grow.
+fn allocations(boot: impl Fn(&BootstrapOptions) -> Bootstrap) -> (usize, u64, u64) {
     let count = |resamples: usize| {
         let opts = BootstrapOptions {
             resamples,
@@ -43,19 +43,25 @@ fn bootstrap_allocations_per_resample() {
             parallel: false,
             ..Default::default()
         };
-        let fitter = ChinchillaFitter::new().parallel(false);
         let before = ALLOCATIONS.load(Ordering::Relaxed);
-        let boot = fitter.bootstrap(&runs, &opts, &[1e24]).unwrap();
+        let b = boot(&opts);
         let after = ALLOCATIONS.load(Ordering::Relaxed);
-        assert_eq!(boot.n_failed, 0);
-        assert_eq!(boot.n_not_converged, 0);
+        assert_eq!(b.n_failed, 0);
+        assert_eq!(b.n_not_converged, 0);
         after - before
     };
     let k = 50;
     // once first, so that the per-thread buffers of the resample loop have grown before the
     // two counted runs (a one-off per thread, not a per-resample cost)
     count(k);
-    let (small, large) = (count(k), count(2 * k));
+    (k, count(k), count(2 * k))
+}
+
+#[test]
+fn bootstrap_allocations_per_resample() {
+    let runs = jobs::bootstrap_runs();
+    let fitter = ChinchillaFitter::new().parallel(false);
+    let (k, small, large) = allocations(|o| fitter.bootstrap(&runs, o, &[1e24]).unwrap());
     let per = (large as f64 - small as f64) / k as f64;
     println!(
         "allocations per resample: {per:.2} ({small} for {k} resamples, {large} for {})",
@@ -68,4 +74,19 @@ fn bootstrap_allocations_per_resample() {
     // What a bootstrap allocates (the draws' one matrix, the outcomes, one column per
     // interval, the full-data fit) does not grow in number with the resamples.
     assert_eq!(large, small, "{per} allocations per resample");
+
+    // The same through the fitted law's `bootstrap` (its five parameters; in this test, not
+    // one of its own, as the counter is global and tests run at once): 0 as well, 1.00 while a
+    // law's parameter values came back as a `Vec`.
+    let fit = fitter.fit(&runs).unwrap();
+    let (k, small, large) = allocations(|o| fit.bootstrap(o, None).unwrap());
+    let per = (large as f64 - small as f64) / k as f64;
+    println!(
+        "fitted law's bootstrap: {per:.2} ({small} for {k}, {large} for {})",
+        2 * k
+    );
+    assert_eq!(
+        large, small,
+        "{per} allocations per resample of the fitted law's bootstrap"
+    );
 }
