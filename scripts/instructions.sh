@@ -6,8 +6,10 @@
 #
 # CHECKOUT defaults to the checkout holding this script; JOBs default to all of them
 # (`power_law power_law_exact chinchilla_default chinchilla_one_start hoffmann_grid bootstrap
-# approach1 multipower_predict multipower_fit`). Set BASELINE=<a table this script printed> to add a
-# ratio column (new / baseline), e.g.
+# approach1 multipower_predict multipower_fit chinchilla_default_real chinchilla_one_start_real
+# bootstrap_real`; the `_real` jobs are their namesakes on the 240 real runs of
+# `datasets::chinchilla_besiroglu_240` instead of simulated ones). Set BASELINE=<a table this
+# script printed> to add a ratio column (new / baseline), e.g.
 #   BASELINE=scripts/instructions-baseline-af742d5.txt scripts/instructions.sh
 # The harness (scripts/harness, the crate's public API only) is built once per checkout, in
 # release without the `parallel` feature (counts are the total work on one thread), in

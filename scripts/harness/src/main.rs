@@ -10,6 +10,7 @@
 mod jobs;
 use jobs::*;
 use scaling_laws::data::{read_runs_csv, CsvOptions, Run};
+use scaling_laws::datasets;
 use scaling_laws::fit::SolverOptions;
 use scaling_laws::isoflop::{approach1, Approach1Options};
 use scaling_laws::schedule::Schedule;
@@ -56,6 +57,50 @@ fn chinchilla_runs(checkout: &Path) -> Vec<Run> {
     .unwrap()
 }
 
+/// The `_real` jobs' data: the 240 real runs of Hoffmann et al. (2022), Figure 4, as Epoch AI
+/// digitised them and Besiroglu et al. (2024) filtered them (embedded in the crate).
+fn real_runs() -> Vec<Run> {
+    let runs = datasets::chinchilla_besiroglu_240();
+    assert_eq!(runs.len(), 240);
+    runs
+}
+
+/// The default Chinchilla fit on one thread (`chinchilla_default`, `chinchilla_default_real`).
+fn default_fit(runs: Vec<Run>) -> Box<dyn Fn()> {
+    let f = ChinchillaFitter::new().parallel(false);
+    Box::new(move || {
+        black_box(f.fit(black_box(&runs)).unwrap());
+    })
+}
+
+/// One start from Hoffmann et al.'s law on one thread (`chinchilla_one_start`,
+/// `chinchilla_one_start_real`).
+fn one_start_fit(runs: Vec<Run>) -> Box<dyn Fn()> {
+    let f = ChinchillaFitter::new()
+        .parallel(false)
+        .starts(Starts::Custom(vec![ChinchillaLaw::hoffmann_2022()]));
+    Box::new(move || {
+        black_box(f.fit(black_box(&runs)).unwrap());
+    })
+}
+
+/// `resamples` bootstrap refits of the Chinchilla fit, none failed (`bootstrap`,
+/// `bootstrap_real`).
+fn bootstrap_fit(runs: Vec<Run>, resamples: usize) -> Box<dyn Fn()> {
+    let options = BootstrapOptions {
+        resamples,
+        seed: 1,
+        ..Default::default()
+    };
+    Box::new(move || {
+        let boot = ChinchillaFitter::new()
+            .bootstrap(black_box(&runs), &options, &[1e24])
+            .unwrap();
+        assert_eq!(boot.n_failed, 0);
+        black_box(boot);
+    })
+}
+
 /// `timing` selects the criterion benches' sizes (4,000 resamples) instead of the counted ones.
 fn job(name: &str, checkout: &Path, timing: bool) -> Job {
     let j = |reps, warm, units, per, run: Box<dyn Fn()>| Job {
@@ -92,36 +137,18 @@ fn job(name: &str, checkout: &Path, timing: bool) -> Job {
                 }),
             )
         }
-        "chinchilla_default" => {
-            let runs = chinchilla_runs(checkout);
-            let f = ChinchillaFitter::new().parallel(false);
-            j(
-                3,
-                true,
-                1.0,
-                "fit",
-                Box::new(move || {
-                    black_box(f.fit(black_box(&runs)).unwrap());
-                }),
-            )
-        }
-        "chinchilla_one_start" => {
-            // Not a Speed-table row: one start from Hoffmann et al.'s law, the unit of issue 19's
-            // "default fit within 2x of one converged start".
-            let runs = chinchilla_runs(checkout);
-            let f = ChinchillaFitter::new()
-                .parallel(false)
-                .starts(Starts::Custom(vec![ChinchillaLaw::hoffmann_2022()]));
-            j(
-                3,
-                true,
-                1.0,
-                "fit",
-                Box::new(move || {
-                    black_box(f.fit(black_box(&runs)).unwrap());
-                }),
-            )
-        }
+        "chinchilla_default" => j(3, true, 1.0, "fit", default_fit(chinchilla_runs(checkout))),
+        "chinchilla_default_real" => j(3, true, 1.0, "fit", default_fit(real_runs())),
+        // Not Speed-table rows: one start from Hoffmann et al.'s law, the unit of issue 19's
+        // "default fit within 2x of one converged start".
+        "chinchilla_one_start" => j(
+            3,
+            true,
+            1.0,
+            "fit",
+            one_start_fit(chinchilla_runs(checkout)),
+        ),
+        "chinchilla_one_start_real" => j(3, true, 1.0, "fit", one_start_fit(real_runs())),
         "hoffmann_grid" => {
             let runs = chinchilla_runs(checkout);
             let f = ChinchillaFitter::new().starts(Starts::Hoffmann);
@@ -135,26 +162,20 @@ fn job(name: &str, checkout: &Path, timing: bool) -> Job {
                 }),
             )
         }
-        "bootstrap" => {
-            let runs = bootstrap_runs();
-            let resamples = if timing { 4_000 } else { 200 };
-            let options = BootstrapOptions {
-                resamples,
-                seed: 1,
-                ..Default::default()
+        "bootstrap" | "bootstrap_real" => {
+            // Simulated runs (`bootstrap`) or the real ones (`bootstrap_real`), same sizes.
+            let runs = if name == "bootstrap" {
+                bootstrap_runs()
+            } else {
+                real_runs()
             };
+            let resamples = if timing { 4_000 } else { 200 };
             j(
                 1,
                 false,
                 resamples as f64,
                 "resample",
-                Box::new(move || {
-                    let boot = ChinchillaFitter::new()
-                        .bootstrap(black_box(&runs), &options, &[1e24])
-                        .unwrap();
-                    assert_eq!(boot.n_failed, 0);
-                    black_box(boot);
-                }),
+                bootstrap_fit(runs, resamples),
             )
         }
         "approach1" => {
@@ -212,7 +233,8 @@ fn job(name: &str, checkout: &Path, timing: bool) -> Job {
     out
 }
 
-const JOBS: [&str; 9] = [
+/// The `_real` jobs (the 240 real runs) come last, so the rows before them keep their order.
+const JOBS: [&str; 12] = [
     "power_law",
     "power_law_exact",
     "chinchilla_default",
@@ -222,6 +244,9 @@ const JOBS: [&str; 9] = [
     "approach1",
     "multipower_predict",
     "multipower_fit",
+    "chinchilla_default_real",
+    "chinchilla_one_start_real",
+    "bootstrap_real",
 ];
 
 fn median(mut v: Vec<f64>) -> f64 {
