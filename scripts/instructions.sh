@@ -34,7 +34,7 @@ dirty=$(git -C "$checkout" status --porcelain --untracked-files=no 2>/dev/null |
 [ -n "$dirty" ] && rev="$rev+changes"
 vg=$(valgrind --version)
 echo "# instructions (callgrind Ir) per job, $checkout at $rev, harness without 'parallel', $vg"
-printf '%-22s %16s %6s %16s %-9s %s\n' job Ir/job reps Ir/unit unit "${BASELINE:+ratio/baseline}"
+printf '%-26s %16s %6s %16s %-9s %s\n' job Ir/job reps Ir/unit unit "${BASELINE:+ratio/baseline}"
 for job in "${jobs[@]}"; do
   out="$bin.callgrind.$job.out"
   log="$bin.callgrind.$job.log"
@@ -52,6 +52,6 @@ for job in "${jobs[@]}"; do
     old=$(awk -v j="$job" '$1 == j {print $4; exit}' "$BASELINE")
     [ -n "$old" ] && ratio=$(awk -v a="$perunit" -v b="$old" 'BEGIN {printf "%.3f", a / b}')
   fi
-  printf '%-22s %16s %6s %16s %-9s %s\n' "$job" "$perjob" "$reps" "$perunit" "$per" "$ratio"
+  printf '%-26s %16s %6s %16s %-9s %s\n' "$job" "$perjob" "$reps" "$perunit" "$per" "$ratio"
   echo "  ($job: $(( $(date +%s) - start )) s under valgrind)" >&2
 done
