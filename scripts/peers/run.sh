@@ -10,8 +10,8 @@
 # 3.12+ that runs, else python3 (then the simple-scaling-laws row says why it did not run).
 # Builds the harness against CHECKOUT (default: this checkout) in $SL_HARNESS_DIR (default
 # /tmp/scaling-laws-harness). Prints a Markdown table and writes it to
-# $SL_HARNESS_DIR/peers-table.md. After the build, about 2.5 minutes at a load of 3-4 on
-# 2 cores (--quick: about 1).
+# $SL_HARNESS_DIR/peers-table.md. After the build, about 1.5 minutes at a load of 4 on 2 cores
+# (2026-12-01; --quick: about 1 minute).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 checkout="$here/../.."
