@@ -4,10 +4,14 @@
 #
 #   scripts/peers/run.sh [CHECKOUT] [--quick]
 #
-# Installs numpy, scipy and `chinchilla` (PyPI) into its own venv ($SL_PEERS_VENV, default
-# /tmp/scaling-laws-peers/venv); builds the harness against CHECKOUT (default: this checkout)
-# in $SL_HARNESS_DIR (default /tmp/scaling-laws-harness). Prints a Markdown table and writes it
-# to $SL_HARNESS_DIR/peers-table.md. About 5 minutes on a loaded 2-core machine (--quick: 2).
+# Installs numpy, scipy, `chinchilla` and `simple-scaling-laws` (PyPI; the latter needs Python
+# >= 3.12) into its own venv ($SL_PEERS_VENV, default /tmp/scaling-laws-peers/venv-<python
+# version>), made with $SL_PEERS_PYTHON, else the first of python3.13, python3.12 and pyenv's
+# 3.12+ that runs, else python3 (then the simple-scaling-laws row says why it did not run).
+# Builds the harness against CHECKOUT (default: this checkout) in $SL_HARNESS_DIR (default
+# /tmp/scaling-laws-harness). Prints a Markdown table and writes it to
+# $SL_HARNESS_DIR/peers-table.md. After the build, about 1.5 minutes at a load of 4 on 2 cores
+# (2026-12-01; --quick: about 1 minute).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 checkout="$here/../.."
@@ -20,11 +24,27 @@ for a in "$@"; do
 done
 checkout=$(cd "$checkout" && pwd)
 work=${SL_HARNESS_DIR:-/tmp/scaling-laws-harness}
-venv=${SL_PEERS_VENV:-/tmp/scaling-laws-peers/venv}
 mkdir -p "$work"
 
+# The first Python >= 3.12 that runs (a pyenv shim can exist for a version that is not
+# selected, so each candidate is run, not just looked up).
+is_312() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; }
+python=""
+for py in ${SL_PEERS_PYTHON:-} python3.13 python3.12 \
+  "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3; do
+  if is_312 "$py"; then
+    python=$py
+    break
+  fi
+done
+if [ -z "$python" ]; then
+  python=python3
+  export SL_PEERS_PYTHON_NOTE="run.sh found no Python >= 3.12 (tried \$SL_PEERS_PYTHON, python3.13, python3.12, pyenv's versions/3.12+)"
+fi
+pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+venv=${SL_PEERS_VENV:-/tmp/scaling-laws-peers/venv-$pyver}
 if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+  "$python" -m venv "$venv"
 fi
 "$venv/bin/pip" install -q -r "$here/requirements.txt" >&2
 
@@ -34,6 +54,8 @@ bin=$(build_harness "$here/../harness" "$checkout" "$work" parallel)
 data="$work/peer-data"
 "$bin" dump "$checkout" "$data"
 
+started=$(date -u "+%Y-%m-%d %H:%M UTC")
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 times="$work/crate-times.txt"
 : >"$times"
 for job in $("$bin" list); do
@@ -43,8 +65,13 @@ for job in $("$bin" list); do
   esac
   "$bin" time "$job" "$checkout" "$samples" | tee -a "$times" >&2
 done
+# The bootstrap on one thread too, for the per-resample comparison with single-process peers.
+RAYON_NUM_THREADS=1 "$bin" time bootstrap "$checkout" 3 | sed 's/^bootstrap /bootstrap_1thread /' |
+  tee -a "$times" >&2
 
+load_peers=$(cut -d' ' -f1-3 /proc/loadavg)
+table=$("$venv/bin/python" "$here/peers.py" "$data" "$times" $quick)
 {
-  echo "<!-- $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$checkout" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) as the peers start, scripts/peers/run.sh $quick -->"
-  "$venv/bin/python" "$here/peers.py" "$data" "$times" $quick
+  echo "<!-- $started to $(date -u "+%H:%M UTC"), $(git -C "$checkout" rev-parse --short HEAD 2>/dev/null), $(nproc) cores, $("$venv/bin/python" --version), load (1/5/15 min) $load_start at the start, $load_peers as the peers start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; scripts/peers/run.sh $quick -->"
+  echo "$table"
 } | tee "$work/peers-table.md"
