@@ -176,6 +176,22 @@ pub(crate) mod check {
         Ok(())
     }
 
+    /// Every element finite and >= 0; rows are reported 1-based. All are tested at once first
+    /// (a fold without early exit vectorises: weights are checked on every bootstrap resample
+    /// and certificate); the loop only names the first bad one.
+    pub fn all_non_negative(field: &str, values: &[f64]) -> Result<()> {
+        if values
+            .iter()
+            .fold(true, |ok, &v| ok & (v >= 0.0) & v.is_finite())
+        {
+            return Ok(());
+        }
+        for (i, &v) in values.iter().enumerate() {
+            non_negative(field, Some(i + 1), v)?;
+        }
+        Ok(())
+    }
+
     /// Every element finite and > 0; rows are reported 1-based.
     pub fn all_positive(field: &str, values: &[f64]) -> Result<()> {
         for (i, &v) in values.iter().enumerate() {
@@ -207,10 +223,7 @@ pub(crate) mod check {
             return Ok(());
         };
         same_len("weights and points", w.len(), n)?;
-        for (i, &v) in w.iter().enumerate() {
-            non_negative("weight", Some(i + 1), v)?;
-        }
-        Ok(())
+        all_non_negative("weight", w)
     }
 
     /// There must be at least one of `what` (`len` of them); [`Error::TooFewPoints`] names it.

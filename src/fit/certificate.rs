@@ -223,15 +223,7 @@ fn validate(point: &ResidualPoint<'_>, tolerance: f64) -> Result<bool> {
     )?;
     if let Some(w) = point.weights {
         check::same_len("weights and residuals", w.len(), n)?;
-        // every weight at once (the common case); the loop names the first bad one
-        if !w
-            .iter()
-            .fold(true, |ok, &wi| ok & (wi >= 0.0) & wi.is_finite())
-        {
-            for (i, &wi) in w.iter().enumerate() {
-                check::non_negative("weight", Some(i + 1), wi)?;
-            }
-        }
+        check::all_non_negative("weight", w)?;
     }
     if let Some(u) = point.coordinates {
         check::same_len("coordinates and bounds", u.len(), dim)?;
@@ -575,14 +567,20 @@ impl<'a> Residuals<'a> {
 
     /// Rounding bound of `g_j` (scaled), over the points not in `skip`.
     fn noise_of(&self, j: usize, skip: &[usize]) -> f64 {
+        self.column_sum(&self.noise, j, skip)
+    }
+
+    /// `sum_i w_i |v_i J_ij| / col_j` over the points not in `skip`: the one sum behind
+    /// [`Self::noise_of`] (`v` the rounding of `psi`) and [`Self::term_sum`] (`v = psi`).
+    fn column_sum(&self, v: &[f64], j: usize, skip: &[usize]) -> f64 {
         let c = self.col[j];
         let terms = self
             .w
             .iter()
-            .zip(&self.noise)
+            .zip(v)
             .zip(self.p.jacobian.chunks_exact(self.dim))
             .enumerate();
-        let term = |(_, ((w, e), row)): (usize, ((&f64, &f64), &[f64]))| w * e * (row[j] / c).abs();
+        let term = |(_, ((w, v), row)): (usize, ((&f64, &f64), &[f64]))| w * (v * row[j] / c).abs();
         if skip.is_empty() {
             terms.map(term).sum()
         } else {
@@ -628,23 +626,10 @@ impl<'a> Residuals<'a> {
             .collect()
     }
 
-    /// `sum_i w_i |psi_i J_ij|` over the points in `rows` (all when `None`): the size of the
-    /// terms whose cancellation makes `g_j` small.
+    /// `sum_i w_i |psi_i J_ij|` (scaled) over the points not in `skip`: the size of the terms
+    /// whose cancellation makes `g_j` small.
     fn term_sum(&self, j: usize, skip: &[usize]) -> f64 {
-        let c = self.col[j];
-        let terms = self
-            .w
-            .iter()
-            .zip(&self.psi)
-            .zip(self.p.jacobian.chunks_exact(self.dim))
-            .enumerate();
-        let term =
-            |(_, ((w, psi), row)): (usize, ((&f64, &f64), &[f64]))| w * (psi * row[j] / c).abs();
-        if skip.is_empty() {
-            terms.map(term).sum()
-        } else {
-            terms.filter(|(i, _)| !skip.contains(i)).map(term).sum()
-        }
+        self.column_sum(&self.psi, j, skip)
     }
 
     /// Excess of `|h_j|` over the noise allowance of the points not in `skip`, relative to
@@ -933,9 +918,6 @@ mod tests {
         assert!(!c.holds);
     }
 
-    /// Huber with a tiny delta on a location problem: the median pins one residual, and the
-    /// gradient there is anything in the band; the kink test certifies the median and rejects
-    /// a point off it.
     #[test]
     fn reused_buffers_give_the_fresh_certificate() {
         // this thread's buffers after a larger point (grown, with stale entries) and after a
@@ -966,6 +948,9 @@ mod tests {
         assert!(fresh.holds && !first.holds, "{fresh:?} {first:?}");
     }
 
+    /// Huber with a tiny delta on a location problem: the median pins one residual, and the
+    /// gradient there is anything in the band; the kink test certifies the median and rejects
+    /// a point off it.
     #[test]
     fn kink_test_certifies_the_pinned_median() {
         let delta = 1e-3;

@@ -42,7 +42,8 @@
 //! Evaluated as written, `LD(t)` costs `O(t)` per step, so a curve of `n` observed steps costs
 //! `O(n T)` (`1.8e7` power evaluations for 500 points of a 72,000-step cosine). This module
 //! evaluates it in `O(T p + T p^2 / 32 + n p log T)` instead, with `p` about 17 (about
-//! 15 million instructions, about 2 ms, for that example):
+//! 19 million instructions, about 1.1 ms on the machine of the README's Speed table, for that
+//! example):
 //!
 //! 1. Only updates whose rate changes (`d_k = eta_{k-1} - eta_k != 0`) contribute; and since
 //!    `S_k(t) = P(t) - P(k-1)` with `P` the compensated prefix sums of the schedule,

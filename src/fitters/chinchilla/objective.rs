@@ -31,24 +31,20 @@ pub(super) struct Data {
     pub(super) mz: f64,
 }
 
-/// Every weight finite and `>= 0`, else [`Error::InvalidOption`] naming the first bad one (its
-/// 1-based row and value). All are checked at once first (a fold without early exit
-/// vectorises); the loop only names a bad one.
+/// Every weight finite and `>= 0` ([`check::all_non_negative`]), else
+/// [`Error::InvalidOption`] naming the first bad one (its 1-based row and value).
 fn check_weights(weights: &[f64]) -> Result<()> {
-    if weights
-        .iter()
-        .fold(true, |ok, &v| ok & (v >= 0.0) & v.is_finite())
-    {
-        return Ok(());
-    }
-    for (i, &v) in weights.iter().enumerate() {
-        check::non_negative("weight", Some(i + 1), v).map_err(|e| Error::InvalidOption {
+    check::all_non_negative("weight", weights).map_err(|e| {
+        let value = match &e {
+            Error::NonFinite { value, .. } | Error::OutOfDomain { value, .. } => value.to_string(),
+            _ => String::new(),
+        };
+        Error::InvalidOption {
             name: "weights".into(),
-            value: v.to_string(),
+            value,
             reason: e.to_string(),
-        })?;
-    }
-    Ok(())
+        }
+    })
 }
 
 impl Data {
